@@ -1,0 +1,48 @@
+"""Request context: the authenticated viewer, the server clock and the per-request loaders."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from starlette.requests import Request
+
+from domain.accounts import viewer_from_token
+from domain.errors import Unauthenticated
+from domain.scopes import Viewer
+from domain.settings import SHANGHAI
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(SHANGHAI)
+
+
+@dataclass
+class Context:
+    request: Request | None
+    response: Any = None
+    clock: Clock = system_clock
+    loaders: dict[str, Any] = field(default_factory=dict)
+    _viewer: Viewer | None = None
+
+    def now(self) -> dt.datetime:
+        """The server's clock in Asia/Shanghai (replaceable in tests through the app factory)."""
+        return self.clock().astimezone(SHANGHAI)
+
+    async def viewer(self) -> Viewer:
+        """The signed-in account, or UNAUTHENTICATED."""
+        if self._viewer is None:
+            header = self.request.headers.get("authorization", "") if self.request else ""
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise Unauthenticated("请先登录")
+            self._viewer = await viewer_from_token(token.strip())
+        return self._viewer
+
+    def loader(self, name: str, factory: Callable[[], Any]) -> Any:
+        """One DataLoader per name per request."""
+        if name not in self.loaders:
+            self.loaders[name] = factory()
+        return self.loaders[name]

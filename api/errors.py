@@ -1,0 +1,52 @@
+"""Error shaping: domain errors carry extensions.code; anything unexpected is masked and logged."""
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from domain.errors import DomainError
+
+log = logging.getLogger("zizhu.api")
+MASKED_MESSAGE = "服务器内部错误，请稍后重试"
+
+
+def _domain_error(error: GraphQLError) -> DomainError | None:
+    original = error.original_error
+    return original if isinstance(original, DomainError) else None
+
+
+class DomainErrorCodes(SchemaExtension):
+    """Put `code` (and the error's own details) into the extensions of domain errors."""
+
+    def on_operation(self):
+        yield
+        result = self.execution_context.result
+        for error in (result.errors if result else None) or []:
+            domain = _domain_error(error)
+            if domain is not None:
+                error.message = domain.message
+                error.extensions = {"code": domain.code, **domain.extensions}
+            elif error.original_error is None and "code" not in (error.extensions or {}):
+                error.extensions = {"code": "GRAPHQL_VALIDATION", **(error.extensions or {})}
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask exceptions that are neither domain errors nor GraphQL's own validation errors."""
+    if error.original_error is None or _domain_error(error) is not None:
+        return False
+    if isinstance(error.original_error, GraphQLError):
+        return False
+    log.error("unexpected error", exc_info=error.original_error)
+    return True
+
+
+class MaskUnexpected(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask, error_message=MASKED_MESSAGE)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL"}
+        return masked

@@ -1,0 +1,126 @@
+"""Database set-up, migrations and the one helper for raw SQL on both dialects."""
+from __future__ import annotations
+
+import re
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Sequence
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from domain import settings
+
+MODELS_MODULE = "domain.models"
+MIGRATIONS_MODULE = "domain.migrations"
+
+
+def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
+    url = database_url or settings.load().database_url
+    return {
+        "connections": {"default": url},
+        "apps": {
+            "models": {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "Asia/Shanghai",
+    }
+
+
+# The config the `tortoise` CLI (makemigrations) reads: [tool.tortoise] in pyproject.toml.
+TORTOISE_ORM = tortoise_config()
+
+
+async def init(database_url: str | None = None):
+    """Open the ORM (without touching the schema). Returns the Tortoise context handle."""
+    return await Tortoise.init(config=tortoise_config(database_url))
+
+
+async def close() -> None:
+    await connections.close_all()
+
+
+async def migrate(database_url: str | None = None) -> None:
+    """Apply the versioned migrations, then (re)seed the code lists. Safe to run repeatedly."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    from domain.seeds import seed_code_lists
+
+    await run_migrations(config=tortoise_config(database_url))
+    await close()
+    await init(database_url)
+    try:
+        await seed_code_lists()
+    finally:
+        await close()
+
+
+def conn(name: str = "default") -> BaseDBAsyncClient:
+    return connections.get(name)
+
+
+def dialect(client: BaseDBAsyncClient | None = None) -> str:
+    """'postgres' or 'sqlite'."""
+    return (client or conn()).capabilities.dialect
+
+
+def is_postgres(client: BaseDBAsyncClient | None = None) -> bool:
+    return dialect(client) == "postgres"
+
+
+_PARAM = re.compile(r":([a-z_][a-z0-9_]*)")
+
+
+def bind(sql: str, params: dict[str, Any], client: BaseDBAsyncClient | None = None) -> tuple[str, list]:
+    """Turn `:name` placeholders into `$n` (asyncpg) or `?` (SQLite) plus a value list."""
+    values: list[Any] = []
+    order: dict[str, int] = {}
+    pg = is_postgres(client)
+
+    def repl(m: re.Match) -> str:
+        key = m.group(1)
+        if pg:
+            if key not in order:
+                values.append(params[key])
+                order[key] = len(values)
+            return f"${order[key]}"
+        values.append(params[key])
+        return "?"
+
+    return _PARAM.sub(repl, sql), values
+
+
+async def fetch(sql: str, params: dict[str, Any] | None = None, client=None) -> list[dict]:
+    client = client or conn()
+    text, values = bind(sql, params or {}, client)
+    return await client.execute_query_dict(text, values)
+
+
+async def execute(sql: str, params: dict[str, Any] | None = None, client=None) -> int:
+    """Run a statement; returns the number of rows affected."""
+    client = client or conn()
+    text, values = bind(sql, params or {}, client)
+    affected, _ = await client.execute_query(text, values)
+    return affected
+
+
+async def execute_many(sql: str, rows: Sequence[dict[str, Any]], client=None) -> None:
+    if not rows:
+        return
+    client = client or conn()
+    text, _ = bind(sql, rows[0], client)
+    keys = [m.group(1) for m in _PARAM.finditer(sql)]
+    if is_postgres(client):
+        keys = list(dict.fromkeys(keys))
+    await client.execute_many(text, [[row[k] for k in keys] for row in rows])
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    from tortoise.transactions import in_transaction
+
+    async with in_transaction() as tx:
+        yield tx

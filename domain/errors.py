@@ -1,0 +1,41 @@
+"""Domain errors with a stable machine code and a readable Chinese message (DESIGN.md §3)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "VALIDATION"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = extensions
+
+
+class ValidationFailed(DomainError):
+    code = "VALIDATION"
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"
+
+
+class WindowClosed(DomainError):
+    code = "WINDOW_CLOSED"
+
+
+class QueueUnavailable(DomainError):
+    code = "QUEUE_UNAVAILABLE"

@@ -1,0 +1,80 @@
+"""Resident ID numbers (身份证件号, GB 11643) and school identifiers (学校标识码).
+
+The check digit and birth date come from python-stdnum's `cn.ric`; its birth-place check is
+deliberately not used, because an ID keeps the region code of first registration even after
+that code is retired (DESIGN.md §2).
+"""
+from __future__ import annotations
+
+import re
+
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+_SCHOOL_CODE = re.compile(r"^\d{10}$")
+_REGION_CODE = re.compile(r"^\d{6}$")
+
+
+class InvalidIdNumber(ValueError):
+    """Raised with a Chinese message saying what is wrong with an ID number."""
+
+
+def normalise_id_number(raw: str) -> str:
+    """Strip spaces and upper-case the check character, without validating."""
+    return re.sub(r"\s+", "", raw or "").upper()
+
+
+def validate_id_number(raw: str) -> str:
+    """Return the normalised 18-character ID number or raise InvalidIdNumber."""
+    number = normalise_id_number(raw)
+    if len(number) != 18:
+        raise InvalidIdNumber(f"身份证件号应为18位，实为{len(number)}位")
+    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        raise InvalidIdNumber("身份证件号格式错误（前17位须为数字，末位为数字或X）")
+    if ric.calc_check_digit(number) != number[17]:
+        raise InvalidIdNumber("身份证件号校验位错误")
+    try:
+        ric.get_birth_date(number)
+    except ValidationError:
+        raise InvalidIdNumber("身份证件号出生日期无效") from None
+    return number
+
+
+def make_id_number(first17: str) -> str:
+    """Append the check digit to 17 digits (used by the demo and the benchmarks)."""
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def mask_id_number(number: str) -> str:
+    """Mask an ID number for viewers outside the student's school: 110101********1234."""
+    if len(number) != 18:
+        return "*" * len(number)
+    return number[:6] + "*" * 8 + number[14:]
+
+
+def is_school_code(code: str) -> bool:
+    return bool(_SCHOOL_CODE.match(code or ""))
+
+
+def is_region_code(code: str) -> bool:
+    return bool(_REGION_CODE.match(code or ""))
+
+
+def province_of_school(school_code: str) -> str:
+    """The 2-digit province inside a school identifier (AABBCCCCCC → BB)."""
+    return school_code[2:4]
+
+
+def region_prefix(region_code: str) -> str:
+    """Code prefix of a region's subtree: '' nation, 2 digits province, 4 city, 6 county."""
+    if region_code == "000000":
+        return ""
+    if region_code.endswith("0000"):
+        return region_code[:2]
+    if region_code.endswith("00"):
+        return region_code[:4]
+    return region_code
+
+
+def region_level(region_code: str) -> str:
+    return {0: "NATION", 2: "PROVINCE", 4: "CITY", 6: "COUNTY"}[len(region_prefix(region_code))]

@@ -1,0 +1,36 @@
+"""Accounts (账号) and the audit log (操作日志)."""
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Account(Model):
+    """A scoped user: a school code for school roles, a region code for authorities/admins."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    password_hash = fields.CharField(max_length=200)
+    role = fields.CharField(max_length=20)
+    scope_code = fields.CharField(max_length=10)
+    stages = fields.CharField(max_length=200, default="")  # comma-separated Stage codes; '' = all
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "account"
+
+
+class AuditEntry(Model):
+    """Every write: who, what, before/after, when."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    actor = fields.CharField(max_length=64)
+    action = fields.CharField(max_length=60)
+    entity = fields.CharField(max_length=40)
+    entity_key = fields.CharField(max_length=200)
+    before = fields.JSONField(null=True)
+    after = fields.JSONField(null=True)
+
+    class Meta:
+        table = "audit_entry"
+        indexes = (("entity", "entity_key"),)

@@ -1,0 +1,162 @@
+"""Test infrastructure: a fresh real database per pytest process (PostgreSQL or SQLite).
+
+ZIZHU_TEST_DB=postgres (default) creates a throw-away database on ZIZHU_TEST_PG (default
+postgres://postgres@127.0.0.1:5432) and drops it at the end; ZIZHU_TEST_DB=sqlite uses a
+temporary file. Every test starts from empty data tables with the code lists seeded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from domain import db
+from domain.seeds import seed_code_lists
+from tests.support import world as world_module
+
+TEST_DB = os.environ.get("ZIZHU_TEST_DB", "postgres")
+PG_BASE = os.environ.get("ZIZHU_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("ZIZHU_TEST_REDIS", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("ZIZHU_SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
+os.environ["REDIS_URL"] = REDIS_URL
+
+CODE_LIST_TABLES = {"stage_code", "category_code", "reason_code", "aid_project", "tortoise_migrations"}
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs PostgreSQL (ZIZHU_TEST_DB=postgres)")
+    for item in items:
+        if TEST_DB != "postgres" and item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory):
+    if TEST_DB == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "zizhu-test.sqlite3"
+        url = f"sqlite://{path}?busy_timeout=5000"
+        yield url
+        return
+    name = f"zizhu_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(f"{PG_BASE}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield f"{PG_BASE}/{name}?maxsize=10"
+    admin = await asyncpg.connect(f"{PG_BASE}/postgres")
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def orm(database_url):
+    """Migrate once, keep the ORM open for the whole session."""
+    await db.migrate(database_url)
+    os.environ["DATABASE_URL"] = database_url
+    handle = await db.init(database_url)
+    yield handle
+    await handle.close_connections()
+
+
+async def _data_tables() -> list[str]:
+    if db.is_postgres():
+        rows = await db.fetch("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")
+    else:
+        rows = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return sorted(r["name"] for r in rows if r["name"] not in CODE_LIST_TABLES)
+
+
+@pytest.fixture(autouse=True)
+async def clean_db(orm):
+    """Empty every data table before each test and re-seed the code lists."""
+    tables = await _data_tables()
+    if db.is_postgres():
+        await db.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
+        await db.execute("DELETE FROM aid_project")
+    else:
+        for t in tables + ["aid_project"]:
+            await db.execute(f'DELETE FROM "{t}"')
+    await seed_code_lists()
+    yield
+
+
+class FixedClock:
+    """A settable clock for the app (the server's 'now')."""
+
+    def __init__(self, now: dt.datetime | None = None) -> None:
+        self.value = now
+
+    def __call__(self) -> dt.datetime:
+        from domain.settings import SHANGHAI
+
+        return self.value or dt.datetime.now(SHANGHAI)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+class GraphQLClient:
+    """Posts GraphQL to the app over ASGI; `token` is sent as a Bearer header when set."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.token: str | None = None
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict:
+        headers = {}
+        tok = token or self.token
+        if tok:
+            headers["Authorization"] = f"Bearer {tok}"
+        r = await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return r.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict:
+        """The data of a query that must succeed."""
+        body = await self.post(query, variables, token)
+        assert not body.get("errors"), body.get("errors")
+        return body["data"]
+
+    async def error_code(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> str:
+        """The extensions.code of a query that must fail."""
+        body = await self.post(query, variables, token)
+        assert body.get("errors"), body
+        return body["errors"][0].get("extensions", {}).get("code")
+
+    async def login(self, username: str, password: str = world_module.PASSWORD) -> str:
+        data = await self.data(
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            {"u": username, "p": password},
+        )
+        return data["login"]["token"]
+
+
+@pytest.fixture
+async def app(orm, clock):
+    from api.app import create_app
+
+    return create_app(clock=clock, manage_orm=False)
+
+
+@pytest.fixture
+async def gql(app) -> GraphQLClient:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield GraphQLClient(http)
+
+
+@pytest.fixture
+async def world(orm):
+    """A small hand-made province with schools at every level and one account per role."""
+    return await world_module.build()
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return Path(__file__).parent / "data"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the project with its test extras into .venv and run the whole suite twice:
+# against PostgreSQL (a fresh database per run) and against the embedded SQLite default.
+# Needs PostgreSQL on 127.0.0.1:5432 (trust auth for user postgres) and Redis on 127.0.0.1:6379.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+pg=${ZIZHU_TEST_PG:-postgres://postgres@127.0.0.1:5432}
+if ! .venv/bin/python - "$pg" <<'PY'
+import asyncio, sys, asyncpg
+async def main():
+    c = await asyncpg.connect(sys.argv[1] + "/postgres", timeout=5); await c.close()
+asyncio.run(main())
+PY
+then
+  echo "PostgreSQL is not reachable at $pg (see README: Running the tests)" >&2; exit 1
+fi
+if ! .venv/bin/python -c "import redis,sys; redis.Redis.from_url('${ZIZHU_TEST_REDIS:-redis://127.0.0.1:6379/15}').ping()" 2>/dev/null; then
+  echo "Redis is not reachable at 127.0.0.1:6379 (see README: Running the tests)" >&2; exit 1
+fi
+
+status=0
+echo "=== test suite on PostgreSQL ==="
+ZIZHU_TEST_DB=postgres .venv/bin/python -m pytest -q "$@" || status=$?
+echo "=== test suite on SQLite ==="
+ZIZHU_TEST_DB=sqlite .venv/bin/python -m pytest -q "$@" || status=$?
+exit $status

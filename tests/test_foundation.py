@@ -1,0 +1,140 @@
+"""Foundation: migrations and seeds, ID numbers, sign-in, error codes, health, schema in sync."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from domain import db
+from domain.codes import Category
+from domain.identity import InvalidIdNumber, mask_id_number, make_id_number, validate_id_number
+from domain.models import AidProject, CategoryCode, ReasonCode, StageCode
+from domain.periods import InvalidPeriod, parse_aid_period, parse_semester, semester_for
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_code_lists_are_seeded():
+    assert await StageCode.all().count() == 6
+    assert await CategoryCode.all().count() == 13
+    assert (await CategoryCode.get(number="12")).label == "刚性支出困难家庭学生"
+    assert (await ReasonCode.get(code="99")).needs_detail is True
+    assert (await ReasonCode.get(code="01")).needs_detail is False
+    he = await AidProject.get(code="HE_GRANT")
+    assert (he.stage, he.kind, he.cycle) == ("HIGHER", "RELIEF", "YEAR")
+    assert (await AidProject.get(code="HE_NATIONAL_SCHOLARSHIP")).kind == "MERIT"
+
+
+async def test_migrate_twice_is_a_no_op(database_url):
+    before = await StageCode.all().count()
+    # The session keeps its own connection open; a second migrate must find nothing to do.
+    await db.migrate(database_url)
+    await db.init(database_url)
+    assert await StageCode.all().count() == before
+
+
+def test_id_numbers():
+    good = make_id_number("11010120150101123")
+    assert validate_id_number(good.lower()) == good.upper()
+    assert validate_id_number(" " + good[:6] + " " + good[6:]) == good
+    with pytest.raises(InvalidIdNumber, match="校验位"):
+        validate_id_number(good[:17] + ("0" if good[17] != "0" else "1"))
+    with pytest.raises(InvalidIdNumber, match="18位"):
+        validate_id_number("1234")
+    with pytest.raises(InvalidIdNumber, match="出生日期"):
+        validate_id_number(make_id_number("11010120151301123"))
+    # A retired region code (e.g. 110103 崇文区) is still a valid ID.
+    assert validate_id_number(make_id_number("11010320150101123"))
+    x = next(make_id_number(f"110101201501011{i:02d}") for i in range(100) if make_id_number(f"110101201501011{i:02d}").endswith("X"))
+    assert validate_id_number(x.lower()) == x
+    assert mask_id_number(good) == good[:6] + "********" + good[14:]
+
+
+def test_periods():
+    s = parse_semester("2023-2024-1")
+    assert (s.academic_year, s.term, s.label) == ("2023-2024", 1, "2023-2024学年秋季学期")
+    assert [d.isoformat() for d in s.default_dates()] == ["2023-09-01", "2024-02-29"]
+    assert parse_aid_period("2023-2024") == "2023-2024"
+    for bad in ("2023-2025-1", "2023-2024-3", "2023", ""):
+        with pytest.raises(InvalidPeriod):
+            parse_aid_period(bad)
+    import datetime as dt
+
+    assert semester_for(dt.date(2024, 1, 25)).code == "2023-2024-1"
+    assert semester_for(dt.date(2024, 3, 1)).code == "2023-2024-2"
+
+
+def test_category_parsing_accepts_every_name():
+    assert Category.parse("12") is Category.RIGID_EXPENDITURE
+    assert Category.parse("支出型困难家庭学生") is Category.RIGID_EXPENDITURE
+    assert Category.parse("RIGID_EXPENDITURE") is Category.RIGID_EXPENDITURE
+    with pytest.raises(ValueError):
+        Category.parse("14")
+
+
+async def test_login_and_me(gql, world):
+    token = await gql.login("county_op")
+    me = (await gql.data("{ me { username role scopeCode stages } }", token=token))["me"]
+    assert me == {"username": "county_op", "role": "AUTHORITY_OPERATOR", "scopeCode": "430102", "stages": []}
+
+
+async def test_bad_login_and_missing_token(gql, world):
+    code = await gql.error_code(
+        'mutation { login(username: "county_op", password: "wrong-password") { token } }'
+    )
+    assert code == "UNAUTHENTICATED"
+    assert await gql.error_code("{ me { username } }") == "UNAUTHENTICATED"
+    assert await gql.error_code("{ me { username } }", token="not-a-token") == "UNAUTHENTICATED"
+
+
+async def test_expired_token_is_rejected(gql, world, monkeypatch):
+    monkeypatch.setenv("ZIZHU_TOKEN_HOURS", "-1")
+    token = await gql.login("county_op")
+    monkeypatch.setenv("ZIZHU_TOKEN_HOURS", "12")
+    body = await gql.post("{ me { username } }", token=token)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "过期" in body["errors"][0]["message"]
+
+
+async def test_code_lists_query(gql):
+    data = await gql.data("{ codeLists { categories { code number label } reasons { code label } } }")
+    cats = data["codeLists"]["categories"]
+    assert len(cats) == 13 and cats[0] == {"code": "POVERTY_ALLEVIATED", "number": "01", "label": "脱贫家庭学生"}
+    assert [r["code"] for r in data["codeLists"]["reasons"]][-1] == "99"
+
+
+async def test_depth_and_alias_limits(gql):
+    aliases = " ".join(f"a{i}: codeLists {{ stages {{ code }} }}" for i in range(40))
+    body = await gql.post("{ " + aliases + " }")
+    assert body["errors"] and "alias" in body["errors"][0]["message"].lower()
+
+
+async def test_unexpected_errors_are_masked(gql, monkeypatch, caplog):
+    from domain.models import ReasonCode as RC
+
+    async def boom(*a, **k):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(RC, "all", classmethod(lambda cls: (_ for _ in ()).throw(RuntimeError("secret internal detail"))))
+    body = await gql.post("{ codeLists { reasons { code } } }")
+    err = body["errors"][0]
+    assert "secret" not in err["message"]
+    assert err["extensions"]["code"] == "INTERNAL"
+
+
+async def test_healthz(app):
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        r = await http.get("/healthz")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_schema_graphql_is_in_sync():
+    out = subprocess.run(
+        [sys.executable, "-m", "api.cli", "export-schema"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    committed = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    assert out == committed, "schema.graphql is out of date: run `zizhu export-schema -o schema.graphql`"
