@@ -103,6 +103,12 @@ async def execute(sql: str, params: dict[str, Any] | None = None, client=None) -
     """Run a statement; returns the number of rows affected."""
     client = client or conn()
     text, values = bind(sql, params or {}, client)
+    if is_postgres(client):
+        # tortoise reads the wrong word of "INSERT 0 n"; the status tag's last word is the count.
+        async with client.acquire_connection() as connection:
+            status = await connection.execute(text, *values)
+        last = status.rsplit(" ", 1)[-1] if status else ""
+        return int(last) if last.isdigit() else 0
     affected, _ = await client.execute_query(text, values)
     return affected
 
@@ -124,3 +130,12 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
 
     async with in_transaction() as tx:
         yield tx
+
+
+def as_datetime(value: Any):
+    """A datetime from a raw row (SQLite returns ISO text, asyncpg datetimes)."""
+    import datetime as _dt
+
+    if value is None or isinstance(value, _dt.datetime):
+        return value
+    return _dt.datetime.fromisoformat(str(value))

@@ -1,4 +1,5 @@
 """Imports (数据导入) of the DESIGN.md §5 file formats."""
 from domain.imports.reader import ImportRejected, RowError, read_rows
+from domain.imports.service import ImportResult, run_import
 
-__all__ = ["ImportRejected", "RowError", "read_rows"]
+__all__ = ["ImportRejected", "ImportResult", "RowError", "read_rows", "run_import"]

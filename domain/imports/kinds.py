@@ -1,0 +1,185 @@
+"""The six import kinds (导入类型) of DESIGN.md §5: headers, target table, upsert key, row validator.
+
+A validator turns one row's `Cells` into a tuple in the order of `Kind.columns` (or None when the
+row is bad); the staging table and the merge are generic over these descriptions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from domain import db
+from domain.codes import REASON_NEEDS_DETAIL, AidStatus, Category, Cycle, EnrolmentStatus, Source, Stage
+from domain.identity import province_of_school, region_level, region_prefix
+from domain.imports.values import Cells
+
+NATION = "000000"
+
+
+@dataclass
+class Refs:
+    """What rows are checked against, loaded once per import; `semesters` collects the periods used."""
+
+    regions: set[str] = field(default_factory=set)
+    schools: set[str] = field(default_factory=set)
+    projects: dict[str, tuple[str, str]] = field(default_factory=dict)  # code or name → (code, cycle)
+    semesters: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    headers: tuple[str, ...]
+    table: str
+    columns: tuple[str, ...]  # what the validator returns, staged and written
+    keys: tuple[str, ...]  # the upsert key (a unique constraint of the table)
+    validate: Callable[[Cells, Refs], tuple | None]
+    needs: frozenset[str] = frozenset()  # reference sets to load: regions, schools, projects
+    typed: dict[str, str] = field(default_factory=dict)  # PostgreSQL staging types other than text
+    insert_only: dict[str, str] = field(default_factory=dict)  # column → SQL value on insert only
+    touched: tuple[str, ...] = ()  # timestamp columns set to now on insert and on update
+
+    @property
+    def updated(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in self.keys)
+
+
+def _region(c: Cells, refs: Refs) -> tuple | None:
+    code = c.code("行政区划代码", 6, "行政区划代码")
+    name = c.text("名称", 100)
+    parent_text = c.values["上级代码"]
+    parent = None
+    if code == NATION:
+        if parent_text:
+            c.bad("上级代码", "全国（000000）没有上级区划")
+    elif code:
+        if not parent_text and region_level(code) == "PROVINCE":
+            parent_text = NATION
+        if not parent_text:
+            c.bad("上级代码", "上级代码不能为空")
+        elif not (len(parent_text) == 6 and parent_text.isdigit()):
+            c.bad("上级代码", f"上级代码“{parent_text}”应为6位数字")
+        else:
+            parent = parent_text
+        if parent and parent not in refs.regions:
+            c.bad("上级代码", f"上级区划“{parent}”不存在（须已导入，或在本文件中更靠前的行）")
+        elif parent and not (
+            code.startswith(region_prefix(parent)) and len(region_prefix(code)) > len(region_prefix(parent))
+        ):
+            c.bad("上级代码", f"“{parent}”不是“{code}”的上级区划")
+    if code:
+        refs.regions.add(code)  # later rows of the same file may name it as their parent
+    return c.result((code, name, parent, code and region_level(code)))
+
+
+def _school(c: Cells, refs: Refs) -> tuple | None:
+    code = c.code("学校标识码", 10, "学校标识码")
+    name = c.text("学校名称", 200)
+    region = c.code("主管区划代码", 6, "主管区划代码")
+    if region and region not in refs.regions:
+        c.bad("主管区划代码", f"主管区划“{region}”不存在")
+    elif code and region and region != NATION and region[:2] != province_of_school(code):
+        c.bad("主管区划代码", f"学校标识码“{code}”的省份代码与主管区划“{region}”不一致")
+    return c.result((code, name, region, code and province_of_school(code)))
+
+
+def _student(c: Cells, refs: Refs) -> tuple | None:
+    id_number = c.id_number("身份证件号")
+    name = c.text("姓名", 50)
+    school = c.school("学校标识码", refs.schools)
+    stage = c.enum("学段", Stage, "学段")
+    grade = c.text("年级", 20, required=False)
+    status = c.enum("学籍状态", EnrolmentStatus, "学籍状态")
+    return c.result((id_number, name, school, stage and stage.value, grade, status and status.value,
+                     school and province_of_school(school)))
+
+
+def _aid(c: Cells, refs: Refs) -> tuple | None:
+    id_number = c.id_number("身份证件号")
+    school = c.school("学校标识码", refs.schools)
+    project_text = c.values["资助项目代码"]
+    project = refs.projects.get(project_text)
+    if project is None:
+        c.bad("资助项目代码", f"未知的资助项目“{project_text}”")
+    period = c.aid_period("资助周期")
+    if project and period:
+        is_year = len(period) == 9
+        if project[1] == Cycle.YEAR.value and not is_year:
+            c.bad("资助周期", f"项目 {project[0]} 按学年资助，资助周期应为学年（如 2023-2024），不是“{period}”")
+        elif project[1] == Cycle.SEMESTER.value and is_year:
+            c.bad("资助周期", f"项目 {project[0]} 按学期资助，资助周期应为学期（如 {period}-1），不是“{period}”")
+        elif not is_year:
+            refs.semesters.add(period)
+    amount = c.amount("金额")
+    status = c.enum("审核状态", AidStatus, "审核状态")
+    return c.result((id_number, school, project and project[0], period, amount, status and status.value,
+                     school and province_of_school(school)))
+
+
+def _special_group(c: Cells, refs: Refs) -> tuple | None:
+    id_number = c.id_number("身份证件号")
+    name = c.text("姓名", 50, required=False)
+    category = c.enum("特殊群体类型", Category, "特殊群体类型")
+    source = c.enum("数据来源", Source, "数据来源")
+    period = c.semester("资助周期")
+    if period:
+        refs.semesters.add(period)
+    return c.result((id_number, name, category and category.number, source and source.value, period))
+
+
+def _legacy_reason(c: Cells, refs: Refs) -> tuple | None:
+    id_number = c.id_number("身份证件号")
+    name = c.text("姓名", 50, required=False)
+    school = c.school("学校标识码", refs.schools)
+    stage = c.enum("学段", Stage, "学段")
+    period = c.semester("资助周期")
+    if period:
+        refs.semesters.add(period)
+    reason = c.reason("未资助原因")
+    detail = c.values["原因说明"]
+    if reason == REASON_NEEDS_DETAIL and not detail:
+        c.bad("原因说明", "未资助原因为“99 其他”时须填写原因说明")
+    reported_at = c.moment("填报时间")
+    return c.result((id_number, name, school, school and province_of_school(school), stage and stage.value,
+                     period, reason, detail, reported_at))
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("regions", "行政区划", ("行政区划代码", "名称", "上级代码"), "region",
+             ("code", "name", "parent_code", "level"), ("code",), _region, frozenset({"regions"})),
+        Kind("schools", "学校", ("学校标识码", "学校名称", "主管区划代码"), "school",
+             ("code", "name", "region_code", "province"), ("code",), _school, frozenset({"regions"})),
+        Kind("students", "学籍", ("身份证件号", "姓名", "学校标识码", "学段", "年级", "学籍状态"), "enrolment",
+             ("id_number", "name", "school_code", "stage", "grade", "status", "province"),
+             ("id_number", "school_code", "stage"), _student, frozenset({"schools"})),
+        Kind("aid", "资助记录", ("身份证件号", "学校标识码", "资助项目代码", "资助周期", "金额", "审核状态"), "aid_record",
+             ("id_number", "school_code", "project_code", "period", "amount", "status", "province"),
+             ("id_number", "project_code", "period"), _aid, frozenset({"schools", "projects"}),
+             typed={"amount": "numeric(12,2)"}, insert_only={"name": "''"}, touched=("updated_at",)),
+        Kind("special-groups", "特殊群体名单", ("身份证件号", "姓名", "特殊群体类型", "数据来源", "资助周期"),
+             "special_group_record", ("id_number", "name", "category", "source", "period"),
+             ("period", "id_number", "category", "source"), _special_group),
+        Kind("legacy-reasons", "脱贫家庭学生历史未资助原因",
+             ("身份证件号", "姓名", "学校标识码", "学段", "资助周期", "未资助原因", "原因说明", "填报时间"),
+             "legacy_poverty_reason",
+             ("id_number", "name", "school_code", "province", "stage", "period", "reason_code", "detail", "reported_at"),
+             ("period", "stage", "id_number", "school_code"), _legacy_reason, frozenset({"schools"}),
+             typed={"reported_at": "timestamptz"}),
+    )
+}
+
+
+async def load_refs(kind: Kind) -> Refs:
+    """Load the reference sets the kind checks rows against (codes only, once per import)."""
+    refs = Refs()
+    if "regions" in kind.needs:
+        refs.regions = {r["code"] for r in await db.fetch("SELECT code FROM region")}
+    if "schools" in kind.needs:
+        refs.schools = {r["code"] for r in await db.fetch("SELECT code FROM school")}
+    if "projects" in kind.needs:
+        for r in await db.fetch("SELECT code, name, cycle FROM aid_project"):
+            refs.projects[r["code"]] = refs.projects[r["name"]] = (r["code"], r["cycle"])
+    return refs
