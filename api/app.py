@@ -13,9 +13,10 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from api.context import Clock, Context, system_clock
 from api.schema import schema
+from api.templates import ROUTES as template_routes
 from domain import db
 
-EXTRA_ROUTES: list[Route] = []
+EXTRA_ROUTES: list[Route] = [*template_routes]
 
 
 class ZizhuGraphQL(GraphQL):

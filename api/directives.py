@@ -1,0 +1,50 @@
+"""The `@window(action: ENTRY|REVIEW)` schema directive and the field extension that enforces it.
+
+A schema directive is only metadata in the SDL; `WindowGuard` attaches it to the field (so
+schema.graphql shows which window guards which mutation) and checks, before the resolver runs,
+that the window is open on the server's clock (`info.context.now()`) for the province of the school
+concerned. The domain service checks the same window again inside its committing transaction.
+"""
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Iterable
+
+import strawberry
+from strawberry.extensions import FieldExtension
+from strawberry.schema_directive import Location
+from strawberry.types import Info
+from strawberry.types.field import StrawberryField
+
+from api.enums import WindowAction
+from domain import codes, windows
+from domain.scopes import Viewer
+
+# (viewer, resolver arguments) → the (period, project, province) whose window guards the call
+Targets = Callable[[Viewer, codes.WindowAction, dict[str, Any]], Awaitable[Iterable[tuple[str, str, str]]]]
+
+
+@strawberry.schema_directive(
+    name="window", locations=[Location.FIELD_DEFINITION],
+    description="只在该动作的时间窗口内可用（服务器时间，Asia/Shanghai；结束时间不含）",
+)
+class Window:
+    action: WindowAction
+
+
+class WindowGuard(FieldExtension):
+    """Attach `@window(action)` to the field and refuse the call (WINDOW_CLOSED) outside it."""
+
+    def __init__(self, action: codes.WindowAction, targets: Targets) -> None:
+        self.action = codes.WindowAction(action)
+        self.targets = targets
+
+    def apply(self, field: StrawberryField) -> None:
+        if not any(isinstance(d, Window) for d in field.directives):
+            field.directives = [*field.directives, Window(action=self.action)]
+
+    async def resolve_async(self, next_, source: Any, info: Info, **kwargs: Any) -> Any:
+        viewer = await info.context.viewer()
+        now = info.context.now()
+        for period, project, province in await self.targets(viewer, self.action, kwargs):
+            await windows.require_open(period, project, self.action, province, now)
+        return await next_(source, info, **kwargs)

@@ -1,0 +1,236 @@
+"""Preschool government aid roster (学前教育政府资助名单) and its time windows (时间窗口).
+
+Thin: every resolver calls domain.roster / domain.roster_import / domain.windows. Each roster
+mutation carries `@window(action: ENTRY|REVIEW)`, enforced by `api.directives.WindowGuard` and
+checked again by the domain inside its committing transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from api.directives import WindowGuard
+from api.enums import AidStatus, WindowAction
+from api.pagination import Connection, connection, decode_cursor
+from domain import codes, roster, roster_import, windows
+from domain.imports import ImportRejected
+from domain.models import AidRecord, TimeWindow
+from domain.scopes import Viewer
+
+ReviewDecision = strawberry.enum(roster.ReviewDecision, description="审核结果：通过或退回")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+# --- types -----------------------------------------------------------------------------------------
+@strawberry.type(name="TimeWindow", description="时间窗口 [start, end)：结束时间不含")
+class TimeWindowType:
+    period: str
+    project_code: str
+    action: WindowAction
+    province_code: str | None = strawberry.field(description="省级区划代码；为空表示全国")
+    start: dt.datetime
+    end: dt.datetime
+    is_open: bool = strawberry.field(description="按服务器当前时间是否开放")
+    updated_by: str
+
+
+@strawberry.type(description="当前生效的时间窗口（页面以红字显示起止时间）")
+class RosterWindow:
+    start: dt.datetime | None
+    end: dt.datetime | None
+    is_open: bool
+    province_code: str | None = strawberry.field(description="生效的是该省的单独设置；为空表示全国设置")
+
+
+@strawberry.type(description="学前教育政府资助名单记录")
+class PreschoolRosterEntry:
+    id: strawberry.ID
+    id_number: str = strawberry.field(description="身份证件号（非本校账号脱敏显示）")
+    name: str
+    school_code: str
+    period: str
+    amount: Decimal
+    status: AidStatus
+    return_comment: str | None = strawberry.field(description="退回原因")
+    updated_at: dt.datetime
+
+
+@strawberry.type(description="学前教育政府资助名单")
+class PreschoolRoster:
+    period: str
+    school_code: str
+    school_name: str
+    total_count: int
+    entries: Connection[PreschoolRosterEntry]
+    entry_window: RosterWindow = strawberry.field(description="名单录入时间")
+    review_window: RosterWindow = strawberry.field(description="名单审核时间")
+    now: dt.datetime = strawberry.field(description="服务器当前时间（Asia/Shanghai）")
+
+
+@strawberry.type(description="模板导入中的一处错误")
+class RosterRowError:
+    row: int = strawberry.field(description="Excel 中的行号（表头为第1行）")
+    column: str
+    message: str
+
+
+@strawberry.type(description="导入成功")
+class RosterImported:
+    count: int = strawberry.field(description="导入的行数")
+    created: int
+    updated: int
+    unchanged: int
+
+
+@strawberry.type(description="文件被拒绝，未写入任何数据")
+class RosterImportRejected:
+    message: str
+    errors: list[RosterRowError]
+
+
+RosterImportResult = Annotated[
+    RosterImported | RosterImportRejected, strawberry.union("RosterImportResult", description="名单导入结果")
+]
+
+
+def _window(w: TimeWindow, now: dt.datetime) -> TimeWindowType:
+    return TimeWindowType(
+        period=w.period, project_code=w.project_code, action=codes.WindowAction(w.action),
+        province_code=f"{w.province}0000" if w.province else None, start=windows.in_shanghai(w.start),
+        end=windows.in_shanghai(w.end), is_open=windows.is_open(w, now), updated_by=w.updated_by,
+    )
+
+
+def _state(s: windows.WindowState) -> RosterWindow:
+    return RosterWindow(start=s.start, end=s.end, is_open=s.is_open,
+                        province_code=f"{s.province}0000" if s.province else None)
+
+
+def _entry(viewer: Viewer, e: AidRecord) -> PreschoolRosterEntry:
+    return PreschoolRosterEntry(
+        id=strawberry.ID(str(e.id)), id_number=viewer.id_number_for(e.id_number, e.school_code), name=e.name,
+        school_code=e.school_code, period=e.period, amount=e.amount, status=codes.AidStatus(e.status),
+        return_comment=e.return_comment, updated_at=e.updated_at,
+    )
+
+
+# --- the window guard's view of each mutation ------------------------------------------------------
+async def _targets(viewer: Viewer, action: codes.WindowAction, kwargs: dict[str, Any]):
+    ids = kwargs.get("ids")
+    if ids is None and "id" in kwargs:
+        ids = [kwargs["id"]]
+    pairs = await roster.window_targets(
+        viewer, action, period=kwargs.get("period"), school_code=kwargs.get("school_code"), ids=ids
+    )
+    return [(period, roster.PROJECT, province) for period, province in pairs]
+
+
+ENTRY = [WindowGuard(codes.WindowAction.ENTRY, _targets)]
+REVIEW = [WindowGuard(codes.WindowAction.REVIEW, _targets)]
+
+
+def _clock(info: Info):
+    return info.context.now
+
+
+# --- queries ---------------------------------------------------------------------------------------
+@strawberry.type
+class RosterQuery:
+    @strawberry.field(description="学前教育政府资助名单（含录入、审核时间窗口与服务器时间）")
+    async def preschool_roster(
+        self, info: Info, period: str, school_code: str | None = None, status: AidStatus | None = None,
+        first: int = 50, after: str | None = None,
+    ) -> PreschoolRoster:
+        viewer = await info.context.viewer()
+        page = await roster.list_entries(viewer, period, school_code, status, first, decode_cursor(after))
+        now = info.context.now()
+        states = await roster.roster_windows(page.period, page.school, now)
+        return PreschoolRoster(
+            period=page.period, school_code=page.school.code, school_name=page.school.name,
+            total_count=page.total,
+            entries=connection(page.entries, page.has_next, lambda e: e.id, lambda e: _entry(viewer, e)),
+            entry_window=_state(states[codes.WindowAction.ENTRY]),
+            review_window=_state(states[codes.WindowAction.REVIEW]), now=now,
+        )
+
+    @strawberry.field(description="资助周期的时间窗口（全国设置及本省单独设置）")
+    async def time_windows(self, info: Info, period: str, project_code: str = roster.PROJECT) -> list[TimeWindowType]:
+        viewer = await info.context.viewer()
+        now = info.context.now()
+        return [_window(w, now) for w in await windows.list_windows(viewer, period, project_code)]
+
+
+# --- mutations -------------------------------------------------------------------------------------
+@strawberry.type
+class RosterMutation:
+    @strawberry.mutation(description="设置时间窗口（系统管理员）；provinceCode 为空表示全国，否则为该省单独设置")
+    async def set_time_window(
+        self, info: Info, period: str, action: WindowAction, start: dt.datetime, end: dt.datetime,
+        project_code: str = roster.PROJECT, province_code: str | None = None,
+    ) -> TimeWindowType:
+        viewer = await info.context.viewer()
+        w = await windows.set_window(viewer, period, project_code, action, start, end, province_code)
+        return _window(w, info.context.now())
+
+    @strawberry.mutation(description="录入一名幼儿（学校业务操作人员）", extensions=ENTRY)
+    async def add_preschool_roster_entry(
+        self, info: Info, period: str, id_number: str, amount: Decimal,
+        name: str | None = None, school_code: str | None = None,
+    ) -> PreschoolRosterEntry:
+        viewer = await info.context.viewer()
+        e = await roster.add_entry(viewer, period, id_number, amount, _clock(info), name, school_code)
+        return _entry(viewer, e)
+
+    @strawberry.mutation(description="修改金额（仅录入、退回状态）", extensions=ENTRY)
+    async def update_preschool_roster_entry(self, info: Info, id: strawberry.ID, amount: Decimal) -> PreschoolRosterEntry:
+        viewer = await info.context.viewer()
+        return _entry(viewer, await roster.update_entry(viewer, id, amount, _clock(info)))
+
+    @strawberry.mutation(description="删除（仅录入、退回状态），返回被删除记录的 id", extensions=ENTRY)
+    async def delete_preschool_roster_entry(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        viewer = await info.context.viewer()
+        return strawberry.ID(await roster.delete_entry(viewer, id, _clock(info)))
+
+    @strawberry.mutation(description="学校上报（录入、退回 → 已上报），整批成功或整批不变", extensions=ENTRY)
+    async def submit_preschool_roster_entries(
+        self, info: Info, ids: list[strawberry.ID]
+    ) -> list[PreschoolRosterEntry]:
+        viewer = await info.context.viewer()
+        return [_entry(viewer, e) for e in await roster.submit_entries(viewer, ids, _clock(info))]
+
+    @strawberry.mutation(
+        description="模板批量导入（.xlsx 或 UTF-8 CSV，GraphQL multipart 上传），整批成功或整批不变",
+        extensions=ENTRY,
+    )
+    async def import_preschool_roster(self, info: Info, period: str, file: Upload) -> RosterImportResult:
+        viewer = await info.context.viewer()
+        if getattr(file, "size", None) and file.size > MAX_UPLOAD_BYTES:
+            return RosterImportRejected(message="文件过大", errors=[RosterRowError(row=1, column="", message="文件不能超过 20MB")])
+        try:
+            result = await roster_import.import_roster(
+                viewer, period, file.file, file.filename, _clock(info)
+            )
+        except ImportRejected as rejected:
+            return RosterImportRejected(
+                message=f"文件有 {len(rejected.errors)} 处错误，未导入任何数据",
+                errors=[RosterRowError(row=e.row, column=e.column, message=e.message) for e in rejected.errors],
+            )
+        return RosterImported(count=result.rows, created=result.created, updated=result.updated,
+                              unchanged=result.unchanged)
+
+    @strawberry.mutation(
+        description="审核（学校审核人员：已上报 → 学校审核通过/退回；主管部门：学校审核通过 → 审核通过/退回），"
+                    "退回须填写原因，整批成功或整批不变",
+        extensions=REVIEW,
+    )
+    async def review_preschool_roster_entries(
+        self, info: Info, ids: list[strawberry.ID], decision: ReviewDecision, comment: str | None = None
+    ) -> list[PreschoolRosterEntry]:
+        viewer = await info.context.viewer()
+        entries = await roster.review_entries(viewer, ids, decision, comment, _clock(info))
+        return [_entry(viewer, e) for e in entries]

@@ -1,0 +1,169 @@
+"""Time windows (填报/审核时间范围): when roster entry and review are open.
+
+A window is data: (period, project, action, province) → [start, end), end exclusive, so
+"截止 2024-01-25 24 点" is `end = 2024-01-26T00:00+08:00`. A window set for a province overrides the
+national one (province ''); with no window the action is closed. Instants are stored tz-aware; a
+naive instant given by a user is read as Asia/Shanghai time, the zone the rules are written in.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from domain import audit, db
+from domain.codes import Cycle, Role, WindowAction
+from domain.errors import ValidationFailed, WindowClosed
+from domain.identity import province_of_school
+from domain.models import AidProject, Region, TimeWindow
+from domain.periods import InvalidPeriod, parse_aid_period, parse_semester
+from domain.scopes import Viewer
+from domain.settings import SHANGHAI
+
+NATIONAL = ""
+_AUDITED = ("period", "project_code", "action", "province", "start", "end")
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """The effective window of one (period, project, action, province) at one instant."""
+
+    action: WindowAction
+    start: dt.datetime | None
+    end: dt.datetime | None
+    province: str | None  # the overriding province, None when the national window (or none) applies
+    is_open: bool
+
+
+def in_shanghai(value: dt.datetime) -> dt.datetime:
+    """A tz-aware instant in Asia/Shanghai (naive values are taken as Shanghai local time)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(SHANGHAI)
+
+
+def is_open(window: TimeWindow | None, now: dt.datetime) -> bool:
+    """start <= now < end; no window means closed."""
+    return window is not None and in_shanghai(window.start) <= in_shanghai(now) < in_shanghai(window.end)
+
+
+def province_code(text: str | None) -> str:
+    """'' for national, else the 2-digit province from '43' or the region code '430000'."""
+    t = (text or "").strip()
+    if not t or t == "000000":
+        return NATIONAL
+    if len(t) == 2 and t.isdigit():
+        return t
+    if len(t) == 6 and t.isdigit() and t.endswith("0000"):
+        return t[:2]
+    raise ValidationFailed(f"省级行政区划代码“{t}”无效，应如 430000", argument="provinceCode")
+
+
+async def _check_period(period: str, project_code: str) -> tuple[str, AidProject]:
+    project = await AidProject.get_or_none(code=project_code)
+    if project is None:
+        raise ValidationFailed(f"资助项目 {project_code} 不存在", argument="projectCode")
+    try:
+        code = parse_semester(period).code if project.cycle == Cycle.SEMESTER.value else parse_aid_period(period)
+    except InvalidPeriod as e:
+        raise ValidationFailed(str(e), argument="period") from None
+    if project.cycle == Cycle.YEAR.value and code.count("-") != 1:
+        raise ValidationFailed(f"项目 {project_code} 按学年资助，周期应如 2023-2024", argument="period")
+    return code, project
+
+
+async def effective_window(
+    period: str, project_code: str, action: WindowAction, province: str, using_db=None
+) -> TimeWindow | None:
+    """The province's own window if one is set, else the national one, else None."""
+    rows = await TimeWindow.filter(
+        period=period, project_code=project_code, action=WindowAction(action).value,
+        province__in=[NATIONAL, province],
+    ).using_db(using_db)
+    by_province = {w.province: w for w in rows}
+    return by_province.get(province) or by_province.get(NATIONAL)
+
+
+async def state(
+    period: str, project_code: str, action: WindowAction, province: str, now: dt.datetime, using_db=None
+) -> WindowState:
+    window = await effective_window(period, project_code, action, province, using_db)
+    return WindowState(
+        action=WindowAction(action),
+        start=in_shanghai(window.start) if window else None,
+        end=in_shanghai(window.end) if window else None,
+        province=(window.province or None) if window else None,
+        is_open=is_open(window, now),
+    )
+
+
+async def require_open(
+    period: str, project_code: str, action: WindowAction, province: str, now: dt.datetime, using_db=None
+) -> None:
+    """Raise WindowClosed (with the window's start and end) unless the action is open at `now`."""
+    s = await state(period, project_code, action, province, now, using_db)
+    if s.is_open:
+        return
+    if s.start is None:
+        message = f"{s.action.label}未开放：{period} 未设置时间范围"
+    elif in_shanghai(now) < s.start:
+        message = f"{s.action.label}尚未开始：开放时间 {_show(s.start)} 至 {_show(s.end)}"
+    else:
+        message = f"{s.action.label}已截止：开放时间 {_show(s.start)} 至 {_show(s.end)}"
+    raise WindowClosed(
+        message,
+        action=s.action.value,
+        start=s.start.isoformat() if s.start else None,
+        end=s.end.isoformat() if s.end else None,
+        period=period,
+    )
+
+
+def _show(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+async def set_window(
+    viewer: Viewer, period: str, project_code: str, action: WindowAction,
+    start: dt.datetime, end: dt.datetime, province: str | None = None,
+) -> TimeWindow:
+    """Create or replace the window of (period, project, action, province). ADMIN only, audited."""
+    viewer.require_role(Role.ADMIN)
+    period, project = await _check_period(period, project_code)
+    prov = province_code(province)
+    if prov and not await Region.exists(code=f"{prov}0000"):
+        raise ValidationFailed(f"省级行政区划 {prov}0000 不存在", argument="provinceCode")
+    start, end = in_shanghai(start), in_shanghai(end)
+    if not start < end:
+        raise ValidationFailed("开始时间必须早于结束时间（结束时间不含）", argument="end")
+    key = {"period": period, "project_code": project.code, "action": WindowAction(action).value, "province": prov}
+    async with db.transaction() as tx:
+        window = await TimeWindow.select_for_update().using_db(tx).get_or_none(**key)
+        before = audit.snapshot(window, _AUDITED) if window else None
+        if window is None:
+            window = await TimeWindow.create(**key, start=start, end=end, updated_by=viewer.username, using_db=tx)
+        else:
+            window.start, window.end, window.updated_by = start, end, viewer.username
+            await window.save(using_db=tx)
+        await audit.record(
+            viewer.username, "time_window.set", "time_window", "/".join(key.values()),
+            before, audit.snapshot(window, _AUDITED), using_db=tx,
+        )
+    return window
+
+
+async def list_windows(viewer: Viewer, period: str, project_code: str) -> list[TimeWindow]:
+    """Windows of (period, project): all for the nation, national + own province otherwise."""
+    period, project = await _check_period(period, project_code)
+    query = TimeWindow.filter(period=period, project_code=project.code)
+    own = viewer_province(viewer)
+    if own is not None:
+        query = query.filter(province__in=[NATIONAL, own])
+    return await query.order_by("action", "province")
+
+
+def viewer_province(viewer: Viewer) -> str | None:
+    """The one province an account lives in, or None for nation-wide accounts."""
+    if viewer.is_school:
+        return province_of_school(viewer.scope_code)
+    prefix = viewer.region_prefix or ""
+    return prefix[:2] or None
