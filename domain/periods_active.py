@@ -1,0 +1,44 @@
+"""Active funding periods (当前有效资助周期): what the 02:00 comparison covers.
+
+A period (row of `period`) is active while the Shanghai date is inside [start_date, end_date], or
+when an admin marks it `force_active`. The semester containing today always exists: it is
+created with its default dates the first time it is needed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.expressions import Q
+
+from domain import audit
+from domain.models import Period
+from domain.periods import semester_for
+from domain.settings import SHANGHAI
+
+SYSTEM_ACTOR = "system"
+
+
+def shanghai_today(now: dt.datetime | None = None) -> dt.date:
+    return (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
+
+
+async def ensure_semester(day: dt.date) -> Period:
+    """The period row of the semester containing `day`, created with default dates if missing."""
+    semester = semester_for(day)
+    start, end = semester.default_dates()
+    period, created = await Period.get_or_create(
+        code=semester.code,
+        defaults={"academic_year": semester.academic_year, "term": semester.term,
+                  "start_date": start, "end_date": end},
+    )
+    if created:
+        await audit.record(SYSTEM_ACTOR, "CREATE", "period", period.code,
+                           after={"start_date": start, "end_date": end})
+    return period
+
+
+async def active_periods(day: dt.date) -> list[str]:
+    """Codes of the periods active on `day` (a Shanghai date), oldest first."""
+    await ensure_semester(day)
+    rows = await Period.filter(Q(start_date__lte=day, end_date__gte=day) | Q(force_active=True)).order_by("code")
+    return [p.code for p in rows]

@@ -1,0 +1,133 @@
+"""The queue seam (任务队列): the only domain module that talks to arq/Redis.
+
+The API enqueues a comparison through `request_comparison`; the 02:00 cron job through
+`schedule_daily`. A daily comparison has the deterministic job id
+`{queue}:compare:{period}:{yyyy-mm-dd}` (Shanghai date), used both as the arq `_job_id` and as
+`ComparisonRun.job_id`, so two workers or two ticks on one day create one run and one job. When
+Redis cannot be reached the caller gets `QueueUnavailable` quickly (short connect timeout, no
+retries) instead of a hanging request.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import uuid
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from redis.exceptions import RedisError
+from tortoise.exceptions import IntegrityError
+
+from domain import audit, settings
+from domain.comparison import create_run, mark_failed
+from domain.errors import QueueUnavailable
+from domain.models import ComparisonRun
+from domain.periods_active import active_periods
+
+log = logging.getLogger("zizhu.queue")
+
+QUEUE_ENV = "ZIZHU_QUEUE"
+DEFAULT_QUEUE = "zizhu"
+COMPARE_JOB = "compare_period"
+CONNECT_TIMEOUT_S = 1
+UNAVAILABLE_MESSAGE = "任务队列（Redis）暂不可用，比对未能排队，请稍后重试"
+PENDING = ("QUEUED",)
+CRON_ACTOR = "cron"
+
+
+def queue_name() -> str:
+    """The arq queue (env ZIZHU_QUEUE, default 'zizhu'); tests use one per test."""
+    return os.environ.get(QUEUE_ENV) or DEFAULT_QUEUE
+
+
+def redis_settings(fail_fast: bool = True) -> RedisSettings:
+    """REDIS_URL as arq settings; `fail_fast` for request paths (1 s timeout, no retries)."""
+    rs = RedisSettings.from_dsn(settings.load().redis_url)
+    if fail_fast:
+        rs.conn_timeout = CONNECT_TIMEOUT_S
+        rs.conn_retries = 0
+    return rs
+
+
+def daily_job_id(period: str, day: dt.date) -> str:
+    """One comparison of a period per Shanghai day: `{queue}:compare:{period}:{yyyy-mm-dd}`.
+
+    arq job ids are global to the Redis database, so they carry the queue name: deployments (and
+    test runs) sharing one Redis with different queues never suppress each other's jobs.
+    """
+    return f"{queue_name()}:compare:{period}:{day.isoformat()}"
+
+
+def manual_job_id(period: str, trigger: str) -> str:
+    return f"{queue_name()}:{trigger.lower()}:{period}:{uuid.uuid4().hex[:16]}"
+
+
+@asynccontextmanager
+async def connection() -> AsyncIterator[ArqRedis]:
+    """A short-lived arq pool, or QueueUnavailable."""
+    try:
+        pool = await create_pool(redis_settings(), default_queue_name=queue_name())
+    except (OSError, RedisError, TimeoutError) as exc:
+        log.warning("redis unreachable: %s", exc)
+        raise QueueUnavailable(UNAVAILABLE_MESSAGE) from exc
+    try:
+        yield pool
+    finally:
+        await pool.aclose()
+
+
+async def enqueue_run(pool: ArqRedis, run: ComparisonRun) -> bool:
+    """Put `compare_period(run.id)` on the queue; False when that job id is already queued or done."""
+    try:
+        job = await pool.enqueue_job(COMPARE_JOB, run.id, _job_id=run.job_id, _queue_name=queue_name())
+    except (OSError, RedisError, TimeoutError) as exc:
+        raise QueueUnavailable(UNAVAILABLE_MESSAGE) from exc
+    return job is not None
+
+
+async def request_comparison(period: str, requested_by: str, trigger: str = "MANUAL") -> ComparisonRun:
+    """Create a QUEUED run and enqueue it (重新比对). Audited.
+
+    Redis is checked before the run is created, so an unreachable queue leaves no run at all; if
+    it fails between the check and the enqueue, the run is marked FAILED with the reason, so no
+    run lingers as QUEUED without a job.
+    """
+    async with connection() as pool:
+        run = await create_run(period, trigger, requested_by, job_id=manual_job_id(period, trigger))
+        try:
+            await enqueue_run(pool, run)
+        except QueueUnavailable as exc:
+            await mark_failed(run.id, exc.message)
+            await audit.record(requested_by, "RECOMPUTE_FAILED", "comparison_run", str(run.id),
+                               after={"period": period, "error": exc.message})
+            raise
+    await audit.record(requested_by, "RECOMPUTE_REQUESTED", "comparison_run", str(run.id),
+                       after={"period": period, "trigger": trigger, "job_id": run.job_id})
+    return run
+
+
+async def schedule_daily(pool: ArqRedis, day: dt.date) -> list[ComparisonRun]:
+    """The 02:00 tick: one run and one job per active period for the Shanghai date `day`.
+
+    Re-running the tick on the same day returns the same runs and enqueues nothing new (a
+    still-QUEUED run is re-offered under the same job id, which arq ignores unless the job was lost).
+    """
+    runs = []
+    for period in await active_periods(day):
+        run = await _daily_run(period, day)
+        if run.status in PENDING and await enqueue_run(pool, run):
+            log.info("enqueued comparison of %s (run %s)", period, run.id)
+            await audit.record(CRON_ACTOR, "COMPARISON_SCHEDULED", "comparison_run", str(run.id),
+                               after={"period": period, "job_id": run.job_id})
+        runs.append(run)
+    return runs
+
+
+async def _daily_run(period: str, day: dt.date) -> ComparisonRun:
+    job_id = daily_job_id(period, day)
+    try:
+        return await create_run(period, "CRON", CRON_ACTOR, job_id=job_id)
+    except IntegrityError:  # a concurrent tick inserted the same job id first: use its run
+        return await create_run(period, "CRON", CRON_ACTOR, job_id=job_id)

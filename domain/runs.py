@@ -1,0 +1,57 @@
+"""Comparison runs as the API sees them (比对批次查询与重新比对), with the role rules.
+
+ADMIN may request a recomputation; ADMIN and AUTHORITY_OPERATOR may watch runs (authorities see
+the national runs and those of their own province); school accounts may not.
+"""
+from __future__ import annotations
+
+from domain import queue
+from domain.codes import Role
+from domain.errors import NotFound, ValidationFailed
+from domain.models import ComparisonRun
+from domain.periods import InvalidPeriod, parse_semester
+from domain.scopes import Viewer
+
+WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR)
+MAX_PAGE = 100
+
+
+def _visible_provinces(viewer: Viewer) -> tuple[str, ...] | None:
+    """Provinces whose runs the viewer sees ('' = national runs); None = all."""
+    viewer.require_role(*WATCHERS)
+    if viewer.is_admin:
+        return None
+    return ("", (viewer.region_prefix or "")[:2])
+
+
+async def recompute(viewer: Viewer, period: str) -> ComparisonRun:
+    """重新比对: a QUEUED MANUAL run, enqueued for the worker (QUEUE_UNAVAILABLE without Redis)."""
+    viewer.require_role(Role.ADMIN)
+    try:
+        period = parse_semester(period).code
+    except InvalidPeriod as e:
+        raise ValidationFailed(str(e), field="period") from None
+    return await queue.request_comparison(period, requested_by=viewer.username, trigger="MANUAL")
+
+
+async def get_run(viewer: Viewer, run_id: int) -> ComparisonRun:
+    provinces = _visible_provinces(viewer)
+    run = await ComparisonRun.get_or_none(id=run_id)
+    if run is None or (provinces is not None and run.province not in provinces):
+        raise NotFound(f"未找到比对批次 {run_id}")
+    return run
+
+
+async def list_runs(
+    viewer: Viewer, period: str, first: int = 20, before_id: int | None = None
+) -> tuple[list[ComparisonRun], bool]:
+    """Runs of a period, newest first (keyset on id): (page, has_next)."""
+    provinces = _visible_provinces(viewer)
+    qs = ComparisonRun.filter(period=period)
+    if provinces is not None:
+        qs = qs.filter(province__in=provinces)
+    if before_id is not None:
+        qs = qs.filter(id__lt=before_id)
+    limit = max(1, min(first, MAX_PAGE))
+    rows = await qs.order_by("-id").limit(limit + 1)
+    return rows[:limit], len(rows) > limit

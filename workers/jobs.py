@@ -1,0 +1,66 @@
+"""arq jobs (后台任务): the 02:00 comparison tick, one comparison run, the history carry-over.
+
+Jobs are thin: they call domain services. `ctx` may carry `clock` (a callable returning an aware
+datetime, default: now in Asia/Shanghai) and `retry_defer_s` (seconds before a retry, default
+RETRY_DEFER_S times the try number); tests set both.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from arq import Retry
+
+from domain import audit, queue
+from domain.carryover import carry_over_legacy_reasons
+from domain.comparison import execute_run, get_run, mark_failed
+from domain.periods_active import shanghai_today
+from domain.settings import SHANGHAI
+
+log = logging.getLogger("zizhu.worker")
+
+MAX_TRIES = 3  # a failing comparison is tried this many times, then marked FAILED
+RETRY_DEFER_S = 60
+WORKER_ACTOR = "worker"
+
+
+def _now(ctx: dict[str, Any]) -> dt.datetime:
+    clock = ctx.get("clock")
+    return clock() if clock else dt.datetime.now(SHANGHAI)
+
+
+async def nightly_compare(ctx: dict[str, Any]) -> list[int]:
+    """The 02:00 cron: enqueue one `compare_period` per active period (at most once a day)."""
+    day = shanghai_today(_now(ctx))
+    runs = await queue.schedule_daily(ctx["redis"], day)
+    return [r.id for r in runs]
+
+
+async def compare_period(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
+    """Execute one comparison run; retried up to MAX_TRIES, then the run is marked FAILED."""
+    run = await get_run(run_id)
+    if run.status == "FAILED":  # given up already (e.g. by the API when enqueueing failed)
+        log.warning("comparison run %s is FAILED, not executed again", run_id)
+        return {"run": run_id, "status": run.status}
+    try:
+        run = await execute_run(run_id)
+    except Exception as exc:
+        tries = ctx.get("job_try", 1)
+        if tries < MAX_TRIES:
+            defer = ctx.get("retry_defer_s", RETRY_DEFER_S * tries)
+            log.warning("comparison run %s failed (try %s of %s), retrying in %ss: %s",
+                        run_id, tries, MAX_TRIES, defer, exc)
+            raise Retry(defer=defer) from exc
+        error = f"{type(exc).__name__}: {exc}"
+        log.error("comparison run %s failed after %s tries: %s", run_id, tries, error, exc_info=exc)
+        await mark_failed(run_id, f"重试 {tries} 次后仍失败：{error}")
+        await audit.record(WORKER_ACTOR, "COMPARISON_FAILED", "comparison_run", str(run_id),
+                           after={"tries": tries, "error": error})
+        raise
+    return {"run": run.id, "status": run.status, "unfunded": run.unfunded}
+
+
+async def carry_over(ctx: dict[str, Any]) -> int:
+    """The history carry-over as a job (same as `zizhu carry-over`)."""
+    return await carry_over_legacy_reasons(actor=WORKER_ACTOR)

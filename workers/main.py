@@ -1,0 +1,59 @@
+"""arq worker settings (`zizhu worker`): the 02:00 Asia/Shanghai cron and the on-demand jobs.
+
+`cron()` has no timezone argument: `timezone` on the settings makes 02:00 mean Shanghai time
+whatever the host's zone (02:00 Shanghai = 18:00 UTC the day before). `unique=True` plus kept
+results stop a second worker, or a restarted one, from running the same tick again; the
+comparison jobs themselves carry a per-(period, day) job id (domain.queue.daily_job_id).
+"""
+from __future__ import annotations
+
+import logging.config
+from typing import Any
+
+import arq
+from arq import cron, func
+from arq.logs import default_log_config
+from tortoise import Tortoise
+
+from domain import db, queue
+from domain.settings import SHANGHAI
+from workers.jobs import MAX_TRIES, carry_over, compare_period, nightly_compare
+
+KEEP_RESULT_S = 2 * 24 * 3600  # > 1 day: the same tick/job id is never enqueued twice
+COMPARE_TIMEOUT_S = 6 * 3600  # a national comparison may take long; arq's default is 300 s
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    """Open the ORM, unless the hosting process already has it open (tests, embedding)."""
+    ctx["orm"] = None if Tortoise.is_inited() else await db.init()
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    # on_shutdown runs in another task: Tortoise.close_connections() would find no context
+    # there and do nothing, so close through the handle kept at startup (STACK-NOTES).
+    if ctx.get("orm") is not None:
+        await ctx["orm"].close_connections()
+
+
+FUNCTIONS = [
+    func(compare_period, max_tries=MAX_TRIES, keep_result=KEEP_RESULT_S, timeout=COMPARE_TIMEOUT_S),
+    func(carry_over, max_tries=1, keep_result=KEEP_RESULT_S, timeout=COMPARE_TIMEOUT_S),
+]
+NIGHTLY = cron(nightly_compare, hour=2, minute=0, unique=True, keep_result=KEEP_RESULT_S, max_tries=1)
+
+
+class WorkerSettings:
+    functions = FUNCTIONS
+    cron_jobs = [NIGHTLY]
+    timezone = SHANGHAI
+    queue_name = queue.queue_name()
+    redis_settings = queue.redis_settings(fail_fast=False)
+    keep_result = KEEP_RESULT_S
+    on_startup = startup
+    on_shutdown = shutdown
+
+
+def run_worker() -> None:
+    """Run the worker until stopped; settings are re-read from the environment now."""
+    logging.config.dictConfig(default_log_config(verbose=False))
+    arq.run_worker(WorkerSettings, queue_name=queue.queue_name(), redis_settings=queue.redis_settings(fail_fast=False))
