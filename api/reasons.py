@@ -1,0 +1,176 @@
+"""Unfunded students and their reasons (特殊群体学生未资助情况上报/查看) and the legacy history."""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from api.enums import Category, Source, Stage
+from api.pagination import Connection, connection, decode_cursor
+from domain import reasons, unfunded
+
+
+@strawberry.enum(description="原因填报状态")
+class ReasonStatus(Enum):
+    REPORTED = "REPORTED"
+    PENDING = "PENDING"
+
+
+@strawberry.type(description="已填报的未资助原因")
+class ReportedReason:
+    code: str
+    detail: str
+    inherited: bool = strawberry.field(description="由2023年秋季学期脱贫家庭学生未资助原因继承")
+    reported_at: dt.datetime | None
+
+
+@strawberry.type(description="未资助的特殊群体学生")
+class UnfundedStudent:
+    id_number: str = strawberry.field(description="身份证件号（本校以外脱敏）")
+    name: str
+    school_code: str
+    stage: Stage
+    categories: list[Category]
+    central_categories: list[Category] = strawberry.field(description="中央下发的类型")
+    self_collected_categories: list[Category] = strawberry.field(description="自采集的类型")
+    reason: ReportedReason | None
+
+
+@strawberry.type(description="脱贫家庭学生（原建档立卡）历史未资助原因（只读）")
+class LegacyPovertyReason:
+    id_number: str
+    name: str
+    school_code: str
+    stage: Stage
+    period: str
+    reason_code: str
+    detail: str
+    reported_at: dt.datetime | None
+
+
+@strawberry.type(description="主管部门本级未资助原因")
+class RegionReason:
+    period: str
+    stage: Stage
+    region_code: str
+    category: Category | None
+    reason_code: str
+    detail: str
+    reported_by: str
+    reported_at: dt.datetime
+
+
+@strawberry.input(description="填报一名学生的未资助原因")
+class ReasonInput:
+    period: str
+    stage: Stage
+    id_number: str
+    reason_code: str
+    detail: str = ""
+
+
+@strawberry.input(description="主管部门填报本级未资助原因")
+class RegionReasonInput:
+    period: str
+    stage: Stage
+    reason_code: str
+    detail: str = ""
+    category: Category | None = None
+
+
+def _student(s: unfunded.UnfundedStudent) -> UnfundedStudent:
+    reason = None
+    if s.reason_code:
+        reason = ReportedReason(code=s.reason_code, detail=s.reason_detail or "", inherited=s.reason_inherited,
+                                reported_at=s.reported_at)
+    return UnfundedStudent(
+        id_number=s.id_number, name=s.name, school_code=s.school_code, stage=s.stage, categories=s.categories,
+        central_categories=s.central, self_collected_categories=s.self_collected, reason=reason,
+    )
+
+
+def _legacy(r: unfunded.LegacyReason) -> LegacyPovertyReason:
+    return LegacyPovertyReason(
+        id_number=r.id_number, name=r.name, school_code=r.school_code, stage=r.stage, period=r.period,
+        reason_code=r.reason_code, detail=r.detail, reported_at=r.reported_at,
+    )
+
+
+def _region_reason(r) -> RegionReason:
+    from domain.codes import Category as C, Stage as S
+
+    category = next((c for c in C if c.number == r.category), None)
+    return RegionReason(
+        period=r.period, stage=S(r.stage), region_code=r.region_code, category=category,
+        reason_code=r.reason_code, detail=r.detail, reported_by=r.reported_by, reported_at=r.reported_at,
+    )
+
+
+def _reported_reason(r) -> ReportedReason:
+    return ReportedReason(code=r.reason_code, detail=r.detail, inherited=r.inherited, reported_at=r.reported_at)
+
+
+@strawberry.type
+class ReasonQuery:
+    @strawberry.field(description="未资助的特殊群体学生名单（最近一次发布的比对结果）")
+    async def unfunded_students(
+        self, info: Info, period: str, stage: Stage | None = None, region_code: str | None = None,
+        school_code: str | None = None, category: Category | None = None, source: Source | None = None,
+        reason_status: ReasonStatus | None = None, first: int = 50, after: str | None = None,
+    ) -> Connection[UnfundedStudent]:
+        viewer = await info.context.viewer()
+        items, more = await unfunded.list_unfunded_students(
+            viewer, period, stage=stage, region_code=region_code, school_code=school_code, category=category,
+            source=source, reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
+            first=first, after=decode_cursor(after),
+        )
+        return connection(items, more, lambda s: s.row_id, _student)
+
+    @strawberry.field(description="脱贫家庭学生未资助情况查看（历史，只读）")
+    async def legacy_poverty_reasons(
+        self, info: Info, period: str | None = None, stage: Stage | None = None, region_code: str | None = None,
+        school_code: str | None = None, first: int = 50, after: str | None = None,
+    ) -> Connection[LegacyPovertyReason]:
+        viewer = await info.context.viewer()
+        items, more = await unfunded.list_legacy_reasons(
+            viewer, period=period, stage=stage, region_code=region_code, school_code=school_code,
+            first=first, after=decode_cursor(after),
+        )
+        return connection(items, more, lambda r: r.row_id, _legacy)
+
+    @strawberry.field(description="主管部门本级未资助原因")
+    async def region_reasons(
+        self, info: Info, period: str, region_code: str | None = None, stage: Stage | None = None
+    ) -> list[RegionReason]:
+        viewer = await info.context.viewer()
+        return [_region_reason(r) for r in await reasons.region_reasons(viewer, period, region_code, stage)]
+
+
+def _report(i: ReasonInput) -> reasons.ReasonReport:
+    return reasons.ReasonReport(period=i.period, stage=i.stage, id_number=i.id_number,
+                                reason_code=i.reason_code, detail=i.detail)
+
+
+@strawberry.type
+class ReasonMutation:
+    @strawberry.mutation(description="学校填报一名未资助学生的原因")
+    async def report_unfunded_reason(self, info: Info, input: ReasonInput) -> ReportedReason:
+        viewer = await info.context.viewer()
+        saved = await reasons.report_reasons(viewer, [_report(input)], info.context.now())
+        return _reported_reason(saved[0])
+
+    @strawberry.mutation(description="学校批量填报未资助原因（全部成功或全部不保存）")
+    async def report_unfunded_reasons(self, info: Info, inputs: list[ReasonInput]) -> list[ReportedReason]:
+        viewer = await info.context.viewer()
+        saved = await reasons.report_reasons(viewer, [_report(i) for i in inputs], info.context.now())
+        return [_reported_reason(r) for r in saved]
+
+    @strawberry.mutation(description="主管部门填报本级未资助原因")
+    async def report_region_reason(self, info: Info, input: RegionReasonInput) -> RegionReason:
+        viewer = await info.context.viewer()
+        saved = await reasons.report_region_reason(
+            viewer, input.period, input.stage, input.reason_code, input.detail, input.category, info.context.now()
+        )
+        return _region_reason(saved)
