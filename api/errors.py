@@ -32,14 +32,23 @@ class DomainErrorCodes(SchemaExtension):
                 error.extensions = {"code": "GRAPHQL_VALIDATION", **(error.extensions or {})}
 
 
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Domain errors are answers, not faults: log them at INFO; anything else at ERROR with its trace."""
+    for error in errors:
+        domain = _domain_error(error)
+        if domain is not None:
+            log.info("%s: %s", domain.code, domain.message)
+        elif error.original_error is None or isinstance(error.original_error, GraphQLError):
+            log.info("invalid request: %s", error.message)
+        else:
+            log.error("unexpected error", exc_info=error.original_error)
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Mask exceptions that are neither domain errors nor GraphQL's own validation errors."""
     if error.original_error is None or _domain_error(error) is not None:
         return False
-    if isinstance(error.original_error, GraphQLError):
-        return False
-    log.error("unexpected error", exc_info=error.original_error)
-    return True
+    return not isinstance(error.original_error, GraphQLError)
 
 
 class MaskUnexpected(MaskErrors):

@@ -7,11 +7,15 @@ from strawberry.tools import merge_types
 
 from api.accounts import AccountMutation, AccountQuery
 from api.codes import CodeQuery
-from api.errors import DomainErrorCodes, MaskUnexpected
+from api.comparison_runs import ComparisonRunMutation, ComparisonRunQuery
+from api.reasons import ReasonMutation, ReasonQuery
+from api.roster import RosterMutation, RosterQuery
+from api.statistics import StatisticsQuery
+from api.errors import DomainErrorCodes, MaskUnexpected, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
-QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery)
-MUTATION_TYPES: tuple[type, ...] = (AccountMutation,)
+QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery)
+MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -19,7 +23,13 @@ MAX_ALIASES = 30
 Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)
 
-schema = strawberry.Schema(
+
+class ZizhuSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        log_errors(errors)
+
+
+schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
