@@ -156,17 +156,16 @@ async def _matched(tx, run: ComparisonRun, year: str, pg: bool) -> None:
     province = "AND e.province = :province" if run.province else ""
     await db.execute(
         _temp("cmp_matched", pg)
-        + f"""SELECT e.id_number, e.name, e.school_code, e.stage, e.province, sc.region_code, m.cm, m.sm,
-                 CASE WHEN f.id_number IS NULL THEN 0 ELSE 1 END AS funded
+        + f"""SELECT e.id_number, e.name, e.school_code, e.stage, e.province, sc.region_code,
+                 m.cm, m.sm,
+                 CASE WHEN EXISTS (
+                     SELECT 1 FROM aid_record a JOIN aid_project p ON p.code = a.project_code
+                      WHERE a.id_number = e.id_number AND a.status = 'APPROVED'
+                        AND a.period IN (:period, :year) AND p.kind = 'RELIEF' AND p.stage = e.stage
+                 ) THEN 1 ELSE 0 END AS funded
             FROM cmp_member m
             JOIN enrolment e ON e.id_number = m.id_number AND e.status = 'ENROLLED' {province}
-            JOIN school sc ON sc.code = e.school_code
-            LEFT JOIN (  -- approved relief aid of the members, one row per (person, stage)
-                SELECT DISTINCT a.id_number, p.stage
-                  FROM aid_record a JOIN aid_project p ON p.code = a.project_code
-                 WHERE a.status = 'APPROVED' AND a.period IN (:period, :year) AND p.kind = 'RELIEF'
-                   AND a.id_number IN (SELECT id_number FROM cmp_member)
-            ) f ON f.id_number = e.id_number AND f.stage = e.stage""",
+            JOIN school sc ON sc.code = e.school_code""",
         {"period": run.period, "year": year, "province": run.province}, client=tx,
     )
     await _analyze(tx, "cmp_matched", pg)
