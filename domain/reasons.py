@@ -51,6 +51,21 @@ async def _unfunded_row(period: str, stage: Stage, id_number: str, school_code: 
     return rows[0] if rows else None
 
 
+async def _upsert_audited(model, key: dict, values: dict, audited: tuple[str, ...], actor: str,
+                          action: str, entity: str, tx):
+    """Insert or update the row of `key` with `values` and audit before/after, inside `tx`."""
+    existing = await model.filter(**key).using_db(tx).first()
+    before = audit.snapshot(existing, audited) if existing else None
+    if existing:
+        await model.filter(id=existing.id).using_db(tx).update(**values)
+        row = await model.get(id=existing.id, using_db=tx)
+    else:
+        row = await model.create(**key, **values, using_db=tx)
+    await audit.record(actor, action, entity, "/".join(str(v) for v in key.values()),
+                       before=before, after=audit.snapshot(row, audited), using_db=tx)
+    return row
+
+
 async def _check_report(viewer: Viewer, r: ReasonReport) -> tuple[ReasonReport, str, dict]:
     try:
         parse_semester(r.period)
@@ -95,18 +110,9 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
                 "reported_by": viewer.username, "reported_at": now,
                 "school_code": row["school_code"], "province": row["province"],
             }
-            existing = await UnfundedReason.filter(**key).using_db(tx).first()
-            before = audit.snapshot(existing, AUDITED) if existing else None
-            if existing:
-                await UnfundedReason.filter(id=existing.id).using_db(tx).update(**values)
-                reason = await UnfundedReason.get(id=existing.id, using_db=tx)
-            else:
-                reason = await UnfundedReason.create(**key, **values, using_db=tx)
-            await audit.record(
-                viewer.username, "reason.report", "unfunded_reason", f"{r.period}/{r.stage.value}/{id_number}",
-                before=before, after=audit.snapshot(reason, AUDITED), using_db=tx,
-            )
-            saved.append(reason)
+            saved.append(await _upsert_audited(
+                UnfundedReason, key, values, AUDITED, viewer.username, "reason.report", "unfunded_reason", tx
+            ))
     return saved
 
 
@@ -128,18 +134,9 @@ async def report_region_reason(
            "category": category.number if category else "00"}
     values = {"reason_code": reason_code, "detail": detail.strip(), "reported_by": viewer.username, "reported_at": now}
     async with db.transaction() as tx:
-        existing = await RegionReason.filter(**key).using_db(tx).first()
-        before = audit.snapshot(existing, tuple(values)) if existing else None
-        if existing:
-            await RegionReason.filter(id=existing.id).using_db(tx).update(**values)
-            reason = await RegionReason.get(id=existing.id, using_db=tx)
-        else:
-            reason = await RegionReason.create(**key, **values, using_db=tx)
-        await audit.record(
-            viewer.username, "region_reason.report", "region_reason", "/".join(key.values()),
-            before=before, after=audit.snapshot(reason, tuple(values)), using_db=tx,
+        return await _upsert_audited(
+            RegionReason, key, values, tuple(values), viewer.username, "region_reason.report", "region_reason", tx
         )
-    return reason
 
 
 async def region_reasons(viewer: Viewer, period: str, region_code: str | None, stage: Stage | None) -> list[RegionReason]:

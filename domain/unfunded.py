@@ -50,6 +50,11 @@ async def published_run_id(period: str) -> int | None:
     return run.id if run else None
 
 
+def _page(rows: list, limit: int) -> tuple[list, bool]:
+    """Rows were fetched with LIMIT page size + 1: return the page and whether more follow."""
+    return rows[: limit - 1], len(rows) >= limit
+
+
 def categories_in(mask: int) -> list[Category]:
     return [c for c in Category if mask & c.bit]
 
@@ -122,8 +127,7 @@ async def list_unfunded_students(
         )
         for r in rows
     ]
-    more = len(page) >= params["limit"]
-    return page[: params["limit"] - 1], more
+    return _page(page, params["limit"])
 
 
 async def list_legacy_reasons(
@@ -150,5 +154,4 @@ async def list_legacy_reasons(
         )
         for r in rows
     ]
-    more = len(page) >= params["limit"]
-    return page[: params["limit"] - 1], more
+    return _page(page, params["limit"])
