@@ -5,7 +5,6 @@ Rows come one at a time so a million-row file never sits in memory. Row numbers 
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 from dataclasses import dataclass
@@ -39,9 +38,12 @@ def _cell(value) -> str:
 
 
 def _csv_rows(stream: BinaryIO) -> Iterator[list[str]]:
-    text = codecs.getreader("utf-8-sig")(stream, errors="strict")
-    for record in csv.reader(text):
-        yield [c.strip() for c in record]
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    try:
+        for record in csv.reader(text):
+            yield [c.strip() for c in record]
+    finally:
+        text.detach()  # the caller owns the binary stream: do not close it with the wrapper
 
 
 def _xlsx_rows(stream: BinaryIO) -> Iterator[list[str]]:
@@ -74,8 +76,8 @@ def read_rows(
         stream = io.BytesIO(source)
     else:
         stream = source
+    rows = _xlsx_rows(stream) if is_xlsx(name) else _csv_rows(stream)
     try:
-        rows = _xlsx_rows(stream) if is_xlsx(name) else _csv_rows(stream)
         try:
             header_row = next(rows)
         except StopIteration:
@@ -100,5 +102,6 @@ def read_rows(
                 continue
             yield row_no, {h: (values[i] if i < len(values) else "") for h, i in positions}
     finally:
+        rows.close()  # finish the row generator before its stream goes
         if isinstance(source, Path):
             stream.close()
