@@ -8,14 +8,15 @@ from strawberry.tools import merge_types
 from api.accounts import AccountMutation, AccountQuery
 from api.codes import CodeQuery
 from api.comparison_runs import ComparisonRunMutation, ComparisonRunQuery
+from api.periods import PeriodMutation, PeriodQuery
 from api.reasons import ReasonMutation, ReasonQuery
 from api.roster import RosterMutation, RosterQuery
 from api.statistics import StatisticsQuery
 from api.errors import DomainErrorCodes, MaskUnexpected, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
-QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery)
-MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation)
+QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery)
+MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30

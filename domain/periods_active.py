@@ -11,8 +11,11 @@ import datetime as dt
 from tortoise.expressions import Q
 
 from domain import audit
+from domain.codes import Role
+from domain.errors import ValidationFailed
 from domain.models import Period
-from domain.periods import semester_for
+from domain.periods import InvalidPeriod, parse_semester, semester_for
+from domain.scopes import Viewer
 from domain.settings import SHANGHAI
 
 SYSTEM_ACTOR = "system"
@@ -42,3 +45,37 @@ async def active_periods(day: dt.date) -> list[str]:
     await ensure_semester(day)
     rows = await Period.filter(Q(start_date__lte=day, end_date__gte=day) | Q(force_active=True)).order_by("code")
     return [p.code for p in rows]
+
+
+async def configure_period(
+    viewer: Viewer, code: str, *, start_date: dt.date | None = None, end_date: dt.date | None = None,
+    force_active: bool | None = None,
+) -> Period:
+    """An admin sets a period's dates or marks it active (资助周期设置). Audited."""
+    viewer.require_role(Role.ADMIN)
+    try:
+        semester = parse_semester(code)
+    except InvalidPeriod as e:
+        raise ValidationFailed(str(e), argument="code") from None
+    default_start, default_end = semester.default_dates()
+    period, _ = await Period.get_or_create(
+        code=semester.code,
+        defaults={"academic_year": semester.academic_year, "term": semester.term,
+                  "start_date": default_start, "end_date": default_end},
+    )
+    fields = ("start_date", "end_date", "force_active")
+    before = audit.snapshot(period, fields)
+    period.start_date = start_date or period.start_date
+    period.end_date = end_date or period.end_date
+    if force_active is not None:
+        period.force_active = force_active
+    if period.start_date > period.end_date:
+        raise ValidationFailed("开始日期不能晚于结束日期", argument="startDate")
+    await period.save()
+    await audit.record(viewer.username, "period.configure", "period", period.code,
+                       before=before, after=audit.snapshot(period, fields))
+    return period
+
+
+async def list_periods() -> list[Period]:
+    return await Period.all().order_by("-code")
