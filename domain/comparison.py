@@ -7,8 +7,9 @@ A run (比对批次) of period P computes, with set-based SQL inside one transac
 2. matched  — members joined to their ENROLLED enrolments: one row per (student, school, stage),
    flagged funded when an APPROVED aid record of a RELIEF project of the same stage exists for
    P or P's academic year (an anti-join; funding is by person and stage, not school);
-3. the unfunded list (`unfunded_result`), the statistics per (school, stage, category, source)
-   (`run_statistic`, category '00' = total, source 'ALL' = once whatever the source) and the
+3. the unfunded list (`unfunded_result`), the statistics (`run_statistic`: one wide row per
+   (school, stage) with members and funded per category column '00' = total, '01'..'13' and
+   source all = once whatever the source, central, self) and the
    changes against the previously published run of (P, province) (`run_change`):
    NEWLY_UNFUNDED = unfunded now and not in the previous unfunded list; NEWLY_FUNDED = in the
    previous unfunded list and now matched and funded (a student who simply left — graduated,
@@ -31,16 +32,15 @@ import logging
 from typing import Awaitable, Callable
 
 from domain import db
-from domain.codes import Category
 from domain.errors import NotFound, ValidationFailed
 from domain.models import ComparisonRun
+from domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
 from domain.periods import InvalidPeriod, parse_semester
 from domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.comparison")
 
 HISTORY = 10  # runs kept per (period, province)
-ALL_BITS = (1 << len(Category)) - 1
 STEP_HOOK: Callable[[str], Awaitable[None]] | None = None
 
 
@@ -90,51 +90,44 @@ async def _finish(tx, pg: bool) -> None:
             await db.execute(f"DROP TABLE IF EXISTS temp.{t}", client=tx)
 
 
-# --- (category, source) dimensions shared with the statistics reader -------------------
-def dimensions() -> list[tuple[str, str, int, int]]:
-    """(category, source, cmask, smask): a row counts in a dimension when
-    (central_mask & cmask) <> 0 or (self_mask & smask) <> 0. Category '00' = any category."""
-    out = []
-    for number, bits in [("00", ALL_BITS)] + [(c.number, c.bit) for c in Category]:
-        out += [(number, "ALL", bits, bits), (number, "CENTRAL", bits, 0), (number, "SELF", 0, bits)]
-    return out
+# --- (category, source) cells shared with the statistics reader --------------------------
+def counted(number: str, source: str, cm: str = "cm", sm: str = "sm") -> str:
+    """SQL 0/1: does a row with masks (cm, sm) count in column (number, source)? Category '00'
+    is any category, source 'all' either source naming the category, 'central'/'self' that one."""
+    mask = {"all": f"({cm} | {sm})", "central": cm, "self": sm}[source]
+    if number == "00":
+        return f"(CASE WHEN {mask} <> 0 THEN 1 ELSE 0 END)"
+    return f"(({mask} >> {int(number) - 1}) & 1)"
 
 
-def dimensions_cte() -> str:
-    """`dims(k, shift, category, source, cmask, smask)` as a VALUES list (same SQL on both
-    dialects); k is the category column (0 = '00'), shift the packed counter's place value."""
-    rows = ", ".join(
-        f"({int(c)}, {1 << PACK_SHIFT[s]}, '{c}', '{s}', {cm}, {sm})" for c, s, cm, sm in dimensions()
-    )
-    return f"dims(k, shift, category, source, cmask, smask) AS (VALUES {rows})"
-
-
-DIM_MATCH = "((g.cm & d.cmask) <> 0 OR (g.sm & d.smask) <> 0)"
+def stat_columns(kind: str) -> list[tuple[str, str, str]]:
+    """(column, category number, source) of the wide statistics row, e.g. members_05_self."""
+    return [(f"{kind}_{c}_{s}", c, s) for c in STAT_CATEGORIES for s in STAT_SOURCES]
 
 
 # Packed counters: for each category column k (0 = any category, 1..13) one SUM adds three
-# 21-bit counters at once — ALL at bit 0, CENTRAL at bit 21, SELF at bit 42 — so a (school,
-# stage) group needs 28 sums instead of 84. A counter overflows only past 2^21-1 (2,097,151)
+# 21-bit counters at once — all at bit 0, central at bit 21, self at bit 42 — so a (school,
+# stage, funded) group needs 14 sums instead of 42. A counter overflows only past 2^21-1 (2,097,151)
 # special-group students in one school and stage, far beyond any school.
 PACK_BITS = 21
-PACK_SHIFT = {"ALL": 0, "CENTRAL": PACK_BITS, "SELF": 2 * PACK_BITS}
+PACK_SHIFT = {"all": 0, "central": PACK_BITS, "self": 2 * PACK_BITS}
 
 
-def _packed(k: int) -> str:
-    bits = ALL_BITS if k == 0 else 1 << (k - 1)
-    hit = lambda mask: f"(CASE WHEN ({mask} & {bits}) <> 0 THEN 1 ELSE 0 END)"  # noqa: E731
-    return f"({hit('(cm | sm)')} + {hit('cm')} * {1 << PACK_BITS} + {hit('sm')} * {1 << 2 * PACK_BITS})"
+def _packed(number: str) -> str:
+    return "(" + " + ".join(f"{counted(number, s)} * {1 << shift}" for s, shift in PACK_SHIFT.items()) + ")"
 
 
-def _dimension_sums() -> str:
-    """One pass over the matched rows: per category column k, packed members p{k} and funded q{k}."""
-    return ",\n".join(f"CAST(SUM({_packed(k)}) AS BIGINT) AS p{k}, CAST(SUM({_packed(k)} * funded) AS BIGINT) AS q{k}" for k in range(len(Category) + 1))
-
-
-def _pick(prefix: str) -> str:
-    """Unpack dimension d of a row of packed sums (an unpivot that both dialects run)."""
-    column = "CASE d.k " + " ".join(f"WHEN {k} THEN w.{prefix}{k}" for k in range(len(Category) + 1)) + " END"
-    return f"(({column} / d.shift) % {1 << PACK_BITS})"
+def _wide_row() -> tuple[str, str, str]:
+    """The wide row's columns, the packed sums p{k} per (school, stage, funded) of the matched
+    rows, and the columns' values from those: members = all p, funded = the funded group's p."""
+    sums = ", ".join(f"CAST(SUM({_packed(number)}) AS BIGINT) AS p{k}" for k, number in enumerate(STAT_CATEGORIES))
+    columns, values = [], []
+    for k, number in enumerate(STAT_CATEGORIES):
+        for source in STAT_SOURCES:
+            for kind, total in (("members", f"SUM(g.p{k})"), ("funded", f"SUM(g.p{k} * g.funded)")):
+                columns.append(f"{kind}_{number}_{source}")
+                values.append(f"(CAST({total} AS BIGINT) / {1 << PACK_SHIFT[source]}) % {1 << PACK_BITS}")
+    return ", ".join(columns), sums, ", ".join(values)
 
 
 # --- the engine steps --------------------------------------------------------------------
@@ -183,19 +176,15 @@ async def _results(tx, run_id: int) -> None:
 
 
 async def _statistics(tx, run_id: int) -> None:
-    """One grouped pass per (school, stage) with a sum per dimension, then unpivot to rows."""
+    """One grouped pass per (school, stage, funded) with packed sums, unpacked into one wide
+    row per (school, stage). Grouping by funded too halves the sums computed per row."""
+    columns, sums, values = _wide_row()
     await db.execute(
-        f"""WITH w AS (
-                SELECT school_code, region_code, stage, {_dimension_sums()}
-                  FROM cmp_matched GROUP BY school_code, region_code, stage
-            ), {dimensions_cte()}, v AS (
-                SELECT w.school_code, w.region_code, w.stage, d.category, d.source,
-                       {_pick("p")} AS members, {_pick("q")} AS funded
-                  FROM w CROSS JOIN dims d)
-            INSERT INTO run_statistic
-                (run_id, school_code, region_code, stage, category, source, members, funded, unfunded)
-            SELECT :run, school_code, region_code, stage, category, source, members, funded, members - funded
-              FROM v WHERE members > 0""",
+        f"""INSERT INTO run_statistic (run_id, school_code, region_code, stage, {columns})
+            SELECT :run, g.school_code, g.region_code, g.stage, {values}
+              FROM (SELECT school_code, region_code, stage, funded, {sums}
+                      FROM cmp_matched GROUP BY school_code, region_code, stage, funded) g
+             GROUP BY g.school_code, g.region_code, g.stage""",
         {"run": run_id}, client=tx,
     )
 

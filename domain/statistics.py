@@ -1,10 +1,11 @@
 """Unfunded statistics (特殊群体学生未资助情况统计), DESIGN.md §4 rules 5–7 and §5.
 
-Members, funded and unfunded come from the published run's `run_statistic` rows, summed by
-region-code prefix (a region's subtree) or by exact region code (本级, own level): the cost is
-O(regions × 42 dimensions), never a scan of students. reasonReported is computed live from the
-published run's unfunded list joined to `unfunded_reason` (period, stage, ID number), so a
-reason reported a second ago is already counted; reasonPending = unfunded − reasonReported.
+Members, funded and unfunded come from the published run's `run_statistic` rows (one wide row
+per school and stage, unfunded = members − funded), summed by region-code prefix (a region's
+subtree) or by exact region code (本级, own level): the cost is O(regions), never a scan of
+students. reasonReported is computed live from the published run's unfunded list joined to
+`unfunded_reason` (period, stage, ID number), so a reason reported a second ago is already
+counted; reasonPending = unfunded − reasonReported.
 
 With no published run for the period every count is zero and `run_id` / `computed_at` are None.
 A school account sees its own school's statistics only; passing a region code is FORBIDDEN
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 from domain import db
 from domain.codes import Category, Stage
-from domain.comparison import DIM_MATCH, dimensions_cte, published_sources
+from domain.comparison import counted, published_sources, stat_columns
 from domain.errors import ValidationFailed
 from domain.identity import region_prefix
 from domain.models import ComparisonRun
@@ -108,7 +109,10 @@ def _area_filter(areas: list[Area], alias: str) -> tuple[str, dict]:
     schools = sorted({a.value for a in areas if a.kind == "school"})
     if schools:
         names = {f"school{i}": code for i, code in enumerate(schools)}
-        return f"{alias}.school_code IN ({', '.join(':' + n for n in names)})", names
+        codes = ", ".join(":" + n for n in names)
+        # rows carry their school's region_code, which leads the indexes of the run's rows
+        region = f"{alias}.region_code IN (SELECT region_code FROM school WHERE code IN ({codes}))"
+        return f"{alias}.school_code IN ({codes}) AND {region}", names
     prefix = os.path.commonprefix([a.value if a.kind == "prefix" else region_prefix(a.value) for a in areas])
     if not prefix:
         return "1 = 1", {}
@@ -126,25 +130,28 @@ async def _grouped(period: str, areas: list[Area], stages: list[str], sources) -
     # school areas need the school in the grouping; region areas only the region (O(regions))
     by_school = any(a.kind == "school" for a in areas)
     school, group = ("t.school_code", ", t.school_code") if by_school else ("''", "")
+    wide = stat_columns("members") + stat_columns("funded")
     counts = await db.fetch(
-        f"""SELECT t.region_code, {school} AS school_code, t.category, t.source,
-                   SUM(t.members) AS members, SUM(t.funded) AS funded, SUM(t.unfunded) AS unfunded
+        f"""SELECT t.region_code, {school} AS school_code, {", ".join(f"SUM(t.{c}) AS {c}" for c, _, _ in wide)}
               FROM run_statistic t WHERE {where}
-             GROUP BY t.region_code{group}, t.category, t.source""",
+             GROUP BY t.region_code{group}""",
         params,
     )
+    # reasons: rows grouped by their masks first, then each (category, source) column counts the groups it covers
+    reported = ", ".join(
+        f"SUM({counted(c, s, 'g.cm', 'g.sm')} * g.n) AS {column}"
+        for column, c, s in stat_columns("reported")
+    )
     reasons = await db.fetch(
-        f"""WITH {dimensions_cte()}, g AS (
-                SELECT t.region_code, {school} AS school_code, t.central_mask AS cm, t.self_mask AS sm,
-                       COUNT(*) AS n
-                  FROM unfunded_result t
-                 WHERE {where} AND EXISTS (
-                       SELECT 1 FROM unfunded_reason r
-                        WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
-                 GROUP BY t.region_code{group}, t.central_mask, t.self_mask)
-            SELECT g.region_code, g.school_code, d.category, d.source, SUM(g.n) AS n
-              FROM g JOIN dims d ON {DIM_MATCH}
-             GROUP BY g.region_code, g.school_code, d.category, d.source""",
+        f"""SELECT g.region_code, g.school_code, {reported}
+              FROM (SELECT t.region_code, {school} AS school_code, t.central_mask AS cm, t.self_mask AS sm,
+                           COUNT(*) AS n
+                      FROM unfunded_result t
+                     WHERE {where} AND EXISTS (
+                           SELECT 1 FROM unfunded_reason r
+                            WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
+                     GROUP BY t.region_code{group}, t.central_mask, t.self_mask) g
+             GROUP BY g.region_code, g.school_code""",
         {**params, "period": period},
     )
     return counts, reasons
@@ -179,13 +186,18 @@ async def statistics_for(period: str, areas: list[Area], stages: list[str]) -> l
         for i, area in enumerate(areas):
             for r in counts:
                 if area.covers(r["region_code"], r["school_code"]):
-                    c = cells[i][(r["category"], r["source"])]
-                    c.members += int(r["members"])
-                    c.funded += int(r["funded"])
-                    c.unfunded += int(r["unfunded"])
+                    for column, category, source in stat_columns("members"):
+                        members, funded = int(r[column] or 0), int(r[f"funded_{category}_{source}"] or 0)
+                        if members:
+                            c = cells[i][(category, source.upper())]
+                            c.members += members
+                            c.funded += funded
+                            c.unfunded += members - funded
             for r in reasons:
                 if area.covers(r["region_code"], r["school_code"]):
-                    cells[i][(r["category"], r["source"])].reason_reported += int(r["n"])
+                    for column, category, source in stat_columns("reported"):
+                        if r[column]:
+                            cells[i][(category, source.upper())].reason_reported += int(r[column])
     return [_assemble(period, latest, c) for c in cells]
 
 

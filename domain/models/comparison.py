@@ -2,6 +2,11 @@
 from tortoise import fields
 from tortoise.models import Model
 
+from domain.codes import Category
+
+STAT_CATEGORIES = ("00",) + tuple(c.number for c in Category)  # '00' = any category
+STAT_SOURCES = ("all", "central", "self")
+
 
 class ComparisonRun(Model):
     """One comparison of period period (for one province, or all when province is '')."""
@@ -48,14 +53,17 @@ class UnfundedResult(Model):
 
     class Meta:
         table = "unfunded_result"
-        indexes = (("run_id", "region_code"), ("run_id", "school_code", "stage"), ("run_id", "id_number"))
+        # one index for every reader: a region's subtree is a range of region_code, a school is
+        # (its region_code, school_code); one index keeps the run's bulk insert cheap
+        indexes = (("run_id", "region_code", "school_code"),)
 
 
 class RunStatistic(Model):
-    """Precomputed counts of a run per (school, stage, category, source).
+    """Precomputed counts of a run for one (school, stage), one row per pair.
 
-    category '00' is the category-free total, source 'ALL' counts a student once whatever
-    source named them.
+    For each category column k in STAT_CATEGORIES ('00' = any category, '01'..'13') and each
+    source in STAT_SOURCES ('all' counts a student once whatever source named them) the row has
+    members_k_source and funded_k_source. Unfunded is members minus funded.
     """
 
     id = fields.BigIntField(primary_key=True)
@@ -63,11 +71,11 @@ class RunStatistic(Model):
     school_code = fields.CharField(max_length=10)
     region_code = fields.CharField(max_length=6)
     stage = fields.CharField(max_length=20)
-    category = fields.CharField(max_length=2)
-    source = fields.CharField(max_length=8)
-    members = fields.IntField()
-    funded = fields.IntField()
-    unfunded = fields.IntField()
+    for _category in STAT_CATEGORIES:
+        for _source in STAT_SOURCES:
+            locals()[f"members_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
+            locals()[f"funded_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
+    del _category, _source
 
     class Meta:
         table = "run_statistic"
