@@ -45,7 +45,8 @@ async def _unfunded_row(period: str, stage: Stage, id_number: str, school_code: 
         return None
     rows = await db.fetch(
         "SELECT school_code, province FROM unfunded_result WHERE run_id = :run AND stage = :stage "
-        "AND id_number = :id AND school_code = :school",
+        "AND id_number = :id AND school_code = :school "
+        "AND region_code = (SELECT region_code FROM school WHERE code = :school)",  # the index is (run, region, school)
         {"run": run_id, "stage": stage.value, "id": id_number, "school": school_code},
     )
     return rows[0] if rows else None

@@ -77,6 +77,9 @@ async def scope_conditions(
         school = await viewer.school(school_code)
         params["school"] = school.code
         where.append(f"{alias}.school_code = :school")
+        if region_column:  # rows carry their school's region: (run, region, school) is the index
+            params["school_region"] = school.region_code
+            where.append(f"{alias}.{region_column} = :school_region")
     else:
         region = await viewer.region(region_code)
         params["prefix"] = region_prefix(region.code) + "%"
