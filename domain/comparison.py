@@ -32,10 +32,10 @@ import logging
 from typing import Awaitable, Callable
 
 from domain import db
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import NotFound
 from domain.models import ComparisonRun
 from domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
-from domain.periods import InvalidPeriod, parse_semester
+from domain.periods import parse_semester
 from domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.comparison")
@@ -46,13 +46,6 @@ STEP_HOOK: Callable[[str], Awaitable[None]] | None = None
 
 def _now() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
-
-
-def _semester(period: str):
-    try:
-        return parse_semester(period)
-    except InvalidPeriod as e:
-        raise ValidationFailed(str(e), field="period") from None
 
 
 async def _step(name: str) -> None:
@@ -268,7 +261,7 @@ async def create_run(
     period: str, trigger: str, requested_by: str | None, province: str = "", job_id: str | None = None
 ) -> ComparisonRun:
     """Insert a QUEUED run (or return the existing run of `job_id`)."""
-    semester = _semester(period)
+    semester = parse_semester(period)
     if job_id:
         existing = await ComparisonRun.get_or_none(job_id=job_id)
         if existing is not None:
@@ -292,7 +285,7 @@ async def execute_run(run_id: int) -> ComparisonRun:
     run = await get_run(run_id)
     if run.status == "SUCCEEDED":
         return run
-    year = _semester(run.period).academic_year
+    year = parse_semester(run.period).academic_year
     await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_now(), attempts=run.attempts + 1)
     try:
         async with db.transaction() as tx:

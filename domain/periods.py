@@ -6,12 +6,17 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from domain.errors import ValidationFailed
+
 _SEMESTER = re.compile(r"^(\d{4})-(\d{4})-([12])$")
 _YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 
 
-class InvalidPeriod(ValueError):
-    pass
+class InvalidPeriod(ValidationFailed, ValueError):
+    """A malformed period code: a VALIDATION error naming the `period` argument."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, argument="period")
 
 
 @dataclass(frozen=True)

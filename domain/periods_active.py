@@ -14,7 +14,7 @@ from domain import audit
 from domain.codes import Role
 from domain.errors import ValidationFailed
 from domain.models import Period
-from domain.periods import InvalidPeriod, parse_semester, semester_for
+from domain.periods import parse_semester, semester_for
 from domain.scopes import Viewer
 from domain.settings import SHANGHAI
 
@@ -53,10 +53,7 @@ async def configure_period(
 ) -> Period:
     """An admin sets a period's dates or marks it active (资助周期设置). Audited."""
     viewer.require_role(Role.ADMIN)
-    try:
-        semester = parse_semester(code)
-    except InvalidPeriod as e:
-        raise ValidationFailed(str(e), argument="code") from None
+    semester = parse_semester(code)
     default_start, default_end = semester.default_dates()
     period, _ = await Period.get_or_create(
         code=semester.code,

@@ -13,7 +13,7 @@ from domain.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
 from domain.errors import NotFound, ValidationFailed
 from domain.identity import InvalidIdNumber, validate_id_number
 from domain.models import ReasonCode, RegionReason, UnfundedReason
-from domain.periods import InvalidPeriod, parse_semester
+from domain.periods import parse_semester
 from domain.scopes import Viewer
 from domain.unfunded import published_run_id
 
@@ -68,10 +68,10 @@ async def _upsert_audited(model, key: dict, values: dict, audited: tuple[str, ..
 
 
 async def _check_report(viewer: Viewer, r: ReasonReport) -> tuple[ReasonReport, str, dict]:
+    parse_semester(r.period)
     try:
-        parse_semester(r.period)
         id_number = validate_id_number(r.id_number)
-    except (InvalidPeriod, InvalidIdNumber) as e:
+    except InvalidIdNumber as e:
         raise ValidationFailed(str(e)) from None
     message = await _check_reason_code(r.reason_code, r.detail)
     if message:
@@ -124,10 +124,7 @@ async def report_region_reason(
     """An authority fills its own level's reason (主管部门填报本级原因) for its own region."""
     viewer.require_role(Role.AUTHORITY_OPERATOR)
     viewer.require_stage(stage)
-    try:
-        parse_semester(period)
-    except InvalidPeriod as e:
-        raise ValidationFailed(str(e)) from None
+    parse_semester(period)
     message = await _check_reason_code(reason_code, detail)
     if message:
         raise ValidationFailed(message)

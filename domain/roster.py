@@ -19,7 +19,7 @@ from domain.codes import PRESCHOOL_PROJECT, AidStatus, EnrolmentStatus, Labelled
 from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.identity import InvalidIdNumber, validate_id_number
 from domain.models import AidRecord, Enrolment, School
-from domain.periods import InvalidPeriod, parse_semester
+from domain.periods import parse_semester
 from domain.scopes import Viewer
 
 PROJECT = PRESCHOOL_PROJECT
@@ -48,10 +48,7 @@ _REVIEW_STEP = {
 # --- value checks (shared with the template import) --------------------------------------------
 def check_period(text: str) -> str:
     """PRE_GOV is paid per semester: `2023-2024-1`."""
-    try:
-        return parse_semester(text).code
-    except InvalidPeriod as e:
-        raise ValidationFailed(str(e), argument="period") from None
+    return parse_semester(text).code
 
 
 def check_id_number(raw: str) -> str:

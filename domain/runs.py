@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from domain import queue
 from domain.codes import Role
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import NotFound
 from domain.models import ComparisonRun
-from domain.periods import InvalidPeriod, parse_semester
+from domain.periods import parse_semester
 from domain.scopes import Viewer
 
 WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR)
@@ -27,10 +27,7 @@ def _visible_provinces(viewer: Viewer) -> tuple[str, ...] | None:
 async def recompute(viewer: Viewer, period: str) -> ComparisonRun:
     """重新比对: a QUEUED MANUAL run, enqueued for the worker (QUEUE_UNAVAILABLE without Redis)."""
     viewer.require_role(Role.ADMIN)
-    try:
-        period = parse_semester(period).code
-    except InvalidPeriod as e:
-        raise ValidationFailed(str(e), field="period") from None
+    period = parse_semester(period).code
     return await queue.request_comparison(period, requested_by=viewer.username, trigger="MANUAL")
 
 

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from domain import db
 from domain.codes import Category, Stage
 from domain.comparison import counted, published_sources, stat_columns
-from domain.errors import ValidationFailed
 from domain.identity import region_prefix
 from domain.models import ComparisonRun
-from domain.periods import InvalidPeriod, parse_semester
+from domain.periods import parse_semester
 from domain.scopes import Viewer
 
 
@@ -87,10 +86,7 @@ def own_level(region_code: str) -> Area:
 
 
 def _period(period: str) -> str:
-    try:
-        return parse_semester(period).code
-    except InvalidPeriod as e:
-        raise ValidationFailed(str(e), field="period") from None
+    return parse_semester(period).code
 
 
 # --- SQL filters (values are inlined only after validation: ints, 2-digit provinces, stage enums)

@@ -15,7 +15,7 @@ from domain.codes import Cycle, Role, WindowAction
 from domain.errors import ValidationFailed, WindowClosed
 from domain.identity import province_of_school
 from domain.models import AidProject, Region, TimeWindow
-from domain.periods import InvalidPeriod, parse_aid_period, parse_semester
+from domain.periods import parse_aid_period, parse_semester
 from domain.scopes import Viewer
 from domain.settings import SHANGHAI
 
@@ -62,10 +62,7 @@ async def _check_period(period: str, project_code: str) -> tuple[str, AidProject
     project = await AidProject.get_or_none(code=project_code)
     if project is None:
         raise ValidationFailed(f"资助项目 {project_code} 不存在", argument="projectCode")
-    try:
-        code = parse_semester(period).code if project.cycle == Cycle.SEMESTER.value else parse_aid_period(period)
-    except InvalidPeriod as e:
-        raise ValidationFailed(str(e), argument="period") from None
+    code = parse_semester(period).code if project.cycle == Cycle.SEMESTER.value else parse_aid_period(period)
     if project.cycle == Cycle.YEAR.value and code.count("-") != 1:
         raise ValidationFailed(f"项目 {project_code} 按学年资助，周期应如 2023-2024", argument="period")
     return code, project
