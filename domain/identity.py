@@ -13,12 +13,17 @@ from datetime import date
 
 from stdnum.cn import ric
 
+from domain.errors import ValidationFailed
+
 _SCHOOL_CODE = re.compile(r"^\d{10}$")
 _REGION_CODE = re.compile(r"^\d{6}$")
 
 
-class InvalidIdNumber(ValueError):
-    """Raised with a Chinese message saying what is wrong with an ID number."""
+class InvalidIdNumber(ValidationFailed, ValueError):
+    """Raised with a Chinese message saying what is wrong with an ID number (code VALIDATION)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, argument="idNumber")
 
 
 def normalise_id_number(raw: str) -> str:

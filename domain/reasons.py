@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from domain import audit, db
 from domain.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
 from domain.errors import NotFound, ValidationFailed
-from domain.identity import InvalidIdNumber, validate_id_number
+from domain.identity import validate_id_number
 from domain.models import ReasonCode, RegionReason, UnfundedReason
 from domain.periods import parse_semester
 from domain.scopes import Viewer
@@ -69,10 +69,7 @@ async def _upsert_audited(model, key: dict, values: dict, audited: tuple[str, ..
 
 async def _check_report(viewer: Viewer, r: ReasonReport) -> tuple[ReasonReport, str, dict]:
     parse_semester(r.period)
-    try:
-        id_number = validate_id_number(r.id_number)
-    except InvalidIdNumber as e:
-        raise ValidationFailed(str(e)) from None
+    id_number = validate_id_number(r.id_number)
     message = await _check_reason_code(r.reason_code, r.detail)
     if message:
         raise ValidationFailed(message)

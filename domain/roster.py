@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 from domain import audit, db, windows
 from domain.codes import PRESCHOOL_PROJECT, AidStatus, EnrolmentStatus, LabelledEnum, Role, Stage, WindowAction
 from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.identity import InvalidIdNumber, validate_id_number
+from domain.identity import validate_id_number
 from domain.models import AidRecord, Enrolment, School
 from domain.periods import parse_semester
 from domain.scopes import Viewer
@@ -50,12 +50,6 @@ def check_period(text: str) -> str:
     """PRE_GOV is paid per semester: `2023-2024-1`."""
     return parse_semester(text).code
 
-
-def check_id_number(raw: str) -> str:
-    try:
-        return validate_id_number(raw)
-    except InvalidIdNumber as e:
-        raise ValidationFailed(str(e), argument="idNumber") from None
 
 
 def check_amount(raw: Decimal | str | float | int) -> Decimal:
@@ -196,7 +190,7 @@ async def add_entry(
     name: str | None = None, school_code: str | None = None,
 ) -> AidRecord:
     school = await entry_school(viewer, school_code)
-    period, id_number, amount = check_period(period), check_id_number(id_number), check_amount(amount)
+    period, id_number, amount = check_period(period), validate_id_number(id_number), check_amount(amount)
     name = (name or "").strip() or None
     async with db.transaction() as tx:
         await windows.require_open(period, PROJECT, WindowAction.ENTRY, school.province, now(), using_db=tx)

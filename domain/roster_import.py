@@ -20,7 +20,7 @@ from typing import BinaryIO
 from domain import audit, db, roster, windows
 from domain.codes import AidStatus, WindowAction
 from domain.errors import ValidationFailed
-from domain.identity import make_id_number
+from domain.identity import make_id_number, validate_id_number
 from domain.imports import ImportRejected, RowError, read_rows
 from domain.imports.reader import is_xlsx
 from domain.models import AidRecord
@@ -64,7 +64,7 @@ def _parse(source: bytes | BinaryIO | Path, filename: str | None) -> tuple[list[
                 raise ImportRejected([RowError(row_no, "", f"一次最多导入 {MAX_ROWS} 行")])
             bad = len(errors)
             try:
-                id_number = roster.check_id_number(values[ID])
+                id_number = validate_id_number(values[ID])
             except ValidationFailed as e:
                 errors.append(RowError(row_no, ID, e.message))
                 id_number = None
