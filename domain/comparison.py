@@ -7,13 +7,17 @@ A run (比对批次) of period P computes, with set-based SQL inside one transac
 2. matched  — members joined to their ENROLLED enrolments: one row per (student, school, stage),
    flagged funded when an APPROVED aid record of a RELIEF project of the same stage exists for
    P or P's academic year (an anti-join; funding is by person and stage, not school);
-3. the unfunded list (`unfunded_result`), the statistics (`run_statistic`: one wide row per
-   (school, stage) with members and funded per category column '00' = total, '01'..'13' and
-   source all = once whatever the source, central, self) and the
-   changes against the previously published run of (P, province) (`run_change`):
-   NEWLY_UNFUNDED = unfunded now and not in the previous unfunded list; NEWLY_FUNDED = in the
-   previous unfunded list and now matched and funded (a student who simply left — graduated,
-   dropped from the special-group list — is neither). A first run has no baseline: no changes.
+3. the unfunded list (`unfunded_result`), kept as row versions per chain of runs of (P,
+   province): one FULL JOIN of the chain's current rows with this run's unfunded rows finds what
+   changed; rows that left the list or changed are closed, new ones added, so a nightly run
+   writes in proportion to the changes and every run's list stays readable (`list_rows_of`);
+   the statistics (`run_statistic`: one wide row per (school, stage) with members and funded
+   per category column '00' = total, '01'..'13' and source all = once whatever the source,
+   central, self); and the changes against the chain's previous run (`run_change`), from the
+   same join: NEWLY_UNFUNDED = unfunded now and not in the previous unfunded list; NEWLY_FUNDED =
+   in the previous unfunded list and now matched and funded (a student who simply left —
+   graduated, dropped from the special-group list — is neither). A chain's first run has no
+   baseline: no changes.
 4. publication — in the same transaction: the previous published run is unpublished and this
    one published. Readers see either run, never a mixture; a failure rolls everything back.
 
@@ -41,6 +45,7 @@ from domain.settings import SHANGHAI
 log = logging.getLogger("zizhu.comparison")
 
 HISTORY = 10  # runs kept per (period, province)
+TEMP_TABLES = ("cmp_member", "cmp_matched", "cmp_diff")
 STEP_HOOK: Callable[[str], Awaitable[None]] | None = None
 
 
@@ -68,7 +73,7 @@ async def _prepare(tx, pg: bool) -> None:
         await db.execute("SET LOCAL work_mem = '256MB'", client=tx)
         await db.execute("SET LOCAL jit = off", client=tx)  # compiling costs more than it saves here
     else:
-        for t in ("cmp_member", "cmp_matched"):
+        for t in TEMP_TABLES:
             await db.execute(f"DROP TABLE IF EXISTS temp.{t}", client=tx)
 
 
@@ -79,7 +84,7 @@ async def _analyze(tx, table: str, pg: bool) -> None:
 
 async def _finish(tx, pg: bool) -> None:
     if not pg:
-        for t in ("cmp_member", "cmp_matched"):
+        for t in TEMP_TABLES:
             await db.execute(f"DROP TABLE IF EXISTS temp.{t}", client=tx)
 
 
@@ -98,29 +103,30 @@ def stat_columns(kind: str) -> list[tuple[str, str, str]]:
     return [(f"{kind}_{c}_{s}", c, s) for c in STAT_CATEGORIES for s in STAT_SOURCES]
 
 
-# Packed counters: for each category column k (0 = any category, 1..13) one SUM adds three
-# 21-bit counters at once — all at bit 0, central at bit 21, self at bit 42 — so a (school,
-# stage, funded) group needs 14 sums instead of 42. A counter overflows only past 2^21-1 (2,097,151)
-# special-group students in one school and stage, far beyond any school.
-PACK_BITS = 21
-PACK_SHIFT = {"all": 0, "central": PACK_BITS, "self": 2 * PACK_BITS}
-
-
-def _packed(number: str) -> str:
-    return "(" + " + ".join(f"{counted(number, s)} * {1 << shift}" for s, shift in PACK_SHIFT.items()) + ")"
-
-
 def _wide_row() -> tuple[str, str, str]:
-    """The wide row's columns, the packed sums p{k} per (school, stage, funded) of the matched
-    rows, and the columns' values from those: members = all p, funded = the funded group's p."""
-    sums = ", ".join(f"CAST(SUM({_packed(number)}) AS BIGINT) AS p{k}" for k, number in enumerate(STAT_CATEGORIES))
+    """The wide row's columns, the sums c{i} per (school, stage, funded) of the matched rows (one
+    per (category, source) cell), and the columns' values from those: members = the sums of all
+    groups, funded = the funded group's. Plain integer sums of one bit each are the cheapest
+    aggregate on both databases (packing several counters into one BIGINT sum was slower)."""
+    cells = [(number, source) for number in STAT_CATEGORIES for source in STAT_SOURCES]
+    sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, (number, source) in enumerate(cells))
     columns, values = [], []
-    for k, number in enumerate(STAT_CATEGORIES):
-        for source in STAT_SOURCES:
-            for kind, total in (("members", f"SUM(g.p{k})"), ("funded", f"SUM(g.p{k} * g.funded)")):
-                columns.append(f"{kind}_{number}_{source}")
-                values.append(f"(CAST({total} AS BIGINT) / {1 << PACK_SHIFT[source]}) % {1 << PACK_BITS}")
+    for i, (number, source) in enumerate(cells):
+        columns += [f"members_{number}_{source}", f"funded_{number}_{source}"]
+        values += [f"SUM(g.c{i})", f"SUM(g.c{i} * g.funded)"]
     return ", ".join(columns), sums, ", ".join(values)
+
+
+# --- the unfunded list's rows of a run ------------------------------------------------------
+def list_rows_of(alias: str, run_id: int, period: str, scope: str = "") -> str:
+    """SQL condition: the rows of `alias` (unfunded_result) that make up run `run_id`'s list.
+    Values are inlined after validation (an int, a period code, '' or a 2-digit province)."""
+    code = parse_semester(period).code
+    if scope and not (len(scope) == 2 and scope.isdigit()):
+        raise ValueError(f"not a province code: {scope!r}")
+    run = int(run_id)
+    return (f"({alias}.period = '{code}' AND {alias}.scope = '{scope}' AND {alias}.valid_from_run <= {run}"
+            f" AND ({alias}.valid_until_run IS NULL OR {alias}.valid_until_run > {run}))")
 
 
 # --- the engine steps --------------------------------------------------------------------
@@ -157,20 +163,50 @@ async def _matched(tx, run: ComparisonRun, year: str, pg: bool) -> None:
     await _analyze(tx, "cmp_matched", pg)
 
 
-async def _results(tx, run_id: int) -> None:
+_LIST_KEY = ("id_number", "school_code", "stage")
+_LIST_VALUES = (("name", "name"), ("region_code", "region_code"), ("province", "province"),
+                ("central_mask", "cm"), ("self_mask", "sm"))  # (unfunded_result column, cmp_matched column)
+
+
+async def _list_diff(tx, run: ComparisonRun, pg: bool) -> None:
+    """cmp_diff: what differs between the chain's current list and this run's unfunded rows, one
+    FULL JOIN by (ID, school, stage): old_id set = a current row to close, id_number set = a row
+    to add (both when a row's name, region or masks changed)."""
+    on = " AND ".join(f"m.{k} = o.{k}" for k in _LIST_KEY)
+    differs = " OR ".join(f"m.{new} <> o.{old}" for old, new in _LIST_VALUES)
+    new_cols = ", ".join(f"m.{c}" for c in _LIST_KEY + tuple(new for _, new in _LIST_VALUES))
     await db.execute(
-        """INSERT INTO unfunded_result
-               (run_id, id_number, name, school_code, region_code, stage, province, central_mask, self_mask)
-           SELECT :run, id_number, name, school_code, region_code, stage, province, cm, sm
-             FROM cmp_matched WHERE funded = 0
-            ORDER BY school_code, stage""",  # appends to the (run, school, stage) and region indexes
-        {"run": run_id}, client=tx,
+        _temp("cmp_diff", pg)
+        + f"""SELECT o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
+                     o.stage AS old_stage, o.region_code AS old_region_code, {new_cols}
+                FROM (SELECT * FROM unfunded_result
+                       WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o
+                FULL JOIN (SELECT * FROM cmp_matched WHERE funded = 0) m ON {on}
+               WHERE o.id IS NULL OR m.id_number IS NULL OR {differs}""",
+        {"period": run.period, "scope": run.province}, client=tx,
+    )
+
+
+async def _results(tx, run: ComparisonRun) -> None:
+    """Close the rows that left or changed, add the new ones: writes are proportional to the
+    changes since the chain's previous run (a chain's first run writes its whole list)."""
+    await db.execute(
+        "UPDATE unfunded_result SET valid_until_run = :run"
+        " WHERE id IN (SELECT old_id FROM cmp_diff WHERE old_id IS NOT NULL)",
+        {"run": run.id}, client=tx,
+    )
+    columns = ", ".join(_LIST_KEY + tuple(old for old, _ in _LIST_VALUES))
+    values = ", ".join(_LIST_KEY + tuple(new for _, new in _LIST_VALUES))
+    await db.execute(
+        f"""INSERT INTO unfunded_result (period, scope, valid_from_run, {columns})
+            SELECT :period, :scope, :run, {values} FROM cmp_diff WHERE id_number IS NOT NULL
+             ORDER BY region_code, school_code""",  # appends in index order
+        {"period": run.period, "scope": run.province, "run": run.id}, client=tx,
     )
 
 
 async def _statistics(tx, run_id: int) -> None:
-    """One grouped pass per (school, stage, funded) with packed sums, unpacked into one wide
-    row per (school, stage). Grouping by funded too halves the sums computed per row."""
+    """One grouped pass per (school, stage, funded), folded into one wide row per (school, stage)."""
     columns, sums, values = _wide_row()
     await db.execute(
         f"""INSERT INTO run_statistic (run_id, school_code, region_code, stage, {columns})
@@ -182,36 +218,39 @@ async def _statistics(tx, run_id: int) -> None:
     )
 
 
-async def _changes(tx, run_id: int, previous_id: int | None) -> tuple[int, int]:
-    if previous_id is None:
+async def _changes(tx, run_id: int, baseline: bool) -> tuple[int, int]:
+    """Newly unfunded: a key of the list that the chain's current list did not have. Newly
+    funded: a key that left the list while the student is still matched there, now funded."""
+    if not baseline:
         return 0, 0
-    await db.execute(
+    newly_unfunded = await db.execute(
         """INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
-           SELECT :run, m.id_number, m.school_code, m.region_code, m.stage,
-                  CASE WHEN m.funded = 1 THEN 'NEWLY_FUNDED' ELSE 'NEWLY_UNFUNDED' END
-             FROM cmp_matched m
-             LEFT JOIN unfunded_result o ON o.run_id = :prev AND o.id_number = m.id_number
-                   AND o.school_code = m.school_code AND o.stage = m.stage
-            WHERE (m.funded = 1 AND o.id IS NOT NULL) OR (m.funded = 0 AND o.id IS NULL)""",
-        {"run": run_id, "prev": previous_id}, client=tx,
-    )
-    rows = await db.fetch(
-        "SELECT change, COUNT(*) AS n FROM run_change WHERE run_id = :run GROUP BY change",
+           SELECT :run, id_number, school_code, region_code, stage, 'NEWLY_UNFUNDED'
+             FROM cmp_diff WHERE old_id IS NULL""",
         {"run": run_id}, client=tx,
     )
-    by = {r["change"]: int(r["n"]) for r in rows}
-    return by.get("NEWLY_UNFUNDED", 0), by.get("NEWLY_FUNDED", 0)
+    newly_funded = await db.execute(
+        """INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
+           SELECT :run, d.old_id_number, d.old_school_code, d.old_region_code, d.old_stage, 'NEWLY_FUNDED'
+             FROM cmp_diff d JOIN cmp_matched m ON m.id_number = d.old_id_number
+                  AND m.school_code = d.old_school_code AND m.stage = d.old_stage AND m.funded = 1
+            WHERE d.id_number IS NULL""",
+        {"run": run_id}, client=tx,
+    )
+    return newly_unfunded, newly_funded
 
 
 async def _counts(tx) -> dict[str, int]:
     (row,) = await db.fetch(
         """SELECT (SELECT COUNT(*) FROM cmp_member) AS members,
                   (SELECT COUNT(*) FROM (SELECT id_number FROM cmp_matched GROUP BY id_number) x) AS matched,
-                  (SELECT COUNT(*) FROM cmp_matched WHERE funded = 1) AS funded,
-                  (SELECT COUNT(*) FROM cmp_matched WHERE funded = 0) AS unfunded""",
+                  (SELECT SUM(funded) FROM cmp_matched) AS funded,
+                  (SELECT COUNT(*) FROM cmp_matched) AS rows""",
         client=tx,
     )
-    return {k: int(v or 0) for k, v in row.items()}
+    counts = {k: int(v or 0) for k, v in row.items()}
+    counts["unfunded"] = counts.pop("rows") - counts["funded"]
+    return counts
 
 
 async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tuple[int, int]) -> None:
@@ -235,14 +274,10 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
     )
 
 
-async def _discard_rows(run_id: int, client=None) -> None:
-    for table in ("unfunded_result", "run_statistic", "run_change"):
-        await db.execute(f"DELETE FROM {table} WHERE run_id = :run", {"run": run_id}, client=client)
-
-
 async def prune_history(period: str, province: str = "", keep: int = HISTORY) -> int:
-    """Delete finished, unpublished runs of (period, province) beyond the newest `keep`,
-    with their rows. Returns how many runs were removed."""
+    """Delete finished, unpublished runs of (period, province) beyond the newest `keep`, with
+    their statistics and changes, and the list versions no remaining run can see any more (closed
+    at or before the oldest remaining run). Returns how many runs were removed."""
     keep_ids = [
         r.id for r in await ComparisonRun.filter(period=period, province=province).order_by("-id").limit(keep)
     ]
@@ -251,8 +286,16 @@ async def prune_history(period: str, province: str = "", keep: int = HISTORY) ->
     ).exclude(id__in=keep_ids or [0])
     for run in old:
         async with db.transaction() as tx:
-            await _discard_rows(run.id, client=tx)
+            for table in ("run_statistic", "run_change"):
+                await db.execute(f"DELETE FROM {table} WHERE run_id = :run", {"run": run.id}, client=tx)
             await ComparisonRun.filter(id=run.id).using_db(tx).delete()
+    oldest = await ComparisonRun.filter(period=period, province=province).order_by("id").first()
+    if oldest is not None:
+        await db.execute(
+            "DELETE FROM unfunded_result WHERE period = :period AND scope = :scope"
+            " AND valid_until_run IS NOT NULL AND valid_until_run <= :oldest",
+            {"period": period, "scope": province, "oldest": oldest.id},
+        )
     return len(old)
 
 
@@ -291,19 +334,20 @@ async def execute_run(run_id: int) -> ComparisonRun:
         async with db.transaction() as tx:
             pg = db.is_postgres(tx)
             await _prepare(tx, pg)
-            previous = await ComparisonRun.filter(
-                period=run.period, province=run.province, published=True
-            ).using_db(tx).order_by("-id").first()
+            baseline = await ComparisonRun.filter(
+                period=run.period, province=run.province, status="SUCCEEDED"
+            ).using_db(tx).exclude(id=run.id).exists()
             await _step("members")
             await _members(tx, run, pg)
             await _step("matched")
             await _matched(tx, run, year, pg)
             await _step("results")
-            await _results(tx, run.id)
+            await _list_diff(tx, run, pg)
+            await _results(tx, run)
             await _step("statistics")
             await _statistics(tx, run.id)
             await _step("changes")
-            changes = await _changes(tx, run.id, previous.id if previous else None)
+            changes = await _changes(tx, run.id, baseline)
             counts = await _counts(tx)
             await _step("publish")
             await _publish(tx, run, counts, changes)

@@ -15,6 +15,7 @@ from domain.identity import validate_id_number
 from domain.models import ReasonCode, RegionReason, UnfundedReason
 from domain.periods import parse_semester
 from domain.scopes import Viewer
+from domain.comparison import list_rows_of
 from domain.unfunded import published_run_id
 
 AUDITED = ("reason_code", "detail", "inherited", "reported_by", "reported_at")
@@ -44,10 +45,10 @@ async def _unfunded_row(period: str, stage: Stage, id_number: str, school_code: 
     if run_id is None:
         return None
     rows = await db.fetch(
-        "SELECT school_code, province FROM unfunded_result WHERE run_id = :run AND stage = :stage "
+        f"SELECT school_code, province FROM unfunded_result r WHERE {list_rows_of('r', run_id, period)} AND stage = :stage "
         "AND id_number = :id AND school_code = :school "
-        "AND region_code = (SELECT region_code FROM school WHERE code = :school)",  # the index is (run, region, school)
-        {"run": run_id, "stage": stage.value, "id": id_number, "school": school_code},
+        "AND region_code = (SELECT region_code FROM school WHERE code = :school)",  # the index leads with (period, scope, region, school)
+        {"stage": stage.value, "id": id_number, "school": school_code},
     )
     return rows[0] if rows else None
 

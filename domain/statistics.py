@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from domain import db
 from domain.codes import Category, Stage
-from domain.comparison import counted, published_sources, stat_columns
+from domain.comparison import counted, list_rows_of, published_sources, stat_columns
 from domain.identity import region_prefix
 from domain.models import ComparisonRun
 from domain.periods import parse_semester
@@ -90,10 +90,12 @@ def _period(period: str) -> str:
 
 
 # --- SQL filters (values are inlined only after validation: ints, 2-digit provinces, stage enums)
-def _runs_filter(sources: list[tuple[int, str | None, tuple[str, ...]]], alias: str) -> str:
+def _runs_filter(sources: list[tuple[int, str | None, tuple[str, ...]]], alias: str, period: str | None = None) -> str:
+    """The rows of the current runs: `run_statistic` rows by run id, or with `period` the
+    `unfunded_result` versions that make up each run's list."""
     parts = []
-    for run_id, _province, excluded in sources:
-        cond = f"{alias}.run_id = {int(run_id)}"
+    for run_id, province, excluded in sources:
+        cond = list_rows_of(alias, run_id, period, province or "") if period else f"{alias}.run_id = {int(run_id)}"
         if excluded:
             provinces = ", ".join(f"'{p}'" for p in excluded if p.isdigit() and len(p) == 2)
             cond += f" AND substr({alias}.school_code, 3, 2) NOT IN ({provinces})"
@@ -122,14 +124,14 @@ def _stage_filter(stages: list[str], alias: str) -> str:
 
 async def _grouped(period: str, areas: list[Area], stages: list[str], sources) -> tuple[list[dict], list[dict]]:
     where_area, params = _area_filter(areas, "t")
-    where = f"{_runs_filter(sources, 't')} AND {where_area} AND {_stage_filter(stages, 't')}"
+    where = f"{where_area} AND {_stage_filter(stages, 't')}"
     # school areas need the school in the grouping; region areas only the region (O(regions))
     by_school = any(a.kind == "school" for a in areas)
     school, group = ("t.school_code", ", t.school_code") if by_school else ("''", "")
     wide = stat_columns("members") + stat_columns("funded")
     counts = await db.fetch(
         f"""SELECT t.region_code, {school} AS school_code, {", ".join(f"SUM(t.{c}) AS {c}" for c, _, _ in wide)}
-              FROM run_statistic t WHERE {where}
+              FROM run_statistic t WHERE {_runs_filter(sources, 't')} AND {where}
              GROUP BY t.region_code{group}""",
         params,
     )
@@ -143,7 +145,7 @@ async def _grouped(period: str, areas: list[Area], stages: list[str], sources) -
               FROM (SELECT t.region_code, {school} AS school_code, t.central_mask AS cm, t.self_mask AS sm,
                            COUNT(*) AS n
                       FROM unfunded_result t
-                     WHERE {where} AND EXISTS (
+                     WHERE {_runs_filter(sources, 't', period)} AND {where} AND EXISTS (
                            SELECT 1 FROM unfunded_reason r
                             WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
                      GROUP BY t.region_code{group}, t.central_mask, t.self_mask) g

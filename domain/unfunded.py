@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from domain import db
 from domain.codes import Category, Source, Stage
+from domain.comparison import list_rows_of
 from domain.identity import region_prefix
 from domain.scopes import Viewer
 
@@ -101,8 +102,8 @@ async def list_unfunded_students(
         # Still check the scope, so an out-of-scope request fails the same way with or without a run.
         await scope_conditions(viewer, "r", {}, region_code, school_code, stage)
         return [], False
-    params: dict = {"run": run_id, "period": period, "after": after or 0, "limit": max(1, min(first, 500)) + 1}
-    where = ["r.run_id = :run", "r.id > :after"]
+    params: dict = {"period": period, "after": after or 0, "limit": max(1, min(first, 500)) + 1}
+    where = [list_rows_of("r", run_id, period), "r.id > :after"]
     where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
     if category is not None:
         params["bit"] = category.bit

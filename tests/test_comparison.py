@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from tortoise.expressions import Q
 
 from domain import comparison
 from domain.errors import ValidationFailed
@@ -55,8 +56,14 @@ async def compare(period: str = P) -> ComparisonRun:
     return run
 
 
+async def list_rows(run: ComparisonRun) -> list[UnfundedResult]:
+    """The run's unfunded list as readers see it (the versions valid at that run)."""
+    cond = comparison.list_rows_of("r", run.id, run.period, run.province)
+    return list(await UnfundedResult.raw(f"SELECT * FROM unfunded_result r WHERE {cond} ORDER BY r.id"))
+
+
 async def unfunded(run: ComparisonRun) -> set[str]:
-    return {r.id_number for r in await UnfundedResult.filter(run_id=run.id)}
+    return {r.id_number for r in await list_rows(run)}
 
 
 def counts(run: ComparisonRun) -> tuple[int, int, int, int, int]:
@@ -142,7 +149,7 @@ async def test_members_not_enrolled_are_unmatched(world):
     await member(sid(4), period=P2); await enrol(sid(4))  # another period's member
     run = await compare()
     assert counts(run) == (3, 1, 2, 0, 1)
-    assert {(r.id_number, r.school_code) for r in await UnfundedResult.filter(run_id=run.id)} == {(sid(3), PRIMARY_2)}
+    assert {(r.id_number, r.school_code) for r in await list_rows(run)} == {(sid(3), PRIMARY_2)}
 
 
 async def test_lower_case_x_matches_and_duplicates_do_not_double_count(world):
@@ -155,7 +162,7 @@ async def test_lower_case_x_matches_and_duplicates_do_not_double_count(world):
     await aid(sid(500)); await aid(sid(500), "CMP_NUTRITION")  # two aid records, one funded row
     run = await compare()
     assert counts(run) == (2, 2, 0, 1, 1)
-    (row,) = await UnfundedResult.filter(run_id=run.id)
+    (row,) = await list_rows(run)
     assert (row.id_number, row.central_mask, row.self_mask) == (x, 1, 16)
     assert await stat(run, PRIMARY, "00", "ALL") == (2, 1, 1)
     assert await stat(run, PRIMARY, "01", "CENTRAL") == (2, 1, 1)
@@ -173,7 +180,7 @@ async def test_several_categories_and_sources_count_once_each(world):
         await enrol(n)
     run = await compare()
     assert counts(run) == (3, 3, 0, 1, 2)
-    masks = {r.id_number: (r.central_mask, r.self_mask) for r in await UnfundedResult.filter(run_id=run.id)}
+    masks = {r.id_number: (r.central_mask, r.self_mask) for r in await list_rows(run)}
     assert masks == {a: (1 + 16, 16 + 64), b: (0, 1)}
     expected = {
         ("00", "ALL"): (3, 1, 2), ("00", "CENTRAL"): (2, 1, 1), ("00", "SELF"): (2, 0, 2),
@@ -241,7 +248,7 @@ async def test_failure_between_steps_keeps_previous_run_published(world):
         run = await ComparisonRun.get(id=run.id)
         assert (run.status, run.published, run.attempts) == ("RUNNING", False, 1)
         assert f"killed at {step}" in run.error
-        assert await UnfundedResult.filter(run_id=run.id).count() == 0
+        assert await UnfundedResult.filter(Q(valid_from_run=run.id) | Q(valid_until_run=run.id)).count() == 0
         assert await RunStatistic.filter(run_id=run.id).count() == 0
         assert (await comparison.published_run(P)).id == first.id
         assert await stat(first, PRIMARY, "00", "ALL") == (1, 0, 1)
@@ -268,11 +275,34 @@ async def test_run_comparison_now_returns_failed_run(world):
 
 async def test_history_is_bounded(world):
     await member(sid(1)); await enrol(sid(1))
-    runs = [await compare() for _ in range(12)]
+    runs = []
+    for n in range(12):  # a new name every night: every run closes one version and adds one
+        await Enrolment.filter(id_number=sid(1)).update(name=f"学生{n}")
+        runs.append(await compare())
     kept = await ComparisonRun.filter(period=P).order_by("id").values_list("id", flat=True)
     assert kept == [r.id for r in runs[2:]]
-    assert set(await UnfundedResult.all().values_list("run_id", flat=True)) == set(kept)
+    assert sorted(await UnfundedResult.all().values_list("valid_from_run", flat=True)) == kept
+    for n, run in enumerate(runs[2:], start=2):
+        assert [r.name for r in await list_rows(run)] == [f"学生{n}"]
     assert (await comparison.published_run(P)).id == runs[-1].id
+
+
+async def test_unchanged_rerun_writes_no_list_rows_and_old_runs_stay_readable(world):
+    a, b = sid(1), sid(2)
+    for n in (a, b):
+        await member(n); await enrol(n)
+    first = await compare()
+    rows = await UnfundedResult.all().count()
+    second = await compare()
+    assert await UnfundedResult.all().count() == rows == 2  # shared by both runs
+    assert await unfunded(first) == await unfunded(second) == {a, b}
+    await member(a, "05", "SELF")  # a changes (a new category): a new version, not a change event
+    await aid(b)  # b is funded now
+    third = await compare()
+    assert (third.newly_unfunded, third.newly_funded) == (0, 1)
+    assert [(r.id_number, r.central_mask, r.self_mask) for r in await list_rows(third)] == [(a, 1, 16)]
+    assert [(r.id_number, r.self_mask) for r in await list_rows(second)] == [(a, 0), (b, 0)]
+    assert await UnfundedResult.all().count() == 3
 
 
 async def test_create_run_validates_period_and_reuses_job_id(world):

@@ -42,13 +42,14 @@ async def published(world):
     ]
     for id_number, name, school, region, central, self_ in rows:
         await UnfundedResult.create(
-            run_id=run.id, id_number=id_number, name=name, school_code=school, region_code=region,
+            period=P, valid_from_run=run.id, id_number=id_number, name=name, school_code=school, region_code=region,
             stage="COMPULSORY", province="43", central_mask=central, self_mask=self_,
         )
     # An older, unpublished run must never be listed.
     old = await ComparisonRun.create(period=P, trigger="CLI", status="SUCCEEDED", queued_at=dt.datetime.now(SHANGHAI))
-    await UnfundedResult.create(run_id=old.id, id_number=student_id(9), name="旧", school_code="2143000002",
-                                region_code="430102", stage="COMPULSORY", province="43", central_mask=1, self_mask=0)
+    await UnfundedResult.create(period=P, valid_from_run=old.id, valid_until_run=old.id + 1, id_number=student_id(9),
+                                name="旧", school_code="2143000002", region_code="430102", stage="COMPULSORY",
+                                province="43", central_mask=1, self_mask=0)
     return run
 
 

@@ -130,7 +130,7 @@ async def scene(world):
     run = await ComparisonRun.create(period=P, trigger="CLI", status="SUCCEEDED", published=True,
                                      queued_at=dt.datetime.now(SHANGHAI))
     a = student_id(1)
-    await UnfundedResult.create(run_id=run.id, id_number=a, name="甲", school_code=HUNAN_SCHOOL, region_code="430102",
+    await UnfundedResult.create(period=P, valid_from_run=run.id, id_number=a, name="甲", school_code=HUNAN_SCHOOL, region_code="430102",
                                 stage="COMPULSORY", province="43", central_mask=1, self_mask=0)
     comparison = await ComparisonRun.create(period=P, trigger="MANUAL", status="QUEUED",
                                             queued_at=dt.datetime.now(SHANGHAI))

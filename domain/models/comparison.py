@@ -38,10 +38,20 @@ class ComparisonRun(Model):
 
 
 class UnfundedResult(Model):
-    """未资助名单 row of a run: one (student, school, stage), with category bit masks per source."""
+    """未资助名单 row: one (student, school, stage) with category bit masks per source.
+
+    Rows are kept as versions (slowly changing): a row belongs to the chain of runs of (period,
+    scope), scope being the run's province or '' for national runs, and is part of every run of
+    that chain from valid_from_run up to, not including, valid_until_run (NULL while current).
+    A nightly run writes only what changed: rows that left the list or changed are closed, new
+    ones are added, unchanged rows are shared with the previous runs.
+    """
 
     id = fields.BigIntField(primary_key=True)
-    run_id = fields.BigIntField()
+    period = fields.CharField(max_length=11, default="", db_default="")
+    scope = fields.CharField(max_length=2, default="", db_default="")
+    valid_from_run = fields.BigIntField(default=0, db_default=0)
+    valid_until_run = fields.BigIntField(null=True)
     id_number = fields.CharField(max_length=18)
     name = fields.CharField(max_length=50, default="")
     school_code = fields.CharField(max_length=10)
@@ -54,8 +64,8 @@ class UnfundedResult(Model):
     class Meta:
         table = "unfunded_result"
         # one index for every reader: a region's subtree is a range of region_code, a school is
-        # (its region_code, school_code); one index keeps the run's bulk insert cheap
-        indexes = (("run_id", "region_code", "school_code"),)
+        # (its region_code, school_code), always within one (period, scope) chain
+        indexes = (("period", "scope", "region_code", "school_code"),)
 
 
 class RunStatistic(Model):
