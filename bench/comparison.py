@@ -121,18 +121,27 @@ async def generate(n: int) -> dict[str, int]:
                            ((CASE WHEN a < {aided} THEN a ELSE a - {aided} END) % {schools}) % 6 AS stg
                       FROM generate_series(0, {aids - 1}) a) g"""
     )
-    await db.execute("ANALYZE")
+    await settle()
     return {"special_group_record": n, "enrolment": enrolments, "aid_record": aids, "school": schools}
+
+
+async def settle() -> None:
+    """VACUUM ANALYZE and a checkpoint, so that autovacuum and the checkpointer do not run during
+    the timings (a production database is settled like this by autovacuum during the day)."""
+    await db.execute("VACUUM ANALYZE")
+    await db.execute("CHECKPOINT")
 
 
 async def nightly_churn() -> dict[str, int]:
     """About a day's changes between the two runs: some submitted aid approved (newly funded),
     some approved aid returned (newly unfunded), some students leave school."""
-    return {
+    churn = {
         "approved": await db.execute("UPDATE aid_record SET status = 'APPROVED' WHERE status = 'SUBMITTED' AND id % 5 = 0"),
         "returned": await db.execute("UPDATE aid_record SET status = 'RETURNED' WHERE status = 'APPROVED' AND id % 199 = 0"),
         "left": await db.execute("UPDATE enrolment SET status = 'GRADUATED' WHERE status = 'ENROLLED' AND id % 331 = 0"),
     }
+    await settle()
+    return churn
 
 
 async def timed(coro_factory) -> tuple[float, object]:
@@ -141,27 +150,32 @@ async def timed(coro_factory) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
+async def timed_run() -> tuple[float, object, str]:
+    """One run of the engine, with the time of each step (through the engine's step seam)."""
+    marks: list[tuple[str, float]] = []
+
+    async def mark(step: str) -> None:
+        marks.append((step, time.perf_counter()))
+
+    comparison.STEP_HOOK = mark
+    try:
+        t, run = await timed(lambda: comparison.run_comparison_now(PERIOD, trigger="CLI"))
+        t_end = time.perf_counter()
+    finally:
+        comparison.STEP_HOOK = None
+    ends = [t for _, t in marks[1:]] + [t_end]
+    return t, run, "  ".join(f"{name} {end - start:.2f}" for (name, start), end in zip(marks, ends))
+
+
 async def bench_scale(n: int) -> dict[str, float]:
     t_gen, sizes = await timed(lambda: generate(n))
     print(f"\n== {n:,} special-group records: generated {sizes} in {t_gen:.1f}s", flush=True)
     params = {"period": PERIOD, "year": YEAR}
     await db.fetch(BARE_ANTI_JOIN, params)  # warm the cache
     t_bare, rows = await timed(lambda: db.fetch(BARE_ANTI_JOIN, params))
-    t_first, run1 = await timed(lambda: comparison.run_comparison_now(PERIOD, trigger="CLI"))
-    marks: list[tuple[str, float]] = []
-
-    async def mark(step: str) -> None:  # the engine's step seam, used here only to time the steps
-        marks.append((step, time.perf_counter()))
-
+    t_first, run1, steps1 = await timed_run()
     churn = await nightly_churn()
-    comparison.STEP_HOOK = mark
-    try:
-        t_full, run2 = await timed(lambda: comparison.run_comparison_now(PERIOD, trigger="CLI"))
-        t_end = time.perf_counter()
-    finally:
-        comparison.STEP_HOOK = None
-    ends = [t for _, t in marks[1:]] + [t_end]
-    steps = "  ".join(f"{name} {end - start:.2f}" for (name, start), end in zip(marks, ends))
+    t_full, run2, steps = await timed_run()
     for run in (run1, run2):
         assert run.status == "SUCCEEDED", run.error
     assert run1.unfunded == rows[0]["count"], (run1.unfunded, rows[0]["count"])
@@ -169,6 +183,7 @@ async def bench_scale(n: int) -> dict[str, float]:
           f"funded {run2.funded:,} unfunded {run2.unfunded:,}")
     print(f"   between the runs: {churn}; 2nd run: newly unfunded {run2.newly_unfunded:,}, "
           f"newly funded {run2.newly_funded:,}")
+    print(f"   steps of the 1st run (s): {steps1}")
     print(f"   steps of the 2nd run (s): {steps}  (changes includes the counts; publish includes pruning)")
     print(f"   bare anti-join        {t_bare:7.2f} s  ({rows[0]['count']:,} unfunded rows)")
     print(f"   full comparison (1st) {t_first:7.2f} s  ratio {t_first / t_bare:.2f}")

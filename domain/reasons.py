@@ -15,7 +15,7 @@ from domain.identity import validate_id_number
 from domain.models import ReasonCode, RegionReason, UnfundedReason
 from domain.periods import parse_semester
 from domain.scopes import Viewer
-from domain.comparison import list_rows_of
+from domain.comparison_steps import list_rows_of
 from domain.unfunded import published_run_id
 
 AUDITED = ("reason_code", "detail", "inherited", "reported_by", "reported_at")

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from domain import db
 from domain.codes import Category, Stage
-from domain.comparison import counted, list_rows_of, published_sources, stat_columns
+from domain.comparison import published_sources
+from domain.comparison_steps import counted, list_rows_of, stat_columns
 from domain.identity import region_prefix
 from domain.models import ComparisonRun
 from domain.periods import parse_semester

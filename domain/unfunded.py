@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from domain import db
 from domain.codes import Category, Source, Stage
-from domain.comparison import list_rows_of
+from domain.comparison_steps import list_rows_of
 from domain.identity import region_prefix
 from domain.scopes import Viewer
 

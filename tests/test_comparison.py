@@ -8,6 +8,7 @@ import pytest
 from tortoise.expressions import Q
 
 from domain import comparison
+from domain.comparison_steps import list_rows_of
 from domain.errors import ValidationFailed
 from domain.models import (
     AidRecord, ComparisonRun, Enrolment, RunChange, RunStatistic, SpecialGroupRecord, UnfundedReason, UnfundedResult,
@@ -58,7 +59,7 @@ async def compare(period: str = P) -> ComparisonRun:
 
 async def list_rows(run: ComparisonRun) -> list[UnfundedResult]:
     """The run's unfunded list as readers see it (the versions valid at that run)."""
-    cond = comparison.list_rows_of("r", run.id, run.period, run.province)
+    cond = list_rows_of("r", run.id, run.period, run.province)
     return list(await UnfundedResult.raw(f"SELECT * FROM unfunded_result r WHERE {cond} ORDER BY r.id"))
 
 

@@ -1,0 +1,222 @@
+"""The set-based steps of a comparison run (比对步骤), DESIGN.md §4 — all inside the run's transaction.
+
+`domain.comparison` runs them in order; each step is one or two SQL statements over the run's
+working tables (`Work`), never a Python loop over students:
+
+1. members   — special-group records of P grouped by upper-cased ID number: one row per student
+               with two category bit masks (CENTRAL, SELF);
+2. matched   — members joined to their ENROLLED enrolments: one row per (student, school, stage);
+3. unfunded  — the matched rows without APPROVED aid of a RELIEF project of the same stage for P or
+               P's academic year: an anti-join (funding is by person and stage, not school);
+4. list      — one FULL JOIN of the chain's current list rows with `unfunded` finds what changed;
+               changed or departed rows are closed, new ones added (`unfunded_result` versions);
+5. statistics — one wide `run_statistic` row per (school, stage): members from `matched`, funded =
+               members − unfunded (from `unfunded`), per category column and source;
+6. changes   — NEWLY_UNFUNDED / NEWLY_FUNDED rows from the same diff.
+
+On PostgreSQL the working tables are UNLOGGED tables named after the run, created in the run's
+transaction (so a failed or killed run leaves nothing behind), and planned with parallel workers:
+temporary tables could not be scanned by them. On SQLite they are TEMP tables.
+"""
+from __future__ import annotations
+
+from domain import db
+from domain.models import ComparisonRun
+from domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
+from domain.periods import parse_semester
+
+LIST_KEY = ("id_number", "school_code", "stage")
+# (unfunded_result column, working-table column) of a list row's values
+LIST_VALUES = (("name", "name"), ("region_code", "region_code"), ("province", "province"),
+               ("central_mask", "cm"), ("self_mask", "sm"))
+
+
+class Work:
+    """The working tables of one run: `member`, `matched`, `unfunded`, `diff`, `stat_all`,
+    `stat_unfunded` (names end in the run id, so concurrent runs never meet)."""
+
+    TABLES = ("member", "matched", "unfunded", "diff", "stat_all", "stat_unfunded")
+
+    def __init__(self, tx, run_id: int, pg: bool):
+        self.tx, self.pg = tx, pg
+        for table in self.TABLES:
+            setattr(self, table, f"cmp_{table}_{int(run_id)}")
+
+    async def prepare(self) -> None:
+        if self.pg:  # per transaction: room for the hashes, parallel plans even for mid-size runs
+            for setting in ("work_mem = '256MB'", "jit = off", "parallel_setup_cost = 0",
+                            "parallel_tuple_cost = 0", "default_statistics_target = 10"):
+                await db.execute(f"SET LOCAL {setting}", client=self.tx)
+        await self.drop()
+
+    async def create(self, table: str, select: str, params: dict | None = None, analyze: bool = False) -> None:
+        """CREATE TABLE … AS; `analyze` for tables that later joins are planned on (nothing else
+        analyses a table only this transaction can see; without it the planner guesses from
+        the table's size)."""
+        kind = "UNLOGGED" if self.pg else "TEMP"
+        await db.execute(f"CREATE {kind} TABLE {table} AS {select}", params or {}, client=self.tx)
+        if self.pg and analyze:
+            await db.execute(f"ANALYZE {table}", client=self.tx)
+
+    async def drop(self) -> None:
+        for table in self.TABLES:
+            await db.execute(f"DROP TABLE IF EXISTS {getattr(self, table)}", client=self.tx)
+
+
+# --- (category, source) cells, shared with the statistics reader ------------------------------
+def counted(number: str, source: str, cm: str = "cm", sm: str = "sm") -> str:
+    """SQL 0/1: does a row with masks (cm, sm) count in column (number, source)? Category '00'
+    is any category, source 'all' either source naming the category, 'central'/'self' that one."""
+    mask = {"all": f"({cm} | {sm})", "central": cm, "self": sm}[source]
+    if number == "00":
+        return f"(CASE WHEN {mask} <> 0 THEN 1 ELSE 0 END)"
+    return f"(({mask} >> {int(number) - 1}) & 1)"
+
+
+def stat_columns(kind: str) -> list[tuple[str, str, str]]:
+    """(column, category number, source) of the wide statistics row, e.g. members_05_self."""
+    return [(f"{kind}_{c}_{s}", c, s) for c in STAT_CATEGORIES for s in STAT_SOURCES]
+
+
+def list_rows_of(alias: str, run_id: int, period: str, scope: str = "") -> str:
+    """SQL condition: the rows of `alias` (unfunded_result) that make up run `run_id`'s list.
+    Values are inlined after validation (an int, a period code, '' or a 2-digit province)."""
+    code = parse_semester(period).code
+    if scope and not (len(scope) == 2 and scope.isdigit()):
+        raise ValueError(f"not a province code: {scope!r}")
+    run = int(run_id)
+    return (f"({alias}.period = '{code}' AND {alias}.scope = '{scope}' AND {alias}.valid_from_run <= {run}"
+            f" AND ({alias}.valid_until_run IS NULL OR {alias}.valid_until_run > {run}))")
+
+
+# --- the steps ---------------------------------------------------------------------------------
+async def members(w: Work, run: ComparisonRun) -> None:
+    """One OR of bits per student: category k of source CENTRAL is bit k-1, of SELF bit 13+k-1;
+    the two masks are split off afterwards (one aggregate per record instead of two)."""
+    bit = "(1 << (CAST(s.category AS INTEGER) - 1 + CASE WHEN s.source = 'SELF' THEN 13 ELSE 0 END))"
+    # SQLite has no bit_or: a SUM of the DISTINCT powers of two is the same
+    mask = f"bit_or({bit})" if w.pg else f"SUM(DISTINCT {bit})"
+    await w.create(
+        w.member,
+        f"""SELECT id_number, mask & 8191 AS cm, mask >> 13 AS sm
+              FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask
+                      FROM special_group_record s WHERE s.period = :period
+                     GROUP BY UPPER(s.id_number)) g""",
+        {"period": run.period}, analyze=True,
+    )
+
+
+async def matched(w: Work, run: ComparisonRun) -> None:
+    province = "AND e.province = :province" if run.province else ""
+    await w.create(
+        w.matched,
+        f"""SELECT e.id_number, e.name, e.school_code, e.stage, e.province, sc.region_code, m.cm, m.sm
+              FROM {w.member} m
+              JOIN enrolment e ON e.id_number = m.id_number AND e.status = 'ENROLLED' {province}
+              JOIN school sc ON sc.code = e.school_code""",
+        {"province": run.province}, analyze=True,
+    )
+
+
+async def unfunded(w: Work, run: ComparisonRun) -> None:
+    await w.create(
+        w.unfunded,
+        f"""SELECT * FROM {w.matched} x
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM aid_record a JOIN aid_project p ON p.code = a.project_code
+                    WHERE a.id_number = x.id_number AND a.status = 'APPROVED'
+                      AND a.period IN (:period, :year) AND p.kind = 'RELIEF' AND p.stage = x.stage)""",
+        {"period": run.period, "year": parse_semester(run.period).academic_year},
+    )
+
+
+async def list_rows(w: Work, run: ComparisonRun) -> None:
+    """Diff the chain's current list against `unfunded` (old_id set = a current row to close,
+    id_number set = a row to add, both when a row's name, region or masks changed), then close
+    and add: the writes are proportional to the changes (a chain's first run writes it all)."""
+    on = " AND ".join(f"m.{k} = o.{k}" for k in LIST_KEY)
+    differs = " OR ".join(f"m.{new} <> o.{old}" for old, new in LIST_VALUES)
+    new_cols = ", ".join(f"m.{c}" for c in LIST_KEY + tuple(new for _, new in LIST_VALUES))
+    chain = {"period": run.period, "scope": run.province, "run": run.id}
+    await w.create(
+        w.diff,
+        f"""SELECT o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
+                   o.stage AS old_stage, o.region_code AS old_region_code, {new_cols}
+              FROM (SELECT * FROM unfunded_result
+                     WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o
+              FULL JOIN {w.unfunded} m ON {on}
+             WHERE o.id IS NULL OR m.id_number IS NULL OR {differs}""",
+        chain,
+    )
+    await db.execute(
+        f"UPDATE unfunded_result SET valid_until_run = :run"
+        f" WHERE id IN (SELECT old_id FROM {w.diff} WHERE old_id IS NOT NULL)",
+        chain, client=w.tx,
+    )
+    columns = ", ".join(LIST_KEY + tuple(old for old, _ in LIST_VALUES))
+    values = ", ".join(LIST_KEY + tuple(new for _, new in LIST_VALUES))
+    await db.execute(
+        f"""INSERT INTO unfunded_result (period, scope, valid_from_run, {columns})
+            SELECT :period, :scope, :run, {values} FROM {w.diff} WHERE id_number IS NOT NULL
+             ORDER BY region_code, school_code""",  # appends in index order
+        chain, client=w.tx,
+    )
+
+
+async def statistics(w: Work, run_id: int) -> None:
+    """Per (school, stage): one sum per (category, source) cell over `matched` (members) and over
+    `unfunded`, each a grouped pass that parallel workers share; funded = members − unfunded.
+    Plain integer sums of one bit each were the cheapest aggregate (packing several counters
+    into one BIGINT sum was slower)."""
+    cells = [(number, source) for number in STAT_CATEGORIES for source in STAT_SOURCES]
+    sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, (number, source) in enumerate(cells))
+    for table, source in ((w.stat_all, w.matched), (w.stat_unfunded, w.unfunded)):
+        await w.create(
+            table,
+            f"SELECT school_code, region_code, stage, {sums} FROM {source} GROUP BY school_code, region_code, stage",
+        )
+    columns = ", ".join(f"members_{n}_{s}, funded_{n}_{s}" for n, s in cells)
+    values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
+    await db.execute(
+        f"""INSERT INTO run_statistic (run_id, school_code, region_code, stage, {columns})
+            SELECT :run, a.school_code, a.region_code, a.stage, {values}
+              FROM {w.stat_all} a LEFT JOIN {w.stat_unfunded} u
+                ON u.school_code = a.school_code AND u.region_code = a.region_code AND u.stage = a.stage""",
+        {"run": run_id}, client=w.tx,
+    )
+
+
+async def changes(w: Work, run_id: int) -> tuple[int, int]:
+    """NEWLY_UNFUNDED: a key of the list the chain's current list did not have. NEWLY_FUNDED: a
+    key that left the list while the student is still matched there (so now funded)."""
+    newly_unfunded = await db.execute(
+        f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
+            SELECT :run, id_number, school_code, region_code, stage, 'NEWLY_UNFUNDED'
+              FROM {w.diff} WHERE old_id IS NULL""",
+        {"run": run_id}, client=w.tx,
+    )
+    newly_funded = await db.execute(
+        f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
+            SELECT :run, d.old_id_number, d.old_school_code, d.old_region_code, d.old_stage, 'NEWLY_FUNDED'
+              FROM {w.diff} d
+             WHERE d.id_number IS NULL AND EXISTS (
+                   SELECT 1 FROM {w.matched} m WHERE m.id_number = d.old_id_number
+                      AND m.school_code = d.old_school_code AND m.stage = d.old_stage)""",
+        {"run": run_id}, client=w.tx,
+    )
+    return newly_unfunded, newly_funded
+
+
+async def counts(w: Work) -> dict[str, int]:
+    """members (students), matched (students with an ENROLLED enrolment), funded and unfunded
+    (matched (student, school, stage) rows)."""
+    (row,) = await db.fetch(
+        f"""SELECT (SELECT COUNT(*) FROM {w.member}) AS members,
+                   (SELECT COUNT(*) FROM (SELECT id_number FROM {w.matched} GROUP BY id_number) x) AS matched,
+                   (SELECT COUNT(*) FROM {w.matched}) AS matched_rows,
+                   (SELECT COUNT(*) FROM {w.unfunded}) AS unfunded""",
+        client=w.tx,
+    )
+    result = {k: int(v or 0) for k, v in row.items()}
+    result["funded"] = result.pop("matched_rows") - result["unfunded"]
+    return result
