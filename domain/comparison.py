@@ -127,7 +127,7 @@ async def execute_run(run_id: int) -> ComparisonRun:
     try:
         async with db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
-            await work.prepare()
+            await work.prepare(run)
             baseline = await ComparisonRun.filter(
                 period=run.period, province=run.province, status="SUCCEEDED"
             ).using_db(tx).exclude(id=run.id).exists()

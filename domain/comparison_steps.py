@@ -20,6 +20,8 @@ temporary tables could not be scanned by them. On SQLite they are TEMP tables.
 """
 from __future__ import annotations
 
+import hashlib
+
 from domain import db
 from domain.models import ComparisonRun
 from domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
@@ -42,11 +44,17 @@ class Work:
         for table in self.TABLES:
             setattr(self, table, f"cmp_{table}_{int(run_id)}")
 
-    async def prepare(self) -> None:
-        if self.pg:  # per transaction: room for the hashes, parallel plans even for mid-size runs
+    async def prepare(self, run: ComparisonRun) -> None:
+        """Session settings for this transaction, and the chain's lock: two runs of one (period,
+        province) at once would both close and add list rows, so the second waits for the first
+        (on SQLite the database's single writer does the same)."""
+        if self.pg:  # room for the hashes, parallel plans even for mid-size runs
             for setting in ("work_mem = '256MB'", "jit = off", "parallel_setup_cost = 0",
                             "parallel_tuple_cost = 0", "default_statistics_target = 10"):
                 await db.execute(f"SET LOCAL {setting}", client=self.tx)
+            key = int.from_bytes(hashlib.sha1(f"zizhu-compare/{run.period}/{run.province}".encode()).digest()[:8],
+                                 "big", signed=True)
+            await db.fetch("SELECT pg_advisory_xact_lock(:key)", {"key": key}, client=self.tx)
         await self.drop()
 
     async def create(self, table: str, select: str, params: dict | None = None, analyze: bool = False) -> None:
@@ -171,17 +179,14 @@ async def statistics(w: Work, run_id: int) -> None:
     cells = [(number, source) for number in STAT_CATEGORIES for source in STAT_SOURCES]
     sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, (number, source) in enumerate(cells))
     for table, source in ((w.stat_all, w.matched), (w.stat_unfunded, w.unfunded)):
-        await w.create(
-            table,
-            f"SELECT school_code, region_code, stage, {sums} FROM {source} GROUP BY school_code, region_code, stage",
-        )
+        await w.create(table, f"SELECT school_code, stage, {sums} FROM {source} GROUP BY school_code, stage")
     columns = ", ".join(f"members_{n}_{s}, funded_{n}_{s}" for n, s in cells)
     values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
-    await db.execute(
+    await db.execute(  # the school's region as the matched rows had it (the same school row)
         f"""INSERT INTO run_statistic (run_id, school_code, region_code, stage, {columns})
-            SELECT :run, a.school_code, a.region_code, a.stage, {values}
-              FROM {w.stat_all} a LEFT JOIN {w.stat_unfunded} u
-                ON u.school_code = a.school_code AND u.region_code = a.region_code AND u.stage = a.stage""",
+            SELECT :run, a.school_code, sc.region_code, a.stage, {values}
+              FROM {w.stat_all} a JOIN school sc ON sc.code = a.school_code
+              LEFT JOIN {w.stat_unfunded} u ON u.school_code = a.school_code AND u.stage = a.stage""",
         {"run": run_id}, client=w.tx,
     )
 

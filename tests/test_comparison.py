@@ -1,6 +1,7 @@
 """The comparison engine (DESIGN.md §4): every rule on a hand-made data set, on both databases."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -205,6 +206,20 @@ async def test_one_student_in_two_stages_counts_once_per_stage(world):
 
 
 # --- runs, changes, publication -----------------------------------------------------------------
+async def test_two_runs_of_one_period_at_once_keep_one_list(world):
+    for n in (1, 2, 3):
+        await member(sid(n)); await enrol(sid(n))
+    await compare()
+    await aid(sid(1))  # funded now
+    await member(sid(4)); await enrol(sid(4))  # a new unfunded student: both runs would add it
+    runs = [await comparison.create_run(P, "MANUAL", "admin") for _ in range(2)]
+    done = await asyncio.gather(*(comparison.execute_run(r.id) for r in runs))
+    assert [r.status for r in done] == ["SUCCEEDED", "SUCCEEDED"]
+    assert await unfunded(max(done, key=lambda r: r.id)) == {sid(2), sid(3), sid(4)}
+    assert await UnfundedResult.filter(valid_until_run=None).count() == 3  # no row added twice
+    assert sorted((r.newly_unfunded, r.newly_funded) for r in done) == [(0, 0), (1, 1)]
+
+
 async def test_rerun_changes_and_reasons_survive(world):
     a, b, c = sid(1), sid(2), sid(3)
     for n in (a, b, c):
