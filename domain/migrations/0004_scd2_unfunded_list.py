@@ -3,9 +3,11 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 from tortoise.indexes import Index
 
-# Each existing run kept a full copy of its list: its rows become versions valid for that run
+# Each existing run kept a full copy of its list (no way back: the copies are not rebuilt): its rows become versions valid for that run
 # only, except the rows of each chain's newest succeeded run, which stay current.
 TO_VERSIONS = [
+    # run_id was never a foreign key: rows whose run is gone belong to no list
+    "DELETE FROM unfunded_result WHERE run_id NOT IN (SELECT id FROM comparison_run)",
     "UPDATE unfunded_result SET"
     " period = (SELECT r.period FROM comparison_run r WHERE r.id = unfunded_result.run_id),"
     " scope = (SELECT r.province FROM comparison_run r WHERE r.id = unfunded_result.run_id),"
