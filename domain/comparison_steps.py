@@ -57,13 +57,13 @@ class Work:
             await db.fetch("SELECT pg_advisory_xact_lock(:key)", {"key": key}, client=self.tx)
         await self.drop()
 
-    async def create(self, table: str, select: str, params: dict | None = None, analyze: bool = False) -> None:
-        """CREATE TABLE … AS; `analyze` for tables that later joins are planned on (nothing else
-        analyses a table only this transaction can see; without it the planner guesses from
-        the table's size)."""
+    async def create(self, table: str, select: str, params: dict | None = None) -> None:
+        """CREATE TABLE … AS, then ANALYZE: nothing else analyses a table only this transaction
+        can see, and without statistics the planner once chose a nested loop over a 150k-row
+        table for 800 changed rows (10 s instead of 0.2). A sample of 3,000 rows is enough."""
         kind = "UNLOGGED" if self.pg else "TEMP"
         await db.execute(f"CREATE {kind} TABLE {table} AS {select}", params or {}, client=self.tx)
-        if self.pg and analyze:
+        if self.pg:
             await db.execute(f"ANALYZE {table}", client=self.tx)
 
     async def drop(self) -> None:
@@ -110,7 +110,7 @@ async def members(w: Work, run: ComparisonRun) -> None:
               FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask
                       FROM special_group_record s WHERE s.period = :period
                      GROUP BY UPPER(s.id_number)) g""",
-        {"period": run.period}, analyze=True,
+        {"period": run.period},
     )
 
 
@@ -122,7 +122,7 @@ async def matched(w: Work, run: ComparisonRun) -> None:
               FROM {w.member} m
               JOIN enrolment e ON e.id_number = m.id_number AND e.status = 'ENROLLED' {province}
               JOIN school sc ON sc.code = e.school_code""",
-        {"province": run.province}, analyze=True,
+        {"province": run.province},
     )
 
 

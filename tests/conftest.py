@@ -8,21 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from tortoise import Tortoise
 
 from domain import db
 from domain.seeds import seed_code_lists
 from tests.support import world as world_module
+from tests.support.databases import TEST_DB, blank_database
 
-TEST_DB = os.environ.get("ZIZHU_TEST_DB", "postgres")
-PG_BASE = os.environ.get("ZIZHU_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("ZIZHU_TEST_REDIS", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("ZIZHU_SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
 os.environ["REDIS_URL"] = REDIS_URL
@@ -39,19 +35,8 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory):
-    if TEST_DB == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "zizhu-test.sqlite3"
-        url = f"sqlite://{path}?busy_timeout=5000"
+    async with blank_database(tmp_path_factory.mktemp("db"), "zizhu_test") as url:
         yield url
-        return
-    name = f"zizhu_test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(f"{PG_BASE}/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    yield f"{PG_BASE}/{name}?maxsize=10"
-    admin = await asyncpg.connect(f"{PG_BASE}/postgres")
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,12 @@ copy must become valid for its own run only, except the newest succeeded run of 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-import asyncpg
 from tortoise.migrations.api import migrate as run_migrations
 
 from domain import db
 from domain.comparison_steps import list_rows_of
-from tests.conftest import PG_BASE, TEST_DB
+from tests.support.databases import blank_database
 
 P1, P2 = "2023-2024-1", "2023-2024-2"
 A, B, C = "110101201501011234", "110101201501012345", "430101201501013456"
@@ -40,60 +38,53 @@ async def _add_row(run_id: int, id_number: str, province: str = "11") -> None:
     )
 
 
-async def test_0004_turns_run_copies_into_versions(tmp_path, database_url, orm):
-    if TEST_DB == "sqlite":
-        url, name = f"sqlite://{tmp_path / 'migrations.sqlite3'}", None
-    else:
-        name = f"zizhu_mig_{uuid.uuid4().hex[:10]}"
-        admin = await asyncpg.connect(f"{PG_BASE}/postgres")
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        await admin.close()
-        url = f"{PG_BASE}/{name}"
-    try:
-        await run_migrations(config=db.tortoise_config(url), target="models.0003_lean_unfunded_result_index")
-        await db.close()
+async def _convert_and_check(url: str) -> None:
+    await run_migrations(config=db.tortoise_config(url), target="models.0003_lean_unfunded_result_index")
+    await db.close()
 
-        await db.init(url)
-        r1 = await _add_run(P1, "", "SUCCEEDED", False)
-        r2 = await _add_run(P1, "", "SUCCEEDED", True)
-        r3 = await _add_run(P1, "", "FAILED", False)  # newest of its chain, but failed: no list
-        r4 = await _add_run(P2, "43", "SUCCEEDED", True)
-        assert [r2, r3, r4] == [r1 + 1, r1 + 2, r1 + 3]
-        await _add_row(r1, A)
-        await _add_row(r1, B)
-        await _add_row(r2, A)
-        await _add_row(r4, C, "43")
-        await _add_row(r4 + 100, B)  # a row whose run is gone (run_id was never a foreign key)
-        await db.close()
+    await db.init(url)
+    r1 = await _add_run(P1, "", "SUCCEEDED", False)
+    r2 = await _add_run(P1, "", "SUCCEEDED", True)
+    r3 = await _add_run(P1, "", "FAILED", False)  # newest of its chain, but failed: no list
+    r4 = await _add_run(P2, "43", "SUCCEEDED", True)
+    assert [r2, r3, r4] == [r1 + 1, r1 + 2, r1 + 3]
+    await _add_row(r1, A)
+    await _add_row(r1, B)
+    await _add_row(r2, A)
+    await _add_row(r4, C, "43")
+    await _add_row(r4 + 100, B)  # a row whose run is gone (run_id was never a foreign key)
+    await db.close()
 
-        await run_migrations(config=db.tortoise_config(url))
-        await db.close()
+    await run_migrations(config=db.tortoise_config(url))
+    await db.close()
 
-        await db.init(url)
-        rows = await db.fetch(
-            "SELECT id_number, period, scope, valid_from_run, valid_until_run FROM unfunded_result"
-            " ORDER BY valid_from_run, id_number"
+    await db.init(url)
+    rows = await db.fetch(
+        "SELECT id_number, period, scope, valid_from_run, valid_until_run FROM unfunded_result"
+        " ORDER BY valid_from_run, id_number"
+    )
+    assert [tuple(r.values()) for r in rows] == [
+        (A, P1, "", r1, r1 + 1),
+        (B, P1, "", r1, r1 + 1),
+        (A, P1, "", r2, None),
+        (C, P2, "43", r4, None),
+    ]
+
+    async def list_of(run_id: int, period: str, scope: str = "") -> set[str]:
+        found = await db.fetch(
+            f"SELECT id_number FROM unfunded_result r WHERE {list_rows_of('r', run_id, period, scope)}"
         )
-        assert [tuple(r.values()) for r in rows] == [
-            (A, P1, "", r1, r1 + 1),
-            (B, P1, "", r1, r1 + 1),
-            (A, P1, "", r2, None),
-            (C, P2, "43", r4, None),
-        ]
+        return {r["id_number"] for r in found}
 
-        async def list_of(run_id: int, period: str, scope: str = "") -> set[str]:
-            found = await db.fetch(
-                f"SELECT id_number FROM unfunded_result r WHERE {list_rows_of('r', run_id, period, scope)}"
-            )
-            return {r["id_number"] for r in found}
+    assert await list_of(r1, P1) == {A, B}
+    assert await list_of(r2, P1) == {A}
+    assert await list_of(r4, P2, "43") == {C}
 
-        assert await list_of(r1, P1) == {A, B}
-        assert await list_of(r2, P1) == {A}
-        assert await list_of(r4, P2, "43") == {C}
-    finally:
-        await db.close()
-        await db.init(database_url)
-        if name:
-            admin = await asyncpg.connect(f"{PG_BASE}/postgres")
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.close()
+
+async def test_0004_turns_run_copies_into_versions(tmp_path, database_url, orm):
+    async with blank_database(tmp_path, "zizhu_mig") as url:
+        try:
+            await _convert_and_check(url)
+        finally:  # the session's own database again for the tests that follow
+            await db.close()
+            await db.init(database_url)
