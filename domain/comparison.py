@@ -117,38 +117,55 @@ async def get_run(run_id: int) -> ComparisonRun:
     return run
 
 
+async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work) -> None:
+    baseline = await ComparisonRun.filter(
+        period=run.period, province=run.province, status="SUCCEEDED"
+    ).using_db(tx).exclude(id=run.id).exists()
+    await _step("members")
+    await steps.members(work, run)
+    await _step("matched")
+    await steps.matched(work, run)
+    await steps.unfunded(work, run)
+    await _step("results")
+    await steps.list_rows(work, run)
+    await _step("statistics")
+    await steps.statistics(work, run.id)
+    await _step("changes")
+    changes = await steps.changes(work, run.id) if baseline else (0, 0)
+    counts = await steps.counts(work)
+    await _step("publish")
+    await _publish(tx, run, counts, changes)
+    await work.drop()
+
+
 async def execute_run(run_id: int) -> ComparisonRun:
     """Compute and publish the run. On failure: rolled back, error recorded, status left RUNNING,
-    exception re-raised (the caller retries or calls `mark_failed`)."""
+    exception re-raised (the caller retries or calls `mark_failed`).
+
+    Runs of a chain must publish in id order (a run's list versions are valid from its id on):
+    a run that finds, once it holds the chain's lock, that a newer run of the chain has already
+    succeeded (e.g. a retry overtaken by a manual recompute) is marked FAILED as superseded —
+    the newer run's figures are fresher anyway — and nothing is written."""
     run = await get_run(run_id)
     if run.status == "SUCCEEDED":
         return run
     await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_now(), attempts=run.attempts + 1)
+    newer = None
     try:
         async with db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
             await work.prepare(run)
-            baseline = await ComparisonRun.filter(
-                period=run.period, province=run.province, status="SUCCEEDED"
-            ).using_db(tx).exclude(id=run.id).exists()
-            await _step("members")
-            await steps.members(work, run)
-            await _step("matched")
-            await steps.matched(work, run)
-            await steps.unfunded(work, run)
-            await _step("results")
-            await steps.list_rows(work, run)
-            await _step("statistics")
-            await steps.statistics(work, run.id)
-            await _step("changes")
-            changes = await steps.changes(work, run.id) if baseline else (0, 0)
-            counts = await steps.counts(work)
-            await _step("publish")
-            await _publish(tx, run, counts, changes)
-            await work.drop()
+            newer = await ComparisonRun.filter(
+                period=run.period, province=run.province, status="SUCCEEDED", id__gt=run.id
+            ).using_db(tx).order_by("-id").first()
+            if newer is None:
+                await _compute_and_publish(tx, run, work)
     except BaseException as exc:
         await ComparisonRun.filter(id=run.id).update(error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
+    if newer is not None:
+        log.warning("comparison run %s superseded by run %s", run.id, newer.id)
+        return await mark_failed(run.id, f"已被较新的比对批次 {newer.id} 取代（它已先完成），本批次未计算")
     try:
         await prune_history(run.period, run.province)
     except Exception:  # the run is published; a failed clean-up is retried after the next run

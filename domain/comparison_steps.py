@@ -148,16 +148,20 @@ async def list_rows(w: Work, run: ComparisonRun) -> None:
     differs = " OR ".join(f"m.{new} <> o.{old}" for old, new in LIST_VALUES)
     new_cols = ", ".join(f"m.{c}" for c in LIST_KEY + tuple(new for _, new in LIST_VALUES))
     chain = {"period": run.period, "scope": run.province, "run": run.id}
-    await w.create(
-        w.diff,
-        f"""SELECT o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
-                   o.stage AS old_stage, o.region_code AS old_region_code, {new_cols}
-              FROM (SELECT * FROM unfunded_result
-                     WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o
-              FULL JOIN {w.unfunded} m ON {on}
-             WHERE o.id IS NULL OR m.id_number IS NULL OR {differs}""",
-        chain,
-    )
+    columns = f"""o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
+                  o.stage AS old_stage, o.region_code AS old_region_code, {new_cols}"""
+    current = ("(SELECT * FROM unfunded_result"
+               " WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o")
+    if w.pg:
+        diff = f"""SELECT {columns} FROM {current} FULL JOIN {w.unfunded} m ON {on}
+                    WHERE o.id IS NULL OR m.id_number IS NULL OR {differs}"""
+    else:  # SQLite before 3.39 has no FULL JOIN: the current rows' side, then the new keys
+        diff = f"""SELECT {columns} FROM {current} LEFT JOIN {w.unfunded} m ON {on}
+                    WHERE m.id_number IS NULL OR {differs}
+                   UNION ALL
+                   SELECT {columns} FROM {w.unfunded} m LEFT JOIN {current} ON {on}
+                    WHERE o.id IS NULL"""
+    await w.create(w.diff, diff, chain)
     await db.execute(
         f"UPDATE unfunded_result SET valid_until_run = :run"
         f" WHERE id IN (SELECT old_id FROM {w.diff} WHERE old_id IS NOT NULL)",
@@ -180,15 +184,16 @@ async def statistics(w: Work, run_id: int) -> None:
     into one BIGINT sum was slower)."""
     cells = [(number, source) for number in STAT_CATEGORIES for source in STAT_SOURCES]
     sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, (number, source) in enumerate(cells))
+    key = "school_code, region_code, stage"  # the region the matched rows took from the school
     for table, source in ((w.stat_all, w.matched), (w.stat_unfunded, w.unfunded)):
-        await w.create(table, f"SELECT school_code, stage, {sums} FROM {source} GROUP BY school_code, stage")
+        await w.create(table, f"SELECT {key}, {sums} FROM {source} GROUP BY {key}")
     columns = ", ".join(f"members_{n}_{s}, funded_{n}_{s}" for n, s in cells)
     values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
-    await db.execute(  # the school's region as the matched rows had it (the same school row)
-        f"""INSERT INTO run_statistic (run_id, school_code, region_code, stage, {columns})
-            SELECT :run, a.school_code, sc.region_code, a.stage, {values}
-              FROM {w.stat_all} a JOIN school sc ON sc.code = a.school_code
-              LEFT JOIN {w.stat_unfunded} u ON u.school_code = a.school_code AND u.stage = a.stage""",
+    await db.execute(
+        f"""INSERT INTO run_statistic (run_id, {key}, {columns})
+            SELECT :run, a.school_code, a.region_code, a.stage, {values}
+              FROM {w.stat_all} a LEFT JOIN {w.stat_unfunded} u ON u.school_code = a.school_code
+                   AND u.region_code = a.region_code AND u.stage = a.stage""",
         {"run": run_id}, client=w.tx,
     )
 

@@ -215,9 +215,25 @@ async def test_two_runs_of_one_period_at_once_keep_one_list(world):
     runs = [await comparison.create_run(P, "MANUAL", "admin") for _ in range(2)]
     done = await asyncio.gather(*(comparison.execute_run(r.id) for r in runs))
     assert [r.status for r in done] == ["SUCCEEDED", "SUCCEEDED"]
-    assert await unfunded(max(done, key=lambda r: r.id)) == {sid(2), sid(3), sid(4)}
+    assert await unfunded(await comparison.published_run(P)) == {sid(2), sid(3), sid(4)}
     assert await UnfundedResult.filter(valid_until_run=None).count() == 3  # no row added twice
     assert sorted((r.newly_unfunded, r.newly_funded) for r in done) == [(0, 0), (1, 1)]
+
+
+async def test_a_run_overtaken_by_a_newer_one_is_superseded_not_published(world):
+    for n in (1, 2):
+        await member(sid(n)); await enrol(sid(n))
+    await compare()
+    retried, manual = [await comparison.create_run(P, trigger, "admin") for trigger in ("CRON", "MANUAL")]
+    await aid(sid(1))
+    await member(sid(3)); await enrol(sid(3))
+    manual = await comparison.execute_run(manual.id)  # the manual recompute finishes first
+    retried = await comparison.execute_run(retried.id)  # then the older run's retry comes in
+    assert (retried.status, retried.published) == ("FAILED", False)
+    assert f"{manual.id}" in retried.error and "取代" in retried.error
+    assert (await comparison.published_run(P)).id == manual.id
+    assert await unfunded(manual) == {sid(2), sid(3)}
+    assert (manual.newly_unfunded, manual.newly_funded) == (1, 1)
 
 
 async def test_rerun_changes_and_reasons_survive(world):
@@ -317,7 +333,7 @@ async def test_unchanged_rerun_writes_no_list_rows_and_old_runs_stay_readable(wo
     third = await compare()
     assert (third.newly_unfunded, third.newly_funded) == (0, 1)
     assert [(r.id_number, r.central_mask, r.self_mask) for r in await list_rows(third)] == [(a, 1, 16)]
-    assert [(r.id_number, r.self_mask) for r in await list_rows(second)] == [(a, 0), (b, 0)]
+    assert sorted((r.id_number, r.self_mask) for r in await list_rows(second)) == [(a, 0), (b, 0)]
     assert await UnfundedResult.all().count() == 3
 
 

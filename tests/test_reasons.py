@@ -31,9 +31,14 @@ BATCH = """mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { c
 @pytest.fixture
 async def published(world):
     """A published run with four unfunded students (three at 2143000002, one at 2143000008)."""
+    # An older run's version, closed before the published run: it must never be listed.
+    old = await ComparisonRun.create(period=P, trigger="CLI", status="SUCCEEDED", queued_at=dt.datetime.now(SHANGHAI))
     run = await ComparisonRun.create(
         period=P, trigger="CLI", status="SUCCEEDED", published=True, queued_at=dt.datetime.now(SHANGHAI)
     )
+    await UnfundedResult.create(period=P, valid_from_run=old.id, valid_until_run=run.id, id_number=student_id(9),
+                                name="旧", school_code="2143000002", region_code="430102", stage="COMPULSORY",
+                                province="43", central_mask=1, self_mask=0)
     rows = [
         (A, "甲", "2143000002", "430102", Category.ORPHAN.bit | Category.DISABLED.bit, Category.ORPHAN.bit),
         (B, "乙", "2143000002", "430102", Category.POVERTY_ALLEVIATED.bit, 0),
@@ -45,11 +50,6 @@ async def published(world):
             period=P, valid_from_run=run.id, id_number=id_number, name=name, school_code=school, region_code=region,
             stage="COMPULSORY", province="43", central_mask=central, self_mask=self_,
         )
-    # An older, unpublished run must never be listed.
-    old = await ComparisonRun.create(period=P, trigger="CLI", status="SUCCEEDED", queued_at=dt.datetime.now(SHANGHAI))
-    await UnfundedResult.create(period=P, valid_from_run=old.id, valid_until_run=old.id + 1, id_number=student_id(9),
-                                name="旧", school_code="2143000002", region_code="430102", stage="COMPULSORY",
-                                province="43", central_mask=1, self_mask=0)
     return run
 
 
