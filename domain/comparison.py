@@ -117,10 +117,7 @@ async def get_run(run_id: int) -> ComparisonRun:
     return run
 
 
-async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work) -> None:
-    baseline = await ComparisonRun.filter(
-        period=run.period, province=run.province, status="SUCCEEDED"
-    ).using_db(tx).exclude(id=run.id).exists()
+async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, baseline: bool) -> None:
     await _step("members")
     await steps.members(work, run)
     await _step("matched")
@@ -155,17 +152,18 @@ async def execute_run(run_id: int) -> ComparisonRun:
         async with db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
             await work.prepare(run)
-            newer = await ComparisonRun.filter(
-                period=run.period, province=run.province, status="SUCCEEDED", id__gt=run.id
-            ).using_db(tx).order_by("-id").first()
-            if newer is None:
-                await _compute_and_publish(tx, run, work)
+            succeeded = await ComparisonRun.filter(  # the chain's other runs that succeeded
+                period=run.period, province=run.province, status="SUCCEEDED"
+            ).using_db(tx).exclude(id=run.id).values_list("id", flat=True)
+            newer = max((i for i in succeeded if i > run.id), default=None)
+            if newer is None:  # a first run of the chain has no baseline for changes
+                await _compute_and_publish(tx, run, work, baseline=bool(succeeded))
     except BaseException as exc:
         await ComparisonRun.filter(id=run.id).update(error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
     if newer is not None:
-        log.warning("comparison run %s superseded by run %s", run.id, newer.id)
-        return await mark_failed(run.id, f"已被较新的比对批次 {newer.id} 取代（它已先完成），本批次未计算")
+        log.warning("comparison run %s superseded by run %s", run.id, newer)
+        return await mark_failed(run.id, f"已被较新的比对批次 {newer} 取代（它已先完成），本批次未计算")
     try:
         await prune_history(run.period, run.province)
     except Exception:  # the run is published; a failed clean-up is retried after the next run

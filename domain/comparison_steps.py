@@ -182,12 +182,12 @@ async def statistics(w: Work, run_id: int) -> None:
     `unfunded`, each a grouped pass that parallel workers share; funded = members − unfunded.
     Plain integer sums of one bit each were the cheapest aggregate (packing several counters
     into one BIGINT sum was slower)."""
-    cells = [(number, source) for number in STAT_CATEGORIES for source in STAT_SOURCES]
-    sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, (number, source) in enumerate(cells))
+    cells = list(zip(stat_columns("members"), stat_columns("funded")))
+    sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, ((_, number, source), _) in enumerate(cells))
     key = "school_code, region_code, stage"  # the region the matched rows took from the school
     for table, source in ((w.stat_all, w.matched), (w.stat_unfunded, w.unfunded)):
         await w.create(table, f"SELECT {key}, {sums} FROM {source} GROUP BY {key}")
-    columns = ", ".join(f"members_{n}_{s}, funded_{n}_{s}" for n, s in cells)
+    columns = ", ".join(f"{members[0]}, {funded[0]}" for members, funded in cells)
     values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
     await db.execute(
         f"""INSERT INTO run_statistic (run_id, {key}, {columns})
