@@ -25,18 +25,22 @@ def shanghai_today(now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
 
 
-async def ensure_semester(day: dt.date) -> Period:
-    """The period row of the semester containing `day`, created with default dates if missing."""
-    semester = semester_for(day)
+async def _period_row(semester) -> tuple[Period, bool]:
+    """The period row of `semester`, created with the semester's default dates if missing."""
     start, end = semester.default_dates()
-    period, created = await Period.get_or_create(
+    return await Period.get_or_create(
         code=semester.code,
         defaults={"academic_year": semester.academic_year, "term": semester.term,
                   "start_date": start, "end_date": end},
     )
+
+
+async def ensure_semester(day: dt.date) -> Period:
+    """The period row of the semester containing `day`, created with default dates if missing."""
+    period, created = await _period_row(semester_for(day))
     if created:
         await audit.record(SYSTEM_ACTOR, "CREATE", "period", period.code,
-                           after={"start_date": start, "end_date": end})
+                           after={"start_date": period.start_date, "end_date": period.end_date})
     return period
 
 
@@ -53,13 +57,7 @@ async def configure_period(
 ) -> Period:
     """An admin sets a period's dates or marks it active (资助周期设置). Audited."""
     viewer.require_role(Role.ADMIN)
-    semester = parse_semester(code)
-    default_start, default_end = semester.default_dates()
-    period, _ = await Period.get_or_create(
-        code=semester.code,
-        defaults={"academic_year": semester.academic_year, "term": semester.term,
-                  "start_date": default_start, "end_date": default_end},
-    )
+    period, _ = await _period_row(parse_semester(code))
     fields = ("start_date", "end_date", "force_active")
     before = audit.snapshot(period, fields)
     period.start_date = start_date or period.start_date

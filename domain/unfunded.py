@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from domain import db
 from domain.codes import Category, Source, Stage
+from domain.comparison import published_run
 from domain.comparison_steps import list_rows_of
 from domain.identity import region_prefix
 from domain.scopes import Viewer
@@ -45,10 +46,13 @@ class LegacyReason:
 
 async def published_run_id(period: str) -> int | None:
     """The id of the published comparison run of a period, if any."""
-    from domain.comparison import published_run
-
     run = await published_run(period)
     return run.id if run else None
+
+
+def _page_params(first: int, after: int | None) -> dict:
+    """Keyset paging: rows after id `after`, one more than the page (at most 500) to see if more follow."""
+    return {"after": after or 0, "limit": max(1, min(first, 500)) + 1}
 
 
 def _page(rows: list, limit: int) -> tuple[list, bool]:
@@ -102,7 +106,7 @@ async def list_unfunded_students(
         # Still check the scope, so an out-of-scope request fails the same way with or without a run.
         await scope_conditions(viewer, "r", {}, region_code, school_code, stage)
         return [], False
-    params: dict = {"period": period, "after": after or 0, "limit": max(1, min(first, 500)) + 1}
+    params: dict = {"period": period, **_page_params(first, after)}
     where = [list_rows_of("r", run_id, period), "r.id > :after"]
     where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
     if category is not None:
@@ -139,7 +143,7 @@ async def list_legacy_reasons(
     school_code: str | None = None, first: int = 50, after: int | None = None,
 ) -> tuple[list[LegacyReason], bool]:
     """脱贫家庭学生未资助情况查看: read-only history of the old module."""
-    params: dict = {"after": after or 0, "limit": max(1, min(first, 500)) + 1}
+    params: dict = _page_params(first, after)
     where = ["l.id > :after"]
     where += await scope_conditions(viewer, "l", params, region_code, school_code, stage, region_column=None)
     if period:
