@@ -124,7 +124,7 @@ async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, baselin
     await steps.matched(work, run)
     await steps.unfunded(work, run)
     await _step("results")
-    await steps.list_rows(work, run)
+    await steps.list_rows(work, run, baseline)
     await _step("statistics")
     await steps.statistics(work, run.id)
     await _step("changes")

@@ -4,12 +4,14 @@
 working tables (`Work`), never a Python loop over students:
 
 1. members   — special-group records of P grouped by upper-cased ID number: one row per student
-               with two category bit masks (CENTRAL, SELF);
+               with two category bit masks (CENTRAL, SELF); on PostgreSQL kept between runs while
+               the records are unchanged (`domain.comparison_members`);
 2. matched   — members joined to their ENROLLED enrolments: one row per (student, school, stage);
 3. unfunded  — the matched rows without APPROVED aid of a RELIEF project of the same stage for P or
                P's academic year: an anti-join (funding is by person and stage, not school);
 4. list      — one FULL JOIN of the chain's current list rows with `unfunded` finds what changed;
                changed or departed rows are closed, new ones added (`unfunded_result` versions);
+               a chain's first run adds `unfunded` as it is;
 5. statistics — one wide `run_statistic` row per (school, stage): members from `matched`, funded =
                members − unfunded (from `unfunded`), per category column and source;
 6. changes   — NEWLY_UNFUNDED / NEWLY_FUNDED rows from the same diff.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 
-from domain import db
+from domain import comparison_members, db
 from domain.models import ComparisonRun
 from domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
 from domain.periods import parse_semester
@@ -34,15 +36,18 @@ LIST_VALUES = (("name", "name"), ("region_code", "region_code"), ("province", "p
 
 
 class Work:
-    """The working tables of one run: `member`, `matched`, `unfunded`, `diff`, `stat_all`,
-    `stat_unfunded` (names end in the run id, so concurrent runs never meet)."""
+    """The working tables of one run: `member`, `matched`, `unfunded`, `diff`, `left_funded`,
+    `stat_all`, `stat_unfunded` (names end in the run id, so concurrent runs never meet), and
+    the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
-    TABLES = ("member", "matched", "unfunded", "diff", "stat_all", "stat_unfunded")
+    TABLES = ("member", "matched", "unfunded", "diff", "left_funded", "stat_all", "stat_unfunded")
 
     def __init__(self, tx, run_id: int, pg: bool):
         self.tx, self.pg = tx, pg
         for table in self.TABLES:
             setattr(self, table, f"cmp_{table}_{int(run_id)}")
+        self.members_table = self.member  # or the period's kept members table
+        self.rows: dict[str, int] = {}
 
     async def prepare(self, run: ComparisonRun) -> None:
         """Session settings for this transaction, and the chain's lock: two runs of one (period,
@@ -57,14 +62,18 @@ class Work:
             await db.fetch("SELECT pg_advisory_xact_lock(:key)", {"key": key}, client=self.tx)
         await self.drop()
 
-    async def create(self, table: str, select: str, params: dict | None = None) -> None:
-        """CREATE TABLE … AS, then ANALYZE: nothing else analyses a table only this transaction
-        can see, and without statistics the planner once chose a nested loop over a 150k-row
-        table for 800 changed rows (10 s instead of 0.2). A sample of 3,000 rows is enough."""
+    async def create(self, table: str, select: str, params: dict | None = None, analyze: bool = True) -> int:
+        """CREATE TABLE … AS, then ANALYZE if the table is joined later: nothing else analyses a
+        table only this transaction can see, and without statistics the planner once chose a
+        nested loop over a 150k-row table for 800 changed rows (10 s instead of 0.2). A sample
+        of 3,000 rows is enough. Returns the row count (PostgreSQL; -1 on SQLite)."""
         kind = "UNLOGGED" if self.pg else "TEMP"
-        await db.execute(f"CREATE {kind} TABLE {table} AS {select}", params or {}, client=self.tx)
+        rows = await db.execute(f"CREATE {kind} TABLE {table} AS {select}", params or {}, client=self.tx)
         if self.pg:
-            await db.execute(f"ANALYZE {table}", client=self.tx)
+            self.rows[table] = rows
+            if analyze:
+                await db.execute(f"ANALYZE {table}", client=self.tx)
+        return rows if self.pg else -1
 
     async def drop(self) -> None:
         for table in self.TABLES:
@@ -101,18 +110,23 @@ def list_rows_of(alias: str, run_id: int, period: str, scope: str = "") -> str:
 async def members(w: Work, run: ComparisonRun) -> None:
     """One OR of bits per student: category k of source CENTRAL is bit k-1, of SELF bit 13+k-1;
     the two masks are split off afterwards (one aggregate per record instead of two). Each
-    student also gets a number, member_no, for counting them cheaply later."""
+    student also gets a number, member_no, for counting them cheaply later. On PostgreSQL the
+    period's kept members table is used while the records are unchanged."""
     bit = "(1 << (CAST(s.category AS INTEGER) - 1 + CASE WHEN s.source = 'SELF' THEN 13 ELSE 0 END))"
     # SQLite has no bit_or: a SUM of the DISTINCT powers of two is the same
     mask = f"bit_or({bit})" if w.pg else f"SUM(DISTINCT {bit})"
-    await w.create(
-        w.member,
-        f"""SELECT ROW_NUMBER() OVER () AS member_no, id_number, mask & 8191 AS cm, mask >> 13 AS sm
-              FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask
-                      FROM special_group_record s WHERE s.period = :period
-                     GROUP BY UPPER(s.id_number)) g""",
-        {"period": run.period},
-    )
+    select = f"""SELECT ROW_NUMBER() OVER () AS member_no, id_number, mask & 8191 AS cm, mask >> 13 AS sm
+                   FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask
+                           FROM special_group_record s WHERE s.period = :period
+                          GROUP BY UPPER(s.id_number)) g"""
+    params = {"period": run.period}
+    kept = None
+    if w.pg:
+        kept = await comparison_members.kept_members(w.tx, run.period, lambda table: w.create(table, select, params))
+    if kept is not None:
+        w.members_table, w.rows[w.member] = kept
+    else:
+        await w.create(w.member, select, params)
 
 
 async def matched(w: Work, run: ComparisonRun) -> None:
@@ -121,7 +135,7 @@ async def matched(w: Work, run: ComparisonRun) -> None:
         w.matched,
         f"""SELECT e.id_number, e.name, e.school_code, e.stage, e.province, sc.region_code, m.cm, m.sm,
                    m.member_no
-              FROM {w.member} m
+              FROM {w.members_table} m
               JOIN enrolment e ON e.id_number = m.id_number AND e.status = 'ENROLLED' {province}
               JOIN school sc ON sc.code = e.school_code""",
         {"province": run.province},
@@ -140,41 +154,52 @@ async def unfunded(w: Work, run: ComparisonRun) -> None:
     )
 
 
-async def list_rows(w: Work, run: ComparisonRun) -> None:
+async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
     """Diff the chain's current list against `unfunded` (old_id set = a current row to close,
     id_number set = a row to add, both when a row's name, region or masks changed), then close
-    and add: the writes are proportional to the changes (a chain's first run writes it all)."""
+    and add: the writes are proportional to the changes. A chain's first run (no `baseline`)
+    has no current rows to diff against: it adds `unfunded` as it is."""
+    chain = {"period": run.period, "scope": run.province, "run": run.id}
+    columns = ", ".join(LIST_KEY + tuple(old for old, _ in LIST_VALUES))
+    values = ", ".join(LIST_KEY + tuple(new for _, new in LIST_VALUES))
+    if not baseline:
+        await db.execute(  # closes nothing unless a chain's runs were deleted by hand
+            "UPDATE unfunded_result SET valid_until_run = :run"
+            " WHERE period = :period AND scope = :scope AND valid_until_run IS NULL", chain, client=w.tx)
+        source = w.unfunded
+    else:
+        await w.create(w.diff, _diff_select(w), chain)
+        await db.execute(
+            f"UPDATE unfunded_result SET valid_until_run = :run"
+            f" WHERE id IN (SELECT old_id FROM {w.diff} WHERE old_id IS NOT NULL)",
+            chain, client=w.tx,
+        )
+        source = f"{w.diff} WHERE id_number IS NOT NULL"
+    await db.execute(
+        f"""INSERT INTO unfunded_result (period, scope, valid_from_run, {columns})
+            SELECT :period, :scope, :run, {values} FROM {source}
+             ORDER BY region_code, school_code""",  # appends in index order
+        chain, client=w.tx,
+    )
+
+
+def _diff_select(w: Work) -> str:
     on = " AND ".join(f"m.{k} = o.{k}" for k in LIST_KEY)
     differs = " OR ".join(f"m.{new} <> o.{old}" for old, new in LIST_VALUES)
     new_cols = ", ".join(f"m.{c}" for c in LIST_KEY + tuple(new for _, new in LIST_VALUES))
-    chain = {"period": run.period, "scope": run.province, "run": run.id}
     columns = f"""o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
                   o.stage AS old_stage, o.region_code AS old_region_code, {new_cols}"""
     current = ("(SELECT * FROM unfunded_result"
                " WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o")
     if w.pg:
-        diff = f"""SELECT {columns} FROM {current} FULL JOIN {w.unfunded} m ON {on}
+        return f"""SELECT {columns} FROM {current} FULL JOIN {w.unfunded} m ON {on}
                     WHERE o.id IS NULL OR m.id_number IS NULL OR {differs}"""
-    else:  # SQLite before 3.39 has no FULL JOIN: the current rows' side, then the new keys
-        diff = f"""SELECT {columns} FROM {current} LEFT JOIN {w.unfunded} m ON {on}
-                    WHERE m.id_number IS NULL OR {differs}
-                   UNION ALL
-                   SELECT {columns} FROM {w.unfunded} m LEFT JOIN {current} ON {on}
-                    WHERE o.id IS NULL"""
-    await w.create(w.diff, diff, chain)
-    await db.execute(
-        f"UPDATE unfunded_result SET valid_until_run = :run"
-        f" WHERE id IN (SELECT old_id FROM {w.diff} WHERE old_id IS NOT NULL)",
-        chain, client=w.tx,
-    )
-    columns = ", ".join(LIST_KEY + tuple(old for old, _ in LIST_VALUES))
-    values = ", ".join(LIST_KEY + tuple(new for _, new in LIST_VALUES))
-    await db.execute(
-        f"""INSERT INTO unfunded_result (period, scope, valid_from_run, {columns})
-            SELECT :period, :scope, :run, {values} FROM {w.diff} WHERE id_number IS NOT NULL
-             ORDER BY region_code, school_code""",  # appends in index order
-        chain, client=w.tx,
-    )
+    # SQLite before 3.39 has no FULL JOIN: the current rows' side, then the new keys
+    return f"""SELECT {columns} FROM {current} LEFT JOIN {w.unfunded} m ON {on}
+                WHERE m.id_number IS NULL OR {differs}
+               UNION ALL
+               SELECT {columns} FROM {w.unfunded} m LEFT JOIN {current} ON {on}
+                WHERE o.id IS NULL"""
 
 
 async def statistics(w: Work, run_id: int) -> None:
@@ -186,7 +211,7 @@ async def statistics(w: Work, run_id: int) -> None:
     sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, ((_, number, source), _) in enumerate(cells))
     key = "school_code, region_code, stage"  # the region the matched rows took from the school
     for table, source in ((w.stat_all, w.matched), (w.stat_unfunded, w.unfunded)):
-        await w.create(table, f"SELECT {key}, {sums} FROM {source} GROUP BY {key}")
+        await w.create(table, f"SELECT {key}, {sums} FROM {source} GROUP BY {key}", analyze=False)
     columns = ", ".join(f"{members[0]}, {funded[0]}" for members, funded in cells)
     values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
     await db.execute(
@@ -200,19 +225,26 @@ async def statistics(w: Work, run_id: int) -> None:
 
 async def changes(w: Work, run_id: int) -> tuple[int, int]:
     """NEWLY_UNFUNDED: a key of the list the chain's current list did not have. NEWLY_FUNDED: a
-    key that left the list while the student is still matched there (so now funded)."""
+    key that left the list while the student is still matched there (so now funded); found by
+    CREATE TABLE AS, which scans `matched` with parallel workers (an INSERT … SELECT cannot)."""
     newly_unfunded = await db.execute(
         f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
             SELECT :run, id_number, school_code, region_code, stage, 'NEWLY_UNFUNDED'
               FROM {w.diff} WHERE old_id IS NULL""",
         {"run": run_id}, client=w.tx,
     )
-    newly_funded = await db.execute(
-        f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
-            SELECT :run, d.old_id_number, d.old_school_code, d.old_region_code, d.old_stage, 'NEWLY_FUNDED'
+    await w.create(  # a plain join hashes the few changes: (ID, school, stage) is unique in matched
+        w.left_funded,
+        f"""SELECT d.old_id_number AS id_number, d.old_school_code AS school_code,
+                   d.old_region_code AS region_code, d.old_stage AS stage
               FROM {w.diff} d JOIN {w.matched} m ON m.id_number = d.old_id_number
                    AND m.school_code = d.old_school_code AND m.stage = d.old_stage
-             WHERE d.id_number IS NULL""",  # a plain join hashes the few changes: (ID, school, stage) is unique
+             WHERE d.id_number IS NULL""",
+        analyze=False,
+    )
+    newly_funded = await db.execute(
+        f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
+            SELECT :run, id_number, school_code, region_code, stage, 'NEWLY_FUNDED' FROM {w.left_funded}""",
         {"run": run_id}, client=w.tx,
     )
     return newly_unfunded, newly_funded
@@ -220,15 +252,18 @@ async def changes(w: Work, run_id: int) -> tuple[int, int]:
 
 async def counts(w: Work) -> dict[str, int]:
     """members (students), matched (students with an ENROLLED enrolment, counted by their
-    integer member_no: grouping integers is cheaper than ID numbers), funded and unfunded
-    (matched (student, school, stage) rows)."""
-    (row,) = await db.fetch(
-        f"""SELECT (SELECT COUNT(*) FROM {w.member}) AS members,
-                   (SELECT COUNT(*) FROM (SELECT member_no FROM {w.matched} GROUP BY member_no) x) AS matched,
-                   (SELECT COUNT(*) FROM {w.matched}) AS matched_rows,
-                   (SELECT COUNT(*) FROM {w.unfunded}) AS unfunded""",
-        client=w.tx,
-    )
-    result = {k: int(v or 0) for k, v in row.items()}
+    integer member_no: cheaper than ID numbers), funded and unfunded (matched (student, school,
+    stage) rows). PostgreSQL gave the tables' sizes when they were made; SQLite counts them."""
+    (row,) = await db.fetch(f"SELECT COUNT(DISTINCT member_no) AS matched FROM {w.matched}", client=w.tx)
+    if w.pg:
+        sizes = {"members": w.rows[w.member], "matched_rows": w.rows[w.matched], "unfunded": w.rows[w.unfunded]}
+    else:
+        (sizes,) = await db.fetch(
+            f"""SELECT (SELECT COUNT(*) FROM {w.members_table}) AS members,
+                       (SELECT COUNT(*) FROM {w.matched}) AS matched_rows,
+                       (SELECT COUNT(*) FROM {w.unfunded}) AS unfunded""",
+            client=w.tx,
+        )
+    result = {k: int(v or 0) for k, v in {**sizes, "matched": row["matched"]}.items()}
     result["funded"] = result.pop("matched_rows") - result["unfunded"]
     return result

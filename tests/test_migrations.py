@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from tortoise.migrations.api import migrate as run_migrations
 
 from domain import db
@@ -86,5 +87,37 @@ async def test_0004_turns_run_copies_into_versions(tmp_path, database_url, orm):
         try:
             await _convert_and_check(url)
         finally:  # the session's own database again for the tests that follow
+            await db.close()
+            await db.init(database_url)
+
+
+async def _triggers_and_tables() -> tuple[set[str], set[str]]:
+    triggers = await db.fetch("SELECT tgname FROM pg_trigger WHERE tgrelid = CAST('special_group_record' AS regclass)"
+                              " AND NOT tgisinternal")
+    tables = await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                            " AND (tablename LIKE 'cmp%' OR tablename = 'comparison_member_stamp')")
+    return {r["tgname"] for r in triggers}, {r["tablename"] for r in tables}
+
+
+@pytest.mark.postgres_only
+async def test_0005_adds_and_removes_the_kept_members_trigger(tmp_path, database_url, orm):
+    async with blank_database(tmp_path, "zizhu_mig") as url:
+        try:
+            await run_migrations(config=db.tortoise_config(url))
+            await db.close()
+            await db.init(url)
+            assert await _triggers_and_tables() == ({"special_group_record_changed"}, {"comparison_member_stamp"})
+            await db.execute("CREATE UNLOGGED TABLE cmp_members_2023_2024_1 (id_number text)")
+            await db.close()
+            await run_migrations(config=db.tortoise_config(url), target="models.0004_scd2_unfunded_list")
+            await db.close()
+            await db.init(url)
+            assert await _triggers_and_tables() == (set(), set())
+            await db.close()
+            await run_migrations(config=db.tortoise_config(url))
+            await db.close()
+            await db.init(url)
+            assert await _triggers_and_tables() == ({"special_group_record_changed"}, {"comparison_member_stamp"})
+        finally:
             await db.close()
             await db.init(database_url)
