@@ -12,8 +12,10 @@ semester and year-cycle projects, the right and the wrong stage), runs ANALYZE, 
   (b) the full comparison `run_comparison_now` (members, matching, unfunded list, statistics,
       changes against the previous run, publication): first on an empty chain (it writes the
       whole list), then on `--nights` nights, each after about a day's changes (aid approved
-      and returned, students leaving) — the nightly case, which diffs against the night before.
-      The bare query is timed again before each night's run.
+      and returned, students leaving) — the nightly case, which diffs against the night before
+      and reuses the members kept since the records did not change — and finally on one more
+      night on which a special-group import also added 1% new records, so the members are
+      rebuilt. The bare query is timed again before each night's run.
 
 It prints every time, and per scale the medians and their ratios. The database is dropped at
 the end (`--keep` keeps it for EXPLAIN).
@@ -134,10 +136,18 @@ async def settle() -> None:
     await db.execute("CHECKPOINT")
 
 
-async def nightly_churn(night: int) -> dict[str, int]:
+async def nightly_churn(night: int, n: int, records: bool = False) -> dict[str, int]:
     """About a day's changes before night `night`'s run: some submitted aid approved (newly
-    funded), some approved aid returned (newly unfunded), some students leave school."""
-    churn = {
+    funded), some approved aid returned (newly unfunded), some students leave school; with
+    `records`, also an import of n/100 special-group records (new students and new categories)."""
+    churn = {} if not records else {
+        "records": await db.execute(
+            f"""INSERT INTO special_group_record (id_number, name, category, source, period)
+                SELECT {_id('1 + r * 3')}, '学生', '13', 'SELF', '{PERIOD}'
+                  FROM generate_series({n // 2}, {n // 2 + n // 100 - 1}) r
+                ON CONFLICT DO NOTHING"""),
+    }
+    churn |= {
         "approved": await db.execute("UPDATE aid_record SET status = 'APPROVED' WHERE status = 'SUBMITTED'"
                                      f" AND id % 5 = {night % 5}"),
         "returned": await db.execute("UPDATE aid_record SET status = 'RETURNED' WHERE status = 'APPROVED'"
@@ -186,20 +196,26 @@ async def bench_scale(n: int, nights: int) -> dict[str, float]:
     print(f"   bare anti-join {bare:6.2f} s; first run {t_first:6.2f} s (ratio {t_first / bare:.2f}); "
           f"steps: {steps}", flush=True)
     bares, fulls = [bare], []
-    for night in range(1, nights + 1):
-        churn = await nightly_churn(night)
-        t_bare, _ = await timed(lambda: db.fetch(BARE_ANTI_JOIN, params))
+    for night in range(1, nights + 2):
+        records = night == nights + 1  # the last night: the special-group lists changed too
+        churn = await nightly_churn(night, n, records)
+        t_bare, rows = await timed(lambda: db.fetch(BARE_ANTI_JOIN, params))
         t_full, run, steps = await timed_run()
         assert run.status == "SUCCEEDED", run.error
-        bares.append(t_bare)
-        fulls.append(t_full)
-        print(f"   night {night}: {churn} -> newly unfunded {run.newly_unfunded:,}, newly funded "
-              f"{run.newly_funded:,}; bare {t_bare:6.2f} s, run {t_full:6.2f} s (ratio {t_full / t_bare:.2f}); "
-              f"steps: {steps}", flush=True)
+        assert run.unfunded == rows[0]["count"], (run.unfunded, rows[0]["count"])
+        if records:
+            records_night = (t_bare, t_full)
+        else:
+            bares.append(t_bare)
+            fulls.append(t_full)
+        print(f"   night {night}{' (records changed)' if records else ''}: {churn} -> newly unfunded "
+              f"{run.newly_unfunded:,}, newly funded {run.newly_funded:,}; bare {t_bare:6.2f} s, "
+              f"run {t_full:6.2f} s (ratio {t_full / t_bare:.2f}); steps: {steps}", flush=True)
     result = {"members": n, "bare": statistics.median(bares), "first": t_first,
-              "full": statistics.median(fulls) if fulls else t_first}
+              "full": statistics.median(fulls) if fulls else t_first, "records": records_night}
     print(f"   median bare {result['bare']:.2f} s, first run {t_first:.2f} s, median nightly run "
-          f"{result['full']:.2f} s: ratios {t_first / result['bare']:.2f} and {result['full'] / result['bare']:.2f}",
+          f"{result['full']:.2f} s: ratios {t_first / result['bare']:.2f} and {result['full'] / result['bare']:.2f}; "
+          f"night with new records {records_night[1]:.2f} s (ratio {records_night[1] / records_night[0]:.2f})",
           flush=True)
     return result
 
@@ -231,10 +247,13 @@ async def main(argv: list[str] | None = None) -> int:
             await admin.close()
         else:
             print(f"kept database {name}")
-    print("\nmedians:\nmembers      bare s  first s  ratio  nightly s  ratio   nightly s per 100k members")
+    print("\nmedians (nightly: records unchanged; records night: against the bare query of that night):")
+    print("members      bare s  first s  ratio  nightly s  ratio  records night s  ratio  nightly s per 100k")
     for r in results:
+        bare_r, full_r = r["records"]
         print(f"{r['members']:>9,} {r['bare']:8.2f} {r['first']:8.2f} {r['first'] / r['bare']:6.2f} "
-              f"{r['full']:10.2f} {r['full'] / r['bare']:6.2f} {r['full'] / r['members'] * 100_000:12.3f}")
+              f"{r['full']:10.2f} {r['full'] / r['bare']:6.2f} {full_r:16.2f} {full_r / bare_r:6.2f} "
+              f"{r['full'] / r['members'] * 100_000:12.3f}")
     return 0
 
 
