@@ -147,6 +147,11 @@ async def execute_run(run_id: int) -> ComparisonRun:
     if run.status == "SUCCEEDED":
         return run
     await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_now(), attempts=run.attempts + 1)
+    if db.is_postgres():
+        try:  # the run is correct without them: it then groups the records itself
+            await steps.keep_members(run.period)
+        except Exception:
+            log.exception("keeping the members of %s failed", run.period)
     newer = None
     try:
         async with db.transaction() as tx:

@@ -2,23 +2,25 @@
 
 Grouping a period's special-group records by student is a fifth of a run's work at province
 scale, yet the records rarely change (lists are issued or collected a few times a semester),
-while enrolments and aid change every day. So on PostgreSQL a run keeps the grouped members of a
-period in an UNLOGGED table `cmp_members_<period>` and reuses it for as long as the records
-are unchanged:
+while enrolments and aid change every day. So on PostgreSQL the grouped members of a period are
+kept in an UNLOGGED table `cmp_members_<period>` and reused while the records are unchanged:
 
-- `comparison_member_stamp` (UNLOGGED, one row per period with a current members table) says
-  which tables are valid. A statement trigger on `special_group_record` deletes every stamp on
-  any INSERT, UPDATE, DELETE or TRUNCATE, by whatever writer — so a stamp exists only while the
-  table matches the committed records. After a crash PostgreSQL empties both unlogged tables
-  together, so an emptied members table never keeps its stamp.
-- Locking (one advisory lock): the trigger and every run that reuses a table take it SHARED; a
-  run that (re)builds a table takes it EXCLUSIVE. A build therefore waits for writers of records
-  that have not committed yet (and writers wait for the build's commit, then delete its stamp),
-  and never drops a table another run is reading.
-- A run that sees a stamp vanish between its two looks (a write committed in between) builds
-  its own per-run members table instead, as SQLite always does.
-
-`zizhu compare` and the worker need nothing else: the first run after a change rebuilds.
+- **Generation.** A statement trigger on `special_group_record` (INSERT, UPDATE, DELETE,
+  TRUNCATE; enabled ALWAYS, so replication-role writers fire it too) takes nextval of the
+  sequence `special_group_generation`. Sequences are not transactional: the number moves the
+  moment a writer writes, whatever its isolation level, and no writer waits for another.
+- **Stamp.** `comparison_member_stamp` (UNLOGGED) holds per period the generation the table was
+  built at, and a hash of the members query. A table is valid only while both still match. After
+  a crash PostgreSQL empties both unlogged tables together.
+- **Building** (`refresh`, in a short transaction of its own before the run's): READ COMMITTED,
+  ACCESS SHARE on the records first (the lock TRUNCATE would need, so TRUNCATE and a build never
+  wait on each other in a cycle), then two advisory locks tried without waiting: WRITERS
+  exclusive — the trigger holds it shared until its writer commits, so no writer is half-way
+  while the generation is read and the records grouped — and the period's key exclusive — runs
+  reusing the table hold it shared. If either is busy nothing is built and the run groups the
+  records itself, as SQLite always does. Nothing ever waits on a run.
+- **Reusing** (`kept_members`, inside the run's transaction): the period's key shared until the
+  run ends, then the stamp must match the current generation and query.
 """
 from __future__ import annotations
 
@@ -29,28 +31,40 @@ from domain import db
 from domain.periods import parse_semester
 
 STAMP_TABLE = "comparison_member_stamp"
-LOCK_KEY = int.from_bytes(hashlib.sha1(b"zizhu-compare/members").digest()[:8], "big", signed=True)
+GENERATION = "special_group_generation"
 
-# PostgreSQL only (migration 0005): the stamp table and the trigger that invalidates it.
+
+def _key(name: str) -> int:
+    return int.from_bytes(hashlib.sha1(f"zizhu-compare/{name}".encode()).digest()[:8], "big", signed=True)
+
+
+WRITERS_KEY = _key("special-group-writers")
+
+# PostgreSQL only (migration 0005): the stamp table, the generation and the trigger moving it.
 TRIGGER_SQL = [
     f"""CREATE UNLOGGED TABLE IF NOT EXISTS {STAMP_TABLE} (
-          period VARCHAR(11) PRIMARY KEY, members BIGINT NOT NULL,
-          built_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
-    f"""CREATE OR REPLACE FUNCTION zizhu_special_groups_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+          period VARCHAR(11) PRIMARY KEY, generation BIGINT NOT NULL, definition VARCHAR(40) NOT NULL,
+          members BIGINT NOT NULL, built_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    f"CREATE SEQUENCE IF NOT EXISTS {GENERATION}",
+    f"SELECT setval('{GENERATION}', GREATEST((SELECT last_value FROM {GENERATION}), 1), true)",
+    f"""CREATE OR REPLACE FUNCTION zizhu_special_groups_changed() RETURNS trigger LANGUAGE plpgsql
+        SET search_path FROM CURRENT AS $$
         BEGIN
-          PERFORM pg_advisory_xact_lock_shared({LOCK_KEY});
-          DELETE FROM {STAMP_TABLE};
+          PERFORM pg_advisory_xact_lock_shared({WRITERS_KEY});
+          PERFORM nextval('{GENERATION}');
           RETURN NULL;
         END $$""",
     "DROP TRIGGER IF EXISTS special_group_record_changed ON special_group_record",
     """CREATE TRIGGER special_group_record_changed
          AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON special_group_record
          FOR EACH STATEMENT EXECUTE FUNCTION zizhu_special_groups_changed()""",
+    "ALTER TABLE special_group_record ENABLE ALWAYS TRIGGER special_group_record_changed",
 ]
 DROP_SQL = [
     "DROP TRIGGER IF EXISTS special_group_record_changed ON special_group_record",
     "DROP FUNCTION IF EXISTS zizhu_special_groups_changed()",
     f"DROP TABLE IF EXISTS {STAMP_TABLE}",
+    f"DROP SEQUENCE IF EXISTS {GENERATION}",
     """DO $$ DECLARE t text; BEGIN
          FOR t IN SELECT tablename FROM pg_tables WHERE tablename LIKE 'cmp\\_members\\_%' LOOP
            EXECUTE format('DROP TABLE %I', t);
@@ -64,39 +78,68 @@ def table_of(period: str) -> str:
     return "cmp_members_" + parse_semester(period).code.replace("-", "_")
 
 
-async def _stamp(tx, period: str) -> int | None:
-    rows = await db.fetch(f"SELECT members FROM {STAMP_TABLE} WHERE period = :period", {"period": period}, client=tx)
+def definition_of(select: str) -> str:
+    """The members query's fingerprint: a deploy that changes the query invalidates the tables."""
+    return hashlib.sha1(" ".join(select.split()).encode()).hexdigest()
+
+
+async def _valid_members(client, period: str, definition: str) -> int | None:
+    rows = await db.fetch(
+        f"""SELECT members FROM {STAMP_TABLE} WHERE period = :period AND definition = :definition
+               AND generation = (SELECT last_value FROM {GENERATION})""",
+        {"period": period, "definition": definition}, client=client,
+    )
     return int(rows[0]["members"]) if rows else None
 
 
-async def kept_members(tx, period: str, build: Callable[[str], Awaitable[int]]) -> tuple[str, int] | None:
-    """(table, number of members) of `period` for this run (PostgreSQL, inside the run's
-    transaction): the kept table if its stamp is there, else one rebuilt now with
-    `build(table)` (which returns its row count). None: build a per-run table instead."""
-    table = table_of(period)
-    if await _stamp(tx, period) is not None:
-        await db.fetch("SELECT pg_advisory_xact_lock_shared(:key)", {"key": LOCK_KEY}, client=tx)
-        members = await _stamp(tx, period)
-        return None if members is None else (table, members)
-    await db.fetch("SELECT pg_advisory_xact_lock(:key)", {"key": LOCK_KEY}, client=tx)
-    members = await _stamp(tx, period)  # another run may have built it while this one waited
-    if members is None:
-        await _drop_unstamped(tx)
-        members = await build(table)
+async def _try_lock(tx, key: int) -> bool:
+    (row,) = await db.fetch("SELECT pg_try_advisory_xact_lock(:key) AS ok", {"key": key}, client=tx)
+    return bool(row["ok"])
+
+
+async def refresh(period: str, definition: str, build: Callable[[object, str], Awaitable[int]]) -> bool:
+    """Make the period's kept members valid if they are not, in a transaction of its own;
+    `build(tx, table)` creates the table and returns its row count. False: not built now (a
+    writer of records is uncommitted, or a run is reading the old table)."""
+    async with db.transaction() as tx:
+        await db.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", client=tx)
+        if await _valid_members(tx, period, definition) is not None:
+            return True
+        await db.execute("LOCK TABLE special_group_record IN ACCESS SHARE MODE", client=tx)
+        if not (await _try_lock(tx, WRITERS_KEY) and await _try_lock(tx, _key(f"members/{period}"))):
+            return False
+        (row,) = await db.fetch(f"SELECT last_value AS generation FROM {GENERATION}", client=tx)
+        table = table_of(period)
+        await db.execute(f"DROP TABLE IF EXISTS {table}", client=tx)
+        members = await build(tx, table)
         await db.execute(
-            f"INSERT INTO {STAMP_TABLE} (period, members) VALUES (:period, :members)",
-            {"period": period, "members": members}, client=tx,
+            f"""INSERT INTO {STAMP_TABLE} (period, generation, definition, members, built_at)
+                VALUES (:period, :generation, :definition, :members, now())
+                ON CONFLICT (period) DO UPDATE SET generation = EXCLUDED.generation,
+                   definition = EXCLUDED.definition, members = EXCLUDED.members, built_at = now()""",
+            {"period": period, "generation": row["generation"], "definition": definition, "members": members},
+            client=tx,
         )
-    return table, members
+        await _drop_stale(tx, definition)
+    return True
 
 
-async def _drop_unstamped(tx) -> None:
-    """Drop the members tables no stamp vouches for (this period's old one, and those of periods
-    whose records changed since): nobody reads them, and the lock keeps it so."""
-    stamped = {table_of(r["period"]) for r in await db.fetch(f"SELECT period FROM {STAMP_TABLE}", client=tx)}
+async def _drop_stale(tx, definition: str) -> None:
+    """Drop the other periods' tables that are no longer valid and that no run is reading."""
     tables = await db.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE :pattern",
         {"pattern": "cmp\\_members\\_%"}, client=tx,
     )
-    for name in sorted({r["tablename"] for r in tables} - stamped):
-        await db.execute(f'DROP TABLE "{name}"', client=tx)
+    for name in sorted(r["tablename"] for r in tables):
+        period = name.removeprefix("cmp_members_").replace("_", "-")
+        if await _valid_members(tx, period, definition) is None and await _try_lock(tx, _key(f"members/{period}")):
+            await db.execute(f'DROP TABLE "{name}"', client=tx)
+            await db.execute(f"DELETE FROM {STAMP_TABLE} WHERE period = :period", {"period": period}, client=tx)
+
+
+async def kept_members(tx, period: str, definition: str) -> tuple[str, int] | None:
+    """Inside the run's transaction: (table, number of members) if the period's kept members are
+    valid — the table then stays as it is until the run ends — else None."""
+    await db.fetch("SELECT pg_advisory_xact_lock_shared(:key)", {"key": _key(f"members/{period}")}, client=tx)
+    members = await _valid_members(tx, period, definition)
+    return None if members is None else (table_of(period), members)

@@ -53,14 +53,20 @@ class Work:
         """Session settings for this transaction, and the chain's lock: two runs of one (period,
         province) at once would both close and add list rows, so the second waits for the first
         (on SQLite the database's single writer does the same)."""
-        if self.pg:  # room for the hashes, parallel plans even for mid-size runs
-            for setting in ("work_mem = '256MB'", "jit = off", "parallel_setup_cost = 0",
-                            "parallel_tuple_cost = 0", "default_statistics_target = 10"):
-                await db.execute(f"SET LOCAL {setting}", client=self.tx)
+        if self.pg:
+            # each statement sees what committed before it (a server default may say otherwise)
+            await db.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", client=self.tx)
+            await self.tune()
             key = int.from_bytes(hashlib.sha1(f"zizhu-compare/{run.period}/{run.province}".encode()).digest()[:8],
                                  "big", signed=True)
             await db.fetch("SELECT pg_advisory_xact_lock(:key)", {"key": key}, client=self.tx)
         await self.drop()
+
+    async def tune(self) -> None:
+        """PostgreSQL: room for the hashes, parallel plans even for mid-size runs."""
+        for setting in ("work_mem = '256MB'", "jit = off", "parallel_setup_cost = 0",
+                        "parallel_tuple_cost = 0", "default_statistics_target = 10"):
+            await db.execute(f"SET LOCAL {setting}", client=self.tx)
 
     async def create(self, table: str, select: str, params: dict | None = None, analyze: bool = True) -> int:
         """CREATE TABLE … AS, then ANALYZE if the table is joined later: nothing else analyses a
@@ -107,26 +113,42 @@ def list_rows_of(alias: str, run_id: int, period: str, scope: str = "") -> str:
 
 
 # --- the steps ---------------------------------------------------------------------------------
-async def members(w: Work, run: ComparisonRun) -> None:
+def _member_select(pg: bool) -> str:
     """One OR of bits per student: category k of source CENTRAL is bit k-1, of SELF bit 13+k-1;
     the two masks are split off afterwards (one aggregate per record instead of two). Each
-    student also gets a number, member_no, for counting them cheaply later. On PostgreSQL the
-    period's kept members table is used while the records are unchanged."""
+    student also gets a number, member_no, for counting them cheaply later."""
     bit = "(1 << (CAST(s.category AS INTEGER) - 1 + CASE WHEN s.source = 'SELF' THEN 13 ELSE 0 END))"
     # SQLite has no bit_or: a SUM of the DISTINCT powers of two is the same
-    mask = f"bit_or({bit})" if w.pg else f"SUM(DISTINCT {bit})"
-    select = f"""SELECT ROW_NUMBER() OVER () AS member_no, id_number, mask & 8191 AS cm, mask >> 13 AS sm
-                   FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask
-                           FROM special_group_record s WHERE s.period = :period
-                          GROUP BY UPPER(s.id_number)) g"""
-    params = {"period": run.period}
+    mask = f"bit_or({bit})" if pg else f"SUM(DISTINCT {bit})"
+    return f"""SELECT ROW_NUMBER() OVER () AS member_no, id_number, mask & 8191 AS cm, mask >> 13 AS sm
+                 FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask
+                         FROM special_group_record s WHERE s.period = :period
+                        GROUP BY UPPER(s.id_number)) g"""
+
+
+async def keep_members(period: str) -> bool:
+    """PostgreSQL, before a run's transaction: (re)build the period's kept members if they are
+    out of date and nothing is in the way (`domain.comparison_members.refresh`)."""
+    select = _member_select(True)
+
+    async def build(tx, table: str) -> int:
+        work = Work(tx, 0, True)
+        await work.tune()
+        return await work.create(table, select, {"period": period})
+
+    return await comparison_members.refresh(period, comparison_members.definition_of(select), build)
+
+
+async def members(w: Work, run: ComparisonRun) -> None:
+    """The period's kept members if valid (PostgreSQL), else grouped now into `member`."""
+    select = _member_select(w.pg)
     kept = None
     if w.pg:
-        kept = await comparison_members.kept_members(w.tx, run.period, lambda table: w.create(table, select, params))
+        kept = await comparison_members.kept_members(w.tx, run.period, comparison_members.definition_of(select))
     if kept is not None:
         w.members_table, w.rows[w.member] = kept
     else:
-        await w.create(w.member, select, params)
+        await w.create(w.member, select, {"period": run.period})
 
 
 async def matched(w: Work, run: ComparisonRun) -> None:
