@@ -19,6 +19,8 @@ from domain.seeds import seed_code_lists
 from tests.support import world as world_module
 from tests.support.databases import TEST_DB, blank_database
 
+pytest_plugins = ["tests.support.arq_queue"]  # the arq fixtures: pool, arq_queue
+
 REDIS_URL = os.environ.get("ZIZHU_TEST_REDIS", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("ZIZHU_SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
 os.environ["REDIS_URL"] = REDIS_URL

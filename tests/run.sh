@@ -23,6 +23,8 @@ if ! .venv/bin/python -c "import redis,sys; redis.Redis.from_url('${ZIZHU_TEST_R
 fi
 
 status=0
+echo "=== pyflakes ==="
+.venv/bin/python -m pyflakes api domain workers tests bench || status=$?
 echo "=== test suite on PostgreSQL ==="
 ZIZHU_TEST_DB=postgres .venv/bin/python -m pytest -q "$@" || status=$?
 echo "=== test suite on SQLite ==="

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from domain import comparison, queue
 from domain.models import AuditEntry, ComparisonRun
-from tests.support.arq_queue import arq_queue, pool  # noqa: F401  (fixtures)
 from tests.support.tiny_comparison import tiny_data_set
 
 P = "2023-2024-1"

@@ -12,7 +12,7 @@ from arq.worker import Worker, create_worker
 
 from domain import comparison, queue
 from domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, Period, UnfundedReason
-from tests.support.arq_queue import arq_queue, drop_queue, pool  # noqa: F401  (fixtures)
+from tests.support.arq_queue import drop_queue
 from tests.support.tiny_comparison import tiny_data_set
 from tests.support.world import student_id
 from workers import main as worker_main
