@@ -135,6 +135,15 @@ async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, baselin
     await work.drop()
 
 
+async def _keep_members(period: str) -> None:
+    """Bring the period's kept members up to date (PostgreSQL). The run is correct without them:
+    it then groups the records itself, so a failure here is only logged."""
+    try:
+        await steps.keep_members(period)
+    except Exception:
+        log.exception("keeping the members of %s failed", period)
+
+
 async def execute_run(run_id: int) -> ComparisonRun:
     """Compute and publish the run. On failure: rolled back, error recorded, status left RUNNING,
     exception re-raised (the caller retries or calls `mark_failed`).
@@ -147,13 +156,10 @@ async def execute_run(run_id: int) -> ComparisonRun:
     if run.status == "SUCCEEDED":
         return run
     await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_now(), attempts=run.attempts + 1)
-    if db.is_postgres():
-        try:  # the run is correct without them: it then groups the records itself
-            await steps.keep_members(run.period)
-        except Exception:
-            log.exception("keeping the members of %s failed", run.period)
     newer = None
     try:
+        if db.is_postgres():
+            await _keep_members(run.period)
         async with db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
             await work.prepare(run)

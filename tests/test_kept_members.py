@@ -247,3 +247,16 @@ async def test_truncate_during_a_build_waits_for_it_without_deadlock(world, data
     assert await stamp() is None
     assert (await compare()).members == 0
     assert await SpecialGroupRecord.filter(period=P).count() == 0
+
+
+async def test_a_failing_build_only_costs_time(world, monkeypatch, caplog):
+    await three_students()
+
+    async def broken(period: str) -> bool:
+        raise RuntimeError("no room for the members table")
+
+    monkeypatch.setattr(steps, "keep_members", broken)
+    run = await compare()
+    assert await unfunded(run) == {sid(1), sid(2), sid(3)} and run.members == 3
+    assert await stamp() is None
+    assert any("keeping the members" in r.getMessage() for r in caplog.records)
