@@ -34,11 +34,17 @@ STAMP_TABLE = "comparison_member_stamp"
 GENERATION = "special_group_generation"
 
 
-def _key(name: str) -> int:
+def lock_key(name: str) -> int:
+    """The advisory-lock key of `name` among the comparison's locks (a run's chain, the members)."""
     return int.from_bytes(hashlib.sha1(f"zizhu-compare/{name}".encode()).digest()[:8], "big", signed=True)
 
 
-WRITERS_KEY = _key("special-group-writers")
+def _period_key(period: str) -> int:
+    return lock_key(f"members/{period}")
+
+
+WRITERS_KEY = lock_key("special-group-writers")
+TABLE_PREFIX = "cmp_members_"
 
 # PostgreSQL only (migration 0005): the stamp table, the generation and the trigger moving it.
 TRIGGER_SQL = [
@@ -75,7 +81,7 @@ DROP_SQL = [
 
 def table_of(period: str) -> str:
     """`cmp_members_2023_2024_1` for period 2023-2024-1 (a validated period code)."""
-    return "cmp_members_" + parse_semester(period).code.replace("-", "_")
+    return TABLE_PREFIX + parse_semester(period).code.replace("-", "_")
 
 
 def definition_of(select: str) -> str:
@@ -106,7 +112,7 @@ async def refresh(period: str, definition: str, build: Callable[[object, str], A
         if await _valid_members(tx, period, definition) is not None:
             return True
         await db.execute("LOCK TABLE special_group_record IN ACCESS SHARE MODE", client=tx)
-        if not (await _try_lock(tx, WRITERS_KEY) and await _try_lock(tx, _key(f"members/{period}"))):
+        if not (await _try_lock(tx, WRITERS_KEY) and await _try_lock(tx, _period_key(period))):
             return False
         (row,) = await db.fetch(f"SELECT last_value AS generation FROM {GENERATION}", client=tx)
         table = table_of(period)
@@ -128,11 +134,11 @@ async def _drop_stale(tx, definition: str) -> None:
     """Drop the other periods' tables that are no longer valid and that no run is reading."""
     tables = await db.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE :pattern",
-        {"pattern": "cmp\\_members\\_%"}, client=tx,
+        {"pattern": TABLE_PREFIX.replace("_", "\\_") + "%"}, client=tx,
     )
     for name in sorted(r["tablename"] for r in tables):
-        period = name.removeprefix("cmp_members_").replace("_", "-")
-        if await _valid_members(tx, period, definition) is None and await _try_lock(tx, _key(f"members/{period}")):
+        period = name.removeprefix(TABLE_PREFIX).replace("_", "-")
+        if await _valid_members(tx, period, definition) is None and await _try_lock(tx, _period_key(period)):
             await db.execute(f'DROP TABLE "{name}"', client=tx)
             await db.execute(f"DELETE FROM {STAMP_TABLE} WHERE period = :period", {"period": period}, client=tx)
 
@@ -140,6 +146,6 @@ async def _drop_stale(tx, definition: str) -> None:
 async def kept_members(tx, period: str, definition: str) -> tuple[str, int] | None:
     """Inside the run's transaction: (table, number of members) if the period's kept members are
     valid — the table then stays as it is until the run ends — else None."""
-    await db.fetch("SELECT pg_advisory_xact_lock_shared(:key)", {"key": _key(f"members/{period}")}, client=tx)
+    await db.fetch("SELECT pg_advisory_xact_lock_shared(:key)", {"key": _period_key(period)}, client=tx)
     members = await _valid_members(tx, period, definition)
     return None if members is None else (table_of(period), members)

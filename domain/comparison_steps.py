@@ -22,8 +22,6 @@ temporary tables could not be scanned by them. On SQLite they are TEMP tables.
 """
 from __future__ import annotations
 
-import hashlib
-
 from domain import comparison_members, db
 from domain.models import ComparisonRun
 from domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
@@ -57,8 +55,7 @@ class Work:
             # each statement sees what committed before it (a server default may say otherwise)
             await db.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", client=self.tx)
             await self.tune()
-            key = int.from_bytes(hashlib.sha1(f"zizhu-compare/{run.period}/{run.province}".encode()).digest()[:8],
-                                 "big", signed=True)
+            key = comparison_members.lock_key(f"{run.period}/{run.province}")
             await db.fetch("SELECT pg_advisory_xact_lock(:key)", {"key": key}, client=self.tx)
         await self.drop()
 
