@@ -4,8 +4,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from api.enums import Role, Stage
-from domain import accounts
+from zizhu.api.enums import Role, Stage
+from zizhu.domain.accounts import users as accounts
 
 
 @strawberry.type(description="登录结果")

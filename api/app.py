@@ -11,10 +11,10 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
-from api.context import Clock, Context, system_clock
-from api.schema import schema
-from api.templates import ROUTES as template_routes
-from domain import db
+from zizhu.api.context import Clock, Context, system_clock
+from zizhu.api.schema import schema
+from zizhu.api.templates import ROUTES as template_routes
+from zizhu.domain import db
 
 EXTRA_ROUTES: list[Route] = [*template_routes]
 

@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from domain import db
-from domain.errors import DomainError
+from zizhu.domain import db
+from zizhu.domain.errors import DomainError
 
 
 async def _with_orm(coro_factory):
@@ -29,7 +29,7 @@ def cmd_migrate(args) -> int:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from zizhu.api.app import create_app
 
     if not args.no_migrate:
         asyncio.run(db.migrate())
@@ -39,14 +39,14 @@ def cmd_serve(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    from workers.main import run_worker
+    from zizhu.workers.main import run_worker
 
     run_worker()
     return 0
 
 
 def cmd_demo(args) -> int:
-    from domain.demo import DEMO_ACCOUNTS, load_demo
+    from zizhu.domain.demo import DEMO_ACCOUNTS, load_demo
 
     asyncio.run(db.migrate())
     summary = asyncio.run(_with_orm(lambda: load_demo(scale=args.scale, progress=_progress)))
@@ -62,7 +62,7 @@ def _progress(done: int, label: str = "") -> None:
 
 
 def cmd_import(args) -> int:
-    from domain.imports import ImportRejected, run_import
+    from zizhu.domain.imports import ImportRejected, run_import
 
     async def go():
         return await run_import(args.kind, Path(args.file), actor="cli", progress=_progress)
@@ -83,7 +83,7 @@ def cmd_import(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from domain.comparison import run_comparison_now
+    from zizhu.domain.comparison.engine import run_comparison_now
 
     run = asyncio.run(_with_orm(lambda: run_comparison_now(args.period, trigger="CLI", requested_by="cli")))
     print(
@@ -94,7 +94,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_carry_over(args) -> int:
-    from domain.carryover import carry_over_legacy_reasons
+    from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 
     count = asyncio.run(_with_orm(lambda: carry_over_legacy_reasons(actor="cli")))
     print(f"已继承 {count} 条 2023 年秋季学期脱贫家庭学生未资助原因")
@@ -102,7 +102,7 @@ def cmd_carry_over(args) -> int:
 
 
 def cmd_export_schema(args) -> int:
-    from api.schema import schema
+    from zizhu.api.schema import schema
 
     text = schema.as_str() + "\n"
     if args.output == "-":
@@ -114,7 +114,7 @@ def cmd_export_schema(args) -> int:
 
 
 def cmd_user_add(args) -> int:
-    from domain.accounts import add_user
+    from zizhu.domain.accounts.users import add_user
 
     password = os.environ.get("ZIZHU_PASSWORD")
     if not password:

@@ -7,10 +7,10 @@ from typing import Any, Callable
 
 from starlette.requests import Request
 
-from domain.accounts import viewer_from_token
-from domain.errors import Unauthenticated
-from domain.scopes import Viewer
-from domain.settings import SHANGHAI
+from zizhu.domain.accounts.users import viewer_from_token
+from zizhu.domain.errors import Unauthenticated
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.settings import SHANGHAI
 
 Clock = Callable[[], dt.datetime]
 

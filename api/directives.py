@@ -15,9 +15,10 @@ from strawberry.schema_directive import Location
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
-from api.enums import WindowAction
-from domain import codes, windows
-from domain.scopes import Viewer
+from zizhu.api.enums import WindowAction
+from zizhu.domain.reference import codes
+from zizhu.domain.roster import windows
+from zizhu.domain.accounts.scopes import Viewer
 
 # (viewer, resolver arguments) → the (period, project, province) whose window guards the call
 Targets = Callable[[Viewer, codes.WindowAction, dict[str, Any]], Awaitable[Iterable[tuple[str, str, str]]]]

@@ -1,7 +1,7 @@
 """GraphQL enums: the English codes of DESIGN.md §2 (labels are queryable through codeLists)."""
 import strawberry
 
-from domain import codes
+from zizhu.domain.reference import codes
 
 Stage = strawberry.enum(codes.Stage, description="学段")
 Category = strawberry.enum(codes.Category, description="特殊群体类型")

@@ -6,7 +6,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from domain.errors import DomainError
+from zizhu.domain.errors import DomainError
 
 log = logging.getLogger("zizhu.api")
 MASKED_MESSAGE = "服务器内部错误，请稍后重试"

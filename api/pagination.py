@@ -6,7 +6,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from domain.errors import ValidationFailed
+from zizhu.domain.errors import ValidationFailed
 
 T = TypeVar("T")
 

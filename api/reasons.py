@@ -7,9 +7,9 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from api.enums import Category, Source, Stage
-from api.pagination import Connection, connection, decode_cursor
-from domain import reasons, unfunded
+from zizhu.api.enums import Category, Source, Stage
+from zizhu.api.pagination import Connection, connection, decode_cursor
+from zizhu.domain.reasons import reports as reasons, unfunded_list as unfunded
 
 
 @strawberry.enum(description="原因填报状态")
@@ -99,7 +99,7 @@ def _legacy(r: unfunded.LegacyReason) -> LegacyPovertyReason:
 
 
 def _region_reason(r) -> RegionReason:
-    from domain.codes import Category as C, Stage as S
+    from zizhu.domain.reference.codes import Category as C, Stage as S
 
     category = next((c for c in C if c.number == r.category), None)
     return RegionReason(

@@ -1,7 +1,7 @@
 """Preschool government aid roster (学前教育政府资助名单) and its time windows (时间窗口).
 
-Thin: every resolver calls domain.roster / domain.roster_import / domain.windows. Each roster
-mutation carries `@window(action: ENTRY|REVIEW)`, enforced by `api.directives.WindowGuard` and
+Thin: every resolver calls zizhu.domain.roster (entries, importer, windows). Each roster
+mutation carries `@window(action: ENTRY|REVIEW)`, enforced by `zizhu.api.directives.WindowGuard` and
 checked again by the domain inside its committing transaction.
 """
 from __future__ import annotations
@@ -14,13 +14,14 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from api.directives import WindowGuard
-from api.enums import AidStatus, WindowAction
-from api.pagination import Connection, connection, decode_cursor
-from domain import codes, roster, roster_import, windows
-from domain.imports import ImportRejected
-from domain.models import AidRecord, TimeWindow
-from domain.scopes import Viewer
+from zizhu.api.directives import WindowGuard
+from zizhu.api.enums import AidStatus, WindowAction
+from zizhu.api.pagination import Connection, connection, decode_cursor
+from zizhu.domain.reference import codes
+from zizhu.domain.roster import entries as roster, importer as roster_import, windows
+from zizhu.domain.imports import ImportRejected
+from zizhu.domain.models import AidRecord, TimeWindow
+from zizhu.domain.accounts.scopes import Viewer
 
 ReviewDecision = strawberry.enum(roster.ReviewDecision, description="审核结果：通过或退回")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024

@@ -5,14 +5,14 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
 from strawberry.tools import merge_types
 
-from api.accounts import AccountMutation, AccountQuery
-from api.codes import CodeQuery
-from api.comparison_runs import ComparisonRunMutation, ComparisonRunQuery
-from api.periods import PeriodMutation, PeriodQuery
-from api.reasons import ReasonMutation, ReasonQuery
-from api.roster import RosterMutation, RosterQuery
-from api.statistics import StatisticsQuery
-from api.errors import DomainErrorCodes, MaskUnexpected, log_errors
+from zizhu.api.accounts import AccountMutation, AccountQuery
+from zizhu.api.reference import CodeQuery
+from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
+from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
+from zizhu.api.reasons import ReasonMutation, ReasonQuery
+from zizhu.api.roster import RosterMutation, RosterQuery
+from zizhu.api.statistics import StatisticsQuery
+from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery)

@@ -13,9 +13,9 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from api.enums import Category, Stage
-from domain import statistics as stats
-from domain.models import Region as RegionRow
+from zizhu.api.enums import Category, Stage
+from zizhu.domain.statistics import figures as stats
+from zizhu.domain.models import Region as RegionRow
 
 
 @strawberry.type(description="统计数：特殊群体学生数、已资助、未资助、已填报原因、未填报原因")

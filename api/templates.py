@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.roster_import import TEMPLATE_FILENAME, template_bytes
+from zizhu.domain.roster.importer import TEMPLATE_FILENAME, template_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOWNLOAD_NAME = "学前教育政府资助名单导入模板.xlsx"

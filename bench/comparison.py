@@ -35,7 +35,8 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from domain import comparison, db  # noqa: E402
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain import db  # noqa: E402
 
 PERIOD, YEAR = "2023-2024-1", "2023-2024"
 STAGES = ["PRESCHOOL", "COMPULSORY", "GENERAL_HIGH", "VOCATIONAL", "HIGHER", "GRADUATE"]

@@ -4,7 +4,7 @@
 
 Generates the file into bench/out/ (valid ID numbers, 13 categories by Chinese name or code,
 both sources, two semesters), creates a throw-away database, migrates it, times
-`domain.imports.run_import` (rows/s, peak RSS of the process), then times `psql \\copy` of
+`zizhu.domain.imports.run_import` (rows/s, peak RSS of the process), then times `psql \\copy` of
 the same file into a bare table with the same columns, prints both and drops the database.
 """
 from __future__ import annotations
@@ -27,11 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
 
-from domain import db  # noqa: E402
-from domain.codes import Category, Source  # noqa: E402
-from domain.demo import PERIODS, chinese_name, student_id  # noqa: E402
-from domain.codes import Stage  # noqa: E402
-from domain.imports import run_import  # noqa: E402
+from zizhu.domain import db  # noqa: E402
+from zizhu.domain.reference.codes import Category, Source  # noqa: E402
+from zizhu.domain.demo import PERIODS, chinese_name, student_id  # noqa: E402
+from zizhu.domain.reference.codes import Stage  # noqa: E402
+from zizhu.domain.imports import run_import  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 STAGES = list(Stage)

@@ -8,10 +8,10 @@ from typing import Any, AsyncIterator, Sequence
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from domain import settings
+from zizhu.domain import settings
 
-MODELS_MODULE = "domain.models"
-MIGRATIONS_MODULE = "domain.migrations"
+MODELS_MODULE = "zizhu.domain.models"
+MIGRATIONS_MODULE = "zizhu.domain.migrations"
 
 
 def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
@@ -47,7 +47,7 @@ async def migrate(database_url: str | None = None) -> None:
     """Apply the versioned migrations, then (re)seed the code lists. Safe to run repeatedly."""
     from tortoise.migrations.api import migrate as run_migrations
 
-    from domain.seeds import seed_code_lists
+    from zizhu.domain.reference.seeds import seed_code_lists
 
     await run_migrations(config=tortoise_config(database_url))
     await close()
@@ -71,7 +71,17 @@ def is_postgres(client: BaseDBAsyncClient | None = None) -> bool:
     return dialect(client) == "postgres"
 
 
-_PARAM = re.compile(r":([a-z_][a-z0-9_]*)")
+# One pass over the statement: string literals, quoted identifiers, comments and `::` casts are
+# matched (and kept) before a `:name` placeholder can be, so none of them is ever taken for one.
+_TOKENS = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|::|:([a-z_][a-z0-9_]*)""",
+    re.S,
+)
+
+
+def placeholders(sql: str) -> list[str]:
+    """The `:name` placeholders of a statement, in order of appearance (repeats included)."""
+    return [m.group(1) for m in _TOKENS.finditer(sql) if m.group(1)]
 
 
 def bind(sql: str, params: dict[str, Any], client: BaseDBAsyncClient | None = None) -> tuple[str, list]:
@@ -82,6 +92,8 @@ def bind(sql: str, params: dict[str, Any], client: BaseDBAsyncClient | None = No
 
     def repl(m: re.Match) -> str:
         key = m.group(1)
+        if not key:
+            return m.group(0)
         if pg:
             if key not in order:
                 values.append(params[key])
@@ -90,7 +102,7 @@ def bind(sql: str, params: dict[str, Any], client: BaseDBAsyncClient | None = No
         values.append(params[key])
         return "?"
 
-    return _PARAM.sub(repl, sql), values
+    return _TOKENS.sub(repl, sql), values
 
 
 async def fetch(sql: str, params: dict[str, Any] | None = None, client=None) -> list[dict]:
@@ -118,7 +130,7 @@ async def execute_many(sql: str, rows: Sequence[dict[str, Any]], client=None) ->
         return
     client = client or conn()
     text, _ = bind(sql, rows[0], client)
-    keys = [m.group(1) for m in _PARAM.finditer(sql)]
+    keys = placeholders(sql)
     if is_postgres(client):
         keys = list(dict.fromkeys(keys))
     await client.execute_many(text, [[row[k] for k in keys] for row in rows])

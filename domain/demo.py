@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from domain.accounts import add_user
-from domain.codes import AidStatus, Category, EnrolmentStatus, Source, Stage
-from domain.identity import make_id_number
-from domain.imports import run_import
+from zizhu.domain.accounts.users import add_user
+from zizhu.domain.reference.codes import AidStatus, Category, EnrolmentStatus, Source, Stage
+from zizhu.domain.reference.identity import make_id_number
+from zizhu.domain.imports import run_import
 
 DEFAULT_STUDENTS = 300
 SEED = 20231
@@ -134,7 +134,7 @@ class _Writers:
     directory: Path
 
     def __post_init__(self) -> None:
-        from domain.imports.kinds import KINDS
+        from zizhu.domain.imports.kinds import KINDS
 
         self.paths = {k: self.directory / f"{k}.csv" for k in KINDS}
         self._files = {k: p.open("w", encoding="utf-8-sig", newline="") for k, p in self.paths.items()}
@@ -266,14 +266,14 @@ async def load_demo(scale: int | None = None, progress: Callable[[int, str], Non
 async def _prepare_views() -> dict[str, int]:
     """So every page has something to show: carry the legacy reasons over, compare both demo
     periods, and open the preschool roster windows of the autumn semester for the next 30 days."""
-    from domain.carryover import carry_over_legacy_reasons
-    from domain.codes import PRESCHOOL_PROJECT, Role, WindowAction
-    from domain.comparison import run_comparison_now
-    from domain.scopes import Viewer
-    from domain.settings import SHANGHAI
-    from domain.windows import set_window
+    from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
+    from zizhu.domain.reference.codes import PRESCHOOL_PROJECT, Role, WindowAction
+    from zizhu.domain.comparison.engine import run_comparison_now
+    from zizhu.domain.accounts.scopes import Viewer
+    from zizhu.domain.settings import SHANGHAI
+    from zizhu.domain.roster.windows import set_window
 
-    from domain.models import UnfundedReason
+    from zizhu.domain.models import UnfundedReason
 
     await carry_over_legacy_reasons(actor="demo")
     inherited = await UnfundedReason.filter(inherited=True).count()

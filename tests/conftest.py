@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from domain import db
-from domain.seeds import seed_code_lists
+from zizhu.domain import db
+from zizhu.domain.reference.seeds import seed_code_lists
 from tests.support import world as world_module
 from tests.support.databases import TEST_DB, blank_database
 
@@ -80,7 +80,7 @@ class FixedClock:
         self.value = now
 
     def __call__(self) -> dt.datetime:
-        from domain.settings import SHANGHAI
+        from zizhu.domain.settings import SHANGHAI
 
         return self.value or dt.datetime.now(SHANGHAI)
 
@@ -127,7 +127,7 @@ class GraphQLClient:
 
 @pytest.fixture
 async def app(orm, clock):
-    from api.app import create_app
+    from zizhu.api.app import create_app
 
     return create_app(clock=clock, manage_orm=False)
 

@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-from domain.carryover import carry_over_legacy_reasons
-from domain.models import AuditEntry, LegacyPovertyReason, UnfundedReason
-from domain.settings import SHANGHAI
+from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
+from zizhu.domain.models import AuditEntry, LegacyPovertyReason, UnfundedReason
+from zizhu.domain.settings import SHANGHAI
 from tests.support.world import student_id
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ async def test_cli_carry_over(world, database_url):
     await legacy(9, "COMPULSORY", PRIMARY, "03")
     env = {**os.environ, "DATABASE_URL": database_url}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "api.cli", "carry-over", env=env, cwd=ROOT,
+        sys.executable, "-m", "zizhu.api.cli", "carry-over", env=env, cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()

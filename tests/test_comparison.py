@@ -8,13 +8,20 @@ from decimal import Decimal
 import pytest
 from tortoise.expressions import Q
 
-from domain import comparison
-from domain.comparison_steps import list_rows_of
-from domain.errors import ValidationFailed
-from domain.models import (
-    AidRecord, ComparisonRun, Enrolment, RunChange, RunStatistic, SpecialGroupRecord, UnfundedReason, UnfundedResult,
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.comparison.steps import list_rows_of
+from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.models import (
+    AidRecord,
+    ComparisonRun,
+    Enrolment,
+    RunChange,
+    RunStatistic,
+    SpecialGroupRecord,
+    UnfundedReason,
+    UnfundedResult,
 )
-from domain.settings import SHANGHAI
+from zizhu.domain.settings import SHANGHAI
 from tests.support.world import student_id
 
 P = "2023-2024-1"

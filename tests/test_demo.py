@@ -1,9 +1,16 @@
 """`zizhu demo` (演示数据): realistic, loaded through the imports, one account per role, idempotent."""
 from __future__ import annotations
 
-from domain import db
-from domain.demo import DEMO_ACCOUNTS, load_demo, write_demo_files
-from domain.models import AidRecord, AuditEntry, Enrolment, LegacyPovertyReason, School, SpecialGroupRecord
+from zizhu.domain import db
+from zizhu.domain.demo import DEMO_ACCOUNTS, load_demo, write_demo_files
+from zizhu.domain.models import (
+    AidRecord,
+    AuditEntry,
+    Enrolment,
+    LegacyPovertyReason,
+    School,
+    SpecialGroupRecord,
+)
 
 ME = "{ me { username role scopeCode stages } }"
 

@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from domain import db
-from domain.codes import Category
-from domain.identity import InvalidIdNumber, mask_id_number, make_id_number, validate_id_number
-from domain.models import AidProject, CategoryCode, ReasonCode, StageCode
-from domain.periods import InvalidPeriod, parse_aid_period, parse_semester, semester_for
+from zizhu.domain import db
+from zizhu.domain.reference.codes import Category
+from zizhu.domain.reference.identity import (
+    InvalidIdNumber,
+    mask_id_number,
+    make_id_number,
+    validate_id_number,
+)
+from zizhu.domain.models import AidProject, CategoryCode, ReasonCode, StageCode
+from zizhu.domain.reference.periods import InvalidPeriod, parse_aid_period, parse_semester, semester_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,7 +117,7 @@ async def test_depth_and_alias_limits(gql):
 
 
 async def test_unexpected_errors_are_masked(gql, monkeypatch, caplog):
-    from domain.models import ReasonCode as RC
+    from zizhu.domain.models import ReasonCode as RC
 
     async def boom(*a, **k):
         raise RuntimeError("secret internal detail")
@@ -134,7 +139,7 @@ async def test_healthz(app):
 
 def test_schema_graphql_is_in_sync():
     out = subprocess.run(
-        [sys.executable, "-m", "api.cli", "export-schema"], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-m", "zizhu.api.cli", "export-schema"], capture_output=True, text=True, cwd=ROOT, check=True
     ).stdout
     committed = (ROOT / "schema.graphql").read_text(encoding="utf-8")
     assert out == committed, "schema.graphql is out of date: run `zizhu export-schema -o schema.graphql`"

@@ -12,14 +12,21 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from domain import db
-from domain.errors import ValidationFailed
-from domain.imports import ImportRejected, run_import
-from domain.imports.kinds import KINDS
-from domain.models import (
-    AidRecord, AuditEntry, Enrolment, LegacyPovertyReason, Period, Region, School, SpecialGroupRecord,
+from zizhu.domain import db
+from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.imports import ImportRejected, run_import
+from zizhu.domain.imports.kinds import KINDS
+from zizhu.domain.models import (
+    AidRecord,
+    AuditEntry,
+    Enrolment,
+    LegacyPovertyReason,
+    Period,
+    Region,
+    School,
+    SpecialGroupRecord,
 )
-from domain.settings import SHANGHAI
+from zizhu.domain.settings import SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -253,7 +260,7 @@ BAD = {
 @pytest.mark.parametrize("kind", list(BAD))
 async def test_a_bad_file_lists_every_bad_row_and_writes_nothing(world, tmp_path, kind, monkeypatch):
     # Tiny batches: good rows before the first bad one are already staged when it is found.
-    monkeypatch.setattr("domain.imports.service.BATCH_ROWS", 1)
+    monkeypatch.setattr("zizhu.domain.imports.service.BATCH_ROWS", 1)
     rows, expected = BAD[kind]
     before = await everything()
     with pytest.raises(ImportRejected) as rejected:
@@ -286,7 +293,7 @@ async def test_unknown_kind_is_a_validation_error(tmp_path):
 
 
 async def test_progress_is_reported_per_batch(world, tmp_path, monkeypatch):
-    monkeypatch.setattr("domain.imports.service.BATCH_ROWS", 2)
+    monkeypatch.setattr("zizhu.domain.imports.service.BATCH_ROWS", 2)
     calls = []
     rows = CASES["special-groups"][0] + [[X8, "赵六", "孤儿学生", "自采集", "2023-2024-1"]]
     await run_import("special-groups", write(tmp_path, "special-groups", rows), actor="t",
@@ -296,7 +303,7 @@ async def test_progress_is_reported_per_batch(world, tmp_path, monkeypatch):
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "api.cli", "import", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "zizhu.api.cli", "import", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

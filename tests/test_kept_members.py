@@ -8,9 +8,10 @@ import asyncio
 import asyncpg
 import pytest
 
-from domain import comparison, comparison_members, db
-from domain import comparison_steps as steps
-from domain.models import SpecialGroupRecord
+from zizhu.domain.comparison import engine as comparison, members as comparison_members
+from zizhu.domain import db
+from zizhu.domain.comparison import steps
+from zizhu.domain.models import SpecialGroupRecord
 from tests.test_comparison import P, P2, aid, compare, enrol, member, sid, unfunded
 
 pytestmark = pytest.mark.postgres_only

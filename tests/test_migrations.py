@@ -12,8 +12,8 @@ import datetime as dt
 import pytest
 from tortoise.migrations.api import migrate as run_migrations
 
-from domain import db
-from domain.comparison_steps import list_rows_of
+from zizhu.domain import db
+from zizhu.domain.comparison.steps import list_rows_of
 from tests.support.databases import blank_database
 
 P1, P2 = "2023-2024-1", "2023-2024-2"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.models import AuditEntry, Period
-from domain.periods_active import active_periods
-from domain.settings import SHANGHAI
+from zizhu.domain.models import AuditEntry, Period
+from zizhu.domain.comparison.schedule import active_periods
+from zizhu.domain.settings import SHANGHAI
 
 SET = """mutation($c: String!, $s: Date, $e: Date, $f: Boolean) {
   setPeriod(code: $c, startDate: $s, endDate: $e, forceActive: $f) { code label startDate endDate forceActive isActive } }"""

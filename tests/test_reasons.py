@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
-from domain.codes import Category
-from domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, UnfundedReason, UnfundedResult
-from domain.settings import SHANGHAI
+from zizhu.domain.reference.codes import Category
+from zizhu.domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, UnfundedReason, UnfundedResult
+from zizhu.domain.settings import SHANGHAI
 from tests.support.world import student_id
 
 P = "2023-2024-1"
@@ -175,7 +175,7 @@ async def test_legacy_history_is_read_only_and_scoped(gql, world, app):
     nodes = [e["node"] for e in (await gql.data(q, token=province))["legacyPovertyReasons"]["edges"]]
     assert [n["name"] for n in nodes] == ["甲", "丁"] and nodes[1]["idNumber"] == D[:6] + "********" + D[14:]
     assert [e["node"]["name"] for e in (await gql.data(q, {"p": P}, token=province))["legacyPovertyReasons"]["edges"]] == ["甲"]
-    from api.schema import schema
+    from zizhu.api.schema import schema
 
     mutations = schema.get_type_by_name("Mutation").fields
     assert not [f for f in mutations if "legacy" in f.python_name.lower() or "poverty" in f.python_name.lower()]

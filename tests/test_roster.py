@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from domain.comparison import run_comparison_now
-from domain.models import AidRecord, AuditEntry, SpecialGroupRecord
+from zizhu.domain.comparison.engine import run_comparison_now
+from zizhu.domain.models import AidRecord, AuditEntry, SpecialGroupRecord
 from tests.support.world import student_id
 from tests.support.roster import (
     ADD, DELETE, KG, PERIOD, REVIEW, SUBMIT, UPDATE, add, close_window, enrol, open_windows,
@@ -282,7 +282,7 @@ async def test_roster_query_windows_masking_and_pages(gql, world, clock):
     # the server's clock is reported so a page can count down
     import datetime as dt
 
-    from domain.settings import SHANGHAI
+    from zizhu.domain.settings import SHANGHAI
 
     clock.value = dt.datetime(2024, 1, 25, 23, 59, 59, tzinfo=SHANGHAI)
     shown = (await gql.data(ROSTER, {"p": PERIOD, "f": 1}, token=op))["preschoolRoster"]
@@ -290,7 +290,7 @@ async def test_roster_query_windows_masking_and_pages(gql, world, clock):
 
 
 async def test_an_authority_without_the_preschool_stage_sees_no_roster(gql, world):
-    from domain.models import Account
+    from zizhu.domain.models import Account
     from tests.support.world import _password_hash
 
     await Account.create(username="hn_high_op", password_hash=_password_hash(), role="AUTHORITY_OPERATOR",

@@ -9,8 +9,8 @@ from decimal import Decimal
 import httpx
 from openpyxl import load_workbook
 
-from domain.models import AidRecord, AuditEntry
-from domain.settings import SHANGHAI
+from zizhu.domain.models import AidRecord, AuditEntry
+from zizhu.domain.settings import SHANGHAI
 from tests.support.world import student_id
 from tests.support.roster import HOUR, PERIOD, SUBMIT, add, close_window, enrol, open_windows, set_window
 
@@ -174,7 +174,7 @@ class SteppingClock:
 
 
 async def test_an_import_that_starts_inside_the_window_but_commits_after_it_closed_is_refused(gql, world):
-    from api.app import create_app
+    from zizhu.api.app import create_app
 
     t0 = dt.datetime(2024, 1, 25, 23, 59, 0, tzinfo=SHANGHAI)
     await set_window("ENTRY", t0 - HOUR, dt.datetime(2024, 1, 26, tzinfo=SHANGHAI))
@@ -202,10 +202,10 @@ async def test_domain_import_reads_the_clock_at_commit(world):
     """Direct call (e.g. from a job): the `now` callable is evaluated inside the committing transaction."""
     import pytest
 
-    from domain.codes import Role
-    from domain.errors import WindowClosed
-    from domain.roster_import import import_roster
-    from domain.scopes import Viewer
+    from zizhu.domain.reference.codes import Role
+    from zizhu.domain.errors import WindowClosed
+    from zizhu.domain.roster.importer import import_roster
+    from zizhu.domain.accounts.scopes import Viewer
 
     await set_window("ENTRY", dt.datetime(2024, 1, 1, tzinfo=SHANGHAI), dt.datetime(2024, 1, 26, tzinfo=SHANGHAI))
     child = await enrol(1, "甲")

@@ -1,8 +1,8 @@
 """recomputeUnfunded / comparisonRun / comparisonRuns over GraphQL, with the real Redis."""
 from __future__ import annotations
 
-from domain import comparison, queue
-from domain.models import AuditEntry, ComparisonRun
+from zizhu.domain.comparison import engine as comparison, queue
+from zizhu.domain.models import AuditEntry, ComparisonRun
 from tests.support.tiny_comparison import tiny_data_set
 
 P = "2023-2024-1"
@@ -61,7 +61,7 @@ async def test_queue_unavailable_leaves_no_queued_run_and_the_rest_works(gql, wo
 
 
 async def test_enqueue_failure_after_the_check_marks_the_run_failed(world, pool, arq_queue, monkeypatch):
-    from domain.errors import QueueUnavailable
+    from zizhu.domain.errors import QueueUnavailable
 
     async def broken(pool, run):
         raise QueueUnavailable(queue.UNAVAILABLE_MESSAGE)

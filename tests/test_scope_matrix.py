@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.schema import schema
-from domain.accounts import issue_token
+from zizhu.api.schema import schema
+from zizhu.domain.accounts.users import issue_token
 from tests.support.world import ACCOUNTS
 
 ROLES = [a[0] for a in ACCOUNTS]
@@ -122,9 +122,9 @@ async def scene(world):
     """A published run with one unfunded student at 2143000002, so reporting can succeed."""
     import datetime as dt
 
-    from domain.models import AidRecord, ComparisonRun, UnfundedResult
+    from zizhu.domain.models import AidRecord, ComparisonRun, UnfundedResult
     from tests.support import roster as roster_support
-    from domain.settings import SHANGHAI
+    from zizhu.domain.settings import SHANGHAI
     from tests.support.world import student_id
 
     run = await ComparisonRun.create(period=P, trigger="CLI", status="SUCCEEDED", published=True,

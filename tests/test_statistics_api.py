@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
-from domain import statistics
-from domain.models import UnfundedReason
-from domain.settings import SHANGHAI
+from zizhu.domain.statistics import figures as statistics
+from zizhu.domain.models import UnfundedReason
+from zizhu.domain.settings import SHANGHAI
 from tests.test_comparison import P, aid, compare, enrol, member, sid
 
 COUNTS = "members funded unfunded reasonReported reasonPending"

@@ -5,12 +5,12 @@ import datetime as dt
 
 import pytest
 
-from domain import windows
-from domain.codes import Role, WindowAction
-from domain.errors import Forbidden, ValidationFailed, WindowClosed
-from domain.models import AidRecord, AuditEntry, TimeWindow
-from domain.scopes import Viewer
-from domain.settings import SHANGHAI
+from zizhu.domain.roster import windows
+from zizhu.domain.reference.codes import Role, WindowAction
+from zizhu.domain.errors import Forbidden, ValidationFailed, WindowClosed
+from zizhu.domain.models import AidRecord, AuditEntry, TimeWindow
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.settings import SHANGHAI
 from tests.support.roster import (
     ADD, ADMIN, GD, HOUR, KG, PERIOD, add, add_gd_operator, close_window, enrol, now, open_windows, set_window,
 )

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 from arq.connections import create_pool
 from arq.worker import Worker, create_worker
 
-from domain import comparison, queue
-from domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, Period, UnfundedReason
+from zizhu.domain.comparison import engine as comparison, queue
+from zizhu.domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, Period, UnfundedReason
 from tests.support.arq_queue import drop_queue
 from tests.support.tiny_comparison import tiny_data_set
 from tests.support.world import student_id
-from workers import main as worker_main
-from workers.jobs import MAX_TRIES, nightly_compare
+from zizhu.workers import main as worker_main
+from zizhu.workers.jobs import MAX_TRIES, nightly_compare
 
 UTC = dt.timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")

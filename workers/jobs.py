@@ -12,11 +12,12 @@ from typing import Any
 
 from arq import Retry
 
-from domain import audit, queue
-from domain.carryover import carry_over_legacy_reasons
-from domain.comparison import execute_run, get_run, mark_failed
-from domain.periods_active import shanghai_today
-from domain.settings import SHANGHAI
+from zizhu.domain.accounts import audit
+from zizhu.domain.comparison import queue
+from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
+from zizhu.domain.comparison.engine import execute_run, get_run, mark_failed
+from zizhu.domain.comparison.schedule import shanghai_today
+from zizhu.domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.worker")
 

@@ -3,7 +3,7 @@
 `cron()` has no timezone argument: `timezone` on the settings makes 02:00 mean Shanghai time
 whatever the host's zone (02:00 Shanghai = 18:00 UTC the day before). `unique=True` plus kept
 results stop a second worker, or a restarted one, from running the same tick again; the
-comparison jobs themselves carry a per-(period, day) job id (domain.queue.daily_job_id).
+comparison jobs themselves carry a per-(period, day) job id (zizhu.domain.comparison.queue.daily_job_id).
 """
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from arq import cron, func
 from arq.logs import default_log_config
 from tortoise import Tortoise
 
-from domain import db, queue
-from domain.settings import SHANGHAI
-from workers.jobs import MAX_TRIES, carry_over, compare_period, nightly_compare
+from zizhu.domain import db
+from zizhu.domain.comparison import queue
+from zizhu.domain.settings import SHANGHAI
+from zizhu.workers.jobs import MAX_TRIES, carry_over, compare_period, nightly_compare
 
 KEEP_RESULT_S = 2 * 24 * 3600  # > 1 day: the same tick/job id is never enqueued twice
 COMPARE_TIMEOUT_S = 6 * 3600  # a national comparison may take long; arq's default is 300 s

@@ -1,5 +1,5 @@
 """Imports (数据导入) of the DESIGN.md §5 file formats."""
-from domain.imports.reader import ImportRejected, RowError, read_rows
-from domain.imports.service import ImportResult, run_import
+from zizhu.domain.imports.reader import ImportRejected, RowError, read_rows
+from zizhu.domain.imports.service import ImportResult, run_import
 
 __all__ = ["ImportRejected", "ImportResult", "RowError", "read_rows", "run_import"]

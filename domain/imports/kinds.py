@@ -8,10 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from domain import db
-from domain.codes import REASON_NEEDS_DETAIL, AidStatus, Category, Cycle, EnrolmentStatus, Source, Stage
-from domain.identity import province_of_school, region_level, region_prefix
-from domain.imports.values import Cells
+from zizhu.domain import db
+from zizhu.domain.reference.codes import (
+    REASON_NEEDS_DETAIL,
+    AidStatus,
+    Category,
+    Cycle,
+    EnrolmentStatus,
+    Source,
+    Stage,
+)
+from zizhu.domain.reference.identity import province_of_school, region_level, region_prefix
+from zizhu.domain.imports.values import Cells
 
 NATION = "000000"
 

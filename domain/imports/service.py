@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from domain import audit, db
-from domain.errors import ValidationFailed
-from domain.imports.kinds import KINDS, load_refs
-from domain.imports.reader import ImportRejected, read_rows
-from domain.imports.staging import Staging
-from domain.imports.values import Cells, Errors
-from domain.periods import parse_semester
+from zizhu.domain.accounts import audit
+from zizhu.domain import db
+from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.imports.kinds import KINDS, load_refs
+from zizhu.domain.imports.reader import ImportRejected, read_rows
+from zizhu.domain.imports.staging import Staging
+from zizhu.domain.imports.values import Cells, Errors
+from zizhu.domain.reference.periods import parse_semester
 
 BATCH_ROWS = 10_000
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from domain import db
-from domain.imports.kinds import Kind
-from domain.settings import SHANGHAI
+from zizhu.domain import db
+from zizhu.domain.imports.kinds import Kind
+from zizhu.domain.settings import SHANGHAI
 
 
 @dataclass(frozen=True)

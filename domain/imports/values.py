@@ -10,11 +10,11 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from domain.codes import UNFUNDED_REASONS, LabelledEnum
-from domain.identity import InvalidIdNumber, is_school_code, validate_id_number
-from domain.imports.reader import RowError
-from domain.periods import InvalidPeriod, parse_aid_period, parse_semester
-from domain.settings import SHANGHAI
+from zizhu.domain.reference.codes import UNFUNDED_REASONS, LabelledEnum
+from zizhu.domain.reference.identity import InvalidIdNumber, is_school_code, validate_id_number
+from zizhu.domain.imports.reader import RowError
+from zizhu.domain.reference.periods import InvalidPeriod, parse_aid_period, parse_semester
+from zizhu.domain.settings import SHANGHAI
 
 MAX_LISTED_ERRORS = 100_000
 _MAX_AMOUNT = Decimal("9999999999.99")

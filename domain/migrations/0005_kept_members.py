@@ -1,8 +1,8 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-from domain import db
-from domain.comparison_members import DROP_SQL, TRIGGER_SQL
+from zizhu.domain import db
+from zizhu.domain.comparison.members import DROP_SQL, TRIGGER_SQL
 
 # PostgreSQL only: the stamp table of the kept members tables and the trigger on
 # special_group_record that invalidates them (domain/comparison_members.py). SQLite builds the

@@ -2,7 +2,7 @@
 from tortoise import fields
 from tortoise.models import Model
 
-from domain.codes import Category
+from zizhu.domain.reference.codes import Category
 
 STAT_CATEGORIES = ("00",) + tuple(c.number for c in Category)  # '00' = any category
 STAT_SOURCES = ("all", "central", "self")

@@ -9,7 +9,7 @@ from typing import AsyncIterator
 import pytest
 from arq.connections import ArqRedis, create_pool
 
-from domain import queue
+from zizhu.domain.comparison import queue
 
 
 @asynccontextmanager

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain import windows
-from domain.codes import Role
-from domain.identity import province_of_school
-from domain.models import Account, Enrolment
-from domain.scopes import Viewer
-from domain.settings import SHANGHAI
+from zizhu.domain.roster import windows
+from zizhu.domain.reference.codes import Role
+from zizhu.domain.reference.identity import province_of_school
+from zizhu.domain.models import Account, Enrolment
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.settings import SHANGHAI
 from tests.support.world import _password_hash, student_id
 
 PERIOD = "2023-2024-1"

@@ -7,7 +7,7 @@ funded 1, unfunded 1.
 """
 from __future__ import annotations
 
-from domain.models import AidRecord, Enrolment, SpecialGroupRecord
+from zizhu.domain.models import AidRecord, Enrolment, SpecialGroupRecord
 from tests.support.world import student_id
 
 PERIOD = "2023-2024-1"

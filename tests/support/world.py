@@ -6,8 +6,8 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 
-from domain.identity import make_id_number
-from domain.models import Account, Region, School
+from zizhu.domain.reference.identity import make_id_number
+from zizhu.domain.models import Account, Region, School
 
 PASSWORD = "Zizhu-test-2024"
 
@@ -70,7 +70,7 @@ def student_id(serial: int, region: str = "430102", birth: str = "20150101") -> 
 
 
 async def build() -> World:
-    from domain.identity import province_of_school
+    from zizhu.domain.reference.identity import province_of_school
 
     for code, name, parent, level in REGIONS:
         await Region.get_or_create(code=code, defaults={"name": name, "parent_code": parent, "level": level})

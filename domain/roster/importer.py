@@ -17,14 +17,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
-from domain import audit, db, roster, windows
-from domain.codes import AidStatus, WindowAction
-from domain.errors import ValidationFailed
-from domain.identity import make_id_number, validate_id_number
-from domain.imports import ImportRejected, RowError, read_rows
-from domain.imports.reader import is_xlsx
-from domain.models import AidRecord
-from domain.scopes import Viewer
+from zizhu.domain.accounts import audit
+from zizhu.domain import db
+from zizhu.domain.roster import entries as roster, windows
+from zizhu.domain.reference.codes import AidStatus, WindowAction
+from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.reference.identity import make_id_number, validate_id_number
+from zizhu.domain.imports import ImportRejected, RowError, read_rows
+from zizhu.domain.imports.reader import is_xlsx
+from zizhu.domain.models import AidRecord
+from zizhu.domain.accounts.scopes import Viewer
 
 ID, NAME, AMOUNT = "身份证件号", "姓名", "金额"
 HEADERS = (ID, NAME, AMOUNT)

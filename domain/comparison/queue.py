@@ -20,11 +20,12 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
 
-from domain import audit, settings
-from domain.comparison import create_run, mark_failed
-from domain.errors import QueueUnavailable
-from domain.models import ComparisonRun
-from domain.periods_active import active_periods
+from zizhu.domain.accounts import audit
+from zizhu.domain import settings
+from zizhu.domain.comparison.engine import create_run, mark_failed
+from zizhu.domain.errors import QueueUnavailable
+from zizhu.domain.models import ComparisonRun
+from zizhu.domain.comparison.schedule import active_periods
 
 log = logging.getLogger("zizhu.queue")
 

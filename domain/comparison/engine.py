@@ -1,7 +1,7 @@
 """The special-group comparison (特殊群体学生资助比对), DESIGN.md §4: runs and their publication.
 
 A run (比对批次) of period P computes, inside one transaction, with the set-based steps of
-`domain.comparison_steps`: members, matched, unfunded; the unfunded list (`unfunded_result`, kept
+`zizhu.domain.comparison.steps`: members, matched, unfunded; the unfunded list (`unfunded_result`, kept
 as row versions per chain of runs of (P, province), so a nightly run writes in proportion to what
 changed and every kept run's list stays readable); the statistics (`run_statistic`, one wide row
 per (school, stage)); and the changes against the chain's previous run (`run_change`):
@@ -26,12 +26,12 @@ import datetime as dt
 import logging
 from typing import Awaitable, Callable
 
-from domain import comparison_steps as steps
-from domain import db
-from domain.errors import NotFound
-from domain.models import ComparisonRun
-from domain.periods import parse_semester
-from domain.settings import SHANGHAI
+from zizhu.domain.comparison import steps
+from zizhu.domain import db
+from zizhu.domain.errors import NotFound
+from zizhu.domain.models import ComparisonRun
+from zizhu.domain.reference.periods import parse_semester
+from zizhu.domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.comparison")
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from domain import db
-from domain.codes import Category, Source, Stage
-from domain.comparison import published_run
-from domain.comparison_steps import list_rows_of
-from domain.identity import region_prefix
-from domain.scopes import Viewer
+from zizhu.domain import db
+from zizhu.domain.reference.codes import Category, Source, Stage
+from zizhu.domain.comparison.engine import published_run
+from zizhu.domain.comparison.steps import list_rows_of
+from zizhu.domain.reference.identity import region_prefix
+from zizhu.domain.accounts.scopes import Viewer
 
 
 @dataclass(frozen=True)

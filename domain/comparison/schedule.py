@@ -10,13 +10,13 @@ import datetime as dt
 
 from tortoise.expressions import Q
 
-from domain import audit
-from domain.codes import Role
-from domain.errors import ValidationFailed
-from domain.models import Period
-from domain.periods import parse_semester, semester_for
-from domain.scopes import Viewer
-from domain.settings import SHANGHAI
+from zizhu.domain.accounts import audit
+from zizhu.domain.reference.codes import Role
+from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.models import Period
+from zizhu.domain.reference.periods import parse_semester, semester_for
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.settings import SHANGHAI
 
 SYSTEM_ACTOR = "system"
 

@@ -14,13 +14,23 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterable
 
-from domain import audit, db, windows
-from domain.codes import PRESCHOOL_PROJECT, AidStatus, EnrolmentStatus, LabelledEnum, Role, Stage, WindowAction
-from domain.errors import Conflict, NotFound, ValidationFailed
-from domain.identity import validate_id_number
-from domain.models import AidRecord, Enrolment, School
-from domain.periods import parse_semester
-from domain.scopes import Viewer
+from zizhu.domain.accounts import audit
+from zizhu.domain import db
+from zizhu.domain.roster import windows
+from zizhu.domain.reference.codes import (
+    PRESCHOOL_PROJECT,
+    AidStatus,
+    EnrolmentStatus,
+    LabelledEnum,
+    Role,
+    Stage,
+    WindowAction,
+)
+from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
+from zizhu.domain.reference.identity import validate_id_number
+from zizhu.domain.models import AidRecord, Enrolment, School
+from zizhu.domain.reference.periods import parse_semester
+from zizhu.domain.accounts.scopes import Viewer
 
 PROJECT = PRESCHOOL_PROJECT
 Now = Callable[[], dt.datetime]

@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from domain import audit, db
-from domain.codes import Cycle, Role, WindowAction
-from domain.errors import ValidationFailed, WindowClosed
-from domain.identity import province_of_school
-from domain.models import AidProject, Region, TimeWindow
-from domain.periods import parse_aid_period, parse_semester
-from domain.scopes import Viewer
-from domain.settings import SHANGHAI
+from zizhu.domain.accounts import audit
+from zizhu.domain import db
+from zizhu.domain.reference.codes import Cycle, Role, WindowAction
+from zizhu.domain.errors import ValidationFailed, WindowClosed
+from zizhu.domain.reference.identity import province_of_school
+from zizhu.domain.models import AidProject, Region, TimeWindow
+from zizhu.domain.reference.periods import parse_aid_period, parse_semester
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.settings import SHANGHAI
 
 NATIONAL = ""
 _AUDITED = ("period", "project_code", "action", "province", "start", "end")

@@ -13,7 +13,7 @@ from datetime import date
 
 from stdnum.cn import ric
 
-from domain.errors import ValidationFailed
+from zizhu.domain.errors import ValidationFailed
 
 _SCHOOL_CODE = re.compile(r"^\d{10}$")
 _REGION_CODE = re.compile(r"^\d{6}$")

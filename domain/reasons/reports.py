@@ -8,15 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from domain import audit, db
-from domain.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
-from domain.errors import NotFound, ValidationFailed
-from domain.identity import validate_id_number
-from domain.models import ReasonCode, RegionReason, UnfundedReason
-from domain.periods import parse_semester
-from domain.scopes import Viewer
-from domain.comparison_steps import list_rows_of
-from domain.unfunded import published_run_id
+from zizhu.domain.accounts import audit
+from zizhu.domain import db
+from zizhu.domain.reference.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
+from zizhu.domain.errors import NotFound, ValidationFailed
+from zizhu.domain.reference.identity import validate_id_number
+from zizhu.domain.models import ReasonCode, RegionReason, UnfundedReason
+from zizhu.domain.reference.periods import parse_semester
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison.steps import list_rows_of
+from zizhu.domain.reasons.unfunded_list import published_run_id
 
 AUDITED = ("reason_code", "detail", "inherited", "reported_by", "reported_at")
 

@@ -6,8 +6,8 @@ import datetime as dt
 import strawberry
 from strawberry.types import Info
 
-from domain import periods_active
-from domain.periods import parse_semester
+from zizhu.domain.comparison import schedule as periods_active
+from zizhu.domain.reference.periods import parse_semester
 
 
 @strawberry.type(description="资助周期")

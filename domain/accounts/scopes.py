@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from domain.codes import Role, Stage
-from domain.errors import Forbidden, NotFound
-from domain.identity import mask_id_number, region_prefix
-from domain.models import Region, School
+from zizhu.domain.reference.codes import Role, Stage
+from zizhu.domain.errors import Forbidden, NotFound
+from zizhu.domain.reference.identity import mask_id_number, region_prefix
+from zizhu.domain.models import Region, School
 
 SCHOOL_ROLES = (Role.SCHOOL_OPERATOR, Role.SCHOOL_REVIEWER)
 

@@ -7,12 +7,13 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from domain import audit, settings
-from domain.codes import Role, Stage
-from domain.errors import Unauthenticated, ValidationFailed
-from domain.identity import is_region_code, is_school_code
-from domain.models import Account, Region, School
-from domain.scopes import SCHOOL_ROLES, Viewer
+from zizhu.domain.accounts import audit
+from zizhu.domain import settings
+from zizhu.domain.reference.codes import Role, Stage
+from zizhu.domain.errors import Unauthenticated, ValidationFailed
+from zizhu.domain.reference.identity import is_region_code, is_school_code
+from zizhu.domain.models import Account, Region, School
+from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
 
 _hasher = PasswordHasher()
 _ALGORITHM = "HS256"

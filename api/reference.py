@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import strawberry
 
-from domain import codes
-from domain.models import AidProject, ReasonCode
+from zizhu.domain.reference import codes
+from zizhu.domain.models import AidProject, ReasonCode
 
 
 @strawberry.type(description="代码项")

@@ -1,11 +1,11 @@
 """The set-based steps of a comparison run (比对步骤), DESIGN.md §4 — all inside the run's transaction.
 
-`domain.comparison` runs them in order; each step is one or two SQL statements over the run's
+`zizhu.domain.comparison.engine` runs them in order; each step is one or two SQL statements over the run's
 working tables (`Work`), never a Python loop over students:
 
 1. members   — special-group records of P grouped by upper-cased ID number: one row per student
                with two category bit masks (CENTRAL, SELF); on PostgreSQL kept between runs while
-               the records are unchanged (`domain.comparison_members`);
+               the records are unchanged (`zizhu.domain.comparison.members`);
 2. matched   — members joined to their ENROLLED enrolments: one row per (student, school, stage);
 3. unfunded  — the matched rows without APPROVED aid of a RELIEF project of the same stage for P or
                P's academic year: an anti-join (funding is by person and stage, not school);
@@ -22,10 +22,11 @@ temporary tables could not be scanned by them. On SQLite they are TEMP tables.
 """
 from __future__ import annotations
 
-from domain import comparison_members, db
-from domain.models import ComparisonRun
-from domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
-from domain.periods import parse_semester
+from zizhu.domain.comparison import members as comparison_members
+from zizhu.domain import db
+from zizhu.domain.models import ComparisonRun
+from zizhu.domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
+from zizhu.domain.reference.periods import parse_semester
 
 LIST_KEY = ("id_number", "school_code", "stage")
 # (unfunded_result column, working-table column) of a list row's values
@@ -125,7 +126,7 @@ def _member_select(pg: bool) -> str:
 
 async def keep_members(period: str) -> bool:
     """PostgreSQL, before a run's transaction: (re)build the period's kept members if they are
-    out of date and nothing is in the way (`domain.comparison_members.refresh`)."""
+    out of date and nothing is in the way (`zizhu.domain.comparison.members.refresh`)."""
     select = _member_select(True)
 
     async def build(tx, table: str) -> int:

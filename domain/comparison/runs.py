@@ -5,12 +5,12 @@ the national runs and those of their own province); school accounts may not.
 """
 from __future__ import annotations
 
-from domain import queue
-from domain.codes import Role
-from domain.errors import NotFound
-from domain.models import ComparisonRun
-from domain.periods import parse_semester
-from domain.scopes import Viewer
+from zizhu.domain.comparison import queue
+from zizhu.domain.reference.codes import Role
+from zizhu.domain.errors import NotFound
+from zizhu.domain.models import ComparisonRun
+from zizhu.domain.reference.periods import parse_semester
+from zizhu.domain.accounts.scopes import Viewer
 
 WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR)
 MAX_PAGE = 100

@@ -27,8 +27,8 @@ from __future__ import annotations
 import hashlib
 from typing import Awaitable, Callable
 
-from domain import db
-from domain.periods import parse_semester
+from zizhu.domain import db
+from zizhu.domain.reference.periods import parse_semester
 
 STAMP_TABLE = "comparison_member_stamp"
 GENERATION = "special_group_generation"

@@ -7,10 +7,10 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from api.pagination import Connection, connection, decode_cursor
-from domain import runs
-from domain.errors import NotFound
-from domain.models import ComparisonRun as RunRow
+from zizhu.api.pagination import Connection, connection, decode_cursor
+from zizhu.domain.comparison import runs
+from zizhu.domain.errors import NotFound
+from zizhu.domain.models import ComparisonRun as RunRow
 
 
 @strawberry.enum(description="比对批次状态")

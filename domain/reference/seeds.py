@@ -1,8 +1,14 @@
 """Seed the code lists and the project catalogue (idempotent: run at every `zizhu migrate`)."""
 from __future__ import annotations
 
-from domain.codes import PROJECT_CATALOGUE, REASON_NEEDS_DETAIL, UNFUNDED_REASONS, Category, Stage
-from domain.models import AidProject, CategoryCode, Region, ReasonCode, StageCode
+from zizhu.domain.reference.codes import (
+    PROJECT_CATALOGUE,
+    REASON_NEEDS_DETAIL,
+    UNFUNDED_REASONS,
+    Category,
+    Stage,
+)
+from zizhu.domain.models import AidProject, CategoryCode, Region, ReasonCode, StageCode
 
 
 async def seed_code_lists() -> None:

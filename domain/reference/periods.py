@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from domain.errors import ValidationFailed
+from zizhu.domain.errors import ValidationFailed
 
 _SEMESTER = re.compile(r"^(\d{4})-(\d{4})-([12])$")
 _YEAR = re.compile(r"^(\d{4})-(\d{4})$")

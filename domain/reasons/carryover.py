@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain import audit, db
-from domain.settings import SHANGHAI
+from zizhu.domain.accounts import audit
+from zizhu.domain import db
+from zizhu.domain.settings import SHANGHAI
 
 CARRY_OVER_PERIOD = "2023-2024-1"
 CARRY_OVER_ACTOR = "carry-over"

@@ -5,7 +5,7 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from domain.models import AuditEntry
+from zizhu.domain.models import AuditEntry
 
 
 def _plain(value: Any) -> Any:

@@ -19,14 +19,14 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from domain import db
-from domain.codes import Category, Stage
-from domain.comparison import published_sources
-from domain.comparison_steps import counted, list_rows_of, stat_columns
-from domain.identity import region_prefix
-from domain.models import ComparisonRun
-from domain.periods import parse_semester
-from domain.scopes import Viewer
+from zizhu.domain import db
+from zizhu.domain.reference.codes import Category, Stage
+from zizhu.domain.comparison.engine import published_sources
+from zizhu.domain.comparison.steps import counted, list_rows_of, stat_columns
+from zizhu.domain.reference.identity import region_prefix
+from zizhu.domain.models import ComparisonRun
+from zizhu.domain.reference.periods import parse_semester
+from zizhu.domain.accounts.scopes import Viewer
 
 
 @dataclass

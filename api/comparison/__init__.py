@@ -1,0 +1,1 @@
+"""Comparison runs (比对批次) and funding periods (资助周期) in the API."""
