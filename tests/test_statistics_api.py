@@ -10,7 +10,7 @@ from zizhu.domain.settings import SHANGHAI
 from tests.support.statements import statements
 from tests.test_comparison import P, aid, compare, enrol, member, sid
 
-CACHE_CHECKS = 0  # statements the response cache adds to a cacheable query (its version check)
+CACHE_CHECKS = 1  # statements the response cache adds to a cacheable query (its version check)
 
 COUNTS = "members funded unfunded reasonReported reasonPending"
 STATS = f"""query($period: String!, $region: String, $stage: Stage) {{
