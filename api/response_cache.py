@@ -1,7 +1,7 @@
 """Reuse of serialised answers (应答缓存) for the dashboard queries that many users repeat.
 
 A query operation whose root fields are all in `CACHEABLE` (statistics, regions and schools with
-their rollups, code lists) is answered from memory when the same document, variables and
+their rollups, the unfunded list, code lists) is answered from memory when the same document, variables and
 operation name were answered before for a viewer of the same scope (role, scope code, stages: the
 same data and the same ID masking) at the same data version. The version (`zizhu.domain.versions`)
 is read before the answer is computed and moves inside the transaction of every write that changes
@@ -23,7 +23,7 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationT
 from zizhu.domain import versions
 from zizhu.domain.accounts.scopes import Viewer
 
-CACHEABLE = frozenset({"unfundedStatistics", "region", "school", "codeLists", "__typename"})
+CACHEABLE = frozenset({"unfundedStatistics", "region", "school", "unfundedStudents", "codeLists", "__typename"})
 MAX_CACHED_DOCUMENT = 16_384  # characters; larger documents are executed, never parsed here
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 
