@@ -22,7 +22,7 @@ async def _with_orm(coro_factory):
 
 def cmd_migrate(args) -> int:
     asyncio.run(db.migrate())
-    print("数据库已迁移到最新版本，代码表已更新")
+    print("数据库已迁移到最新版本，代码表与 2023-2024-1 学前资助默认时间窗口已就绪")
     return 0
 
 

@@ -44,16 +44,19 @@ async def close() -> None:
 
 
 async def migrate(database_url: str | None = None) -> None:
-    """Apply the versioned migrations, then (re)seed the code lists. Safe to run repeatedly."""
+    """Apply the versioned migrations, then (re)seed the code lists and the upgrade's roster
+    windows. Safe to run repeatedly."""
     from tortoise.migrations.api import migrate as run_migrations
 
     from zizhu.domain.reference.seeds import seed_code_lists
+    from zizhu.domain.roster.upgrade_windows import seed_upgrade_windows
 
     await run_migrations(config=tortoise_config(database_url))
     await close()
     await init(database_url)
     try:
         await seed_code_lists()
+        await seed_upgrade_windows()
     finally:
         await close()
 

@@ -1,0 +1,132 @@
+"""The upgrade's own roster windows (升级通知中的填报时间): 2023-2024 autumn, deadline 2024-01-25 24:00.
+
+`zizhu migrate` creates the national PRE_GOV windows of 2023-2024-1 for ENTRY and REVIEW when they
+are missing, and never changes a window an admin has set or moved, nor a province's override.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from zizhu.domain import db
+from zizhu.domain.demo import load_demo
+from zizhu.domain.models import AuditEntry, Period, Region, TimeWindow
+from zizhu.domain.roster import windows
+from zizhu.domain.roster.upgrade_windows import seed_upgrade_windows
+from zizhu.domain.settings import SHANGHAI
+from tests.support.databases import blank_database
+from tests.support.roster import ADD, PERIOD, REVIEW, SUBMIT, add, enrol, set_window
+
+SEPT_1 = dt.datetime(2023, 9, 1, tzinfo=SHANGHAI)
+MIDNIGHT = dt.datetime(2024, 1, 26, tzinfo=SHANGHAI)  # 2024-01-25 24:00, end exclusive
+LAST_SECOND = MIDNIGHT - dt.timedelta(seconds=1)
+
+LIST = "query($p: String!) { timeWindows(period: $p) { action provinceCode start end isOpen updatedBy } }"
+ROSTER = """query($p: String!) { preschoolRoster(period: $p) {
+  entryWindow { start end isOpen provinceCode } reviewWindow { start end isOpen provinceCode } } }"""
+
+
+async def _windows() -> list[tuple]:
+    """(action, province, start, end, updated_by) of every window, in Asia/Shanghai."""
+    rows = await TimeWindow.filter(period=PERIOD, project_code="PRE_GOV").order_by("action", "province")
+    return [(w.action, w.province, windows.in_shanghai(w.start), windows.in_shanghai(w.end), w.updated_by)
+            for w in rows]
+
+
+SEEDED = [("ENTRY", "", SEPT_1, MIDNIGHT, "system"), ("REVIEW", "", SEPT_1, MIDNIGHT, "system")]
+
+
+async def test_migrating_a_fresh_database_sets_both_windows_and_again_keeps_the_admins(tmp_path, database_url, orm):
+    async with blank_database(tmp_path, "zizhu_fresh") as url:
+        try:
+            await db.migrate(url)
+            await db.init(url)
+            assert await _windows() == SEEDED
+            seeded = await AuditEntry.filter(action="time_window.seed").order_by("id")
+            assert [(a.actor, a.entity_key, a.before, a.after["end"]) for a in seeded] == [
+                ("system", f"{PERIOD}/PRE_GOV/ENTRY/", None, "2024-01-26T00:00:00+08:00"),
+                ("system", f"{PERIOD}/PRE_GOV/REVIEW/", None, "2024-01-26T00:00:00+08:00"),
+            ]
+            # An admin moves the entry deadline and gives 湖南 its own review window.
+            await Region.create(code="430000", name="湖南省", parent_code="000000", level="PROVINCE")
+            await set_window("ENTRY", SEPT_1, MIDNIGHT + dt.timedelta(days=5))
+            await set_window("REVIEW", MIDNIGHT, MIDNIGHT + dt.timedelta(days=10), province="430000")
+            await db.close()
+
+            await db.migrate(url)
+            await db.init(url)
+            assert await _windows() == [
+                ("ENTRY", "", SEPT_1, MIDNIGHT + dt.timedelta(days=5), "admin"),
+                ("REVIEW", "", SEPT_1, MIDNIGHT, "system"),
+                ("REVIEW", "43", MIDNIGHT, MIDNIGHT + dt.timedelta(days=10), "admin"),
+            ]
+            assert await AuditEntry.filter(action="time_window.seed").count() == 2
+        finally:  # the session's own database again for the tests that follow
+            await db.close()
+            await db.init(database_url)
+
+
+async def test_seeding_creates_only_the_missing_national_window(orm):
+    await Region.create(code="430000", name="湖南省", parent_code="000000", level="PROVINCE")
+    await set_window("REVIEW", MIDNIGHT, MIDNIGHT + dt.timedelta(days=3))
+    await set_window("ENTRY", SEPT_1, MIDNIGHT - dt.timedelta(days=10), province="430000")
+    created = await seed_upgrade_windows()
+    assert [(w.action, w.province) for w in created] == [("ENTRY", "")]
+    assert await _windows() == [
+        ("ENTRY", "", SEPT_1, MIDNIGHT, "system"),
+        ("ENTRY", "43", SEPT_1, MIDNIGHT - dt.timedelta(days=10), "admin"),
+        ("REVIEW", "", MIDNIGHT, MIDNIGHT + dt.timedelta(days=3), "admin"),
+    ]
+    assert await seed_upgrade_windows() == []
+
+
+async def test_the_window_starts_on_the_period_rows_start_date(orm):
+    await Period.create(code=PERIOD, academic_year="2023-2024", term=1,
+                        start_date=dt.date(2023, 8, 28), end_date=dt.date(2024, 2, 29))
+    await seed_upgrade_windows()
+    late_august = dt.datetime(2023, 8, 28, tzinfo=SHANGHAI)
+    assert [(w[0], w[2], w[3]) for w in await _windows()] == [
+        ("ENTRY", late_august, MIDNIGHT), ("REVIEW", late_august, MIDNIGHT)]
+
+
+async def test_the_seeded_windows_are_listed_shown_and_enforced(gql, world, clock):
+    await seed_upgrade_windows()
+    clock.value = LAST_SECOND
+    shown = [{"action": a, "provinceCode": None, "start": "2023-09-01T00:00:00+08:00",
+              "end": "2024-01-26T00:00:00+08:00", "isOpen": True, "updatedBy": "system"} for a in ("ENTRY", "REVIEW")]
+    assert (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("admin")))["timeWindows"] == shown
+
+    op, rev = await gql.login("kg_op"), await gql.login("kg_rev")
+    bounds = {"start": "2023-09-01T00:00:00+08:00", "end": "2024-01-26T00:00:00+08:00", "provinceCode": None}
+    roster = (await gql.data(ROSTER, {"p": PERIOD}, token=op))["preschoolRoster"]
+    assert roster == {"entryWindow": {**bounds, "isOpen": True}, "reviewWindow": {**bounds, "isOpen": True}}
+
+    # 2024-01-25 23:59:59: entry and review pass.
+    first, second = await enrol(1, "王一"), await enrol(2, "王二")
+    entry = await add(gql, op, first)
+    await gql.data(SUBMIT, {"ids": [entry["id"]]}, token=op)
+    late = await add(gql, op, second)
+    await gql.data(SUBMIT, {"ids": [late["id"]]}, token=op)
+    reviewed = await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=rev)
+    assert reviewed["reviewPreschoolRosterEntries"][0]["status"] == "SCHOOL_APPROVED"
+
+    # 2024-01-26 00:00:00: both are refused, the error carrying the window's bounds.
+    clock.value = MIDNIGHT
+    closed = {"code": "WINDOW_CLOSED", "start": "2023-09-01T00:00:00+08:00", "end": "2024-01-26T00:00:00+08:00",
+              "period": PERIOD}
+    body = await gql.post(ADD, {"p": PERIOD, "i": await enrol(3, "王三"), "a": "800", "s": None}, token=op)
+    assert body["errors"][0]["extensions"] == {**closed, "action": "ENTRY"}
+    assert "已截止" in body["errors"][0]["message"]
+    body = await gql.post(REVIEW, {"ids": [late["id"]], "d": "APPROVE", "c": None}, token=rev)
+    assert body["errors"][0]["extensions"] == {**closed, "action": "REVIEW"}
+    roster = (await gql.data(ROSTER, {"p": PERIOD}, token=op))["preschoolRoster"]
+    assert roster == {"entryWindow": {**bounds, "isOpen": False}, "reviewWindow": {**bounds, "isOpen": False}}
+
+
+async def test_the_demo_still_opens_its_own_windows(orm):
+    await seed_upgrade_windows()
+    await load_demo()
+    demo = await _windows()
+    assert [(w[0], w[1], w[3] - w[2], w[4]) for w in demo] == [
+        (a, "", dt.timedelta(days=31), "demo") for a in ("ENTRY", "REVIEW")]
+    assert await seed_upgrade_windows() == []
+    assert await _windows() == demo
