@@ -1,6 +1,10 @@
 """recomputeUnfunded / comparisonRun / comparisonRuns over GraphQL, with the real Redis."""
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from zizhu.domain.comparison import engine as comparison, queue
 from zizhu.domain.models import AuditEntry, ComparisonRun
 from tests.support.tiny_comparison import tiny_data_set
@@ -58,6 +62,51 @@ async def test_queue_unavailable_leaves_no_queued_run_and_the_rest_works(gql, wo
     done = await comparison.run_comparison_now(P, trigger="CLI", requested_by="cli")
     runs = (await gql.data(RUNS, {"p": P}, token=admin))["comparisonRuns"]["edges"]
     assert [(e["node"]["id"], e["node"]["status"]) for e in runs] == [(str(done.id), "SUCCEEDED")]
+
+
+async def _mute_redis(answer_ping: bool):
+    """A server that accepts connections and answers nothing (or only PING and set-up commands)."""
+    writers = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        while answer_ping:
+            header = await reader.readline()
+            if not header:
+                return
+            words = []
+            for _ in range(int(header[1:]) if header.startswith(b"*") else 0):
+                size = int((await reader.readline())[1:])
+                words.append((await reader.readexactly(size + 2))[:-2].upper())
+            if words[:1] == [b"PING"]:
+                writer.write(b"+PONG\r\n")
+            elif words[:1] in ([b"CLIENT"], [b"SELECT"]):
+                writer.write(b"+OK\r\n")
+            else:
+                await asyncio.Event().wait()  # never answers the job itself
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, writers
+
+
+@pytest.mark.parametrize("answer_ping", [False, True], ids=["mute", "answers-only-ping"])
+async def test_a_redis_that_never_answers_gives_queue_unavailable(gql, world, monkeypatch, answer_ping):
+    admin = await gql.login("admin")
+    server, writers = await _mute_redis(answer_ping)
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0")
+    monkeypatch.setattr(queue, "REPLY_TIMEOUT_S", 0.5)
+    try:
+        body = await asyncio.wait_for(gql.post(RECOMPUTE, {"p": P}, token=admin), 60)  # hung before
+    finally:
+        for w in writers:
+            w.close()
+        server.close()
+    assert writers, "the request never reached the server"
+    assert body["errors"][0]["extensions"]["code"] == "QUEUE_UNAVAILABLE"
+    assert await ComparisonRun.filter(status="QUEUED").count() == 0
+    # past the connection check, the run was created and then failed by the enqueue's timeout
+    assert await ComparisonRun.filter(status="FAILED").count() == (1 if answer_ping else 0)
 
 
 async def test_enqueue_failure_after_the_check_marks_the_run_failed(world, pool, arq_queue, monkeypatch):
