@@ -45,7 +45,7 @@ def create_app(database_url: str | None = None, clock: Clock = system_clock, man
         if not manage_orm:
             yield
             return
-        async with RegisterTortoise(app, config=db.tortoise_config(database_url)):
+        async with RegisterTortoise(app, config=db.api_config(database_url)):
             yield
 
     routes = [
