@@ -99,7 +99,7 @@ def create_app(
         if not manage_orm:
             yield
             return
-        async with RegisterTortoise(app, config=db.tortoise_config(database_url)):
+        async with RegisterTortoise(app, config=db.api_config(database_url)):
             yield
 
     routes = [

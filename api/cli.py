@@ -53,9 +53,9 @@ def cmd_demo(args) -> int:
     from zizhu.domain.demo import DEMO_ACCOUNTS, load_demo
 
     asyncio.run(db.migrate())
-    summary = asyncio.run(_with_orm(lambda: load_demo(scale=args.scale, progress=_progress)))
+    summary = asyncio.run(_with_orm(lambda: load_demo(scale=args.scale, progress=_progress, force=args.force)))
     print("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in summary.items()))
-    print("演示账号（用户名 / 密码 / 角色 / 范围）：")
+    print("演示账号（用户名 / 密码 / 角色 / 范围；已存在的同名账号保持原样，未改密码）：")
     for username, password, role, scope, _stages in DEMO_ACCOUNTS:
         print(f"  {username:<14} {password:<14} {role:<20} {scope}")
     return 0
@@ -117,15 +117,23 @@ def cmd_export_schema(args) -> int:
     return 0
 
 
-def cmd_user_add(args) -> int:
-    from zizhu.domain.accounts.users import add_user
-
+def _new_password() -> str | None:
+    """The password from ZIZHU_PASSWORD, else asked for on a terminal (None: neither)."""
     password = os.environ.get("ZIZHU_PASSWORD")
     if not password:
         if not sys.stdin.isatty():
             print("请通过 ZIZHU_PASSWORD 环境变量提供密码", file=sys.stderr)
-            return 2
+            return None
         password = getpass.getpass("密码: ")
+    return password
+
+
+def cmd_user_add(args) -> int:
+    from zizhu.domain.accounts.users import add_user
+
+    password = _new_password()
+    if password is None:
+        return 2
     account = asyncio.run(
         _with_orm(lambda: add_user(args.username, password, args.role, args.scope, args.stage or []))
     )
@@ -138,6 +146,26 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("须为正整数")
     return value
+
+
+def cmd_user_passwd(args) -> int:
+    from zizhu.domain.accounts.users import set_password
+
+    password = _new_password()
+    if password is None:
+        return 2
+    asyncio.run(_with_orm(lambda: set_password("cli", args.username, password)))
+    print(f"账号 {args.username} 的密码已更改，此前签发的令牌均已失效")
+    return 0
+
+
+def cmd_user_active(args) -> int:
+    from zizhu.domain.accounts.users import set_active
+
+    active = args.user_command == "enable"
+    asyncio.run(_with_orm(lambda: set_active("cli", args.username, active)))
+    print(f"账号 {args.username} 已{'启用' if active else '停用，此前签发的令牌均已失效'}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -157,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="load the demo data set and its accounts")
     d.add_argument("--scale", type=int, default=None, help="generate about this many students (benchmarks)")
+    d.add_argument("--force", action="store_true",
+                   help="load even into a database that has data or is not a development one")
     d.set_defaults(func=cmd_demo)
 
     i = sub.add_parser("import", help="import a CSV or .xlsx file")
@@ -185,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--scope", required=True, help="school code (school roles) or region code")
     ua.add_argument("--stage", action="append", help="limit to a stage (repeatable)")
     ua.set_defaults(func=cmd_user_add)
+    up = usub.add_parser("passwd", help="set a new password (ZIZHU_PASSWORD); old tokens stop working")
+    up.add_argument("username")
+    up.set_defaults(func=cmd_user_passwd)
+    for name, text in (("disable", "disable an account; its tokens stop working"), ("enable", "enable an account")):
+        ud = usub.add_parser(name, help=text)
+        ud.add_argument("username")
+        ud.set_defaults(func=cmd_user_active)
     return p
 
 

@@ -6,15 +6,22 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
-from zizhu.domain.errors import DomainError
+from zizhu.domain import db
+from zizhu.domain.errors import DomainError, TimedOut
 
 log = logging.getLogger("zizhu.api")
 MASKED_MESSAGE = "服务器内部错误，请稍后重试"
+TIMEOUT_MESSAGE = "数据库繁忙，查询超时，请稍后重试"
 
 
 def _domain_error(error: GraphQLError) -> DomainError | None:
+    """The coded error behind a GraphQL error: a domain error, or a database timeout as TIMEOUT."""
     original = error.original_error
-    return original if isinstance(original, DomainError) else None
+    if isinstance(original, DomainError):
+        return original
+    if original is not None and not isinstance(original, GraphQLError) and db.is_timeout(original):
+        return TimedOut(TIMEOUT_MESSAGE)
+    return None
 
 
 class DomainErrorCodes(SchemaExtension):
@@ -37,7 +44,8 @@ def log_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         domain = _domain_error(error)
         if domain is not None:
-            log.info("%s: %s", domain.code, domain.message)
+            log.log(logging.WARNING if isinstance(domain, TimedOut) else logging.INFO, "%s: %s", domain.code,
+                    domain.message)
         elif error.original_error is None or isinstance(error.original_error, GraphQLError):
             log.info("invalid request: %s", error.message)
         else:

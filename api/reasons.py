@@ -24,6 +24,7 @@ class ReportedReason:
     detail: str
     inherited: bool = strawberry.field(description="由2023年秋季学期脱贫家庭学生未资助原因继承")
     reported_at: dt.datetime | None
+    version: int = strawberry.field(description="版本号：每次修改加一；填报时传回 expectedVersion 可防止覆盖他人的修改")
 
 
 @strawberry.type(description="未资助的特殊群体学生")
@@ -60,6 +61,10 @@ class RegionReason:
     detail: str
     reported_by: str
     reported_at: dt.datetime
+    version: int = strawberry.field(description="版本号：每次修改加一")
+
+
+_EXPECTED_VERSION = "填报人看到的版本号（尚无原因时为 0）；原因已被他人修改时返回 CONFLICT。不传则不检查"
 
 
 @strawberry.input(description="填报一名学生的未资助原因")
@@ -69,6 +74,7 @@ class ReasonInput:
     id_number: str
     reason_code: str
     detail: str = ""
+    expected_version: int | None = strawberry.field(default=None, description=_EXPECTED_VERSION)
 
 
 @strawberry.input(description="主管部门填报本级未资助原因")
@@ -78,13 +84,14 @@ class RegionReasonInput:
     reason_code: str
     detail: str = ""
     category: Category | None = None
+    expected_version: int | None = strawberry.field(default=None, description=_EXPECTED_VERSION)
 
 
 def _student(s: unfunded.UnfundedStudent) -> UnfundedStudent:
     reason = None
     if s.reason_code:
         reason = ReportedReason(code=s.reason_code, detail=s.reason_detail or "", inherited=s.reason_inherited,
-                                reported_at=s.reported_at)
+                                reported_at=s.reported_at, version=s.reason_version)
     return UnfundedStudent(
         id_number=s.id_number, name=s.name, school_code=s.school_code, stage=s.stage, categories=s.categories,
         central_categories=s.central, self_collected_categories=s.self_collected, reason=reason,
@@ -105,11 +112,13 @@ def _region_reason(r) -> RegionReason:
     return RegionReason(
         period=r.period, stage=S(r.stage), region_code=r.region_code, category=category,
         reason_code=r.reason_code, detail=r.detail, reported_by=r.reported_by, reported_at=r.reported_at,
+        version=r.version,
     )
 
 
 def _reported_reason(r) -> ReportedReason:
-    return ReportedReason(code=r.reason_code, detail=r.detail, inherited=r.inherited, reported_at=r.reported_at)
+    return ReportedReason(code=r.reason_code, detail=r.detail, inherited=r.inherited, reported_at=r.reported_at,
+                          version=r.version)
 
 
 @strawberry.type
@@ -150,7 +159,7 @@ class ReasonQuery:
 
 def _report(i: ReasonInput) -> reasons.ReasonReport:
     return reasons.ReasonReport(period=i.period, stage=i.stage, id_number=i.id_number,
-                                reason_code=i.reason_code, detail=i.detail)
+                                reason_code=i.reason_code, detail=i.detail, expected_version=i.expected_version)
 
 
 @strawberry.type
@@ -171,6 +180,7 @@ class ReasonMutation:
     async def report_region_reason(self, info: Info, input: RegionReasonInput) -> RegionReason:
         viewer = await info.context.viewer()
         saved = await reasons.report_region_reason(
-            viewer, input.period, input.stage, input.reason_code, input.detail, input.category, info.context.now()
+            viewer, input.period, input.stage, input.reason_code, input.detail, input.category, info.context.now(),
+            expected_version=input.expected_version,
         )
         return _region_reason(saved)

@@ -30,6 +30,42 @@ def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
     }
 
 
+def api_config(database_url: str | None = None) -> dict[str, Any]:
+    """The config of the API process: on PostgreSQL every statement is bounded by the settings'
+    statement timeout, so a locked table or a runaway query answers an error instead of holding
+    a request (and a pooled connection) for ever. Workers and the command line are not bounded."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    config = tortoise_config(database_url)
+    url = config["connections"]["default"]
+    timeout_s = settings.load().statement_timeout_s
+    if url.startswith(("postgres://", "postgresql://", "asyncpg://")) and timeout_s > 0:
+        connection = expand_db_url(url)
+        credentials = connection["credentials"]
+        credentials["server_settings"] = {**credentials.get("server_settings", {}),
+                                          "statement_timeout": str(int(timeout_s * 1000))}
+        config["connections"]["default"] = connection
+    return config
+
+
+def is_timeout(exc: BaseException | None) -> bool:
+    """Whether an exception (or one it was raised from) is the database giving up waiting: a
+    PostgreSQL statement or lock timeout, or SQLite's busy timeout."""
+    import sqlite3
+
+    import asyncpg
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (asyncpg.exceptions.QueryCanceledError, asyncpg.exceptions.LockNotAvailableError)):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return True
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc, seen = exc.__cause__ or inner or exc.__context__, seen + 1
+    return False
+
+
 # The config the `tortoise` CLI (makemigrations) reads: [tool.tortoise] in pyproject.toml.
 TORTOISE_ORM = tortoise_config()
 

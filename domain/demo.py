@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from zizhu.domain import settings
 from zizhu.domain.accounts.users import add_user
+from zizhu.domain.errors import Conflict
+from zizhu.domain.models import Account, AidRecord, Enrolment, School, SpecialGroupRecord
 from zizhu.domain.reference.codes import AidStatus, Category, EnrolmentStatus, Source, Stage
 from zizhu.domain.reference.identity import make_id_number
 from zizhu.domain.imports import run_import
@@ -248,16 +251,44 @@ _SUMMARY_LABELS = {"regions": "行政区划", "schools": "学校", "students": "
                    "special-groups": "特殊群体名单", "legacy-reasons": "历史未资助原因"}
 
 
-async def load_demo(scale: int | None = None, progress: Callable[[int, str], None] | None = None) -> dict[str, int]:
-    """Generate and import the demo files, then create the demo accounts. Idempotent."""
+async def refusal(force: bool = False) -> str | None:
+    """Why the demo must not be loaded here (None: it may): only into an empty development
+    database, unless forced."""
+    if force:
+        return None
+    environment = settings.load().environment
+    if environment != "development":
+        return f"当前环境为 {environment}，演示数据只能载入开发环境（ZIZHU_ENV=development）；确需载入请加 --force"
+    for model in (Account, School, Enrolment, AidRecord, SpecialGroupRecord):
+        if await model.exists():
+            return "数据库中已有数据，演示数据只能载入空数据库；确需载入请加 --force（已有账号不会被改动）"
+    return None
+
+
+async def _create_missing_accounts() -> None:
+    """The demo accounts that do not exist yet; an existing account of the same name is never
+    touched (not re-enabled, password unchanged)."""
+    existing = set(await Account.filter(username__in=[a[0] for a in DEMO_ACCOUNTS]).values_list("username", flat=True))
+    for username, password, role, scope, stages in DEMO_ACCOUNTS:
+        if username not in existing:
+            await add_user(username, password, role, scope, stages, actor="demo")
+
+
+async def load_demo(scale: int | None = None, progress: Callable[[int, str], None] | None = None,
+                    force: bool = False) -> dict[str, int]:
+    """Generate and import the demo files, then create the missing demo accounts. Idempotent.
+
+    Refuses (CONFLICT) a database that has data or is not a development one, unless `force`."""
+    reason = await refusal(force)
+    if reason:
+        raise Conflict(reason)
     summary: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="zizhu-demo-") as tmp:
         paths = write_demo_files(Path(tmp), scale or DEFAULT_STUDENTS)
         for kind in IMPORT_ORDER:
             result = await run_import(kind, paths[kind], actor="demo", progress=progress)
             summary[_SUMMARY_LABELS[kind]] = result.rows
-    for username, password, role, scope, stages in DEMO_ACCOUNTS:
-        await add_user(username, password, role, scope, stages, actor="demo")
+    await _create_missing_accounts()
     summary["账号"] = len(DEMO_ACCOUNTS)
     summary.update(await _prepare_views())
     return summary

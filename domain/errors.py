@@ -39,3 +39,9 @@ class WindowClosed(DomainError):
 
 class QueueUnavailable(DomainError):
     code = "QUEUE_UNAVAILABLE"
+
+
+class TimedOut(DomainError):
+    """The database did not answer in time (a statement timeout, a lock held too long)."""
+
+    code = "TIMEOUT"

@@ -19,6 +19,7 @@ class Settings:
     secret_key: str
     environment: str
     token_hours: int
+    statement_timeout_s: float = 30.0  # the API's longest database statement (PostgreSQL); 0 = none
 
 
 def load() -> Settings:
@@ -36,4 +37,5 @@ def load() -> Settings:
         secret_key=secret,
         environment=environment,
         token_hours=int(os.environ.get("ZIZHU_TOKEN_HOURS", "12")),
+        statement_timeout_s=float(os.environ.get("ZIZHU_STATEMENT_TIMEOUT_S", "30")),
     )

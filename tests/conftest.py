@@ -73,6 +73,16 @@ async def clean_db(orm):
     yield
 
 
+@pytest.fixture(autouse=True)
+def fresh_login_throttle():
+    """Failed sign-ins of one test must not lock the accounts of the next."""
+    from zizhu.domain.accounts import throttle
+
+    throttle.accounts.clear()
+    throttle.clients.clear()
+    yield
+
+
 class FixedClock:
     """A settable clock for the app (the server's 'now')."""
 

@@ -1,6 +1,7 @@
 """Unfunded list, reason reporting (school and own level) and the read-only legacy history."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -179,3 +180,57 @@ async def test_legacy_history_is_read_only_and_scoped(gql, world, app):
 
     mutations = schema.get_type_by_name("Mutation").fields
     assert not [f for f in mutations if "legacy" in f.python_name.lower() or "poverty" in f.python_name.lower()]
+
+
+REPORT_V = """mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { code detail version } }"""
+
+
+async def test_concurrent_reports_of_one_student_all_apply_in_turn(gql, published):
+    """Simultaneous reports never fail (no unique violation on the first insert) and none is lost:
+    the audit trail is one chain, each entry replacing the value the previous one wrote."""
+    token = await gql.login("school_op")
+    base = {"period": P, "stage": "COMPULSORY", "idNumber": A, "reasonCode": "99"}
+    bodies = await asyncio.gather(*(
+        gql.post(REPORT_V, {"i": {**base, "detail": f"说明{n}"}}, token=token) for n in range(8)))
+    assert [b.get("errors") for b in bodies] == [None] * 8
+    assert sorted(b["data"]["reportUnfundedReason"]["version"] for b in bodies) == list(range(1, 9))
+    reason = await UnfundedReason.get(id_number=A)
+    assert reason.version == 8
+    audits = await AuditEntry.filter(entity="unfunded_reason").order_by("id")
+    assert len(audits) == 8 and audits[0].before is None
+    for previous, entry in zip(audits, audits[1:]):
+        assert entry.before == previous.after
+    assert audits[-1].after["detail"] == reason.detail
+
+
+async def test_a_report_on_a_version_someone_changed_is_a_conflict(gql, published):
+    token = await gql.login("school_op")
+    first = {"period": P, "stage": "COMPULSORY", "idNumber": A, "reasonCode": "01", "expectedVersion": 0}
+    assert (await gql.data(REPORT_V, {"i": first}, token=token))["reportUnfundedReason"]["version"] == 1
+    stale = await gql.post(REPORT_V, {"i": {**first, "reasonCode": "03"}}, token=token)  # still thinks "none yet"
+    assert stale["errors"][0]["extensions"] == {"code": "CONFLICT", "currentVersion": 1}
+    assert (await UnfundedReason.get(id_number=A)).reason_code == "01"
+    assert await AuditEntry.filter(entity="unfunded_reason").count() == 1
+    seen = (await gql.data(LIST.replace("inherited }", "inherited version }"), {"first": 1}, token=token))
+    assert seen["unfundedStudents"]["edges"][0]["node"]["reason"]["version"] == 1
+    fresh = {**first, "reasonCode": "03", "expectedVersion": 1}
+    assert (await gql.data(REPORT_V, {"i": fresh}, token=token))["reportUnfundedReason"]["version"] == 2
+    unchecked = {k: v for k, v in first.items() if k != "expectedVersion"}
+    assert (await gql.data(REPORT_V, {"i": unchecked}, token=token))["reportUnfundedReason"]["version"] == 3
+    made_up = {**first, "idNumber": B, "expectedVersion": 4}  # no reason yet: only 0 matches
+    assert await gql.error_code(REPORT_V, {"i": made_up}, token=token) == "CONFLICT"
+    assert not await UnfundedReason.exists(id_number=B)
+    batch = "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { code version } }"
+    both = [{**unchecked, "idNumber": C, "reasonCode": "05"}, {**unchecked, "reasonCode": "06"}]
+    assert (await gql.data(batch, {"i": both}, token=token))["reportUnfundedReasons"] == [
+        {"code": "05", "version": 1}, {"code": "06", "version": 4}]  # in the order asked
+
+
+async def test_region_reason_versions(gql, published):
+    q = "mutation($i: RegionReasonInput!) { reportRegionReason(input: $i) { reasonCode version } }"
+    county = await gql.login("county_op")
+    i = {"period": P, "stage": "COMPULSORY", "reasonCode": "10", "expectedVersion": 0}
+    assert (await gql.data(q, {"i": i}, token=county))["reportRegionReason"] == {"reasonCode": "10", "version": 1}
+    assert await gql.error_code(q, {"i": {**i, "reasonCode": "01"}}, token=county) == "CONFLICT"
+    again = await asyncio.gather(*(gql.post(q, {"i": {**i, "expectedVersion": None}}, token=county) for _ in range(4)))
+    assert sorted(b["data"]["reportRegionReason"]["version"] for b in again) == [2, 3, 4, 5]

@@ -1,6 +1,10 @@
 """recomputeUnfunded / comparisonRun / comparisonRuns over GraphQL, with the real Redis."""
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from zizhu.domain.comparison import engine as comparison, queue
 from zizhu.domain.models import AuditEntry, ComparisonRun
 from tests.support.tiny_comparison import tiny_data_set
@@ -10,9 +14,9 @@ RECOMPUTE = """mutation($p: String!) { recomputeUnfunded(period: $p) {
     id period trigger requestedBy status published attempts error } }"""
 RUN = """query($id: ID!) { comparisonRun(id: $id) {
     id period status published members matched unmatched funded unfunded newlyUnfunded newlyFunded
-    queuedAt startedAt finishedAt } }"""
+    queuedAt startedAt finishedAt requestedBy error } }"""
 RUNS = """query($p: String!, $first: Int, $after: String) { comparisonRuns(period: $p, first: $first, after: $after) {
-    edges { cursor node { id trigger status } } pageInfo { hasNextPage endCursor } } }"""
+    edges { cursor node { id trigger status requestedBy } } pageInfo { hasNextPage endCursor } } }"""
 
 
 async def test_admin_recompute_queues_a_run_and_a_job(gql, world, pool, arq_queue):
@@ -60,6 +64,51 @@ async def test_queue_unavailable_leaves_no_queued_run_and_the_rest_works(gql, wo
     assert [(e["node"]["id"], e["node"]["status"]) for e in runs] == [(str(done.id), "SUCCEEDED")]
 
 
+async def _mute_redis(answer_ping: bool):
+    """A server that accepts connections and answers nothing (or only PING and set-up commands)."""
+    writers = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        while answer_ping:
+            header = await reader.readline()
+            if not header:
+                return
+            words = []
+            for _ in range(int(header[1:]) if header.startswith(b"*") else 0):
+                size = int((await reader.readline())[1:])
+                words.append((await reader.readexactly(size + 2))[:-2].upper())
+            if words[:1] == [b"PING"]:
+                writer.write(b"+PONG\r\n")
+            elif words[:1] in ([b"CLIENT"], [b"SELECT"]):
+                writer.write(b"+OK\r\n")
+            else:
+                await asyncio.Event().wait()  # never answers the job itself
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, writers
+
+
+@pytest.mark.parametrize("answer_ping", [False, True], ids=["mute", "answers-only-ping"])
+async def test_a_redis_that_never_answers_gives_queue_unavailable(gql, world, monkeypatch, answer_ping):
+    admin = await gql.login("admin")
+    server, writers = await _mute_redis(answer_ping)
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0")
+    monkeypatch.setattr(queue, "REPLY_TIMEOUT_S", 0.5)
+    try:
+        body = await asyncio.wait_for(gql.post(RECOMPUTE, {"p": P}, token=admin), 60)  # hung before
+    finally:
+        for w in writers:
+            w.close()
+        server.close()
+    assert writers, "the request never reached the server"
+    assert body["errors"][0]["extensions"]["code"] == "QUEUE_UNAVAILABLE"
+    assert await ComparisonRun.filter(status="QUEUED").count() == 0
+    # past the connection check, the run was created and then failed by the enqueue's timeout
+    assert await ComparisonRun.filter(status="FAILED").count() == (1 if answer_ping else 0)
+
+
 async def test_enqueue_failure_after_the_check_marks_the_run_failed(world, pool, arq_queue, monkeypatch):
     from zizhu.domain.errors import QueueUnavailable
 
@@ -82,7 +131,7 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     await tiny_data_set()
     done = await comparison.run_comparison_now(P, trigger="CLI", requested_by="cli")
     queued = await comparison.create_run(P, "MANUAL", "admin")
-    token = await gql.login("province_op")  # authorities may watch progress
+    token = await gql.login("admin")
     got = (await gql.data(RUN, {"id": str(done.id)}, token=token))["comparisonRun"]
     assert {k: got[k] for k in ("status", "published", "members", "matched", "unmatched", "funded", "unfunded",
                                 "newlyUnfunded", "newlyFunded")} == {
@@ -100,17 +149,40 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "NOT_FOUND"
 
 
-async def test_province_runs_are_visible_to_their_province_only(gql, world):
+async def test_runs_are_visible_only_to_accounts_whose_scope_covers_them(gql, world):
+    """A run's figures are totals of its whole scope: a county account must not read national
+    (or provincial) totals, nor who requested the run."""
     hunan = await comparison.create_run(P, "MANUAL", "admin", province="43")
     national = await comparison.create_run(P, "MANUAL", "admin")
     gd = await gql.login("gd_op")
     assert await gql.error_code(RUN, {"id": str(hunan.id)}, token=gd) == "NOT_FOUND"
-    assert (await gql.data(RUN, {"id": str(national.id)}, token=gd))["comparisonRun"]["id"] == str(national.id)
-    ids = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=gd))["comparisonRuns"]["edges"]]
-    assert ids == [str(national.id)]
-    county = await gql.login("county_op")
-    ids = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=county))["comparisonRuns"]["edges"]]
+    assert await gql.error_code(RUN, {"id": str(national.id)}, token=gd) == "NOT_FOUND"
+    assert (await gql.data(RUNS, {"p": P}, token=gd))["comparisonRuns"]["edges"] == []
+    for user in ("county_op", "city_op"):
+        token = await gql.login(user)
+        for run in (hunan, national):
+            assert await gql.error_code(RUN, {"id": str(run.id)}, token=token) == "NOT_FOUND"
+        assert (await gql.data(RUNS, {"p": P}, token=token))["comparisonRuns"]["edges"] == []
+    province = await gql.login("province_op")
+    assert await gql.error_code(RUN, {"id": str(national.id)}, token=province) == "NOT_FOUND"
+    seen = (await gql.data(RUN, {"id": str(hunan.id)}, token=province))["comparisonRun"]
+    assert (seen["id"], seen["requestedBy"]) == (str(hunan.id), None)
+    ids = [e["node"] for e in (await gql.data(RUNS, {"p": P}, token=province))["comparisonRuns"]["edges"]]
+    assert [(n["id"], n["requestedBy"]) for n in ids] == [(str(hunan.id), None)]
+    admin = await gql.login("admin")
+    ids = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=admin))["comparisonRuns"]["edges"]]
     assert ids == [str(national.id), str(hunan.id)]
+    assert (await gql.data(RUN, {"id": str(national.id)}, token=admin))["comparisonRun"]["requestedBy"] == "admin"
+
+
+async def test_a_failed_runs_technical_error_is_for_administrators_only(gql, world):
+    run = await comparison.create_run(P, "MANUAL", "admin", province="43")
+    await comparison.mark_failed(run.id, "IntegrityError: duplicate key (id_number)=(430102201501010011)")
+    province = await gql.login("province_op")
+    seen = (await gql.data(RUN, {"id": str(run.id)}, token=province))["comparisonRun"]
+    assert seen["status"] == "FAILED" and "430102" not in seen["error"]
+    admin = await gql.login("admin")
+    assert "IntegrityError" in (await gql.data(RUN, {"id": str(run.id)}, token=admin))["comparisonRun"]["error"]
 
 
 async def test_comparison_runs_are_paged_newest_first(gql, world):

@@ -10,6 +10,7 @@ import pytest
 
 from zizhu.api.schema import schema
 from zizhu.domain.accounts.users import issue_token
+from zizhu.domain.models import Account
 from tests.support.world import ACCOUNTS
 
 ROLES = [a[0] for a in ACCOUNTS]
@@ -76,10 +77,17 @@ case("region", REGION, {"c": "430000"}, default="NOT_FOUND", province_op="ok", p
 case("recomputeUnfunded", "mutation { recomputeUnfunded(period: \"2023-2024-1\") { status } }",
      default="FORBIDDEN", admin="ok")
 AUTHORITIES_OK = dict(county_op="ok", city_op="ok", province_op="ok", province_preschool_op="ok", gd_op="ok", admin="ok")
+# @RUN is national: only nationwide accounts see its totals
 case("comparisonRun", "query($id: ID!) { comparisonRun(id: $id) { status } }", {"id": "@RUN"},
-     default="FORBIDDEN", **AUTHORITIES_OK)
+     default="FORBIDDEN", **{**{u: "NOT_FOUND" for u in AUTHORITIES_OK}, "admin": "ok"})
 case("comparisonRuns", "{ comparisonRuns(period: \"2023-2024-1\") { edges { node { id } } } }",
      default="FORBIDDEN", **AUTHORITIES_OK)
+
+# --- account management ------------------------------------------------------------------------
+for _op in ("disableUser", "enableUser"):
+    case(_op, f'mutation {{ {_op}(username: "school_op") {{ active }} }}', default="FORBIDDEN", admin="ok")
+case("setUserPassword", 'mutation { setUserPassword(username: "school_op", password: "New-password-1") { active } }',
+     default="FORBIDDEN", admin="ok")
 
 # --- time windows and the preschool roster ----------------------------------------------------
 case("timeWindows", "{ timeWindows(period: \"2023-2024-1\") { action } }")
@@ -163,7 +171,7 @@ def _substitute(value, scene):
 
 @pytest.mark.parametrize("query, variables, user, expected", list(_cases()))
 async def test_scope(gql, scene, query, variables, user, expected):
-    token = issue_token(user)  # sign-in itself is tested elsewhere; skip argon2 here
+    token = issue_token(await Account.get(username=user))  # sign-in itself is tested elsewhere; skip argon2 here
     body = await gql.post(query, _substitute(variables, scene), token=token)
     if expected == "ok":
         assert not body.get("errors"), body["errors"]

@@ -13,7 +13,7 @@ from typing import Any
 from arq import Retry
 
 from zizhu.domain.accounts import audit
-from zizhu.domain.comparison import queue
+from zizhu.domain.comparison import leases, queue
 from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.comparison.engine import execute_run, get_run, mark_failed
 from zizhu.domain.comparison.schedule import shanghai_today
@@ -34,6 +34,7 @@ def _now(ctx: dict[str, Any]) -> dt.datetime:
 async def nightly_compare(ctx: dict[str, Any]) -> list[int]:
     """The 02:00 cron: enqueue one `compare_period` per active period (at most once a day)."""
     day = shanghai_today(_now(ctx))
+    await leases.expire_lapsed_runs()
     runs = await queue.schedule_daily(ctx["redis"], day)
     return [r.id for r in runs]
 
@@ -50,6 +51,7 @@ async def compare_period(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
         tries = ctx.get("job_try", 1)
         if tries < MAX_TRIES:
             defer = ctx.get("retry_defer_s", RETRY_DEFER_S * tries)
+            await leases.renew(run_id, defer + leases.LEASE_S)  # still held while waiting for the retry
             log.warning("comparison run %s failed (try %s of %s), retrying in %ss: %s",
                         run_id, tries, MAX_TRIES, defer, exc)
             raise Retry(defer=defer) from exc

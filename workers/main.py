@@ -16,7 +16,7 @@ from arq.logs import default_log_config
 from tortoise import Tortoise
 
 from zizhu.domain import db
-from zizhu.domain.comparison import queue
+from zizhu.domain.comparison import leases, queue
 from zizhu.domain.settings import SHANGHAI
 from zizhu.workers.jobs import MAX_TRIES, carry_over, compare_period, nightly_compare
 
@@ -25,8 +25,10 @@ COMPARE_TIMEOUT_S = 6 * 3600  # a national comparison may take long; arq's defau
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """Open the ORM, unless the hosting process already has it open (tests, embedding)."""
+    """Open the ORM, unless the hosting process already has it open (tests, embedding); then
+    fail the runs left RUNNING by a worker that died (their lease expired)."""
     ctx["orm"] = None if Tortoise.is_inited() else await db.init()
+    await leases.expire_lapsed_runs()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 from typing import Awaitable, Callable
 
-from zizhu.domain.comparison import steps
+from zizhu.domain.comparison import leases, steps
 from zizhu.domain import db, versions
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
@@ -61,12 +61,14 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
             {"f": False, "t": True, "period": run.period, "run": run.id}, client=tx,
         )
     members = counts["members"] if not run.province else counts["matched"]
-    await ComparisonRun.filter(id=run.id).using_db(tx).update(
-        status="SUCCEEDED", published=True, finished_at=_now(), error=None,
+    held = await ComparisonRun.filter(id=run.id, status="RUNNING").using_db(tx).update(
+        status="SUCCEEDED", published=True, finished_at=_now(), error=None, lease_until=None,
         members=members, matched=counts["matched"], unmatched=members - counts["matched"],
         funded=counts["funded"], unfunded=counts["unfunded"],
         newly_unfunded=changes[0], newly_funded=changes[1],
     )
+    if not held:  # its lease expired and it was marked FAILED meanwhile: publish nothing
+        raise RuntimeError(f"comparison run {run.id} lost its lease before publishing")
     await versions.bump(tx)
 
 
@@ -149,6 +151,10 @@ async def execute_run(run_id: int) -> ComparisonRun:
     """Compute and publish the run. On failure: rolled back, error recorded, status left RUNNING,
     exception re-raised (the caller retries or calls `mark_failed`).
 
+    While it works the run holds a lease (`leases`), renewed in the background; RUNNING runs
+    whose lease expired (their worker died) are marked FAILED first, so they never hold this
+    run up.
+
     Runs of a chain must publish in id order (a run's list versions are valid from its id on):
     a run that finds, once it holds the chain's lock, that a newer run of the chain has already
     succeeded (e.g. a retry overtaken by a manual recompute) is marked FAILED as superseded —
@@ -156,12 +162,14 @@ async def execute_run(run_id: int) -> ComparisonRun:
     run = await get_run(run_id)
     if run.status == "SUCCEEDED":
         return run
-    await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_now(), attempts=run.attempts + 1)
+    await leases.expire_lapsed_runs(but=run.id)
+    await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_now(), attempts=run.attempts + 1,
+                                                 lease_until=leases.lease_end())
     newer = None
     try:
         if db.is_postgres():
             await _keep_members(run.period)
-        async with db.transaction() as tx:
+        async with leases.renewing(run.id), db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
             await work.prepare(run)
             succeeded = await ComparisonRun.filter(  # the chain's other runs that succeeded
@@ -185,7 +193,8 @@ async def execute_run(run_id: int) -> ComparisonRun:
 
 async def mark_failed(run_id: int, error: str) -> ComparisonRun:
     await get_run(run_id)
-    await ComparisonRun.filter(id=run_id).update(status="FAILED", finished_at=_now(), error=error[:2000])
+    await ComparisonRun.filter(id=run_id).update(status="FAILED", finished_at=_now(), error=error[:2000],
+                                                 lease_until=None)
     return await get_run(run_id)
 
 

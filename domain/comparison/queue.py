@@ -5,10 +5,13 @@ The API enqueues a comparison through `request_comparison`; the 02:00 cron job t
 `{queue}:compare:{period}:{yyyy-mm-dd}` (Shanghai date), used both as the arq `_job_id` and as
 `ComparisonRun.job_id`, so two workers or two ticks on one day create one run and one job. When
 Redis cannot be reached the caller gets `QueueUnavailable` quickly (short connect timeout, no
-retries) instead of a hanging request.
+retries) instead of a hanging request; a Redis that accepts connections but never answers gets
+the same after `REPLY_TIMEOUT_S`, as every call to it (the connection check, the enqueue) is
+bounded.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -21,6 +24,7 @@ from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
 
 from zizhu.domain.accounts import audit
+from zizhu.domain.comparison import leases
 from zizhu.domain import settings
 from zizhu.domain.comparison.engine import create_run, mark_failed
 from zizhu.domain.errors import QueueUnavailable
@@ -33,6 +37,7 @@ QUEUE_ENV = "ZIZHU_QUEUE"
 DEFAULT_QUEUE = "zizhu"
 COMPARE_JOB = "compare_period"
 CONNECT_TIMEOUT_S = 1
+REPLY_TIMEOUT_S = 3.0  # the longest any call to Redis may take before the queue counts as unavailable
 UNAVAILABLE_MESSAGE = "任务队列（Redis）暂不可用，比对未能排队，请稍后重试"
 PENDING = ("QUEUED",)
 CRON_ACTOR = "cron"
@@ -69,7 +74,8 @@ def manual_job_id(period: str, trigger: str) -> str:
 async def connection() -> AsyncIterator[ArqRedis]:
     """A short-lived arq pool, or QueueUnavailable."""
     try:
-        pool = await create_pool(redis_settings(), default_queue_name=queue_name())
+        async with asyncio.timeout(REPLY_TIMEOUT_S):  # create_pool pings: a mute server must not hang us
+            pool = await create_pool(redis_settings(), default_queue_name=queue_name())
     except (OSError, RedisError, TimeoutError) as exc:
         log.warning("redis unreachable: %s", exc)
         raise QueueUnavailable(UNAVAILABLE_MESSAGE) from exc
@@ -82,8 +88,10 @@ async def connection() -> AsyncIterator[ArqRedis]:
 async def enqueue_run(pool: ArqRedis, run: ComparisonRun) -> bool:
     """Put `compare_period(run.id)` on the queue; False when that job id is already queued or done."""
     try:
-        job = await pool.enqueue_job(COMPARE_JOB, run.id, _job_id=run.job_id, _queue_name=queue_name())
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            job = await pool.enqueue_job(COMPARE_JOB, run.id, _job_id=run.job_id, _queue_name=queue_name())
     except (OSError, RedisError, TimeoutError) as exc:
+        log.warning("redis did not take the job: %r", exc)
         raise QueueUnavailable(UNAVAILABLE_MESSAGE) from exc
     return job is not None
 
@@ -95,6 +103,7 @@ async def request_comparison(period: str, requested_by: str, trigger: str = "MAN
     it fails between the check and the enqueue, the run is marked FAILED with the reason, so no
     run lingers as QUEUED without a job.
     """
+    await leases.expire_lapsed_runs()
     async with connection() as pool:
         run = await create_run(period, trigger, requested_by, job_id=manual_job_id(period, trigger))
         try:

@@ -13,6 +13,8 @@ class Account(Model):
     scope_code = fields.CharField(max_length=10)
     stages = fields.CharField(max_length=200, default="")  # comma-separated Stage codes; '' = all
     active = fields.BooleanField(default=True)
+    # moved on every password change and every disable: tokens carry it and die with it
+    token_version = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

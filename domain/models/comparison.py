@@ -31,6 +31,7 @@ class ComparisonRun(Model):
     newly_funded = fields.IntField(default=0, db_default=0)
     error = fields.TextField(null=True)
     job_id = fields.CharField(max_length=100, null=True, unique=True)
+    lease_until = fields.DatetimeField(null=True)  # a RUNNING run's holder renews it; expired = holder gone
 
     class Meta:
         table = "comparison_run"

@@ -17,6 +17,7 @@ class UnfundedReason(Model):
     inherited = fields.BooleanField(default=False, db_default=False)
     reported_by = fields.CharField(max_length=64)
     reported_at = fields.DatetimeField()
+    version = fields.IntField(default=1, db_default=1)  # moved by every change (optimistic concurrency)
 
     class Meta:
         table = "unfunded_reason"
@@ -35,6 +36,7 @@ class RegionReason(Model):
     detail = fields.TextField(default="")
     reported_by = fields.CharField(max_length=64)
     reported_at = fields.DatetimeField()
+    version = fields.IntField(default=1, db_default=1)  # moved by every change (optimistic concurrency)
 
     class Meta:
         table = "region_reason"

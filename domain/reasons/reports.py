@@ -2,6 +2,12 @@
 
 A reason belongs to (period, stage, ID number), never to a comparison run: a rerun keeps it, and
 a student who becomes funded keeps it in history.
+
+Reports are upserts that never fail on a race: two reports of one student at once both succeed,
+one after the other, and each audit entry shows the value it really replaced. Every reason has a
+version (版本号), 1 when first reported and moved by every change; a client that sends the
+version it saw (`expected_version`, 0 = "no reason yet") gets CONFLICT when someone changed the
+reason since, instead of overwriting that change unseen.
 """
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from dataclasses import dataclass
 from zizhu.domain.accounts import audit
 from zizhu.domain import db, versions
 from zizhu.domain.reference.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
-from zizhu.domain.errors import NotFound, ValidationFailed
+from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
 from zizhu.domain.reference.identity import validate_id_number
 from zizhu.domain.models import ReasonCode, RegionReason, UnfundedReason
 from zizhu.domain.reference.periods import parse_semester
@@ -31,6 +37,7 @@ class ReasonReport:
     id_number: str
     reason_code: str
     detail: str = ""
+    expected_version: int | None = None  # the version the client saw (0 = none); None = do not check
 
 
 async def _check_reason_code(code: str, detail: str) -> str | None:
@@ -54,18 +61,42 @@ async def _unfunded_row(period: str, stage: Stage, id_number: str, school_code: 
     return rows[0] if rows else None
 
 
+def _check_version(expected: int | None, current: int, entity_key: str) -> None:
+    if expected is not None and expected != current:
+        raise Conflict(f"{entity_key} 的原因已被他人修改（当前版本 {current}，您看到的是版本 {expected}），请刷新后重试",
+                       currentVersion=current)
+
+
 async def _upsert_audited(model, key: dict, values: dict, audited: tuple[str, ...], actor: str,
-                          action: str, entity: str, tx):
-    """Insert or update the row of `key` with `values` and audit before/after, inside `tx`."""
-    existing = await model.filter(**key).using_db(tx).first()
-    before = audit.snapshot(existing, audited) if existing else None
-    if existing:
-        await model.filter(id=existing.id).using_db(tx).update(**values)
-        row = await model.get(id=existing.id, using_db=tx)
+                          action: str, entity: str, tx, expected_version: int | None = None):
+    """Insert or update the row of `key` with `values` and audit before/after, inside `tx`.
+
+    Never fails on a race: the insert skips a row another transaction has just written, and the
+    update then works on that row locked (PostgreSQL `FOR UPDATE`; on SQLite the insert attempt
+    has already taken the database's write lock), so concurrent reports apply one after the
+    other and each audit entry's `before` is the value it really replaced."""
+    table = model._meta.db_table
+    entity_key = "/".join(str(v) for v in key.values())
+    columns = [*key, *values]
+    inserted = await db.fetch(
+        f"INSERT INTO {table} ({', '.join(columns)}, version) VALUES ({', '.join(':' + c for c in columns)}, 1) "
+        f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING id",
+        {**key, **values}, client=tx,
+    )
+    if inserted:
+        _check_version(expected_version, 0, entity_key)
+        before = None
     else:
-        row = await model.create(**key, **values, using_db=tx)
-    await audit.record(actor, action, entity, "/".join(str(v) for v in key.values()),
-                       before=before, after=audit.snapshot(row, audited), using_db=tx)
+        lock = " FOR UPDATE" if db.is_postgres(tx) else ""
+        where = " AND ".join(f"{k} = :{k}" for k in key)
+        (current,) = await db.fetch(f"SELECT id, version FROM {table} WHERE {where}{lock}", key, client=tx)
+        _check_version(expected_version, current["version"], entity_key)
+        existing = await model.get(id=current["id"], using_db=tx)
+        before = audit.snapshot(existing, audited)
+        await model.filter(id=existing.id).using_db(tx).update(**values, version=current["version"] + 1)
+    row = await model.get(**key, using_db=tx)
+    await audit.record(actor, action, entity, entity_key, before=before, after=audit.snapshot(row, audited),
+                       using_db=tx)
     return row
 
 
@@ -101,25 +132,29 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
         details = [{"index": i, "message": e.message} for i, e in problems]
         raise ValidationFailed(f"{len(problems)} 条原因有误，均未保存", problems=details)
 
-    saved: list[UnfundedReason] = []
+    saved: dict[int, UnfundedReason] = {}
+    # in key order, so two batches touching the same students lock them in the same order
+    order = sorted(range(len(checked)), key=lambda i: (checked[i][0].period, checked[i][0].stage.value, checked[i][1]))
     async with db.transaction() as tx:
-        for r, id_number, row in checked:
+        for index in order:
+            r, id_number, row = checked[index]
             key = {"period": r.period, "stage": r.stage.value, "id_number": id_number}
             values = {
                 "reason_code": r.reason_code, "detail": r.detail.strip(), "inherited": False,
                 "reported_by": viewer.username, "reported_at": now,
                 "school_code": row["school_code"], "province": row["province"],
             }
-            saved.append(await _upsert_audited(
-                UnfundedReason, key, values, AUDITED, viewer.username, "reason.report", "unfunded_reason", tx
-            ))
+            saved[index] = await _upsert_audited(
+                UnfundedReason, key, values, AUDITED, viewer.username, "reason.report", "unfunded_reason", tx,
+                expected_version=r.expected_version,
+            )
         await versions.bump(tx)  # reason counts served from caches are stale from this commit on
-    return saved
+    return [saved[i] for i in range(len(checked))]
 
 
 async def report_region_reason(
     viewer: Viewer, period: str, stage: Stage, reason_code: str, detail: str,
-    category: Category | None, now: dt.datetime,
+    category: Category | None, now: dt.datetime, expected_version: int | None = None,
 ) -> RegionReason:
     """An authority fills its own level's reason (主管部门填报本级原因) for its own region."""
     viewer.require_role(Role.AUTHORITY_OPERATOR)
@@ -133,7 +168,8 @@ async def report_region_reason(
     values = {"reason_code": reason_code, "detail": detail.strip(), "reported_by": viewer.username, "reported_at": now}
     async with db.transaction() as tx:
         return await _upsert_audited(
-            RegionReason, key, values, tuple(values), viewer.username, "region_reason.report", "region_reason", tx
+            RegionReason, key, values, tuple(values), viewer.username, "region_reason.report", "region_reason", tx,
+            expected_version=expected_version,
         )
 
 

@@ -29,6 +29,7 @@ class UnfundedStudent:
     reason_detail: str | None
     reason_inherited: bool
     reported_at: dt.datetime | None
+    reason_version: int = 0  # 0 = no reason yet
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ async def list_unfunded_students(
         where.append("u.id IS NOT NULL" if reason_reported else "u.id IS NULL")
     rows = await db.fetch(
         "SELECT r.id, r.id_number, r.name, r.school_code, r.stage, r.central_mask, r.self_mask, "
-        "u.reason_code, u.detail, u.inherited, u.reported_at FROM unfunded_result r "
+        "u.reason_code, u.detail, u.inherited, u.reported_at, u.version FROM unfunded_result r "
         "LEFT JOIN unfunded_reason u ON u.period = :period AND u.stage = r.stage AND u.id_number = r.id_number "
         f"WHERE {' AND '.join(where)} ORDER BY r.id LIMIT :limit",
         params,
@@ -131,7 +132,7 @@ async def list_unfunded_students(
             categories=categories_in(r["central_mask"] | r["self_mask"]),
             central=categories_in(r["central_mask"]), self_collected=categories_in(r["self_mask"]),
             reason_code=r["reason_code"], reason_detail=r["detail"], reason_inherited=bool(r["inherited"]),
-            reported_at=db.as_datetime(r["reported_at"]),
+            reported_at=db.as_datetime(r["reported_at"]), reason_version=r["version"] or 0,
         )
         for r in rows
     ]

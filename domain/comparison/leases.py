@@ -1,0 +1,92 @@
+"""Run leases (比对批次租约): a RUNNING run is held by the process executing it.
+
+The holder sets `lease_until` when it starts and renews it every `RENEW_EVERY_S` seconds while it
+works; a worker that dies (killed, host lost) stops renewing. A RUNNING run whose lease has
+expired is marked FAILED by whoever looks next — the next run, the worker starting, the nightly
+tick, a recompute request — so a dead worker's run neither lingers as RUNNING nor holds anything
+up. A run marked FAILED this way cannot publish any more (the publish step requires the run to
+still be RUNNING), even if its holder was only frozen and wakes up.
+
+On SQLite the renewal waits while the run's own transaction holds the single connection, so there
+the lease must outlast a whole run (runs are small there).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import AsyncIterator
+
+from tortoise.expressions import Q
+
+from zizhu.domain.accounts import audit
+from zizhu.domain.models import ComparisonRun
+from zizhu.domain.settings import SHANGHAI
+
+log = logging.getLogger("zizhu.comparison")
+
+LEASE_S = 300.0
+RENEW_EVERY_S = 60.0
+LAPSED_MESSAGE = "执行比对的进程已停止（租约过期），本批次作废；下一次比对将正常进行"
+REAPER = "system"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(SHANGHAI)
+
+
+def lease_end(seconds: float | None = None) -> dt.datetime:
+    return _now() + dt.timedelta(seconds=LEASE_S if seconds is None else seconds)
+
+
+async def renew(run_id: int, seconds: float | None = None) -> bool:
+    """Extend the lease of a RUNNING run; False when the run is no longer RUNNING (lease lost)."""
+    return bool(await ComparisonRun.filter(id=run_id, status="RUNNING").update(lease_until=lease_end(seconds)))
+
+
+async def _keep_renewing(run_id: int) -> None:
+    while True:
+        await asyncio.sleep(RENEW_EVERY_S)
+        try:
+            if not await renew(run_id):
+                log.warning("comparison run %s lost its lease", run_id)
+                return
+        except Exception:  # a failed renewal is retried at the next beat; the lease may lapse
+            log.exception("renewing the lease of comparison run %s failed", run_id)
+
+
+@contextlib.asynccontextmanager
+async def renewing(run_id: int) -> AsyncIterator[None]:
+    """Renew the run's lease in the background while the body runs."""
+    task = asyncio.create_task(_keep_renewing(run_id))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _lapsed(now: dt.datetime) -> Q:
+    # a run started before leases existed has none: it lapses LEASE_S after its start
+    return Q(status="RUNNING") & (
+        Q(lease_until__lt=now) | (Q(lease_until__isnull=True) & Q(started_at__lt=now - dt.timedelta(seconds=LEASE_S)))
+    )
+
+
+async def expire_lapsed_runs(but: int | None = None) -> list[int]:
+    """Mark FAILED every RUNNING run whose lease has expired (except run `but`, which the caller
+    is about to take over); returns their ids. Audited."""
+    now = _now()
+    expired = []
+    for run_id in await ComparisonRun.filter(_lapsed(now)).exclude(id=but or 0).values_list("id", flat=True):
+        # the same condition again: a run renewed or finished meanwhile is left alone
+        if await ComparisonRun.filter(_lapsed(now), id=run_id).update(
+            status="FAILED", finished_at=now, lease_until=None, error=LAPSED_MESSAGE
+        ):
+            log.warning("comparison run %s: lease expired, marked FAILED", run_id)
+            await audit.record(REAPER, "COMPARISON_LEASE_EXPIRED", "comparison_run", str(run_id),
+                               after={"status": "FAILED"})
+            expired.append(run_id)
+    return expired

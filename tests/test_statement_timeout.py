@@ -1,0 +1,88 @@
+"""A statement timeout on the API's database connections: a locked table answers a coded error
+(TIMEOUT) instead of holding the request for ever. A real `zizhu serve` against the test database."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+
+import asyncpg
+import httpx
+import pytest
+
+from zizhu.domain import db
+from zizhu.domain.errors import TimedOut
+from tests.support.world import PASSWORD
+
+STATS = '{ unfundedStatistics(period: "2023-2024-1") { total { members } } }'
+LOGIN = 'mutation { login(username: "county_op", password: "%s") { token } }' % PASSWORD
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _serving(http: httpx.AsyncClient, proc: subprocess.Popen) -> None:
+    for _ in range(600):
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "server exited"
+        try:
+            if (await http.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the server did not start")
+
+
+@pytest.mark.postgres_only
+async def test_a_locked_table_answers_timeout_instead_of_hanging(world, database_url):
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "ZIZHU_STATEMENT_TIMEOUT_S": "0.5"}
+    proc = subprocess.Popen([sys.executable, "-m", "zizhu.api.cli", "serve", "--no-migrate", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    locker = await asyncpg.connect(database_url.split("?")[0])
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            await _serving(http, proc)
+            token = (await http.post("/graphql", json={"query": LOGIN})).json()["data"]["login"]["token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            assert "errors" not in (await http.post("/graphql", json={"query": STATS}, headers=headers)).json()
+            async with locker.transaction():
+                await locker.execute("LOCK TABLE region IN ACCESS EXCLUSIVE MODE")
+                body = (await http.post("/graphql", json={"query": STATS}, headers=headers)).json()
+            assert body["errors"][0]["extensions"]["code"] == "TIMEOUT"
+            assert "超时" in body["errors"][0]["message"]
+            # the lock is gone: the same request works again
+            assert "errors" not in (await http.post("/graphql", json={"query": STATS}, headers=headers)).json()
+    finally:
+        await locker.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_timeouts_are_recognised_through_wrapping():
+    import sqlite3
+
+    from tortoise.exceptions import OperationalError
+
+    cancelled = asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")
+    assert db.is_timeout(cancelled)
+    assert db.is_timeout(OperationalError(cancelled))
+    assert db.is_timeout(OperationalError(sqlite3.OperationalError("database is locked")))
+    assert not db.is_timeout(OperationalError(sqlite3.OperationalError("no such table: x")))
+    assert not db.is_timeout(ValueError("x"))
+    assert TimedOut("x").code == "TIMEOUT"
+
+
+def test_only_the_api_config_bounds_statements(monkeypatch):
+    monkeypatch.setenv("ZIZHU_STATEMENT_TIMEOUT_S", "2.5")
+    url = "postgres://u:p@127.0.0.1:5432/zizhu?maxsize=20"
+    credentials = db.api_config(url)["connections"]["default"]["credentials"]
+    assert credentials["server_settings"] == {"statement_timeout": "2500"}
+    assert credentials["maxsize"] in (20, "20")
+    assert db.tortoise_config(url)["connections"]["default"] == url  # worker, CLI: unbounded
+    assert db.api_config("sqlite://x.sqlite3")["connections"]["default"] == "sqlite://x.sqlite3"
