@@ -9,12 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from typing import Iterable
+
 import strawberry
+from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from zizhu.api.enums import Category, Stage
-from zizhu.domain.statistics import figures as stats
+from zizhu.api.nodes import node_type
+from zizhu.domain.errors import Forbidden, NotFound
+from zizhu.domain.statistics import figures as stats, trends
 from zizhu.domain.models import Region as RegionRow
 
 
@@ -97,11 +102,46 @@ async def _region_statistics(info: Info, area: stats.Area, period: str, stage) -
     return await _loader(info).load((period, stages, area))
 
 
+@strawberry.type(description="未资助变化趋势中的一点：一个已发布比对批次时的人数")
+class TrendPoint:
+    run_id: strawberry.ID = strawberry.field(description="比对批次（其名单历史可能已被清理）")
+    computed_at: dt.datetime = strawberry.field(description="该批次完成时间")
+    members: int = strawberry.field(description="特殊群体学生数")
+    funded: int = strawberry.field(description="已资助")
+    unfunded: int = strawberry.field(description="未资助")
+
+
+def _trend(points: list[trends.TrendPoint]) -> list[TrendPoint]:
+    return [TrendPoint(run_id=strawberry.ID(str(p.run_id)), computed_at=p.computed_at, members=p.members,
+                       funded=p.funded, unfunded=p.unfunded) for p in points]
+
+
+@node_type
 @strawberry.type(description="行政区划及其未资助情况逐级汇总")
-class Region:
+class Region(relay.Node):
     code: str
     name: str
     level: str = strawberry.field(description="NATION / PROVINCE / CITY / COUNTY")
+
+    @classmethod
+    def resolve_id(cls, root: "Region", *, info: Info) -> str:
+        return root.code
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        out = []
+        for code in node_ids:
+            try:
+                out.append(_region(await viewer.region(code)))
+            except (Forbidden, NotFound):
+                out.append(None)
+        return out
+
+    @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本区域（含全部下级）的人数，从早到晚")
+    async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:
+        viewer = await info.context.viewer()
+        return _trend(await trends.trend_for(period, stats.subtree(self.code), viewer.visible_stages(stage)))
 
     @strawberry.field(description="直接下级行政区划")
     async def children(self, info: Info) -> list["Region"]:

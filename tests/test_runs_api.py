@@ -4,8 +4,18 @@ from __future__ import annotations
 from zizhu.domain.comparison import engine as comparison, queue
 from zizhu.domain.models import AuditEntry, ComparisonRun
 from tests.support.tiny_comparison import tiny_data_set
+from strawberry.relay import GlobalID
 
 P = "2023-2024-1"
+
+
+def gid(run_id: int) -> str:
+    """The global ID of a run (the API's `id`)."""
+    return str(GlobalID("ComparisonRun", str(run_id)))
+
+
+def local(global_id: str) -> int:
+    return int(GlobalID.from_id(global_id).node_id)
 RECOMPUTE = """mutation($p: String!) { recomputeUnfunded(period: $p) {
     id period trigger requestedBy status published attempts error } }"""
 RUN = """query($id: ID!) { comparisonRun(id: $id) {
@@ -23,11 +33,11 @@ async def test_admin_recompute_queues_a_run_and_a_job(gql, world, pool, arq_queu
         "attempts": 0, "error": None}
 
     (job,) = await pool.queued_jobs(queue_name=arq_queue)
-    assert (job.function, job.args) == ("compare_period", (int(run["id"]),))
-    stored = await ComparisonRun.get(id=int(run["id"]))
+    assert (job.function, job.args) == ("compare_period", (local(run["id"]),))
+    stored = await ComparisonRun.get(id=local(run["id"]))
     assert stored.job_id == job.job_id and job.job_id.startswith(f"{arq_queue}:manual:{P}:")
     audit = await AuditEntry.get(action="RECOMPUTE_REQUESTED")
-    assert (audit.actor, audit.entity_key, audit.after["period"]) == ("admin", run["id"], P)
+    assert (audit.actor, audit.entity_key, audit.after["period"]) == ("admin", str(local(run["id"])), P)
 
     # A second request is a second run (a manual recomputation is never deduplicated).
     await gql.data(RECOMPUTE, {"p": P}, token=token)
@@ -57,7 +67,7 @@ async def test_queue_unavailable_leaves_no_queued_run_and_the_rest_works(gql, wo
     assert (await gql.data("{ me { username } }", token=admin))["me"]["username"] == "admin"
     done = await comparison.run_comparison_now(P, trigger="CLI", requested_by="cli")
     runs = (await gql.data(RUNS, {"p": P}, token=admin))["comparisonRuns"]["edges"]
-    assert [(e["node"]["id"], e["node"]["status"]) for e in runs] == [(str(done.id), "SUCCEEDED")]
+    assert [(e["node"]["id"], e["node"]["status"]) for e in runs] == [(gid(done.id), "SUCCEEDED")]
 
 
 async def test_enqueue_failure_after_the_check_marks_the_run_failed(world, pool, arq_queue, monkeypatch):
@@ -93,8 +103,9 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     assert (waiting["status"], waiting["published"], waiting["startedAt"]) == ("QUEUED", False, None)
 
     school = await gql.login("school_op")
-    assert await gql.error_code(RUN, {"id": str(done.id)}, token=school) == "FORBIDDEN"
-    assert await gql.error_code(RUNS, {"p": P}, token=school) == "FORBIDDEN"
+    # a school watches the national runs (what a run changed is scoped to the school)
+    assert (await gql.data(RUN, {"id": gid(done.id)}, token=school))["comparisonRun"]["status"] == "SUCCEEDED"
+    assert await gql.error_code(RUN, {"id": str(GlobalID("Region", str(done.id)))}, token=school) == "NOT_FOUND"
     admin = await gql.login("admin")
     assert await gql.error_code(RUN, {"id": "999999"}, token=admin) == "NOT_FOUND"
     assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "NOT_FOUND"
@@ -105,12 +116,12 @@ async def test_province_runs_are_visible_to_their_province_only(gql, world):
     national = await comparison.create_run(P, "MANUAL", "admin")
     gd = await gql.login("gd_op")
     assert await gql.error_code(RUN, {"id": str(hunan.id)}, token=gd) == "NOT_FOUND"
-    assert (await gql.data(RUN, {"id": str(national.id)}, token=gd))["comparisonRun"]["id"] == str(national.id)
+    assert (await gql.data(RUN, {"id": str(national.id)}, token=gd))["comparisonRun"]["id"] == gid(national.id)
     ids = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=gd))["comparisonRuns"]["edges"]]
-    assert ids == [str(national.id)]
+    assert ids == [gid(national.id)]
     county = await gql.login("county_op")
     ids = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=county))["comparisonRuns"]["edges"]]
-    assert ids == [str(national.id), str(hunan.id)]
+    assert ids == [gid(national.id), gid(hunan.id)]
 
 
 async def test_comparison_runs_are_paged_newest_first(gql, world):
@@ -119,10 +130,10 @@ async def test_comparison_runs_are_paged_newest_first(gql, world):
     admin = await gql.login("admin")
     page = (await gql.data(RUNS, {"p": P, "first": 2}, token=admin))["comparisonRuns"]
     assert [(e["node"]["id"], e["node"]["trigger"]) for e in page["edges"]] == [
-        (str(made[2].id), "CLI"), (str(made[1].id), "MANUAL")]
+        (gid(made[2].id), "CLI"), (gid(made[1].id), "MANUAL")]
     assert page["pageInfo"]["hasNextPage"] is True
     rest = (await gql.data(RUNS, {"p": P, "first": 2, "after": page["pageInfo"]["endCursor"]}, token=admin))
     rest = rest["comparisonRuns"]
-    assert [e["node"]["id"] for e in rest["edges"]] == [str(made[0].id)]
+    assert [e["node"]["id"] for e in rest["edges"]] == [gid(made[0].id)]
     assert rest["pageInfo"]["hasNextPage"] is False
     assert await gql.error_code(RUNS, {"p": P, "after": "not-a-cursor"}, token=admin) == "VALIDATION"

@@ -1,7 +1,8 @@
 """Comparison runs as the API sees them (比对批次查询与重新比对), with the role rules.
 
-ADMIN may request a recomputation; ADMIN and AUTHORITY_OPERATOR may watch runs (authorities see
-the national runs and those of their own province); school accounts may not.
+ADMIN may request a recomputation and watches every run; authorities and schools watch the
+national runs and those of their own province (what a run changed is then scoped like the
+unfunded list, `zizhu.domain.comparison.changes`).
 """
 from __future__ import annotations
 
@@ -9,18 +10,21 @@ from zizhu.domain.comparison import queue
 from zizhu.domain.reference.codes import Role
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
+from zizhu.domain.reference.identity import province_of_school
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.paging import page_size
 
 WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR)
-MAX_PAGE = 100
 
 
 def _visible_provinces(viewer: Viewer) -> tuple[str, ...] | None:
     """Provinces whose runs the viewer sees ('' = national runs); None = all."""
-    viewer.require_role(*WATCHERS)
     if viewer.is_admin:
         return None
+    if viewer.is_school:
+        return ("", province_of_school(viewer.scope_code))
+    viewer.require_role(*WATCHERS)
     return ("", (viewer.region_prefix or "")[:2])
 
 
@@ -49,6 +53,12 @@ async def list_runs(
         qs = qs.filter(province__in=provinces)
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
-    limit = max(1, min(first, MAX_PAGE))
+    limit = page_size(first)
     rows = await qs.order_by("-id").limit(limit + 1)
     return rows[:limit], len(rows) > limit
+
+
+async def count_runs(viewer: Viewer, period: str) -> int:
+    provinces = _visible_provinces(viewer)
+    qs = ComparisonRun.filter(period=period)
+    return await (qs if provinces is None else qs.filter(province__in=provinces)).count()

@@ -31,6 +31,7 @@ from zizhu.domain.reference.identity import validate_id_number
 from zizhu.domain.models import AidRecord, Enrolment, School
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.paging import page_size
 
 PROJECT = PRESCHOOL_PROJECT
 Now = Callable[[], dt.datetime]
@@ -313,8 +314,7 @@ async def list_entries(
     first: int = 50, after_id: int | None = None,
 ) -> RosterPage:
     """One page of a school's roster (keyset on id)."""
-    if not 1 <= first <= 500:
-        raise ValidationFailed("first 须在 1 到 500 之间", argument="first")
+    page_size(first)
     school = await roster_school(viewer, school_code)
     period = check_period(period)
     query = AidRecord.filter(project_code=PROJECT, period=period, school_code=school.code)
@@ -325,6 +325,13 @@ async def list_entries(
         query = query.filter(id__gt=after_id)
     rows = await query.order_by("id").limit(first + 1)
     return RosterPage(school=school, period=period, entries=rows[:first], has_next=len(rows) > first, total=total)
+
+
+async def count_entries(viewer: Viewer, period: str, school_code: str | None = None) -> int:
+    """How many entries a school's roster of `period` has, whatever their status."""
+    school = await roster_school(viewer, school_code)
+    return await AidRecord.filter(project_code=PROJECT, period=check_period(period), school_code=school.code).count()
+
 
 
 async def roster_windows(period: str, school: School, now: dt.datetime) -> dict[WindowAction, windows.WindowState]:
