@@ -59,5 +59,5 @@ class Migration(migrations.Migration):
             options={'table': 'run_trend', 'app': 'models', 'indexes': [Index(fields=['run_id', 'region_code'])], 'pk_attr': 'id', 'table_description': 'The totals of a published run for one (school, stage): members and funded, any category'},
             bases=['Model'],
         ),
-        ops.RunSQL(BACKFILL),
+        ops.RunSQL(BACKFILL, reverse_sql=[]),  # the tables go with the models
     ]
