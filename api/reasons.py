@@ -2,23 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 from typing import Iterable
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from zizhu.api.enums import Category, Source, Stage
+from zizhu.api.enums import Category, ReasonStatus, Source, Stage
 from zizhu.api.nodes import int_keys, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.reasons import reports as reasons, unfunded_list as unfunded
-
-
-@strawberry.enum(description="原因填报状态")
-class ReasonStatus(Enum):
-    REPORTED = "REPORTED"
-    PENDING = "PENDING"
 
 
 @strawberry.type(description="已填报的未资助原因")

@@ -16,7 +16,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from zizhu.api.directives import WindowGuard
-from zizhu.api.enums import AidStatus, WindowAction
+from zizhu.api.enums import AidStatus, ReviewDecision, WindowAction
 from zizhu.api.nodes import int_keys, local_int, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.reference import codes
@@ -26,7 +26,6 @@ from zizhu.domain.models import AidRecord, TimeWindow
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.errors import NotFound
 
-ReviewDecision = strawberry.enum(roster.ReviewDecision, description="审核结果：通过或退回")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 

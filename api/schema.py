@@ -14,6 +14,7 @@ from zizhu.api.nodes import NodeQuery
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics import StatisticsQuery
+from zizhu.api.descriptions import describe
 from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
@@ -45,3 +46,4 @@ schema = ZizhuSchema(
         DomainErrorCodes,
     ],
 )
+describe(schema._schema)

@@ -16,7 +16,7 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from zizhu.api.enums import Category, Stage
+from zizhu.api.enums import Category, RegionLevel, Stage
 from zizhu.api.nodes import node_type
 from zizhu.domain.errors import Forbidden, NotFound
 from zizhu.domain.statistics import figures as stats, trends
@@ -121,7 +121,7 @@ def _trend(points: list[trends.TrendPoint]) -> list[TrendPoint]:
 class Region(relay.Node):
     code: str
     name: str
-    level: str = strawberry.field(description="NATION / PROVINCE / CITY / COUNTY")
+    level: RegionLevel = strawberry.field(description="级别")
 
     @classmethod
     def resolve_id(cls, root: "Region", *, info: Info) -> str:
@@ -157,7 +157,7 @@ class Region(relay.Node):
 
 
 def _region(r: RegionRow) -> Region:
-    return Region(code=r.code, name=r.name, level=r.level)
+    return Region(code=r.code, name=r.name, level=RegionLevel(r.level))
 
 
 @strawberry.type

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
 
 from typing import Iterable
 
@@ -10,7 +9,7 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from zizhu.api.enums import Category, Stage
+from zizhu.api.enums import Category, ChangeKind, RunStatus, RunTrigger, Stage
 from zizhu.api.nodes import int_keys, local_int, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.comparison import changes as run_changes, runs
@@ -18,22 +17,6 @@ from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun as RunRow
 
 
-@strawberry.enum(description="比对批次状态")
-class RunStatus(Enum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-
-
-@strawberry.enum(description="比对触发方式")
-class RunTrigger(Enum):
-    CRON = "CRON"
-    MANUAL = "MANUAL"
-    CLI = "CLI"
-
-
-ChangeKind = strawberry.enum(run_changes.ChangeKind, description="变动类型")
 
 
 @node_type

@@ -8,19 +8,11 @@ closed (newly funded), when the history still holds it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.reasons.unfunded_list import keyset_page, keyset_params, categories_in, scope_conditions
-from zizhu.domain.reference.codes import Category, Stage
-
-
-class ChangeKind(str, Enum):
-    """变动类型"""
-
-    NEWLY_UNFUNDED = "NEWLY_UNFUNDED"
-    NEWLY_FUNDED = "NEWLY_FUNDED"
+from zizhu.domain.reference.codes import Category, ChangeKind, Stage
 
 
 @dataclass(frozen=True)

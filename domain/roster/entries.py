@@ -21,7 +21,7 @@ from zizhu.domain.reference.codes import (
     PRESCHOOL_PROJECT,
     AidStatus,
     EnrolmentStatus,
-    LabelledEnum,
+    ReviewDecision,
     Role,
     Stage,
     WindowAction,
@@ -40,13 +40,6 @@ AUDITED = ("id_number", "name", "school_code", "period", "amount", "status", "re
 MAX_AMOUNT = Decimal("9999999999.99")  # aid_record.amount is DECIMAL(12, 2)
 ENTRY_ROLES = (Role.SCHOOL_OPERATOR,)
 REVIEW_ROLES = (Role.SCHOOL_REVIEWER, Role.AUTHORITY_OPERATOR)
-
-
-class ReviewDecision(LabelledEnum):
-    """审核结果"""
-
-    APPROVE = ("APPROVE", "审核通过")
-    RETURN = ("RETURN", "退回")
 
 
 # The review each role performs: status it acts on → status after APPROVE.
