@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Iterable
 
 import strawberry
@@ -15,8 +14,6 @@ from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.comparison import changes as run_changes, runs
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun as RunRow
-
-
 
 
 @node_type
