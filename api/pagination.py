@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import base64
-from typing import Generic, TypeVar
+from typing import Awaitable, Callable, Generic, TypeVar
 
 import strawberry
 
@@ -11,22 +11,29 @@ from zizhu.domain.errors import ValidationFailed
 T = TypeVar("T")
 
 
-@strawberry.type
+@strawberry.type(description="分页信息（Relay）")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="之后是否还有记录")
+    has_previous_page: bool = strawberry.field(description="之前是否还有记录（给出 after 时为真）")
+    start_cursor: str | None = strawberry.field(description="本页第一条记录的游标")
+    end_cursor: str | None = strawberry.field(description="本页最后一条记录的游标，作为下一页的 after")
 
 
-@strawberry.type
+@strawberry.type(description="一条记录及其游标")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="本条记录的游标")
+    node: T = strawberry.field(description="记录")
 
 
-@strawberry.type
+@strawberry.type(description="分页列表（Relay 连接）")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="本页记录")
+    page_info: PageInfo = strawberry.field(description="分页信息")
+    counter: strawberry.Private[Callable[[], Awaitable[int]] | None] = None
+
+    @strawberry.field(description="符合条件的记录总数；仅在代价小时提供（否则为 null），只在请求时计算")
+    async def total_count(self) -> int | None:
+        return await self.counter() if self.counter is not None else None
 
 
 def encode_cursor(row_id: int) -> str:
@@ -62,7 +69,13 @@ def decode_code_cursor(cursor: str | None) -> str | None:
     return value
 
 
-def connection(items: list, has_next: bool, row_id, to_node) -> Connection:
-    """Build a connection from a page of domain rows: `row_id(item)` gives the keyset id."""
+def connection(items: list, has_next: bool, row_id, to_node, after: str | None = None,
+               counter: Callable[[], Awaitable[int]] | None = None) -> Connection:
+    """Build a connection from a page of domain rows: `row_id(item)` gives the keyset id; `after`
+    is the cursor the page started after; `counter` counts every row when totalCount is asked."""
     edges = [Edge(cursor=encode_cursor(row_id(i)), node=to_node(i)) for i in items]
-    return Connection(edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None))
+    info = PageInfo(
+        has_next_page=has_next, has_previous_page=bool(after),
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=info, counter=counter)

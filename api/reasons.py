@@ -2,20 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from typing import Iterable
 
 import strawberry
+from strawberry import relay
 from strawberry.types import Info
 
-from zizhu.api.enums import Category, Source, Stage
+from zizhu.api.enums import Category, ReasonStatus, Source, Stage
+from zizhu.api.nodes import int_keys, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.reasons import reports as reasons, unfunded_list as unfunded
-
-
-@strawberry.enum(description="原因填报状态")
-class ReasonStatus(Enum):
-    REPORTED = "REPORTED"
-    PENDING = "PENDING"
 
 
 @strawberry.type(description="已填报的未资助原因")
@@ -27,8 +23,25 @@ class ReportedReason:
     version: int = strawberry.field(description="版本号：每次修改加一；填报时传回 expectedVersion 可防止覆盖他人的修改")
 
 
+class RowNode(relay.Node):
+    """A Node whose key is its row id (`pk`), resolved through `_by_ids(viewer, keys)`."""
+
+    @classmethod
+    def resolve_id(cls, root, *, info: Info) -> str:
+        return str(root.pk)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        keys = int_keys(node_ids)
+        found = await cls._by_ids(viewer, keys)
+        return [found.get(k) for k in keys]
+
+
+@node_type
 @strawberry.type(description="未资助的特殊群体学生")
-class UnfundedStudent:
+class UnfundedStudent(RowNode):
+    pk: strawberry.Private[int]
     id_number: str = strawberry.field(description="身份证件号（本校以外脱敏）")
     name: str
     school_code: str
@@ -38,9 +51,15 @@ class UnfundedStudent:
     self_collected_categories: list[Category] = strawberry.field(description="自采集的类型")
     reason: ReportedReason | None
 
+    @staticmethod
+    async def _by_ids(viewer, keys: list[int]) -> dict:
+        return {k: _student(s) for k, s in (await unfunded.students_by_ids(viewer, keys)).items()}
 
+
+@node_type
 @strawberry.type(description="脱贫家庭学生（原建档立卡）历史未资助原因（只读）")
-class LegacyPovertyReason:
+class LegacyPovertyReason(RowNode):
+    pk: strawberry.Private[int]
     id_number: str
     name: str
     school_code: str
@@ -50,9 +69,15 @@ class LegacyPovertyReason:
     detail: str
     reported_at: dt.datetime | None
 
+    @staticmethod
+    async def _by_ids(viewer, keys: list[int]) -> dict:
+        return {k: _legacy(r) for k, r in (await unfunded.legacy_by_ids(viewer, keys)).items()}
 
+
+@node_type
 @strawberry.type(description="主管部门本级未资助原因")
-class RegionReason:
+class RegionReason(RowNode):
+    pk: strawberry.Private[int]
     period: str
     stage: Stage
     region_code: str
@@ -62,6 +87,10 @@ class RegionReason:
     reported_by: str
     reported_at: dt.datetime
     version: int = strawberry.field(description="版本号：每次修改加一")
+
+    @staticmethod
+    async def _by_ids(viewer, keys: list[int]) -> dict:
+        return {k: _region_reason(r) for k, r in (await reasons.region_reasons_by_ids(viewer, keys)).items()}
 
 
 _EXPECTED_VERSION = "填报人看到的版本号（尚无原因时为 0）；原因已被他人修改时返回 CONFLICT。不传则不检查"
@@ -93,14 +122,14 @@ def _student(s: unfunded.UnfundedStudent) -> UnfundedStudent:
         reason = ReportedReason(code=s.reason_code, detail=s.reason_detail or "", inherited=s.reason_inherited,
                                 reported_at=s.reported_at, version=s.reason_version)
     return UnfundedStudent(
-        id_number=s.id_number, name=s.name, school_code=s.school_code, stage=s.stage, categories=s.categories,
+        pk=s.row_id, id_number=s.id_number, name=s.name, school_code=s.school_code, stage=s.stage, categories=s.categories,
         central_categories=s.central, self_collected_categories=s.self_collected, reason=reason,
     )
 
 
 def _legacy(r: unfunded.LegacyReason) -> LegacyPovertyReason:
     return LegacyPovertyReason(
-        id_number=r.id_number, name=r.name, school_code=r.school_code, stage=r.stage, period=r.period,
+        pk=r.row_id, id_number=r.id_number, name=r.name, school_code=r.school_code, stage=r.stage, period=r.period,
         reason_code=r.reason_code, detail=r.detail, reported_at=r.reported_at,
     )
 
@@ -110,15 +139,10 @@ def _region_reason(r) -> RegionReason:
 
     category = next((c for c in C if c.number == r.category), None)
     return RegionReason(
-        period=r.period, stage=S(r.stage), region_code=r.region_code, category=category,
+        pk=r.id, period=r.period, stage=S(r.stage), region_code=r.region_code, category=category,
         reason_code=r.reason_code, detail=r.detail, reported_by=r.reported_by, reported_at=r.reported_at,
         version=r.version,
     )
-
-
-def _reported_reason(r) -> ReportedReason:
-    return ReportedReason(code=r.reason_code, detail=r.detail, inherited=r.inherited, reported_at=r.reported_at,
-                          version=r.version)
 
 
 @strawberry.type
@@ -127,15 +151,16 @@ class ReasonQuery:
     async def unfunded_students(
         self, info: Info, period: str, stage: Stage | None = None, region_code: str | None = None,
         school_code: str | None = None, category: Category | None = None, source: Source | None = None,
-        reason_status: ReasonStatus | None = None, first: int = 50, after: str | None = None,
+        reason_status: ReasonStatus | None = None, newly_unfunded: bool = False, first: int = 50,
+        after: str | None = None,
     ) -> Connection[UnfundedStudent]:
         viewer = await info.context.viewer()
         items, more = await unfunded.list_unfunded_students(
             viewer, period, stage=stage, region_code=region_code, school_code=school_code, category=category,
             source=source, reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
-            first=first, after=decode_cursor(after),
+            newly_unfunded=newly_unfunded, first=first, after=decode_cursor(after),
         )
-        return connection(items, more, lambda s: s.row_id, _student)
+        return connection(items, more, lambda s: s.row_id, _student, after)
 
     @strawberry.field(description="脱贫家庭学生未资助情况查看（历史，只读）")
     async def legacy_poverty_reasons(
@@ -147,7 +172,7 @@ class ReasonQuery:
             viewer, period=period, stage=stage, region_code=region_code, school_code=school_code,
             first=first, after=decode_cursor(after),
         )
-        return connection(items, more, lambda r: r.row_id, _legacy)
+        return connection(items, more, lambda r: r.row_id, _legacy, after)
 
     @strawberry.field(description="主管部门本级未资助原因")
     async def region_reasons(
@@ -164,17 +189,17 @@ def _report(i: ReasonInput) -> reasons.ReasonReport:
 
 @strawberry.type
 class ReasonMutation:
-    @strawberry.mutation(description="学校填报一名未资助学生的原因")
-    async def report_unfunded_reason(self, info: Info, input: ReasonInput) -> ReportedReason:
+    @strawberry.mutation(description="学校填报一名未资助学生的原因，返回更新后的该学生")
+    async def report_unfunded_reason(self, info: Info, input: ReasonInput) -> UnfundedStudent:
         viewer = await info.context.viewer()
         saved = await reasons.report_reasons(viewer, [_report(input)], info.context.now())
-        return _reported_reason(saved[0])
+        return _student((await unfunded.students_of_reasons(viewer, saved))[0])
 
-    @strawberry.mutation(description="学校批量填报未资助原因（全部成功或全部不保存）")
-    async def report_unfunded_reasons(self, info: Info, inputs: list[ReasonInput]) -> list[ReportedReason]:
+    @strawberry.mutation(description="学校批量填报未资助原因（全部成功或全部不保存），返回更新后的学生")
+    async def report_unfunded_reasons(self, info: Info, inputs: list[ReasonInput]) -> list[UnfundedStudent]:
         viewer = await info.context.viewer()
         saved = await reasons.report_reasons(viewer, [_report(i) for i in inputs], info.context.now())
-        return [_reported_reason(r) for r in saved]
+        return [_student(s) for s in await unfunded.students_of_reasons(viewer, saved)]
 
     @strawberry.mutation(description="主管部门填报本级未资助原因")
     async def report_region_reason(self, info: Info, input: RegionReasonInput) -> RegionReason:

@@ -7,34 +7,48 @@ from zizhu.domain.reference import codes
 from zizhu.domain.models import AidProject, ReasonCode
 
 
-@strawberry.type(description="代码项")
+@strawberry.type(description="代码项：英文代码及其中文名称")
 class CodeItem:
-    code: str
-    label: str
-    number: str | None = None
+    code: str = strawberry.field(description="英文代码（即 GraphQL 枚举值）")
+    label: str = strawberry.field(description="中文名称")
+    number: str | None = strawberry.field(default=None, description="两位数字代码（仅特殊群体类型）")
 
 
 @strawberry.type(description="资助项目")
 class AidProjectType:
-    code: str
-    name: str
-    stage: str
-    kind: str
-    cycle: str
+    code: str = strawberry.field(description="资助项目代码")
+    name: str = strawberry.field(description="项目名称")
+    stage: str = strawberry.field(description="学段代码（见 codeLists.stages）")
+    kind: str = strawberry.field(description="项目类别代码（见 codeLists.projectKinds）；只有助困类决定是否已资助")
+    cycle: str = strawberry.field(description="资助周期类型代码（见 codeLists.cycles）")
 
 
 def _items(enum, number=False) -> list[CodeItem]:
     return [CodeItem(code=m.value, label=m.label, number=m.number if number else None) for m in enum]
 
 
-@strawberry.type(description="全部代码表")
+def _list(enum, description: str, number: bool = False):
+    """A codeLists field listing `enum` with its labels."""
+    return strawberry.field(resolver=lambda: _items(enum, number), description=description)
+
+
+@strawberry.type(description="全部代码表：每个 GraphQL 枚举及未资助原因、资助项目，均附中文名称")
 class CodeLists:
-    stages: list[CodeItem] = strawberry.field(resolver=lambda: _items(codes.Stage))
-    categories: list[CodeItem] = strawberry.field(resolver=lambda: _items(codes.Category, number=True))
-    sources: list[CodeItem] = strawberry.field(resolver=lambda: _items(codes.Source))
-    enrolment_statuses: list[CodeItem] = strawberry.field(resolver=lambda: _items(codes.EnrolmentStatus))
-    aid_statuses: list[CodeItem] = strawberry.field(resolver=lambda: _items(codes.AidStatus))
-    roles: list[CodeItem] = strawberry.field(resolver=lambda: _items(codes.Role))
+    stages: list[CodeItem] = _list(codes.Stage, "学段")
+    categories: list[CodeItem] = _list(codes.Category, "特殊群体类型（含两位数字代码）", number=True)
+    sources: list[CodeItem] = _list(codes.Source, "数据来源")
+    enrolment_statuses: list[CodeItem] = _list(codes.EnrolmentStatus, "学籍状态")
+    aid_statuses: list[CodeItem] = _list(codes.AidStatus, "资助名单审核状态")
+    roles: list[CodeItem] = _list(codes.Role, "账号角色")
+    window_actions: list[CodeItem] = _list(codes.WindowAction, "时间窗口动作")
+    region_levels: list[CodeItem] = _list(codes.RegionLevel, "行政区划级别")
+    project_kinds: list[CodeItem] = _list(codes.ProjectKind, "资助项目类别")
+    cycles: list[CodeItem] = _list(codes.Cycle, "资助周期类型")
+    run_statuses: list[CodeItem] = _list(codes.RunStatus, "比对批次状态")
+    run_triggers: list[CodeItem] = _list(codes.RunTrigger, "比对触发方式")
+    reason_statuses: list[CodeItem] = _list(codes.ReasonStatus, "原因填报状态")
+    change_kinds: list[CodeItem] = _list(codes.ChangeKind, "比对变动类型")
+    review_decisions: list[CodeItem] = _list(codes.ReviewDecision, "审核结果")
 
     @strawberry.field(description="未资助原因（99 须填写说明）")
     async def reasons(self) -> list[CodeItem]:

@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Iterable
 
 import strawberry
+from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from zizhu.api.directives import WindowGuard
-from zizhu.api.enums import AidStatus, WindowAction
+from zizhu.api.enums import AidStatus, ReviewDecision, WindowAction
+from zizhu.api.nodes import int_keys, local_int, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.reference import codes
 from zizhu.domain.roster import entries as roster, importer as roster_import, windows
 from zizhu.domain.imports import ImportRejected
 from zizhu.domain.models import AidRecord, TimeWindow
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.errors import NotFound
 
-ReviewDecision = strawberry.enum(roster.ReviewDecision, description="审核结果：通过或退回")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 # --- types -----------------------------------------------------------------------------------------
+@node_type
 @strawberry.type(name="TimeWindow", description="时间窗口 [start, end)：结束时间不含")
-class TimeWindowType:
+class TimeWindowType(relay.Node):
+    pk: strawberry.Private[int]
     period: str
     project_code: str
     action: WindowAction
@@ -38,6 +42,18 @@ class TimeWindowType:
     end: dt.datetime
     is_open: bool = strawberry.field(description="按服务器当前时间是否开放")
     updated_by: str
+
+    @classmethod
+    def resolve_id(cls, root: "TimeWindowType", *, info: Info) -> str:
+        return str(root.pk)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        keys = int_keys(node_ids)
+        found = await windows.windows_by_ids(viewer, keys)
+        now = info.context.now()
+        return [_window(found[k], now) if k in found else None for k in keys]
 
 
 @strawberry.type(description="当前生效的时间窗口（页面以红字显示起止时间）")
@@ -48,9 +64,10 @@ class RosterWindow:
     province_code: str | None = strawberry.field(description="生效的是该省的单独设置；为空表示全国设置")
 
 
+@node_type
 @strawberry.type(description="学前教育政府资助名单记录")
-class PreschoolRosterEntry:
-    id: strawberry.ID
+class PreschoolRosterEntry(relay.Node):
+    pk: strawberry.Private[int]
     id_number: str = strawberry.field(description="身份证件号（非本校账号脱敏显示）")
     name: str
     school_code: str
@@ -60,17 +77,46 @@ class PreschoolRosterEntry:
     return_comment: str | None = strawberry.field(description="退回原因")
     updated_at: dt.datetime
 
+    @classmethod
+    def resolve_id(cls, root: "PreschoolRosterEntry", *, info: Info) -> str:
+        return str(root.pk)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        out = []
+        for key in int_keys(node_ids):
+            try:
+                out.append(_entry(viewer, (await roster.entries_in_scope(viewer, [key]))[0]))
+            except NotFound:
+                out.append(None)
+        return out
+
 
 @strawberry.type(description="学前教育政府资助名单")
 class PreschoolRoster:
     period: str
     school_code: str
     school_name: str
-    total_count: int
-    entries: Connection[PreschoolRosterEntry]
     entry_window: RosterWindow = strawberry.field(description="名单录入时间")
     review_window: RosterWindow = strawberry.field(description="名单审核时间")
     now: dt.datetime = strawberry.field(description="服务器当前时间（Asia/Shanghai）")
+
+    @strawberry.field(description="名单记录总数（不分状态）")
+    async def total_count(self, info: Info) -> int:
+        return await roster.count_entries(await info.context.viewer(), self.period, self.school_code)
+
+    @strawberry.field(description="名单记录（按 id 分页，可按状态筛选）")
+    async def entries(
+        self, info: Info, status: AidStatus | None = None, first: int = 50, after: str | None = None
+    ) -> Connection[PreschoolRosterEntry]:
+        viewer = await info.context.viewer()
+        page = await roster.list_entries(viewer, self.period, self.school_code, status, first, decode_cursor(after))
+
+        async def count() -> int:
+            return page.total
+
+        return connection(page.entries, page.has_next, lambda e: e.id, lambda e: _entry(viewer, e), after, count)
 
 
 @strawberry.type(description="模板导入中的一处错误")
@@ -101,7 +147,7 @@ RosterImportResult = Annotated[
 
 def _window(w: TimeWindow, now: dt.datetime) -> TimeWindowType:
     return TimeWindowType(
-        period=w.period, project_code=w.project_code, action=codes.WindowAction(w.action),
+        pk=w.id, period=w.period, project_code=w.project_code, action=codes.WindowAction(w.action),
         province_code=f"{w.province}0000" if w.province else None, start=windows.in_shanghai(w.start),
         end=windows.in_shanghai(w.end), is_open=windows.is_open(w, now), updated_by=w.updated_by,
     )
@@ -114,17 +160,24 @@ def _state(s: windows.WindowState) -> RosterWindow:
 
 def _entry(viewer: Viewer, e: AidRecord) -> PreschoolRosterEntry:
     return PreschoolRosterEntry(
-        id=strawberry.ID(str(e.id)), id_number=viewer.id_number_for(e.id_number, e.school_code), name=e.name,
+        pk=e.id, id_number=viewer.id_number_for(e.id_number, e.school_code), name=e.name,
         school_code=e.school_code, period=e.period, amount=e.amount, status=codes.AidStatus(e.status),
         return_comment=e.return_comment, updated_at=e.updated_at,
     )
 
 
 # --- the window guard's view of each mutation ------------------------------------------------------
+def _entry_ids(values: Iterable) -> list[int]:
+    """Roster entry ids from their global IDs (or bare ids)."""
+    return [local_int(v, "PreschoolRosterEntry") for v in values]
+
+
 async def _targets(viewer: Viewer, action: codes.WindowAction, kwargs: dict[str, Any]):
     ids = kwargs.get("ids")
     if ids is None and "id" in kwargs:
         ids = [kwargs["id"]]
+    if ids is not None:
+        ids = _entry_ids(ids)
     pairs = await roster.window_targets(
         viewer, action, period=kwargs.get("period"), school_code=kwargs.get("school_code"), ids=ids
     )
@@ -143,18 +196,14 @@ def _clock(info: Info):
 @strawberry.type
 class RosterQuery:
     @strawberry.field(description="学前教育政府资助名单（含录入、审核时间窗口与服务器时间）")
-    async def preschool_roster(
-        self, info: Info, period: str, school_code: str | None = None, status: AidStatus | None = None,
-        first: int = 50, after: str | None = None,
-    ) -> PreschoolRoster:
+    async def preschool_roster(self, info: Info, period: str, school_code: str | None = None) -> PreschoolRoster:
         viewer = await info.context.viewer()
-        page = await roster.list_entries(viewer, period, school_code, status, first, decode_cursor(after))
+        school = await roster.roster_school(viewer, school_code)
+        period = roster.check_period(period)
         now = info.context.now()
-        states = await roster.roster_windows(page.period, page.school, now)
+        states = await roster.roster_windows(period, school, now)
         return PreschoolRoster(
-            period=page.period, school_code=page.school.code, school_name=page.school.name,
-            total_count=page.total,
-            entries=connection(page.entries, page.has_next, lambda e: e.id, lambda e: _entry(viewer, e)),
+            period=period, school_code=school.code, school_name=school.name,
             entry_window=_state(states[codes.WindowAction.ENTRY]),
             review_window=_state(states[codes.WindowAction.REVIEW]), now=now,
         )
@@ -190,19 +239,20 @@ class RosterMutation:
     @strawberry.mutation(description="修改金额（仅录入、退回状态）", extensions=ENTRY)
     async def update_preschool_roster_entry(self, info: Info, id: strawberry.ID, amount: Decimal) -> PreschoolRosterEntry:
         viewer = await info.context.viewer()
-        return _entry(viewer, await roster.update_entry(viewer, id, amount, _clock(info)))
+        return _entry(viewer, await roster.update_entry(viewer, _entry_ids([id])[0], amount, _clock(info)))
 
-    @strawberry.mutation(description="删除（仅录入、退回状态），返回被删除记录的 id", extensions=ENTRY)
+    @strawberry.mutation(description="删除（仅录入、退回状态），返回被删除记录的全局 id", extensions=ENTRY)
     async def delete_preschool_roster_entry(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         viewer = await info.context.viewer()
-        return strawberry.ID(await roster.delete_entry(viewer, id, _clock(info)))
+        deleted = await roster.delete_entry(viewer, _entry_ids([id])[0], _clock(info))
+        return strawberry.ID(str(relay.GlobalID("PreschoolRosterEntry", str(deleted))))
 
     @strawberry.mutation(description="学校上报（录入、退回 → 已上报），整批成功或整批不变", extensions=ENTRY)
     async def submit_preschool_roster_entries(
         self, info: Info, ids: list[strawberry.ID]
     ) -> list[PreschoolRosterEntry]:
         viewer = await info.context.viewer()
-        return [_entry(viewer, e) for e in await roster.submit_entries(viewer, ids, _clock(info))]
+        return [_entry(viewer, e) for e in await roster.submit_entries(viewer, _entry_ids(ids), _clock(info))]
 
     @strawberry.mutation(
         description="模板批量导入（.xlsx 或 UTF-8 CSV，GraphQL multipart 上传），整批成功或整批不变",
@@ -233,5 +283,5 @@ class RosterMutation:
         self, info: Info, ids: list[strawberry.ID], decision: ReviewDecision, comment: str | None = None
     ) -> list[PreschoolRosterEntry]:
         viewer = await info.context.viewer()
-        entries = await roster.review_entries(viewer, ids, decision, comment, _clock(info))
+        entries = await roster.review_entries(viewer, _entry_ids(ids), decision, comment, _clock(info))
         return [_entry(viewer, e) for e in entries]

@@ -14,14 +14,18 @@ from strawberry.tools import merge_types
 from zizhu.api.accounts import AccountMutation, AccountQuery
 from zizhu.api.reference import CodeQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
+from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
+from zizhu.api.nodes import NodeQuery
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics import StatisticsQuery
+from zizhu.api.descriptions import describe
 from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
-QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery)
+QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery,
+                                 NightlyQuery, NodeQuery)
 MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
 
 MAX_DEPTH = 12
@@ -54,3 +58,4 @@ schema = ZizhuSchema(
         DomainErrorCodes,
     ],
 )
+describe(schema._schema)

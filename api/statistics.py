@@ -13,13 +13,18 @@ import datetime as dt
 import os
 from collections import defaultdict
 
+from typing import Iterable
+
 import strawberry
+from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from zizhu.api.enums import Category, Stage
+from zizhu.api.enums import Category, RegionLevel, Stage
+from zizhu.api.nodes import node_type
 from zizhu.api.pagination import Connection, Edge, PageInfo, decode_code_cursor, encode_code_cursor
-from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.errors import Forbidden, NotFound, ValidationFailed
+from zizhu.domain.statistics import trends
 from zizhu.domain.models import Region as RegionRow
 from zizhu.domain.models import School as SchoolRow
 from zizhu.domain.reference.identity import region_prefix
@@ -169,11 +174,27 @@ async def _area_statistics(info: Info, area: stats.Area, period: str, stage) -> 
 
 
 # --- types -------------------------------------------------------------------------------------
+@node_type
 @strawberry.type(description="学校（学校标识码、名称、主管区划、开设学段）及其未资助情况统计")
-class School:
+class School(relay.Node):
     code: str = strawberry.field(description="学校标识码")
     name: str = strawberry.field(description="学校名称")
     region_code: str = strawberry.field(description="主管行政区划代码")
+
+    @classmethod
+    def resolve_id(cls, root: "School", *, info: Info) -> str:
+        return root.code
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        out = []
+        for code in node_ids:
+            try:
+                out.append(_school(await viewer.school(code)))
+            except (Forbidden, NotFound):
+                out.append(None)
+        return out
 
     @strawberry.field(description="主管行政区划")
     async def region(self, info: Info) -> "Region":
@@ -187,6 +208,11 @@ class School:
     async def unfunded_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
         return await _area_statistics(info, stats.Area("school", self.code), period, stage)
 
+    @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本校的人数，从早到晚")
+    async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list["TrendPoint"]:
+        viewer = await info.context.viewer()
+        return _trend(await trends.trend_for(period, stats.Area("school", self.code), viewer.visible_stages(stage)))
+
 
 async def _regions_by_code(codes: list[str]) -> list[RegionRow]:
     rows = {r.code: r for r in await RegionRow.filter(code__in=codes)}
@@ -197,11 +223,46 @@ def _school(row: SchoolRow) -> School:
     return School(code=row.code, name=row.name, region_code=row.region_code)
 
 
+@strawberry.type(description="未资助变化趋势中的一点：一个已发布比对批次时的人数")
+class TrendPoint:
+    run_id: strawberry.ID = strawberry.field(description="比对批次（其名单历史可能已被清理）")
+    computed_at: dt.datetime = strawberry.field(description="该批次完成时间")
+    members: int = strawberry.field(description="特殊群体学生数")
+    funded: int = strawberry.field(description="已资助")
+    unfunded: int = strawberry.field(description="未资助")
+
+
+def _trend(points: list[trends.TrendPoint]) -> list[TrendPoint]:
+    return [TrendPoint(run_id=strawberry.ID(str(p.run_id)), computed_at=p.computed_at, members=p.members,
+                       funded=p.funded, unfunded=p.unfunded) for p in points]
+
+
+@node_type
 @strawberry.type(description="行政区划及其未资助情况逐级汇总")
-class Region:
+class Region(relay.Node):
     code: str
     name: str
-    level: str = strawberry.field(description="NATION / PROVINCE / CITY / COUNTY")
+    level: RegionLevel = strawberry.field(description="级别")
+
+    @classmethod
+    def resolve_id(cls, root: "Region", *, info: Info) -> str:
+        return root.code
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        out = []
+        for code in node_ids:
+            try:
+                out.append(_region(await viewer.region(code)))
+            except (Forbidden, NotFound):
+                out.append(None)
+        return out
+
+    @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本区域（含全部下级）的人数，从早到晚")
+    async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:
+        viewer = await info.context.viewer()
+        return _trend(await trends.trend_for(period, stats.subtree(self.code), viewer.visible_stages(stage)))
 
     @strawberry.field(description="直接下级行政区划")
     async def children(self, info: Info) -> list["Region"]:
@@ -236,7 +297,7 @@ def _page_size(first: int) -> int:
 
 
 def _region(r: RegionRow) -> Region:
-    return Region(code=r.code, name=r.name, level=r.level)
+    return Region(code=r.code, name=r.name, level=RegionLevel(r.level))
 
 
 @strawberry.type

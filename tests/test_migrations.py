@@ -121,3 +121,30 @@ async def test_0005_adds_and_removes_the_kept_members_trigger(tmp_path, database
         finally:
             await db.close()
             await db.init(database_url)
+
+
+async def test_0012_remembers_the_runs_that_succeeded_for_trends(tmp_path, database_url, orm):
+    """Runs that succeeded before 0012 become trend points with their statistics' totals; a failed
+    run does not."""
+    async with blank_database(tmp_path, "zizhu_mig") as url:
+        try:
+            await run_migrations(config=db.tortoise_config(url), target="models.0005_kept_members")
+            await db.close()
+            await db.init(url)
+            good = await _add_run(P1, "", "SUCCEEDED", True)
+            failed = await _add_run(P1, "", "FAILED", False)
+            for run_id in (good, failed):
+                await db.execute(
+                    "INSERT INTO run_statistic (run_id, school_code, region_code, stage, members_00_all,"
+                    " funded_00_all) VALUES (:run, '2143000002', '430102', 'COMPULSORY', 5, 2)", {"run": run_id})
+            await db.close()
+            await run_migrations(config=db.tortoise_config(url))
+            await db.close()
+            await db.init(url)
+            history = await db.fetch("SELECT run_id, period, scope FROM run_history")
+            assert [tuple(r.values()) for r in history] == [(good, P1, "")]
+            trend = await db.fetch("SELECT run_id, school_code, stage, members, funded FROM run_trend")
+            assert [tuple(r.values()) for r in trend] == [(good, "2143000002", "COMPULSORY", 5, 2)]
+        finally:
+            await db.close()
+            await db.init(database_url)

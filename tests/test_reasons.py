@@ -25,8 +25,8 @@ LIST = """query($first: Int, $after: String, $category: Category, $source: Sourc
     pageInfo { hasNextPage endCursor }
   }
 }"""
-REPORT = """mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { code detail inherited } }"""
-BATCH = """mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { code } }"""
+REPORT = """mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { reason { code detail inherited } } }"""
+BATCH = """mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { reason { code } } }"""
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ async def test_filters_and_pagination(gql, published):
 async def test_report_reason_and_status_filter(gql, published):
     token = await gql.login("school_op")
     i = {"period": P, "stage": "COMPULSORY", "idNumber": A.lower(), "reasonCode": "01"}
-    assert (await gql.data(REPORT, {"i": i}, token=token))["reportUnfundedReason"] == {
+    assert (await gql.data(REPORT, {"i": i}, token=token))["reportUnfundedReason"]["reason"] == {
         "code": "01", "detail": "", "inherited": False}
     i2 = {**i, "reasonCode": "99", "detail": "家长外出务工，联系中"}
     await gql.data(REPORT, {"i": i2}, token=token)
@@ -145,7 +145,7 @@ async def test_batch_is_all_or_nothing(gql, published):
     assert [p["index"] for p in err["extensions"]["problems"]] == [1]
     assert await UnfundedReason.all().count() == 0
     ok = await gql.data(BATCH, {"i": [good, {**good, "idNumber": B, "reasonCode": "03"}]}, token=token)
-    assert [r["code"] for r in ok["reportUnfundedReasons"]] == ["01", "03"]
+    assert [r["reason"]["code"] for r in ok["reportUnfundedReasons"]] == ["01", "03"]
     assert await UnfundedReason.all().count() == 2
 
 

@@ -8,8 +8,18 @@ import pytest
 from zizhu.domain.comparison import engine as comparison, queue
 from zizhu.domain.models import AuditEntry, ComparisonRun
 from tests.support.tiny_comparison import tiny_data_set
+from strawberry.relay import GlobalID
 
 P = "2023-2024-1"
+
+
+def gid(run_id: int) -> str:
+    """The global ID of a run (the API's `id`)."""
+    return str(GlobalID("ComparisonRun", str(run_id)))
+
+
+def local(global_id: str) -> int:
+    return int(GlobalID.from_id(global_id).node_id)
 RECOMPUTE = """mutation($p: String!) { recomputeUnfunded(period: $p) {
     id period trigger requestedBy status published attempts error } }"""
 RUN = """query($id: ID!) { comparisonRun(id: $id) {
@@ -27,11 +37,11 @@ async def test_admin_recompute_queues_a_run_and_a_job(gql, world, pool, arq_queu
         "attempts": 0, "error": None}
 
     (job,) = await pool.queued_jobs(queue_name=arq_queue)
-    assert (job.function, job.args) == ("compare_period", (int(run["id"]),))
-    stored = await ComparisonRun.get(id=int(run["id"]))
+    assert (job.function, job.args) == ("compare_period", (local(run["id"]),))
+    stored = await ComparisonRun.get(id=local(run["id"]))
     assert stored.job_id == job.job_id and job.job_id.startswith(f"{arq_queue}:manual:{P}:")
     audit = await AuditEntry.get(action="RECOMPUTE_REQUESTED")
-    assert (audit.actor, audit.entity_key, audit.after["period"]) == ("admin", run["id"], P)
+    assert (audit.actor, audit.entity_key, audit.after["period"]) == ("admin", str(local(run["id"])), P)
 
     # A second request is a second run (a manual recomputation is never deduplicated).
     await gql.data(RECOMPUTE, {"p": P}, token=token)
@@ -61,7 +71,7 @@ async def test_queue_unavailable_leaves_no_queued_run_and_the_rest_works(gql, wo
     assert (await gql.data("{ me { username } }", token=admin))["me"]["username"] == "admin"
     done = await comparison.run_comparison_now(P, trigger="CLI", requested_by="cli")
     runs = (await gql.data(RUNS, {"p": P}, token=admin))["comparisonRuns"]["edges"]
-    assert [(e["node"]["id"], e["node"]["status"]) for e in runs] == [(str(done.id), "SUCCEEDED")]
+    assert [(e["node"]["id"], e["node"]["status"]) for e in runs] == [(gid(done.id), "SUCCEEDED")]
 
 
 async def _mute_redis(answer_ping: bool):
@@ -142,8 +152,9 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     assert (waiting["status"], waiting["published"], waiting["startedAt"]) == ("QUEUED", False, None)
 
     school = await gql.login("school_op")
-    assert await gql.error_code(RUN, {"id": str(done.id)}, token=school) == "FORBIDDEN"
-    assert await gql.error_code(RUNS, {"p": P}, token=school) == "FORBIDDEN"
+    # a school watches the national runs (what a run changed is scoped to the school)
+    assert (await gql.data(RUN, {"id": gid(done.id)}, token=school))["comparisonRun"]["status"] == "SUCCEEDED"
+    assert await gql.error_code(RUN, {"id": str(GlobalID("Region", str(done.id)))}, token=school) == "NOT_FOUND"
     admin = await gql.login("admin")
     assert await gql.error_code(RUN, {"id": "999999"}, token=admin) == "NOT_FOUND"
     assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "NOT_FOUND"
@@ -166,12 +177,12 @@ async def test_runs_are_visible_only_to_accounts_whose_scope_covers_them(gql, wo
     province = await gql.login("province_op")
     assert await gql.error_code(RUN, {"id": str(national.id)}, token=province) == "NOT_FOUND"
     seen = (await gql.data(RUN, {"id": str(hunan.id)}, token=province))["comparisonRun"]
-    assert (seen["id"], seen["requestedBy"]) == (str(hunan.id), None)
+    assert (seen["id"], seen["requestedBy"]) == (gid(hunan.id), None)
     ids = [e["node"] for e in (await gql.data(RUNS, {"p": P}, token=province))["comparisonRuns"]["edges"]]
-    assert [(n["id"], n["requestedBy"]) for n in ids] == [(str(hunan.id), None)]
+    assert [(n["id"], n["requestedBy"]) for n in ids] == [(gid(hunan.id), None)]
     admin = await gql.login("admin")
     ids = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=admin))["comparisonRuns"]["edges"]]
-    assert ids == [str(national.id), str(hunan.id)]
+    assert ids == [gid(national.id), gid(hunan.id)]
     assert (await gql.data(RUN, {"id": str(national.id)}, token=admin))["comparisonRun"]["requestedBy"] == "admin"
 
 
@@ -191,10 +202,10 @@ async def test_comparison_runs_are_paged_newest_first(gql, world):
     admin = await gql.login("admin")
     page = (await gql.data(RUNS, {"p": P, "first": 2}, token=admin))["comparisonRuns"]
     assert [(e["node"]["id"], e["node"]["trigger"]) for e in page["edges"]] == [
-        (str(made[2].id), "CLI"), (str(made[1].id), "MANUAL")]
+        (gid(made[2].id), "CLI"), (gid(made[1].id), "MANUAL")]
     assert page["pageInfo"]["hasNextPage"] is True
     rest = (await gql.data(RUNS, {"p": P, "first": 2, "after": page["pageInfo"]["endCursor"]}, token=admin))
     rest = rest["comparisonRuns"]
-    assert [e["node"]["id"] for e in rest["edges"]] == [str(made[0].id)]
+    assert [e["node"]["id"] for e in rest["edges"]] == [gid(made[0].id)]
     assert rest["pageInfo"]["hasNextPage"] is False
     assert await gql.error_code(RUNS, {"p": P, "after": "not-a-cursor"}, token=admin) == "VALIDATION"

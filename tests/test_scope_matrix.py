@@ -7,6 +7,7 @@ test fails when an operation exists in the schema without a row here.
 from __future__ import annotations
 
 import pytest
+from strawberry.relay import GlobalID
 
 from zizhu.api.schema import schema
 from zizhu.domain.accounts.users import issue_token
@@ -46,11 +47,11 @@ case("legacyPovertyReasons", LEGACY, {"s": GD_SCHOOL}, default="NOT_FOUND", gd_o
 REGION_REASONS = "query($r: String) { regionReasons(period: \"2023-2024-1\", regionCode: $r) { reasonCode } }"
 case("regionReasons", REGION_REASONS, default="ok", **NOT_SCHOOLS)
 case("regionReasons", REGION_REASONS, {"r": "440000"}, default="NOT_FOUND", gd_op="ok", admin="ok", **NOT_SCHOOLS)
-REPORT = ("mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { code } }")
+REPORT = ("mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { reason { code } } }")
 STUDENT_INPUT = {"period": P, "stage": "COMPULSORY", "reasonCode": "01"}
 case("reportUnfundedReason", REPORT, {"i": {**STUDENT_INPUT, "idNumber": "@A"}}, default="FORBIDDEN",
      kg_op="NOT_FOUND", school_op="ok", other_school_op="NOT_FOUND")
-case("reportUnfundedReasons", "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { code } }",
+case("reportUnfundedReasons", "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { reason { code } } }",
      {"i": [{**STUDENT_INPUT, "idNumber": "@A"}]}, default="FORBIDDEN",
      kg_op="NOT_FOUND", school_op="ok", other_school_op="NOT_FOUND")
 case("reportRegionReason",
@@ -83,6 +84,19 @@ case("comparisonRun", "query($id: ID!) { comparisonRun(id: $id) { status } }", {
 case("comparisonRuns", "{ comparisonRuns(period: \"2023-2024-1\") { edges { node { id } } } }",
      default="FORBIDDEN", **AUTHORITIES_OK)
 
+case("nightlyTicks", "{ nightlyTicks { day } }", default="FORBIDDEN", admin="ok")
+
+# --- objects by global ID: out of scope is NOT_FOUND, as if it did not exist -------------------------
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+case("node", NODE, {"id": "@RUN_NODE"}, default="NOT_FOUND", admin="ok")  # a national run: nationwide accounts only
+case("node", NODE, {"id": "@REGION_NODE"}, default="NOT_FOUND", province_op="ok", province_preschool_op="ok",
+     admin="ok")
+case("node", NODE, {"id": "@STUDENT_NODE"}, default="NOT_FOUND", school_op="ok", school_rev="ok",
+     county_op="ok", city_op="ok", province_op="ok", admin="ok")
+case("nodes", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["@STUDENT_NODE"]},
+     default="NOT_FOUND", school_op="ok", school_rev="ok", county_op="ok", city_op="ok", province_op="ok",
+     admin="ok")
+
 # --- account management ------------------------------------------------------------------------
 for _op in ("disableUser", "enableUser"):
     case(_op, f'mutation {{ {_op}(username: "school_op") {{ active }} }}', default="FORBIDDEN", admin="ok")
@@ -94,7 +108,7 @@ case("timeWindows", "{ timeWindows(period: \"2023-2024-1\") { action } }")
 case("setTimeWindow", """mutation { setTimeWindow(period: "2023-2024-1", action: ENTRY,
      start: "2023-09-01T00:00:00+08:00", end: "2024-01-26T00:00:00+08:00") { action } }""",
      default="FORBIDDEN", admin="ok")
-ROSTER = "query($s: String) { preschoolRoster(period: \"2023-2024-1\", schoolCode: $s) { entries { edges { cursor } } entryWindow { isOpen } } }"
+ROSTER = "query($s: String) { preschoolRoster(period: \"2023-2024-1\", schoolCode: $s) { entries(first: 5) { edges { cursor } } entryWindow { isOpen } } }"
 HUNAN_PRESCHOOL_VIEWERS = dict(kg_op="ok", kg_rev="ok", county_op="ok", city_op="ok", province_op="ok",
                                province_preschool_op="ok", admin="ok")
 case("preschoolRoster", ROSTER, {"s": KG}, default="NOT_FOUND", **HUNAN_PRESCHOOL_VIEWERS)
@@ -157,7 +171,10 @@ async def scene(world):
                                    period=P, amount="800.00", status="DRAFT", province="43")
     submitted = await AidRecord.create(id_number=submitted_child, name="小刚", school_code=KG, project_code="PRE_GOV",
                                        period=P, amount="800.00", status="SUBMITTED", province="43")
-    return {"@A": a, "@RUN": str(comparison.id), "@CHILD": child, "@DRAFT": str(draft.id),
+    row = await UnfundedResult.get(id_number=a)
+    return {"@A": a, "@RUN": str(comparison.id), "@RUN_NODE": str(GlobalID("ComparisonRun", str(run.id))),
+            "@REGION_NODE": str(GlobalID("Region", "430000")),
+            "@STUDENT_NODE": str(GlobalID("UnfundedStudent", str(row.id))), "@CHILD": child, "@DRAFT": str(draft.id),
             "@SUBMITTED": str(submitted.id)}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from arq import Retry
 
 from zizhu.domain.accounts import audit
-from zizhu.domain.comparison import leases, queue
+from zizhu.domain.comparison import leases, nightly
 from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.comparison.engine import execute_run, get_run, mark_failed
 from zizhu.domain.comparison.schedule import shanghai_today
@@ -32,11 +32,12 @@ def _now(ctx: dict[str, Any]) -> dt.datetime:
 
 
 async def nightly_compare(ctx: dict[str, Any]) -> list[int]:
-    """The 02:00 cron: enqueue one `compare_period` per active period (at most once a day)."""
-    day = shanghai_today(_now(ctx))
+    """The 02:00 cron: the history carry-over, then one `compare_period` per active period (at
+    most once a day); the outcome is recorded as the day's tick."""
+    now = _now(ctx)
     await leases.expire_lapsed_runs()
-    runs = await queue.schedule_daily(ctx["redis"], day)
-    return [r.id for r in runs]
+    tick = await nightly.run_tick(ctx["redis"], shanghai_today(now), now)
+    return nightly.run_ids(tick)
 
 
 async def compare_period(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:

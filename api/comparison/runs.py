@@ -2,35 +2,52 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from typing import Iterable
 
 import strawberry
+from strawberry import relay
 from strawberry.types import Info
 
+from zizhu.api.enums import Category, ChangeKind, RunStatus, RunTrigger, Stage
+from zizhu.api.nodes import int_keys, local_int, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
-from zizhu.domain.comparison import runs
+from zizhu.domain.comparison import changes as run_changes, runs
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun as RunRow
 
 
-@strawberry.enum(description="比对批次状态")
-class RunStatus(Enum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
+@node_type
+@strawberry.type(description="比对变动：本批次新增未资助或新获资助的学生")
+class StudentChange(relay.Node):
+    pk: strawberry.Private[int]
+    kind: ChangeKind
+    id_number: str = strawberry.field(description="身份证件号（本校以外脱敏）")
+    name: str
+    school_code: str
+    stage: Stage
+    categories: list[Category] = strawberry.field(description="该学生的特殊群体类型（名单历史已清理时为空）")
+
+    @classmethod
+    def resolve_id(cls, root: "StudentChange", *, info: Info) -> str:
+        return str(root.pk)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        keys = int_keys(node_ids)
+        found = await run_changes.changes_by_ids(viewer, keys)
+        return [_change(found[k]) if k in found else None for k in keys]
 
 
-@strawberry.enum(description="比对触发方式")
-class RunTrigger(Enum):
-    CRON = "CRON"
-    MANUAL = "MANUAL"
-    CLI = "CLI"
+def _change(c: run_changes.StudentChange) -> StudentChange:
+    return StudentChange(pk=c.row_id, kind=c.kind, id_number=c.id_number, name=c.name, school_code=c.school_code,
+                         stage=c.stage, categories=c.categories)
 
 
+@node_type
 @strawberry.type(description="比对批次：一次特殊群体学生与资助名单的比对")
-class ComparisonRun:
-    id: strawberry.ID
+class ComparisonRun(relay.Node):
+    pk: strawberry.Private[int]
     period: str
     province: str = strawberry.field(description="省份代码；空表示全国")
     trigger: RunTrigger
@@ -50,10 +67,37 @@ class ComparisonRun:
     newly_funded: int = strawberry.field(description="较上次发布新获资助")
     error: str | None
 
+    @classmethod
+    def resolve_id(cls, root: "ComparisonRun", *, info: Info) -> str:
+        return str(root.pk)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
+        viewer = await info.context.viewer()
+        out = []
+        for key in int_keys(node_ids):
+            try:
+                out.append(_run(await runs.get_run(viewer, key)))
+            except NotFound:
+                out.append(None)
+        return out
+
+    @strawberry.field(description="本批次的变动名单：新增未资助或新获资助的学生，按本账号范围（学校只见本校）")
+    async def changes(
+        self, info: Info, kind: ChangeKind | None = None, first: int = 50, after: str | None = None
+    ) -> Connection[StudentChange]:
+        viewer = await info.context.viewer()
+        items, more = await run_changes.list_changes(viewer, self.pk, kind, first=first, after=decode_cursor(after))
+
+        async def count() -> int:
+            return await run_changes.count_changes(viewer, self.pk, kind)
+
+        return connection(items, more, lambda c: c.row_id, _change, after, count)
+
 
 def _run(r: RunRow) -> ComparisonRun:
     return ComparisonRun(
-        id=strawberry.ID(str(r.id)), period=r.period, province=r.province, trigger=RunTrigger(r.trigger),
+        pk=r.id, period=r.period, province=r.province, trigger=RunTrigger(r.trigger),
         requested_by=r.requested_by, status=RunStatus(r.status), published=r.published,
         queued_at=r.queued_at, started_at=r.started_at, finished_at=r.finished_at, attempts=r.attempts,
         members=r.members, matched=r.matched, unmatched=r.unmatched, funded=r.funded, unfunded=r.unfunded,
@@ -63,8 +107,8 @@ def _run(r: RunRow) -> ComparisonRun:
 
 def _run_id(value: strawberry.ID) -> int:
     try:
-        return int(value)
-    except ValueError:
+        return local_int(value, "ComparisonRun")
+    except NotFound:
         raise NotFound(f"未找到比对批次 {value}") from None
 
 
@@ -81,7 +125,11 @@ class ComparisonRunQuery:
     ) -> Connection[ComparisonRun]:
         viewer = await info.context.viewer()
         items, more = await runs.list_runs(viewer, period, first=first, before_id=decode_cursor(after))
-        return connection(items, more, lambda r: r.id, _run)
+
+        async def count() -> int:
+            return await runs.count_runs(viewer, period)
+
+        return connection(items, more, lambda r: r.id, _run, after, count)
 
 
 @strawberry.type

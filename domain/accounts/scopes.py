@@ -80,11 +80,15 @@ class Viewer:
 
     # --- schools -----------------------------------------------------------------
     def covers_school(self, school: School) -> bool:
+        return self.covers_school_row(school.code, school.region_code)
+
+    def covers_school_row(self, school_code: str, region_code: str) -> bool:
+        """Is a row of school `school_code` (administered by `region_code`) within scope?"""
         if self.is_admin:
             return True
         if self.is_school:
-            return school.code == self.scope_code
-        return school.region_code.startswith(self.region_prefix or "")
+            return school_code == self.scope_code
+        return region_code.startswith(self.region_prefix or "")
 
     async def school(self, code: str | None = None) -> School:
         """The school asked for (default: a school account's own) or NotFound outside scope."""

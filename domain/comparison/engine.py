@@ -48,7 +48,7 @@ async def _step(name: str) -> None:
         await STEP_HOOK(name)
 
 
-async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tuple[int, int]) -> None:
+async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tuple[int, int]) -> dt.datetime:
     if run.province:
         await db.execute(
             "UPDATE comparison_run SET published = :f WHERE period = :period AND province = :province"
@@ -61,8 +61,9 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
             {"f": False, "t": True, "period": run.period, "run": run.id}, client=tx,
         )
     members = counts["members"] if not run.province else counts["matched"]
+    finished = _now()
     held = await ComparisonRun.filter(id=run.id, status="RUNNING").using_db(tx).update(
-        status="SUCCEEDED", published=True, finished_at=_now(), error=None, lease_until=None,
+        status="SUCCEEDED", published=True, finished_at=finished, error=None, lease_until=None,
         members=members, matched=counts["matched"], unmatched=members - counts["matched"],
         funded=counts["funded"], unfunded=counts["unfunded"],
         newly_unfunded=changes[0], newly_funded=changes[1],
@@ -70,6 +71,7 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
     if not held:  # its lease expired and it was marked FAILED meanwhile: publish nothing
         raise RuntimeError(f"comparison run {run.id} lost its lease before publishing")
     await versions.bump(tx)
+    return finished
 
 
 async def prune_history(period: str, province: str = "", keep: int = HISTORY) -> int:
@@ -134,7 +136,8 @@ async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, baselin
     changes = await steps.changes(work, run.id) if baseline else (0, 0)
     counts = await steps.counts(work)
     await _step("publish")
-    await _publish(tx, run, counts, changes)
+    finished = await _publish(tx, run, counts, changes)
+    await steps.history(work, run, finished)
     await work.drop()
 
 

@@ -15,9 +15,9 @@ from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.paging import page_size
 
 WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR)
-MAX_PAGE = 100
 
 
 def _visible_provinces(viewer: Viewer) -> tuple[str, ...] | None:
@@ -65,6 +65,12 @@ async def list_runs(
         qs = qs.filter(province__in=provinces)
     if before_id is not None:
         qs = qs.filter(id__lt=before_id)
-    limit = max(1, min(first, MAX_PAGE))
+    limit = page_size(first)
     rows = [_as_seen_by(viewer, r) for r in await qs.order_by("-id").limit(limit + 1)]
     return rows[:limit], len(rows) > limit
+
+
+async def count_runs(viewer: Viewer, period: str) -> int:
+    provinces = _visible_provinces(viewer)
+    qs = ComparisonRun.filter(period=period)
+    return await (qs if provinces is None else qs.filter(province__in=provinces)).count()

@@ -271,6 +271,21 @@ def region_statistics_sql(runs: str) -> str:
             + " UNION ALL ".join(selects))
 
 
+async def history(w: Work, run: ComparisonRun, computed_at) -> None:
+    """Remember the published run and its totals per (school, stage) for trends (`run_history`,
+    `run_trend`): unlike the run's statistics, they are never pruned."""
+    await db.execute(
+        "INSERT INTO run_history (run_id, period, scope, computed_at) VALUES (:run, :period, :scope, :at)",
+        {"run": run.id, "period": run.period, "scope": run.province, "at": computed_at}, client=w.tx,
+    )
+    await db.execute(
+        """INSERT INTO run_trend (run_id, school_code, region_code, stage, members, funded)
+           SELECT run_id, school_code, region_code, stage, members_00_all, funded_00_all
+             FROM run_statistic WHERE run_id = :run""",
+        {"run": run.id}, client=w.tx,
+    )
+
+
 async def changes(w: Work, run_id: int) -> tuple[int, int]:
     """NEWLY_UNFUNDED: a key of the list the chain's current list did not have. NEWLY_FUNDED: a
     key that left the list while the student is still matched there (so now funded); found by

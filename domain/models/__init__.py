@@ -4,9 +4,12 @@ from zizhu.domain.models.catalogue import AidProject, CategoryCode, Period, Reas
 from zizhu.domain.models.comparison import (
     ComparisonRun,
     DataVersion,
+    NightlyTick,
     RegionStatistic,
     RunChange,
+    RunHistory,
     RunStatistic,
+    RunTrend,
     UnfundedResult,
 )
 from zizhu.domain.models.geography import Region, School
@@ -16,7 +19,8 @@ from zizhu.domain.models.windows import TimeWindow
 
 __all__ = [
     "Account", "AuditEntry", "AidProject", "CategoryCode", "Period", "ReasonCode", "StageCode",
-    "ComparisonRun", "DataVersion", "RegionStatistic", "RunChange", "RunStatistic", "UnfundedResult", "Region", "School",
+    "ComparisonRun", "DataVersion", "NightlyTick", "RegionStatistic", "RunChange", "RunHistory", "RunStatistic",
+    "RunTrend", "UnfundedResult", "Region", "School",
     "LegacyPovertyReason", "RegionReason", "UnfundedReason", "AidRecord", "Enrolment",
     "SpecialGroupRecord", "TimeWindow",
 ]

@@ -145,3 +145,49 @@ class DataVersion(Model):
 
     class Meta:
         table = "data_version"
+
+
+class RunHistory(Model):
+    """A published run remembered for trends (历次比对): kept when the run itself is pruned."""
+
+    id = fields.BigIntField(primary_key=True)
+    run_id = fields.BigIntField(unique=True)
+    period = fields.CharField(max_length=11)
+    scope = fields.CharField(max_length=2, default="", db_default="")  # the run's province, '' national
+    computed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "run_history"
+        indexes = (("period", "scope"),)
+
+
+class RunTrend(Model):
+    """The totals of a published run for one (school, stage): members and funded, any category
+    and either source (unfunded = members − funded). Kept for trends when the run is pruned."""
+
+    id = fields.BigIntField(primary_key=True)
+    run_id = fields.BigIntField()
+    school_code = fields.CharField(max_length=10)
+    region_code = fields.CharField(max_length=6)
+    stage = fields.CharField(max_length=20)
+    members = fields.IntField(default=0, db_default=0)
+    funded = fields.IntField(default=0, db_default=0)
+
+    class Meta:
+        table = "run_trend"
+        indexes = (("run_id", "region_code"),)
+
+
+class NightlyTick(Model):
+    """One 02:00 tick (每日比对): the history carry-over's outcome and the runs it enqueued."""
+
+    id = fields.BigIntField(primary_key=True)
+    day = fields.DateField(unique=True)  # the Shanghai date of the tick
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    carried_over = fields.IntField(null=True)  # reasons inserted by the carry-over, None when it failed
+    carry_over_error = fields.TextField(null=True)
+    run_ids = fields.CharField(max_length=400, default="", db_default="")  # comma-separated
+
+    class Meta:
+        table = "nightly_tick"

@@ -178,3 +178,11 @@ async def region_reasons(viewer: Viewer, period: str, region_code: str | None, s
     return await RegionReason.filter(
         period=period, region_code=region.code, stage__in=viewer.visible_stages(stage)
     ).order_by("stage", "category")
+
+
+async def region_reasons_by_ids(viewer: Viewer, ids: list[int]) -> dict[int, RegionReason]:
+    """The own-level reasons asked for that the viewer may see (others are missing)."""
+    if viewer.is_school:
+        return {}
+    return {r.id: r for r in await RegionReason.filter(id__in=ids or [0])
+            if viewer.allows_stage(r.stage) and viewer.covers_region_code(r.region_code)}

@@ -13,6 +13,7 @@ from zizhu.domain.comparison.engine import published_run
 from zizhu.domain.comparison.steps import list_rows_of
 from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.paging import page_size
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,12 @@ async def published_run_id(period: str) -> int | None:
     return run.id if run else None
 
 
-def _page_params(first: int, after: int | None) -> dict:
-    """Keyset paging: rows after id `after`, one more than the page (at most 500) to see if more follow."""
-    return {"after": after or 0, "limit": max(1, min(first, 500)) + 1}
+def keyset_params(first: int, after: int | None) -> dict:
+    """Keyset paging: rows after id `after`, one more than the page (1..500) to see if more follow."""
+    return {"after": after or 0, "limit": page_size(first) + 1}
 
 
-def _page(rows: list, limit: int) -> tuple[list, bool]:
+def keyset_page(rows: list, limit: int) -> tuple[list, bool]:
     """Rows were fetched with LIMIT page size + 1: return the page and whether more follow."""
     return rows[: limit - 1], len(rows) >= limit
 
@@ -96,18 +97,43 @@ async def scope_conditions(
     return where
 
 
+_STUDENT_SELECT = (
+    "SELECT r.id, r.id_number, r.name, r.school_code, r.region_code, r.stage, r.central_mask, r.self_mask, "
+    "u.reason_code, u.detail, u.inherited, u.reported_at, u.version FROM unfunded_result r "
+    "LEFT JOIN unfunded_reason u ON u.period = :period AND u.stage = r.stage AND u.id_number = r.id_number "
+)
+# the rows of the list that the run made newly unfunded (新增未资助)
+NEWLY_UNFUNDED_IN_RUN = (
+    "EXISTS (SELECT 1 FROM run_change c WHERE c.run_id = :run AND c.change = 'NEWLY_UNFUNDED'"
+    " AND c.id_number = r.id_number AND c.school_code = r.school_code AND c.stage = r.stage)"
+)
+
+
+def _student(viewer: Viewer, r: dict) -> UnfundedStudent:
+    return UnfundedStudent(
+        row_id=r["id"], id_number=viewer.id_number_for(r["id_number"], r["school_code"]), name=r["name"],
+        school_code=r["school_code"], stage=Stage(r["stage"]),
+        categories=categories_in(r["central_mask"] | r["self_mask"]),
+        central=categories_in(r["central_mask"]), self_collected=categories_in(r["self_mask"]),
+        reason_code=r["reason_code"], reason_detail=r["detail"], reason_inherited=bool(r["inherited"]),
+        reported_at=db.as_datetime(r["reported_at"]), reason_version=r["version"] or 0,
+    )
+
+
 async def list_unfunded_students(
     viewer: Viewer, period: str, *, stage: Stage | None = None, region_code: str | None = None,
     school_code: str | None = None, category: Category | None = None, source: Source | None = None,
-    reason_reported: bool | None = None, first: int = 50, after: int | None = None,
+    reason_reported: bool | None = None, newly_unfunded: bool = False, first: int = 50, after: int | None = None,
 ) -> tuple[list[UnfundedStudent], bool]:
-    """One page of the unfunded list, and whether more rows follow."""
+    """One page of the unfunded list, and whether more rows follow. `newly_unfunded`: only the
+    students the published run added to the list (新增未资助)."""
+    paging = keyset_params(first, after)
     run_id = await published_run_id(period)
     if run_id is None:
         # Still check the scope, so an out-of-scope request fails the same way with or without a run.
         await scope_conditions(viewer, "r", {}, region_code, school_code, stage)
         return [], False
-    params: dict = {"period": period, **_page_params(first, after)}
+    params: dict = {"period": period, "run": run_id, **paging}
     where = [list_rows_of("r", run_id, period), "r.id > :after"]
     where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
     if category is not None:
@@ -118,25 +144,46 @@ async def list_unfunded_students(
         where.append("r.central_mask <> 0" if source == Source.CENTRAL else "r.self_mask <> 0")
     if reason_reported is not None:
         where.append("u.id IS NOT NULL" if reason_reported else "u.id IS NULL")
-    rows = await db.fetch(
-        "SELECT r.id, r.id_number, r.name, r.school_code, r.stage, r.central_mask, r.self_mask, "
-        "u.reason_code, u.detail, u.inherited, u.reported_at, u.version FROM unfunded_result r "
-        "LEFT JOIN unfunded_reason u ON u.period = :period AND u.stage = r.stage AND u.id_number = r.id_number "
-        f"WHERE {' AND '.join(where)} ORDER BY r.id LIMIT :limit",
-        params,
-    )
-    page = [
-        UnfundedStudent(
-            row_id=r["id"], id_number=viewer.id_number_for(r["id_number"], r["school_code"]), name=r["name"],
-            school_code=r["school_code"], stage=Stage(r["stage"]),
-            categories=categories_in(r["central_mask"] | r["self_mask"]),
-            central=categories_in(r["central_mask"]), self_collected=categories_in(r["self_mask"]),
-            reason_code=r["reason_code"], reason_detail=r["detail"], reason_inherited=bool(r["inherited"]),
-            reported_at=db.as_datetime(r["reported_at"]), reason_version=r["version"] or 0,
-        )
-        for r in rows
-    ]
-    return _page(page, params["limit"])
+    if newly_unfunded:
+        where.append(NEWLY_UNFUNDED_IN_RUN)
+    rows = await db.fetch(f"{_STUDENT_SELECT} WHERE {' AND '.join(where)} ORDER BY r.id LIMIT :limit", params)
+    return keyset_page([_student(viewer, r) for r in rows], params["limit"])
+
+
+async def students_by_ids(viewer: Viewer, row_ids: list[int]) -> dict[int, UnfundedStudent]:
+    """The rows asked for that are on a published list and within the viewer's scope (others are
+    simply missing from the answer)."""
+    found: dict[int, UnfundedStudent] = {}
+    if not row_ids:
+        return found
+    params = {f"id{i}": int(v) for i, v in enumerate(row_ids)}
+    ids = f"r.id IN ({', '.join(':' + k for k in params)})"
+    rows = await db.fetch(f"SELECT DISTINCT r.period FROM unfunded_result r WHERE {ids}", params)
+    for period in sorted(r["period"] for r in rows):
+        run_id = await published_run_id(period)
+        if run_id is None:
+            continue
+        for r in await db.fetch(f"{_STUDENT_SELECT} WHERE {list_rows_of('r', run_id, period)} AND {ids}",
+                                {**params, "period": period}):
+            if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"]):
+                found[r["id"]] = _student(viewer, r)
+    return found
+
+
+async def students_of_reasons(viewer: Viewer, reasons: list) -> list[UnfundedStudent]:
+    """The viewer's school's published list rows of reported reasons (period, stage, ID number), in order."""
+    found: dict[tuple[str, str, str], UnfundedStudent] = {}
+    for period in sorted({r.period for r in reasons}):
+        run_id = await published_run_id(period)
+        if run_id is None:
+            continue
+        params: dict = {"period": period}
+        where = [list_rows_of("r", run_id, period)]
+        where += await scope_conditions(viewer, "r", params, None, None, None)
+        where.append(_in_list("r.id_number", sorted({r.id_number for r in reasons if r.period == period}), params, "idn"))
+        for row in await db.fetch(f"{_STUDENT_SELECT} WHERE {' AND '.join(where)}", params):
+            found[(period, row["stage"], row["id_number"])] = _student(viewer, row)
+    return [found[(r.period, r.stage, r.id_number)] for r in reasons if (r.period, r.stage, r.id_number) in found]
 
 
 async def list_legacy_reasons(
@@ -144,23 +191,36 @@ async def list_legacy_reasons(
     school_code: str | None = None, first: int = 50, after: int | None = None,
 ) -> tuple[list[LegacyReason], bool]:
     """脱贫家庭学生未资助情况查看: read-only history of the old module."""
-    params: dict = _page_params(first, after)
+    params: dict = keyset_params(first, after)
     where = ["l.id > :after"]
     where += await scope_conditions(viewer, "l", params, region_code, school_code, stage, region_column=None)
     if period:
         params["period"] = period
         where.append("l.period = :period")
-    rows = await db.fetch(
-        "SELECT l.id, l.id_number, l.name, l.school_code, l.stage, l.period, l.reason_code, l.detail, l.reported_at "
-        f"FROM legacy_poverty_reason l WHERE {' AND '.join(where)} ORDER BY l.id LIMIT :limit",
-        params,
+    rows = await db.fetch(f"{_LEGACY_SELECT} WHERE {' AND '.join(where)} ORDER BY l.id LIMIT :limit", params)
+    return keyset_page([_legacy(viewer, r) for r in rows], params["limit"])
+
+
+_LEGACY_SELECT = ("SELECT l.id, l.id_number, l.name, l.school_code, l.stage, l.period, l.reason_code, l.detail,"
+                  " l.reported_at FROM legacy_poverty_reason l")
+
+
+def _legacy(viewer: Viewer, r: dict) -> LegacyReason:
+    return LegacyReason(
+        row_id=r["id"], id_number=viewer.id_number_for(r["id_number"], r["school_code"]), name=r["name"],
+        school_code=r["school_code"], stage=Stage(r["stage"]), period=r["period"],
+        reason_code=r["reason_code"], detail=r["detail"], reported_at=db.as_datetime(r["reported_at"]),
     )
-    page = [
-        LegacyReason(
-            row_id=r["id"], id_number=viewer.id_number_for(r["id_number"], r["school_code"]), name=r["name"],
-            school_code=r["school_code"], stage=Stage(r["stage"]), period=r["period"],
-            reason_code=r["reason_code"], detail=r["detail"], reported_at=db.as_datetime(r["reported_at"]),
-        )
-        for r in rows
-    ]
-    return _page(page, params["limit"])
+
+
+async def legacy_by_ids(viewer: Viewer, row_ids: list[int]) -> dict[int, LegacyReason]:
+    """The history rows asked for that are within the viewer's scope (others are missing)."""
+    if not row_ids:
+        return {}
+    params = {f"id{i}": int(v) for i, v in enumerate(row_ids)}
+    rows = await db.fetch(
+        f"SELECT x.*, s.region_code FROM ({_LEGACY_SELECT} WHERE l.id IN ({', '.join(':' + k for k in params)})) x"
+        " JOIN school s ON s.code = x.school_code", params,
+    )
+    return {r["id"]: _legacy(viewer, r) for r in rows
+            if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"])}

@@ -124,6 +124,53 @@ class WindowAction(LabelledEnum):
     REVIEW = ("REVIEW", "名单审核")
 
 
+class ReviewDecision(LabelledEnum):
+    """审核结果"""
+
+    APPROVE = ("APPROVE", "审核通过")
+    RETURN = ("RETURN", "退回")
+
+
+class RegionLevel(LabelledEnum):
+    """行政区划级别"""
+
+    NATION = ("NATION", "全国")
+    PROVINCE = ("PROVINCE", "省级")
+    CITY = ("CITY", "地市级")
+    COUNTY = ("COUNTY", "区县级")
+
+
+class RunStatus(LabelledEnum):
+    """比对批次状态"""
+
+    QUEUED = ("QUEUED", "排队中")
+    RUNNING = ("RUNNING", "比对中")
+    SUCCEEDED = ("SUCCEEDED", "已完成")
+    FAILED = ("FAILED", "失败")
+
+
+class RunTrigger(LabelledEnum):
+    """比对触发方式"""
+
+    CRON = ("CRON", "每日02:00定时比对")
+    MANUAL = ("MANUAL", "管理员重新比对")
+    CLI = ("CLI", "命令行比对")
+
+
+class ReasonStatus(LabelledEnum):
+    """原因填报状态"""
+
+    REPORTED = ("REPORTED", "已填报")
+    PENDING = ("PENDING", "未填报")
+
+
+class ChangeKind(LabelledEnum):
+    """比对变动类型（较上一次发布的批次）"""
+
+    NEWLY_UNFUNDED = ("NEWLY_UNFUNDED", "新增未资助")
+    NEWLY_FUNDED = ("NEWLY_FUNDED", "新获资助")
+
+
 # 未资助原因 — seeded into the reason_code table; 99 requires a written detail.
 UNFUNDED_REASONS: dict[str, str] = {
     "01": "学生本人（监护人）自愿放弃/未申请",

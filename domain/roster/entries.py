@@ -21,7 +21,7 @@ from zizhu.domain.reference.codes import (
     PRESCHOOL_PROJECT,
     AidStatus,
     EnrolmentStatus,
-    LabelledEnum,
+    ReviewDecision,
     Role,
     Stage,
     WindowAction,
@@ -31,6 +31,7 @@ from zizhu.domain.reference.identity import validate_id_number
 from zizhu.domain.models import AidRecord, Enrolment, School
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.paging import page_size
 
 PROJECT = PRESCHOOL_PROJECT
 Now = Callable[[], dt.datetime]
@@ -39,13 +40,6 @@ AUDITED = ("id_number", "name", "school_code", "period", "amount", "status", "re
 MAX_AMOUNT = Decimal("9999999999.99")  # aid_record.amount is DECIMAL(12, 2)
 ENTRY_ROLES = (Role.SCHOOL_OPERATOR,)
 REVIEW_ROLES = (Role.SCHOOL_REVIEWER, Role.AUTHORITY_OPERATOR)
-
-
-class ReviewDecision(LabelledEnum):
-    """审核结果"""
-
-    APPROVE = ("APPROVE", "审核通过")
-    RETURN = ("RETURN", "退回")
 
 
 # The review each role performs: status it acts on → status after APPROVE.
@@ -313,8 +307,7 @@ async def list_entries(
     first: int = 50, after_id: int | None = None,
 ) -> RosterPage:
     """One page of a school's roster (keyset on id)."""
-    if not 1 <= first <= 500:
-        raise ValidationFailed("first 须在 1 到 500 之间", argument="first")
+    page_size(first)
     school = await roster_school(viewer, school_code)
     period = check_period(period)
     query = AidRecord.filter(project_code=PROJECT, period=period, school_code=school.code)
@@ -325,6 +318,13 @@ async def list_entries(
         query = query.filter(id__gt=after_id)
     rows = await query.order_by("id").limit(first + 1)
     return RosterPage(school=school, period=period, entries=rows[:first], has_next=len(rows) > first, total=total)
+
+
+async def count_entries(viewer: Viewer, period: str, school_code: str | None = None) -> int:
+    """How many entries a school's roster of `period` has, whatever their status."""
+    school = await roster_school(viewer, school_code)
+    return await AidRecord.filter(project_code=PROJECT, period=check_period(period), school_code=school.code).count()
+
 
 
 async def roster_windows(period: str, school: School, now: dt.datetime) -> dict[WindowAction, windows.WindowState]:

@@ -159,6 +159,12 @@ async def list_windows(viewer: Viewer, period: str, project_code: str) -> list[T
     return await query.order_by("action", "province")
 
 
+async def windows_by_ids(viewer: Viewer, ids: list[int]) -> dict[int, TimeWindow]:
+    """The windows asked for that the viewer sees (national ones and its own province's)."""
+    own = viewer_province(viewer)
+    return {w.id: w for w in await TimeWindow.filter(id__in=ids or [0]) if own is None or w.province in (NATIONAL, own)}
+
+
 def viewer_province(viewer: Viewer) -> str | None:
     """The one province an account lives in, or None for nation-wide accounts."""
     if viewer.is_school:

@@ -1,0 +1,140 @@
+"""Relay and cache conventions: global IDs on every cacheable type, node(id)/nodes(ids) within
+scope, complete PageInfo, bounded `first`, mutations returning the objects a cache updates."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.models import LegacyPovertyReason, RegionReason
+from zizhu.domain.settings import SHANGHAI
+from tests.support import roster as roster_support
+from tests.support.tiny_comparison import PERIOD, SCHOOL, tiny_data_set
+from tests.support.world import student_id
+
+NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
+LIST = """query($first: Int!) { unfundedStudents(period: "2023-2024-1", first: $first) {
+  edges { cursor node { id idNumber reason { code } } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+@pytest.fixture
+async def scene(world):
+    """One object of every cacheable type, within 芙蓉区 (430102) of 湖南; {type: (global id, viewer)}."""
+    await tiny_data_set()
+    run = await comparison.run_comparison_now(PERIOD)
+    await LegacyPovertyReason.create(id_number=student_id(1), name="甲", school_code=SCHOOL, province="43",
+                                     stage="COMPULSORY", period=PERIOD, reason_code="03")
+    await RegionReason.create(period=PERIOD, stage="COMPULSORY", region_code="430102", category="00",
+                              reason_code="10", detail="", reported_by="county_op",
+                              reported_at=dt.datetime(2024, 1, 3, tzinfo=SHANGHAI))
+    await roster_support.open_windows()
+    return run
+
+
+async def _ids(gql) -> dict[str, tuple[str, str]]:
+    """Each type's global ID as its list shows it, with an account that sees it."""
+    school, county, kg = await gql.login("school_op"), await gql.login("county_op"), await gql.login("kg_op")
+    entry = await roster_support.add(gql, kg, await roster_support.enrol(1, "小明"))
+    q = await gql.data("""{
+      unfundedStudents(period: "2023-2024-1") { edges { node { id } } }
+      legacyPovertyReasons { edges { node { id } } }
+      comparisonRuns(period: "2023-2024-1") { edges { node { id } } }
+      region { id }
+      regionReasons(period: "2023-2024-1") { id }
+      timeWindows(period: "2023-2024-1") { id } }""", token=county)
+    return {
+        "UnfundedStudent": (q["unfundedStudents"]["edges"][0]["node"]["id"], school),
+        "LegacyPovertyReason": (q["legacyPovertyReasons"]["edges"][0]["node"]["id"], school),
+        "ComparisonRun": (q["comparisonRuns"]["edges"][0]["node"]["id"], county),
+        "Region": (q["region"]["id"], county),
+        "RegionReason": (q["regionReasons"][0]["id"], county),
+        "TimeWindow": (q["timeWindows"][0]["id"], county),
+        "PreschoolRosterEntry": (entry["id"], kg),
+    }
+
+
+async def test_every_cacheable_type_resolves_by_its_global_id(gql, scene):
+    ids = await _ids(gql)
+    for type_name, (gid, token) in ids.items():
+        assert (await gql.data(NODE, {"id": gid}, token=token))["node"] == {"__typename": type_name, "id": gid}
+    ordered = [ids["Region"][0], ids["UnfundedStudent"][0], ids["ComparisonRun"][0]]
+    nodes = (await gql.data(NODES, {"ids": ordered}, token=await gql.login("county_op")))["nodes"]
+    assert [n["id"] for n in nodes] == ordered
+
+
+async def test_out_of_scope_objects_do_not_exist(gql, scene):
+    ids = await _ids(gql)
+    gd, other = await gql.login("gd_op"), await gql.login("other_school_op")
+    visible_to_all = {"ComparisonRun", "TimeWindow"}  # the national run and the national window
+    for type_name, (gid, _) in ids.items():
+        expected = "ok" if type_name in visible_to_all else "NOT_FOUND"
+        for token in (gd, other):
+            body = await gql.post(NODE, {"id": gid}, token=token)
+            got = "ok" if not body.get("errors") else body["errors"][0]["extensions"]["code"]
+            assert got == expected, (type_name, body)
+    county = await gql.login("county_op")
+    for bad in ("abc", ids["Region"][0][:-2], "VW5rbm93bjox"):  # not an id, broken, an unknown type
+        assert await gql.error_code(NODE, {"id": bad}, token=county) == "NOT_FOUND"
+    assert await gql.error_code(NODES, {"ids": [ids["Region"][0]] * 101}, token=county) == "VALIDATION"
+    assert await gql.error_code(NODE, {"id": ids["Region"][0]}) == "UNAUTHENTICATED"
+
+
+async def test_reporting_returns_the_student_the_list_shows(gql, scene):
+    school = await gql.login("school_op")
+    (listed,) = (await gql.data(LIST, {"first": 10}, token=school))["unfundedStudents"]["edges"]
+    report = """mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { id idNumber reason { code } } }"""
+    i = {"period": PERIOD, "stage": "COMPULSORY", "idNumber": student_id(1), "reasonCode": "02"}
+    got = (await gql.data(report, {"i": i}, token=school))["reportUnfundedReason"]
+    assert got == {"id": listed["node"]["id"], "idNumber": student_id(1), "reason": {"code": "02"}}
+    batch = """mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { id reason { code } } }"""
+    got = (await gql.data(batch, {"i": [{**i, "reasonCode": "04"}]}, token=school))["reportUnfundedReasons"]
+    assert got == [{"id": listed["node"]["id"], "reason": {"code": "04"}}]
+
+
+async def test_page_info_is_complete(gql, scene):
+    county = await gql.login("county_op")
+    page = (await gql.data(LIST, {"first": 1}, token=county))["unfundedStudents"]
+    info, (edge,) = page["pageInfo"], page["edges"]
+    assert info["hasPreviousPage"] is False and info["hasNextPage"] is False
+    assert info["startCursor"] == info["endCursor"] == edge["cursor"]
+
+
+@pytest.mark.parametrize("first", [0, -1, 501])
+async def test_first_outside_its_bound_is_refused_naming_it(gql, scene, first):
+    ids = await _ids(gql)
+    county, kg = await gql.login("county_op"), await gql.login("kg_op")
+    queries = [
+        (LIST, {}, county),
+        ('query($first: Int!) { legacyPovertyReasons(first: $first) { edges { cursor } } }', {}, county),
+        ('query($first: Int!) { comparisonRuns(period: "2023-2024-1", first: $first) { edges { cursor } } }', {}, county),
+        ('query($first: Int!, $id: ID!) { comparisonRun(id: $id) { changes(first: $first) { edges { cursor } } } }',
+         {"id": ids["ComparisonRun"][0]}, county),
+        ('query($first: Int!) { preschoolRoster(period: "2023-2024-1") { entries(first: $first) { edges { cursor } } } }',
+         {}, kg),
+    ]
+    for query, variables, token in queries:
+        body = await gql.post(query, {"first": first, **variables}, token=token)
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "VALIDATION" and "500" in error["message"], (query, body)
+        assert (error["extensions"]["min"], error["extensions"]["max"]) == (1, 500)
+
+
+async def test_roster_entries_take_their_own_paging_and_status(gql, scene):
+    kg = await gql.login("kg_op")
+    first, second = [await roster_support.add(gql, kg, await roster_support.enrol(n, f"幼儿{n}")) for n in (1, 2)]
+    await gql.data(roster_support.SUBMIT, {"ids": [second["id"]]}, token=kg)
+    query = """query($st: AidStatus, $after: String) { preschoolRoster(period: "2023-2024-1") { totalCount
+      entries(status: $st, first: 1, after: $after) { totalCount edges { cursor node { id status } }
+                                                       pageInfo { hasNextPage hasPreviousPage } } } }"""
+    roster = (await gql.data(query, token=kg))["preschoolRoster"]
+    assert roster["totalCount"] == 2 and roster["entries"]["totalCount"] == 2
+    assert [e["node"]["id"] for e in roster["entries"]["edges"]] == [first["id"]]
+    after = roster["entries"]["edges"][0]["cursor"]
+    rest = (await gql.data(query, {"after": after}, token=kg))["preschoolRoster"]["entries"]
+    assert [e["node"]["id"] for e in rest["edges"]] == [second["id"]]
+    assert (rest["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasPreviousPage"]) == (False, True)
+    submitted = (await gql.data(query, {"st": "SUBMITTED"}, token=kg))["preschoolRoster"]
+    assert submitted["totalCount"] == 2 and submitted["entries"]["totalCount"] == 1
+    assert [e["node"]["status"] for e in submitted["entries"]["edges"]] == ["SUBMITTED"]
