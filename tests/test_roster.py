@@ -223,6 +223,24 @@ async def test_one_entry_per_child_and_period_across_schools(gql, world):
     assert await AidRecord.all().count() == 1
 
 
+
+async def test_a_school_learns_nothing_about_children_it_does_not_enrol(gql, world):
+    """Adding a child of another school's roster answers exactly as for a child on no roster at all."""
+    await open_windows("ENTRY")
+    listed = await enrol(1, "甲")  # on the kindergarten's roster below, not enrolled at OTHER_SCHOOL
+    unlisted = await enrol(2, "乙")  # on no roster
+    await add(gql, await gql.login("kg_op"), listed)
+    op = await gql.login("school_op")
+    answers = []
+    for child in (listed, unlisted):
+        body = await gql.post(ADD, {"p": PERIOD, "i": child, "a": "1", "s": None}, token=op)
+        (error,) = body["errors"]
+        answers.append((error["extensions"], error["message"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0]["code"] == "VALIDATION" and "不是本校" in answers[0][1]
+    assert await AidRecord.all().count() == 1
+
+
 # --- scope and roles -------------------------------------------------------------------------------------
 async def test_roles_and_scope(gql, world):
     await open_windows()
