@@ -214,7 +214,7 @@ def read_rows(
         try:
             stream: BinaryIO = source.open("rb")
         except OSError as e:
-            raise _rejected(1, f"文件无法打开：{e.strerror or e}") from None
+            raise _rejected(1, f"文件无法打开（{e.strerror or type(e).__name__}）：{source}") from None
     elif isinstance(source, bytes):
         stream = io.BytesIO(source)
     else:
