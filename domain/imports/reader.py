@@ -192,8 +192,8 @@ def _check_row(row_no: int, values: list[str], limits: ReadLimits, deadline: flo
         raise _rejected(row_no, f"第{extra}列有内容：一行最多读取 {limits.max_columns} 列")
     if max(map(len, values)) > limits.max_cell_chars:
         at = next(i for i, v in enumerate(values) if len(v) > limits.max_cell_chars)
-        column = next((h for h, i in positions if i == at), f"第{at + 1}列")
-        raise _rejected(row_no, f"单元格内容过长（最多 {limits.max_cell_chars:,} 个字符）", column)
+        column = next((h for h, i in positions if i == at), "")
+        raise _rejected(row_no, f"第{at + 1}列内容过长（最多 {limits.max_cell_chars:,} 个字符）", column)
     for header, i in positions:
         if i < len(values) and _CONTROL.search(values[i]):
             raise _rejected(row_no, f"“{header}”含有不可见的控制字符", header)

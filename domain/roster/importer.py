@@ -39,7 +39,7 @@ TEMPLATE_FILENAME = "preschool-roster.xlsx"
 MAX_ROWS = 5000
 # Row 1 is the header; blank rows count. The template's own sheet unpacks to well under 1 MB.
 UPLOAD_LIMITS = ReadLimits(max_rows=MAX_ROWS + 1, max_columns=64, max_cell_chars=1_000,
-                           max_unpacked_bytes=50 * 1024**2, max_members=200, max_seconds=30.0)
+                           max_unpacked_bytes=20 * 1024**2, max_members=200, max_seconds=30.0)
 EXAMPLE = (make_id_number("43010220200101001"), "张小明", "1000.00")
 
 

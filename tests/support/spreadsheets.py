@@ -5,6 +5,7 @@ written here, so a test controls exactly which rows and cells the file holds.
 """
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
 from typing import Iterable, Mapping
@@ -27,16 +28,21 @@ def workbook(rows: list[list]) -> bytes:
     return out.getvalue()
 
 
-def sheet_xml(rows: Rows, dimension: str | None = None, padding: int = 0) -> bytes:
-    """A sheet of inline-string cells; `padding` bytes of white space inside <sheetData>."""
+def _cell(ref: str, text: str, formulas: bool) -> str:
+    if formulas and text.startswith("="):  # a formula with no cached value, as a script would write it
+        return f'<c r="{ref}"><f>{escape(text[1:])}</f></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t>{escape(text)}</t></is></c>'
+
+
+def sheet_xml(rows: Rows, dimension: str | None = None, padding: int = 0, formulas: bool = False) -> bytes:
+    """A sheet of inline-string cells (text from "=" a formula, with `formulas`); `padding` bytes of
+    white space inside <sheetData>."""
     parts = []
     for number, cells in rows:
         if isinstance(cells, list):
             cells = dict(enumerate(cells, start=1))
-        xml = "".join(
-            f'<c r="{get_column_letter(col)}{number}" t="inlineStr"><is><t>{escape(str(text))}</t></is></c>'
-            for col, text in sorted(cells.items())
-        )
+        xml = "".join(_cell(f"{get_column_letter(col)}{number}", str(text), formulas)
+                      for col, text in sorted(cells.items()))
         parts.append(f'<row r="{number}">{xml}</row>')
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -45,14 +51,22 @@ def sheet_xml(rows: Rows, dimension: str | None = None, padding: int = 0) -> byt
     return head + b" " * padding + "".join(parts).encode() + b"</sheetData></worksheet>"
 
 
+@functools.cache
+def _members() -> tuple[tuple[str, bytes], ...]:
+    """The members of one real workbook, read once."""
+    with zipfile.ZipFile(io.BytesIO(workbook([["x"]]))) as src:
+        return tuple((info.filename, src.read(info.filename)) for info in src.infolist())
+
+
 def forge(sheet: bytes, members: Mapping[str, bytes] | None = None) -> bytes:
-    """A real workbook whose first sheet (and any other named member) is replaced."""
+    """A real workbook whose first sheet (and any other named member) is replaced; the same
+    arguments give the same bytes."""
     replaced = {SHEET: sheet, **(members or {})}
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(workbook([["x"]]))) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, replaced.pop(info.filename, None) or src.read(info.filename))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+        for name, data in _members():
+            dst.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), replaced.pop(name, None) or data,
+                         compress_type=zipfile.ZIP_DEFLATED)
         for name, data in replaced.items():
-            dst.writestr(name, data)
+            dst.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
