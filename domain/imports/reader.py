@@ -81,7 +81,7 @@ class _Unreadable(Exception):
 
 NOT_UTF8 = "文件不是 UTF-8 编码的 CSV"
 NOT_XLSX = "文件无法读取：不是完整有效的 .xlsx 文件（可能已损坏或未传完整），请重新保存为 .xlsx 或 UTF-8 CSV"
-_BARE_CR = re.compile(r"(?<=\r)(?!\n)")
+_BLOCK_BYTES = 1 << 20
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line ends may stay in a cell
 
 
@@ -98,25 +98,29 @@ def _cell(value) -> str:
 
 
 def _csv_lines(stream: BinaryIO, limits: ReadLimits) -> Iterator[str]:
-    """Physical lines, each decoded on its own, so a bad byte is reported at its own row."""
-    first = True
+    """Decoded lines, read in blocks cut at line ends; a byte that is not UTF-8 stops the reading
+    at its own line, so the row reported is the row that holds it."""
+    pending, first = b"", True
     while True:
-        raw = stream.readline(limits.max_line_bytes + 1)
-        if not raw:
-            return
-        if len(raw) > limits.max_line_bytes:
+        block = stream.read(_BLOCK_BYTES)
+        data = pending + block
+        # Cut after the last line end (a CR only when it is not the last byte: its LF may follow).
+        cut = len(data) if not block else max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+        pending, data = data[cut:], data[:cut]
+        if len(pending) > limits.max_line_bytes:
             raise _Unreadable(f"一行超过 {limits.max_line_bytes:,} 字节，不是有效的导入文件")
-        if first and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        first = False
+        if first and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        first = first and not data
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line_start = max(data.rfind(b"\n", 0, e.start), data.rfind(b"\r", 0, e.start)) + 1
+            yield from io.StringIO(data[:line_start].decode("utf-8"), newline="")
             raise _Unreadable(NOT_UTF8) from None
-        if "\r" in text.rstrip("\r\n"):  # old Mac files end lines with a bare CR
-            yield from (line for line in _BARE_CR.split(text) if line)
-        else:
-            yield text
+        yield from io.StringIO(text, newline="")  # \n, \r\n and a bare \r (old Mac files) end a line
+        if not block:
+            return
 
 
 def _csv_rows(stream: BinaryIO, limits: ReadLimits) -> Iterator[list[str]]:
@@ -167,7 +171,7 @@ def _xlsx_rows(stream: BinaryIO, limits: ReadLimits) -> Iterator[list[str]]:
                 return
             except Exception:  # noqa: BLE001 - as above, while the sheet is streamed
                 raise _Unreadable(NOT_XLSX) from None
-            yield [_cell(v) for v in values] if any(v is not None for v in values) else []
+            yield [] if values.count(None) == len(values) else [_cell(v) for v in values]
     except IndexError:
         raise _Unreadable(NOT_XLSX) from None
     finally:
@@ -220,6 +224,7 @@ def read_rows(
     else:
         stream = source
     rows = _xlsx_rows(stream, limits) if is_xlsx(name) else _csv_rows(stream, limits)
+    max_rows, max_columns, max_chars = limits.max_rows, limits.max_columns, limits.max_cell_chars
     try:
         positions: list[tuple[str, int]] | None = None
         row_no = 0
@@ -231,7 +236,10 @@ def read_rows(
             except _Unreadable as e:
                 raise _rejected(row_no + 1, e.message) from None
             row_no += 1
-            _check_row(row_no, values, limits, deadline, positions or [])
+            if (row_no > max_rows or (deadline is not None and time.monotonic() >= deadline)
+                    or (values and (len(values) > max_columns or max(map(len, values)) > max_chars
+                                    or _CONTROL.search("\t".join(values))))):
+                _check_row(row_no, values, limits, deadline, positions or [])  # names the problem, if it is one
             if positions is None:
                 index = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(values) if h}
                 missing = [h for h in headers if h not in index]

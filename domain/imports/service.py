@@ -6,7 +6,6 @@ validating run on the parser threads, one batch at a time; only staging runs on 
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -72,10 +71,6 @@ class _ValidatedRows:
                 return batch, True
         return batch, False
 
-    def close(self) -> None:
-        with contextlib.suppress(ValueError):  # still running on its thread after a cancellation
-            self._rows.close()
-
 
 async def run_import(kind: str, path: Path, actor: str, progress: Progress | None = None) -> ImportResult:
     """Import a CSV/.xlsx file of `kind` (DESIGN.md §5); raises ImportRejected listing every bad row."""
@@ -86,27 +81,24 @@ async def run_import(kind: str, path: Path, actor: str, progress: Progress | Non
     label = f"导入{spec.label}"
     refs = await load_refs(spec)
     reader = _ValidatedRows(spec, refs, path)
-    try:
-        async with db.transaction() as tx:
-            staging = Staging(spec, tx)
-            await staging.create()
-            more = True
-            while more:
-                batch, more = await in_parser_thread(reader.take, BATCH_ROWS)
-                await staging.add(batch)
-                if progress and more:
-                    progress(reader.rows, label)
-            if reader.errors.total:
-                raise ImportRejected(reader.errors.finish(reader.last_row))
-            if progress:
+    async with db.transaction() as tx:
+        staging = Staging(spec, tx)
+        await staging.create()
+        more = True
+        while more:
+            batch, more = await in_parser_thread(reader.take, BATCH_ROWS)
+            await staging.add(batch)
+            if progress and more:
                 progress(reader.rows, label)
-            await _ensure_periods(refs.semesters, tx)
-            counts = await staging.merge(reader.rows)
-            result = ImportResult(reader.rows, counts.inserted, counts.updated,
-                                  counts.distinct - counts.inserted - counts.updated)
-            await audit.record(actor, f"import.{kind}", "import", path.name,
-                               after={"rows": result.rows, "inserted": result.inserted, "updated": result.updated,
-                                      "unchanged": result.unchanged}, using_db=tx)
-    finally:
-        reader.close()
+        if reader.errors.total:
+            raise ImportRejected(reader.errors.finish(reader.last_row))
+        if progress:
+            progress(reader.rows, label)
+        await _ensure_periods(refs.semesters, tx)
+        counts = await staging.merge(reader.rows)
+        result = ImportResult(reader.rows, counts.inserted, counts.updated,
+                              counts.distinct - counts.inserted - counts.updated)
+        await audit.record(actor, f"import.{kind}", "import", path.name,
+                           after={"rows": result.rows, "inserted": result.inserted, "updated": result.updated,
+                                  "unchanged": result.unchanged}, using_db=tx)
     return result
