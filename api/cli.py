@@ -61,8 +61,21 @@ def cmd_demo(args) -> int:
     return 0
 
 
+_progress_shown = False
+
+
 def _progress(done: int, label: str = "") -> None:
+    global _progress_shown
+    _progress_shown = True
     print(f"\r{label} {done:,} 行", end="", file=sys.stderr, flush=True)
+
+
+def _end_progress() -> None:
+    """End the progress line, if one was printed."""
+    global _progress_shown
+    if _progress_shown:
+        print(file=sys.stderr)
+        _progress_shown = False
 
 
 def cmd_import(args) -> int:
@@ -74,14 +87,18 @@ def cmd_import(args) -> int:
     try:
         result = asyncio.run(_with_orm(go))
     except ImportRejected as rejected:
-        print(file=sys.stderr)
+        _end_progress()
+        if len(rejected.errors) == 1 and not rejected.errors[0].column:  # the file as a whole: one line
+            e = rejected.errors[0]
+            print(f"文件被拒绝，未写入任何数据：第{e.row}行 {e.message}", file=sys.stderr)
+            return 2
         print(f"文件被拒绝，未写入任何数据：{len(rejected.errors)} 处错误", file=sys.stderr)
         for e in rejected.errors[: args.max_errors]:
             print(f"  第{e.row}行 [{e.column}] {e.message}", file=sys.stderr)
         if len(rejected.errors) > args.max_errors:
             print(f"  …… 另有 {len(rejected.errors) - args.max_errors} 处错误", file=sys.stderr)
         return 2
-    print(file=sys.stderr)
+    _end_progress()
     print(f"导入完成：共 {result.rows} 行，新增 {result.inserted}，更新 {result.updated}，未变 {result.unchanged}")
     return 0
 

@@ -340,3 +340,36 @@ async def test_postgres_merge_uses_copy_staging(world, tmp_path, monkeypatch):
     await run_import("special-groups", write(tmp_path, "special-groups", CASES["special-groups"][0]), actor="t")
     assert copied == [("zz_import_special_group_record", 4)]
     assert db.is_postgres()
+
+
+def _stderr_lines(done: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in done.stderr.splitlines() if line.strip()]
+
+
+async def test_cli_import_of_a_truncated_workbook_prints_one_line(world, tmp_path, database_url):
+    whole = write(tmp_path, "students", CASES["students"][0], "xlsx")
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for path in (cut, tmp_path / "missing.csv"):
+        done = _cli(database_url, "students", str(path))
+        assert done.returncode == 2, done.stderr
+        (line,) = _stderr_lines(done)
+        assert line.startswith("文件被拒绝，未写入任何数据：第1行 文件无法"), line
+    assert await Enrolment.all().count() == 0
+
+
+async def test_cli_import_names_the_row_of_invalid_bytes(world, tmp_path, database_url):
+    """Row 452 of a CSV holds a byte that is not UTF-8: the message names row 452, not the row being decoded."""
+    from zizhu.domain.reference.identity import make_id_number
+
+    lines = ["身份证件号,姓名,特殊群体类型,数据来源,资助周期".encode()]
+    for row in range(2, 501):
+        name = "学生甲".encode() + (b"\xff" if row == 452 else b"")
+        lines.append(make_id_number(f"43010220150101{row:03d}").encode() + b"," + name + ",01,中央下发,2023-2024-1".encode())
+    path = tmp_path / "sg.csv"
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    done = _cli(database_url, "special-groups", str(path))
+    assert done.returncode == 2, done.stderr
+    (line,) = _stderr_lines(done)
+    assert "第452行" in line and "UTF-8" in line, line
+    assert await SpecialGroupRecord.all().count() == 0

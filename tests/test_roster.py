@@ -11,7 +11,7 @@ from zizhu.domain.comparison.engine import run_comparison_now
 from zizhu.domain.models import AidRecord, AuditEntry, SpecialGroupRecord
 from tests.support.world import student_id
 from tests.support.roster import (
-    ADD, DELETE, KG, PERIOD, REVIEW, SUBMIT, UPDATE, add, close_window, enrol, open_windows,
+    ADD, DELETE, KG, PERIOD, REVIEW, SUBMIT, UPDATE, add, close_window, enrol, now, open_windows,
 )
 
 ROSTER = """query($p: String!, $s: String, $st: AidStatus, $f: Int, $a: String) {
@@ -222,6 +222,35 @@ async def test_one_entry_per_child_and_period_across_schools(gql, world):
     await add(gql, await gql.login("kg_op"), child)
     code = await gql.error_code(ADD, {"p": PERIOD, "i": child, "a": "1", "s": None}, token=await gql.login("school_op"))
     assert code == "CONFLICT"
+    assert await AidRecord.all().count() == 1
+
+
+
+async def test_a_school_learns_nothing_about_children_it_does_not_enrol(gql, world):
+    """Adding a child of another school's roster answers exactly as for a child on no roster at all."""
+    await open_windows("ENTRY")
+    listed = await enrol(1, "甲")  # on the kindergarten's roster below, not enrolled at OTHER_SCHOOL
+    unlisted = await enrol(2, "乙")  # on no roster
+    await add(gql, await gql.login("kg_op"), listed)
+    op = await gql.login("school_op")
+    answers = []
+    for child in (listed, unlisted):
+        body = await gql.post(ADD, {"p": PERIOD, "i": child, "a": "1", "s": None}, token=op)
+        (error,) = body["errors"]
+        answers.append((error["extensions"], error["message"]))
+    assert answers[0] == answers[1]
+    assert answers[0][0]["code"] == "VALIDATION" and "不是本校" in answers[0][1]
+    # The template import answers the same for both rows.
+    from zizhu.domain.accounts.scopes import Viewer
+    from zizhu.domain.imports import ImportRejected
+    from zizhu.domain.reference.codes import Role
+    from zizhu.domain.roster.importer import import_roster
+
+    content = f"身份证件号,姓名,金额\n{listed},甲,1\n{unlisted},乙,1\n".encode()
+    with pytest.raises(ImportRejected) as rejected:
+        await import_roster(Viewer("school_op", Role.SCHOOL_OPERATOR, OTHER_SCHOOL, ()), PERIOD, content, "r.csv", now)
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(2, "身份证件号"), (3, "身份证件号")]
+    assert len({e.message for e in rejected.value.errors}) == 1
     assert await AidRecord.all().count() == 1
 
 

@@ -1,9 +1,11 @@
 """Template download and batch import of the preschool roster (GraphQL multipart upload)."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
+import threading
 from decimal import Decimal
 
 import httpx
@@ -89,6 +91,26 @@ async def test_template_round_trip(gql, world):
     assert (changed["created"], changed["updated"], changed["unchanged"]) == (0, 1, 2)
     assert (await AidRecord.get(name="李小二")).amount == Decimal("600.00")
 
+
+
+async def test_the_template_is_built_once_and_never_on_the_event_loop(gql, monkeypatch):
+    from openpyxl.workbook.workbook import Workbook
+
+    from zizhu.domain.roster import importer
+
+    builds: list[str] = []
+    save = Workbook.save
+
+    def spy(self, *args, **kwargs):
+        builds.append(threading.current_thread().name)
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Workbook, "save", spy)
+    monkeypatch.setattr(importer, "_template", None, raising=False)  # as in a fresh process
+    answers = await asyncio.gather(*(gql.http.get("/templates/preschool-roster.xlsx") for _ in range(8)))
+    assert {r.status_code for r in answers} == {200} and len({r.content for r in answers}) == 1
+    assert len(builds) == 1 and builds[0] != threading.main_thread().name
+    assert load_workbook(io.BytesIO(answers[0].content)).sheetnames == ["资助名单", "填写说明"]
 
 async def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(gql, world):
     await open_windows("ENTRY")

@@ -145,8 +145,8 @@ def _legacy_reason(c: Cells, refs: Refs) -> tuple | None:
     if period:
         refs.semesters.add(period)
     reason = c.reason("未资助原因")
-    detail = c.values["原因说明"]
-    if reason == REASON_NEEDS_DETAIL and not detail:
+    detail = c.text("原因说明", 10_000, required=False)
+    if reason == REASON_NEEDS_DETAIL and detail == "":
         c.bad("原因说明", "未资助原因为“99 其他”时须填写原因说明")
     reported_at = c.moment("填报时间")
     return c.result((id_number, name, school, school and province_of_school(school), stage and stage.value,

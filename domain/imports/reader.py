@@ -2,14 +2,56 @@
 
 Rows come one at a time so a million-row file never sits in memory. Row numbers are the
 1-based line numbers a user sees in Excel (the header is row 1, the first data row is 2).
+
+Reading is bounded (读取限制, `ReadLimits`): the uncompressed size of an .xlsx, the highest row
+number (blank rows count: every row read is counted), the columns, the length of one cell and
+the time spent. A workbook's declared size (`<dimension>`) is ignored; cells are read as they
+come. Reading is CPU work: callers on an event loop run it with `in_parser_thread`.
 """
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import re
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence, TypeVar
+
+T = TypeVar("T")
+XLSX_MAX_ROWS = 1_048_576  # Excel's own last row: a higher row number is a forged file
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """读取限制: what one file may cost before it is rejected (checked while reading)."""
+
+    max_rows: int  # highest row number, header included, blank rows included
+    max_columns: int = 64  # a non-empty cell further right rejects the file
+    max_cell_chars: int = 10_000
+    max_unpacked_bytes: int = 2 * 1024**3  # .xlsx: all members uncompressed
+    max_members: int = 1_000  # .xlsx: zip entries
+    max_seconds: float | None = None
+
+    @property
+    def max_line_bytes(self) -> int:
+        """CSV: one physical line can hold at most this many bytes (UTF-8, 4 bytes a character)."""
+        return self.max_columns * (self.max_cell_chars + 3) * 4
+
+
+# The bulk imports (command line): large files, still bounded.
+BULK_LIMITS = ReadLimits(max_rows=20_000_000, max_seconds=4 * 3600.0)
+
+# Parsing runs on at most two threads, whatever the number of uploads at once.
+_PARSER_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="zizhu-parse")
+
+
+async def in_parser_thread(fn: Callable[..., T], *args) -> T:
+    """Run `fn(*args)` on the parser threads, never on the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_PARSER_THREADS, fn, *args)
 
 
 @dataclass(frozen=True)
@@ -29,6 +71,24 @@ class ImportRejected(Exception):
         self.errors = errors
 
 
+class _Unreadable(Exception):
+    """The rest of the file cannot be read (bad bytes, broken archive): rejected at the row reached."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+NOT_UTF8 = "文件不是 UTF-8 编码的 CSV"
+NOT_XLSX = "文件无法读取：不是完整有效的 .xlsx 文件（可能已损坏或未传完整），请重新保存为 .xlsx 或 UTF-8 CSV"
+_BLOCK_BYTES = 1 << 20
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line ends may stay in a cell
+
+
+def _rejected(row: int, message: str, column: str = "") -> ImportRejected:
+    return ImportRejected([RowError(row, column, message)])
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -37,23 +97,83 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def _csv_rows(stream: BinaryIO) -> Iterator[list[str]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+def _csv_lines(stream: BinaryIO, limits: ReadLimits) -> Iterator[str]:
+    """Decoded lines, read in blocks cut at line ends; a byte that is not UTF-8 stops the reading
+    at its own line, so the row reported is the row that holds it."""
+    pending, first = b"", True
+    while True:
+        block = stream.read(_BLOCK_BYTES)
+        data = pending + block
+        # Cut after the last line end (a CR only when it is not the last byte: its LF may follow).
+        cut = len(data) if not block else max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
+        pending, data = data[cut:], data[:cut]
+        if len(pending) > limits.max_line_bytes:
+            raise _Unreadable(f"一行超过 {limits.max_line_bytes:,} 字节，不是有效的导入文件")
+        if first and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        first = first and not data
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line_start = max(data.rfind(b"\n", 0, e.start), data.rfind(b"\r", 0, e.start)) + 1
+            yield from io.StringIO(data[:line_start].decode("utf-8"), newline="")
+            raise _Unreadable(NOT_UTF8) from None
+        yield from io.StringIO(text, newline="")  # \n, \r\n and a bare \r (old Mac files) end a line
+        if not block:
+            return
+
+
+def _csv_rows(stream: BinaryIO, limits: ReadLimits) -> Iterator[list[str]]:
     try:
-        for record in csv.reader(text):
+        for record in csv.reader(_csv_lines(stream, limits)):
             yield [c.strip() for c in record]
-    finally:
-        text.detach()  # the caller owns the binary stream: do not close it with the wrapper
+    except csv.Error as e:
+        raise _Unreadable(f"CSV 格式错误：{e}") from None
 
 
-def _xlsx_rows(stream: BinaryIO) -> Iterator[list[str]]:
+def _check_archive(stream: BinaryIO, limits: ReadLimits) -> None:
+    """Refuse an .xlsx whose members would unpack to more than the limit (sizes from the zip directory)."""
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise _Unreadable(NOT_XLSX) from None
+    if len(members) > limits.max_members:
+        raise _Unreadable(f"文件无法读取：压缩包内文件过多（超过 {limits.max_members} 个）")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > limits.max_unpacked_bytes:
+        raise _Unreadable(f"文件解压后超过 {limits.max_unpacked_bytes // 1024**2:,} MB，请拆分后再导入")
+    stream.seek(0)
+
+
+def _xlsx_rows(stream: BinaryIO, limits: ReadLimits) -> Iterator[list[str]]:
+    """Rows of the first sheet, numbered from 1 (a missing row comes as an empty list of cells).
+
+    The sheet's declared dimension is ignored; at most max_columns + 1 columns and max_rows + 1
+    rows are produced, so the caller sees when a file goes past either limit.
+    """
     from openpyxl import load_workbook
 
-    wb = load_workbook(stream, read_only=True, data_only=True)
+    _check_archive(stream, limits)
+    try:
+        wb = load_workbook(stream, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - a broken workbook fails in many ways inside openpyxl
+        raise _Unreadable(NOT_XLSX) from None
     try:
         ws = wb.worksheets[0]
-        for values in ws.iter_rows(values_only=True):
-            yield [_cell(v) for v in values]
+        ws.reset_dimensions()
+        cells = ws.iter_rows(min_row=1, max_row=min(limits.max_rows, XLSX_MAX_ROWS) + 1,
+                             max_col=limits.max_columns + 1, values_only=True)
+        while True:
+            try:
+                values = next(cells)
+            except StopIteration:
+                return
+            except Exception:  # noqa: BLE001 - as above, while the sheet is streamed
+                raise _Unreadable(NOT_XLSX) from None
+            yield [] if values.count(None) == len(values) else [_cell(v) for v in values]
+    except IndexError:
+        raise _Unreadable(NOT_XLSX) from None
     finally:
         wb.close()
 
@@ -62,45 +182,76 @@ def is_xlsx(name: str) -> bool:
     return name.lower().endswith((".xlsx", ".xlsm"))
 
 
+def _check_row(row_no: int, values: list[str], limits: ReadLimits, deadline: float | None,
+               positions: list[tuple[str, int]]) -> None:
+    """Reject the file at this row when it goes past a limit or a kept cell holds control characters."""
+    if row_no > limits.max_rows:
+        raise _rejected(row_no, f"文件超过 {limits.max_rows - 1:,} 个数据行（空行也计入），请拆分后再导入")
+    if deadline is not None and time.monotonic() >= deadline:
+        raise _rejected(row_no, f"读取文件超时（超过 {limits.max_seconds:g} 秒），请拆分后再导入")
+    if not values:
+        return
+    if len(values) > limits.max_columns and any(values[limits.max_columns:]):
+        extra = next(i for i, v in enumerate(values) if i >= limits.max_columns and v) + 1
+        raise _rejected(row_no, f"第{extra}列有内容：一行最多读取 {limits.max_columns} 列")
+    if max(map(len, values)) > limits.max_cell_chars:
+        at = next(i for i, v in enumerate(values) if len(v) > limits.max_cell_chars)
+        column = next((h for h, i in positions if i == at), "")
+        raise _rejected(row_no, f"第{at + 1}列内容过长（最多 {limits.max_cell_chars:,} 个字符）", column)
+    for header, i in positions:
+        if i < len(values) and _CONTROL.search(values[i]):
+            raise _rejected(row_no, f"“{header}”含有不可见的控制字符", header)
+
+
 def read_rows(
-    source: Path | bytes | BinaryIO, headers: Sequence[str], filename: str | None = None
+    source: Path | bytes | BinaryIO, headers: Sequence[str], filename: str | None = None,
+    limits: ReadLimits = BULK_LIMITS,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number, {header: value}) for every non-empty data row.
 
-    Raises ImportRejected (row 1) when a required header is missing. Extra columns are ignored.
+    Raises ImportRejected (row 1) when a required header is missing, and at the row reached when
+    the file cannot be read further or goes past `limits`. Extra columns are ignored.
     """
     name = filename or (source.name if isinstance(source, Path) else "upload.csv")
+    deadline = None if limits.max_seconds is None else time.monotonic() + limits.max_seconds
     if isinstance(source, Path):
-        stream: BinaryIO = source.open("rb")
+        try:
+            stream: BinaryIO = source.open("rb")
+        except OSError as e:
+            raise _rejected(1, f"文件无法打开（{e.strerror or type(e).__name__}）：{source}") from None
     elif isinstance(source, bytes):
         stream = io.BytesIO(source)
     else:
         stream = source
-    rows = _xlsx_rows(stream) if is_xlsx(name) else _csv_rows(stream)
+    rows = _xlsx_rows(stream, limits) if is_xlsx(name) else _csv_rows(stream, limits)
+    max_rows, max_columns, max_chars = limits.max_rows, limits.max_columns, limits.max_cell_chars
     try:
-        try:
-            header_row = next(rows)
-        except StopIteration:
-            raise ImportRejected([RowError(1, "", "文件为空，缺少表头")]) from None
-        except UnicodeDecodeError:
-            raise ImportRejected([RowError(1, "", "文件不是 UTF-8 编码的 CSV")]) from None
-        index = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(header_row) if h}
-        missing = [h for h in headers if h not in index]
-        if missing:
-            raise ImportRejected([RowError(1, h, f"缺少列“{h}”") for h in missing])
-        positions = [(h, index[h]) for h in headers]
-        row_no = 1
+        positions: list[tuple[str, int]] | None = None
+        row_no = 0
         while True:
             try:
                 values = next(rows)
             except StopIteration:
-                return
-            except UnicodeDecodeError:
-                raise ImportRejected([RowError(row_no + 1, "", "文件不是 UTF-8 编码的 CSV")]) from None
+                break
+            except _Unreadable as e:
+                raise _rejected(row_no + 1, e.message) from None
             row_no += 1
+            if (row_no > max_rows or (deadline is not None and time.monotonic() >= deadline)
+                    or (values and (len(values) > max_columns or max(map(len, values)) > max_chars
+                                    or _CONTROL.search("\t".join(values))))):
+                _check_row(row_no, values, limits, deadline, positions or [])  # names the problem, if it is one
+            if positions is None:
+                index = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(values) if h}
+                missing = [h for h in headers if h not in index]
+                if missing:
+                    raise ImportRejected([RowError(1, h, f"缺少列“{h}”") for h in missing])
+                positions = [(h, index[h]) for h in headers]
+                continue
             if not any(values):
                 continue
             yield row_no, {h: (values[i] if i < len(values) else "") for h, i in positions}
+        if positions is None:
+            raise _rejected(1, "文件为空，缺少表头")
     finally:
         rows.close()  # finish the row generator before its stream goes
         if isinstance(source, Path):

@@ -1,7 +1,8 @@
 """`run_import`: stream a file, validate every row, stage and merge it in ONE transaction.
 
 A file imports whole or not at all: rows are validated and staged in batches while reading;
-any bad row rejects the file (every error listed) and the transaction rolls back.
+any bad row rejects the file (every error listed) and the transaction rolls back. Reading and
+validating run on the parser threads, one batch at a time; only staging runs on the event loop.
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from typing import Callable
 from zizhu.domain.accounts import audit
 from zizhu.domain import db, versions
 from zizhu.domain.errors import ValidationFailed
-from zizhu.domain.imports.kinds import KINDS, load_refs
-from zizhu.domain.imports.reader import ImportRejected, read_rows
+from zizhu.domain.imports.kinds import KINDS, Kind, Refs, load_refs
+from zizhu.domain.imports.reader import BULK_LIMITS, ImportRejected, in_parser_thread, read_rows
 from zizhu.domain.imports.staging import Staging
 from zizhu.domain.imports.values import Cells, Errors
 from zizhu.domain.reference.periods import parse_semester
 
 BATCH_ROWS = 10_000
+LIMITS = BULK_LIMITS
 
 Progress = Callable[[int, str], None]
 
@@ -48,6 +50,28 @@ async def _ensure_periods(codes: set[str], tx) -> None:
     )
 
 
+class _ValidatedRows:
+    """A file's rows read and validated in batches; records are kept only while no row was bad."""
+
+    def __init__(self, spec: Kind, refs: Refs, path: Path) -> None:
+        self.spec, self.refs = spec, refs
+        self.errors = Errors()
+        self.rows = self.last_row = 0
+        self._rows = read_rows(path, spec.headers, path.name, LIMITS)
+
+    def take(self, size: int) -> tuple[list[tuple], bool]:
+        """Up to `size` more rows: (their clean records, whether the file may have more)."""
+        batch: list[tuple] = []
+        for row_no, values in self._rows:
+            self.rows, self.last_row = self.rows + 1, row_no
+            record = self.spec.validate(Cells(row_no, values, self.errors), self.refs)
+            if record is not None and not self.errors.total:
+                batch.append((row_no, *record))
+            if self.rows % size == 0:
+                return batch, True
+        return batch, False
+
+
 async def run_import(kind: str, path: Path, actor: str, progress: Progress | None = None) -> ImportResult:
     """Import a CSV/.xlsx file of `kind` (DESIGN.md §5); raises ImportRejected listing every bad row."""
     spec = KINDS.get(kind)
@@ -56,30 +80,24 @@ async def run_import(kind: str, path: Path, actor: str, progress: Progress | Non
     path = Path(path)
     label = f"导入{spec.label}"
     refs = await load_refs(spec)
-    errors = Errors()
-    rows = last_row = 0
+    reader = _ValidatedRows(spec, refs, path)
     async with db.transaction() as tx:
         staging = Staging(spec, tx)
         await staging.create()
-        batch: list[tuple] = []
-        for row_no, values in read_rows(path, spec.headers, path.name):
-            rows, last_row = rows + 1, row_no
-            record = spec.validate(Cells(row_no, values, errors), refs)
-            if record is not None and not errors.total:
-                batch.append((row_no, *record))
-            if len(batch) >= BATCH_ROWS:
-                await staging.add(batch)
-                batch = []
-            if progress and rows % BATCH_ROWS == 0:
-                progress(rows, label)
-        if errors.total:
-            raise ImportRejected(errors.finish(last_row))
-        await staging.add(batch)
+        more = True
+        while more:
+            batch, more = await in_parser_thread(reader.take, BATCH_ROWS)
+            await staging.add(batch)
+            if progress and more:
+                progress(reader.rows, label)
+        if reader.errors.total:
+            raise ImportRejected(reader.errors.finish(reader.last_row))
         if progress:
-            progress(rows, label)
+            progress(reader.rows, label)
         await _ensure_periods(refs.semesters, tx)
-        counts = await staging.merge(rows)
-        result = ImportResult(rows, counts.inserted, counts.updated, counts.distinct - counts.inserted - counts.updated)
+        counts = await staging.merge(reader.rows)
+        result = ImportResult(reader.rows, counts.inserted, counts.updated,
+                              counts.distinct - counts.inserted - counts.updated)
         await audit.record(actor, f"import.{kind}", "import", path.name,
                            after={"rows": result.rows, "inserted": result.inserted, "updated": result.updated,
                                   "unchanged": result.unchanged}, using_db=tx)

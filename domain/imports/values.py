@@ -17,6 +17,7 @@ from zizhu.domain.reference.periods import InvalidPeriod, parse_aid_period, pars
 from zizhu.domain.settings import SHANGHAI
 
 MAX_LISTED_ERRORS = 100_000
+FORMULA_STARTS = ("=", "+", "@")  # a spreadsheet would run such text as a formula when the data is exported
 _MAX_AMOUNT = Decimal("9999999999.99")
 _CENT = Decimal("0.01")
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
@@ -101,6 +102,9 @@ class Cells:
         if len(value) > max_len:
             self.bad(column, f"{column}过长（最多{max_len}个字）")
             return None
+        if value.startswith(FORMULA_STARTS):
+            self.bad(column, f"{column}不能以“{value[0]}”开头（疑似公式，请填写纯文本）")
+            return None
         return value
 
     def id_number(self, column: str) -> str | None:
@@ -112,7 +116,7 @@ class Cells:
 
     def code(self, column: str, digits: int, what: str) -> str | None:
         value = self.values[column]
-        if not (len(value) == digits and value.isdigit()):
+        if not (len(value) == digits and value.isascii() and value.isdigit()):
             self.bad(column, f"{what}“{value}”应为{digits}位数字")
             return None
         return value

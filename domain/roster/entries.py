@@ -39,6 +39,7 @@ EDITABLE = (AidStatus.DRAFT.value, AidStatus.RETURNED.value)
 AUDITED = ("id_number", "name", "school_code", "period", "amount", "status", "return_comment")
 MAX_AMOUNT = Decimal("9999999999.99")  # aid_record.amount is DECIMAL(12, 2)
 ENTRY_ROLES = (Role.SCHOOL_OPERATOR,)
+NOT_ENROLLED = "该幼儿不是本校学前教育在读学生"
 REVIEW_ROLES = (Role.SCHOOL_REVIEWER, Role.AUTHORITY_OPERATOR)
 
 
@@ -75,11 +76,15 @@ def child_problems(
     id_number: str, name: str | None, enrolled: dict[str, str], existing: AidRecord | None,
     school_code: str, allow_editable: bool,
 ) -> list[tuple[str, str]]:
-    """(column, message) for a child who cannot be put on this school's roster."""
-    problems: list[tuple[str, str]] = []
+    """(column, message) for a child who cannot be put on this school's roster.
+
+    Only what the school may know: a child who is not enrolled here gets that answer alone, so
+    no school can learn whether a stranger's ID number is on any other roster.
+    """
     if id_number not in enrolled:
-        problems.append(("身份证件号", "该幼儿不是本校学前教育在读学生"))
-    elif name and name != enrolled[id_number]:
+        return [("身份证件号", NOT_ENROLLED)]
+    problems: list[tuple[str, str]] = []
+    if name and name != enrolled[id_number]:
         problems.append(("姓名", f"姓名“{name}”与学籍姓名不一致"))
     if existing is not None:
         if existing.school_code != school_code:
@@ -202,7 +207,7 @@ async def add_entry(
         existing = (await existing_entries(period, [id_number], tx)).get(id_number)
         problems = child_problems(id_number, name, enrolled, existing, school.code, allow_editable=False)
         if problems:
-            error = Conflict if existing is not None else ValidationFailed
+            error = Conflict if id_number in enrolled and existing is not None else ValidationFailed
             raise error("；".join(m for _, m in problems), argument="idNumber")
         entry = await AidRecord.create(
             id_number=id_number, name=enrolled[id_number], school_code=school.code, project_code=PROJECT,

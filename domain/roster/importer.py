@@ -8,10 +8,14 @@ the first sheet (or a UTF-8 CSV with the same headers). A row whose child alread
 
 All or nothing: every bad row is reported (row, column, problem) and nothing is written. The ENTRY
 window is checked inside the transaction that commits, on the clock read at that moment.
+
+An upload is read on the parser threads within `UPLOAD_LIMITS` (rows, columns, cell length,
+unpacked size, time). The template is built once per process, off the event loop.
 """
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +28,7 @@ from zizhu.domain.reference.codes import AidStatus, WindowAction
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.reference.identity import make_id_number, validate_id_number
 from zizhu.domain.imports import ImportRejected, RowError, read_rows
-from zizhu.domain.imports.reader import is_xlsx
+from zizhu.domain.imports.reader import ReadLimits, in_parser_thread, is_xlsx
 from zizhu.domain.models import AidRecord
 from zizhu.domain.accounts.scopes import Viewer
 
@@ -33,6 +37,9 @@ HEADERS = (ID, NAME, AMOUNT)
 DATA_SHEET, NOTES_SHEET = "资助名单", "填写说明"
 TEMPLATE_FILENAME = "preschool-roster.xlsx"
 MAX_ROWS = 5000
+# Row 1 is the header; blank rows count. The template's own sheet unpacks to well under 1 MB.
+UPLOAD_LIMITS = ReadLimits(max_rows=MAX_ROWS + 1, max_columns=64, max_cell_chars=1_000,
+                           max_unpacked_bytes=20 * 1024**2, max_members=200, max_seconds=30.0)
 EXAMPLE = (make_id_number("43010220200101001"), "张小明", "1000.00")
 
 
@@ -61,9 +68,7 @@ def _parse(source: bytes | BinaryIO | Path, filename: str | None) -> tuple[list[
     errors: list[RowError] = []
     first_row: dict[str, int] = {}
     try:
-        for row_no, values in read_rows(source, HEADERS, name):
-            if len(rows) + len(errors) >= MAX_ROWS:
-                raise ImportRejected([RowError(row_no, "", f"一次最多导入 {MAX_ROWS} 行")])
+        for row_no, values in read_rows(source, HEADERS, name, UPLOAD_LIMITS):
             bad = len(errors)
             try:
                 id_number = validate_id_number(values[ID])
@@ -98,7 +103,7 @@ async def import_roster(
     """Import a filled template into the school's roster as DRAFT entries, all or nothing."""
     school = await roster.entry_school(viewer, school_code)
     period = roster.check_period(period)
-    rows, errors = _parse(source, filename)
+    rows, errors = await in_parser_thread(_parse, source, filename)
     created = updated = 0
     async with db.transaction() as tx:
         # The window that matters is the one at commit, not the one when the upload began.
@@ -134,7 +139,25 @@ async def import_roster(
     return ImportResult(rows=len(rows), created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 
+_template_lock = threading.Lock()
+_template: bytes | None = None
+
+
 def template_bytes() -> bytes:
+    """The blank template, built on the first call and kept: it never changes while the process runs."""
+    global _template
+    with _template_lock:
+        if _template is None:
+            _template = _build_template()
+    return _template
+
+
+async def template() -> bytes:
+    """The template for a caller on the event loop: the first build runs on the parser threads."""
+    return _template if _template is not None else await in_parser_thread(template_bytes)
+
+
+def _build_template() -> bytes:
     """The blank roster template (.xlsx): data sheet first, then the notes with an example row."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
