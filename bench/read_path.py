@@ -10,8 +10,9 @@
    county and a school account.
 3. Times the nested rollup as ONE SQL statement (the floor, median of 5; bench/rollup_floor.py).
 4. Starts `zizhu serve --no-migrate` on a loopback port (`--workers N` when the server has that
-   option), signs the accounts in, and loads each request from --clients connections for
-   --seconds with npm autocannon (installed into bench/.tools when missing):
+   option), signs the accounts in, and loads each request from --clients connections with npm
+   autocannon (installed into bench/.tools when missing) for --seconds, or longer for a slow
+   request, up to --max-seconds: 5 rounds of answers (a round ≈ clients × one answer alone):
      a `{ me { username } }` (before and after the others: the reference is their mean)
      b province unfundedStatistics with byCategory, every count
      c nested rollup province → cities (+ ownLevelStatistics) → counties, byCategory, every count
@@ -24,7 +25,7 @@
 Prints p50, p99, req/s and req/s as a ratio to `me` per request, the targets beside the ratios
 (PASS/FAIL: a measurement, so the exit code does not depend on them), and writes the figures as
 JSON into bench/out/. Exits 1 only when a request failed or an answer was wrong.
-CI runs it tiny: `--scale 0.002 --seconds 2 --clients 4 --alone 3`.
+CI runs it tiny: `--scale 0.002 --seconds 2 --max-seconds 5 --clients 4 --alone 3`.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ import asyncio
 import datetime as dt
 import json
 import math
+import signal
 import statistics
 import sys
 import time
@@ -88,6 +90,7 @@ REQUESTS = [
 # request → least ratio of its req/s to me's
 TARGETS = {"rollup": 0.25, "statistics": 0.5, "schools": 0.5, "county_list": 0.5, "school_list": 0.5, "deep": 0.5}
 ALONE_TARGET = 1.5  # one rollup request alone ≤ 1.5 × the floor
+ROUNDS = 5  # a load lasts at least this many rounds of answers (up to --max-seconds)
 
 
 def bounded(kind, low, high):
@@ -105,6 +108,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--clients", type=bounded(int, 1, 256), default=32, help="concurrent connections")
     ap.add_argument("--seconds", type=bounded(int, 1, 600), default=15, help="load per request")
     ap.add_argument("--workers", type=bounded(int, 1, 16), default=1, help="server processes, if supported")
+    ap.add_argument("--max-seconds", type=bounded(int, 1, 1800), default=180,
+                    help="longest load of a slow request (it runs for 5 rounds of answers, at least --seconds)")
     ap.add_argument("--alone", type=bounded(int, 1, 100), default=20, help="sequential rollup requests timed alone")
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     return ap.parse_args(argv)
@@ -192,28 +197,44 @@ def run_requests(args, facts: dict, server: http_load.Server, workers_note: str)
         answers: dict[str, dict] = {}
         order = REQUESTS + [("a'", "me", "me (again, after the others)", "province")]
         for label, name, title, role in order:
-            body = bodies[name]
             key = name if label != "a'" else "me_after"
             entry = {"label": label, "title": title, "account": facts["accounts"][role]}
-            try:
-                answers[key] = client.execute(QUERIES.get(name, QUERIES["county_list"]),
-                                              json.loads(body)["variables"], tokens[role])
-            except http_load.GraphQLError as e:
-                entry["skipped" if e.unknown_to_server else "failed"] = f"{e.code or 'schema'}: {e}"
-                results[key] = entry
-                print(f"  {label} {title}: {'skipped' if e.unknown_to_server else 'FAILED'}: {e}", flush=True)
-                continue
-            r = http_load.load(server.url, body, tokens[role], args.clients, args.seconds)
-            entry.update({"p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "per_second": r.per_second,
-                          "requests": r.requests, "bad": r.bad})
             results[key] = entry
-            print(f"  {label} {title}: {r.requests} requests, {r.per_second:.1f}/s, p50 {r.p50_ms:.1f} ms, "
-                  f"p99 {r.p99_ms:.1f} ms" + (f", {r.bad} bad answers" if r.bad else ""), flush=True)
+            answer = measure(args, client, server.url, bodies[name], tokens[role], entry)
+            if answer is not None:
+                answers[key] = answer
         alone = rollup_alone(client, bodies["rollup"], tokens["province"], args.alone) if "rollup" in answers else None
     finally:
         client.close()
     return {"requests": results, "answers": answers, "alone": alone, "deep_page": page_no,
             "workers": workers_note}
+
+
+def measure(args, client: http_load.Client, url: str, body: str, token: str, entry: dict) -> dict | None:
+    """Check one answer (skipped or failed when it has errors), time one more alone, then load it;
+    returns the answer's data and fills `entry`."""
+    try:
+        answer = json.loads(client.post(body, token))
+        if answer.get("errors"):
+            raise http_load.GraphQLError(answer["errors"])
+    except http_load.GraphQLError as e:
+        entry["skipped" if e.unknown_to_server else "failed"] = f"{e.code or 'schema'}: {e}"
+        print(f"  {entry['label']} {entry['title']}: {'skipped' if e.unknown_to_server else 'FAILED'}: {e}", flush=True)
+        return None
+    seconds = load_seconds(args, client.timed(body, token))
+    r = http_load.load(url, body, token, args.clients, seconds)
+    entry.update({"p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "per_second": r.per_second, "requests": r.requests,
+                  "seconds": r.seconds, "bad": r.bad})
+    print(f"  {entry['label']} {entry['title']}: {r.requests} requests in {r.seconds:.0f} s, {r.per_second:.1f}/s, "
+          f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms" + (f", {r.bad} bad answers" if r.bad else ""), flush=True)
+    return answer["data"]
+
+
+def load_seconds(args, alone: float) -> int:
+    """At least --seconds, and (up to --max-seconds) long enough for ROUNDS rounds of answers: with
+    every connection busy, a round takes about clients × the time of one answer alone, and a load
+    shorter than a few rounds would count few of the answers or none."""
+    return max(args.seconds, min(args.max_seconds, math.ceil(ROUNDS * args.clients * alone)))
 
 
 def rollup_alone(client: http_load.Client, body: str, token: str, runs: int) -> dict:
@@ -229,7 +250,7 @@ def report(args, facts: dict, measured: dict) -> tuple[dict, bool]:
     reference = statistics.mean(me) if me else None
     print(f"\nread path, scale {args.scale}, {args.clients} clients × {args.seconds} s per request, "
           f"server: {measured['workers']}")
-    print(f"{'':3}{'request':<52}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'vs me':>8}  target")
+    print(f"{'':3}{'request':<52}{'s':>5}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'vs me':>8}  target")
     for key, entry in results.items():
         name = "me" if key == "me_after" else key
         if "per_second" not in entry:
@@ -238,7 +259,7 @@ def report(args, facts: dict, measured: dict) -> tuple[dict, bool]:
                   f"{entry.get('skipped') or entry.get('failed')}")
             continue
         if not entry["requests"]:
-            print(f"{entry['label']:<3}{entry['title']:<52}  no answer completed within {args.seconds} s"
+            print(f"{entry['label']:<3}{entry['title']:<52}  no answer completed within {entry['seconds']:.0f} s"
                   + (f"  target ≥ {TARGETS[name]:.2f}  FAIL" if name in TARGETS else ""))
             continue
         ratio = entry["per_second"] / reference if reference else None
@@ -251,7 +272,7 @@ def report(args, facts: dict, measured: dict) -> tuple[dict, bool]:
         if entry["bad"]:
             ok = False
             target += f"  ({entry['bad']} bad answers)"
-        print(f"{entry['label']:<3}{entry['title']:<52}{entry['p50_ms']:9.1f}{entry['p99_ms']:9.1f}"
+        print(f"{entry['label']:<3}{entry['title']:<52}{entry['seconds']:5.0f}{entry['p50_ms']:9.1f}{entry['p99_ms']:9.1f}"
               f"{entry['per_second']:9.1f}{ratio:8.3f}  {target}")
     floor, alone, runs = facts["floor"], measured["alone"], args.alone
     summary = {"reference_me_per_second": reference}
@@ -288,12 +309,14 @@ def write_json(args, facts: dict, measured: dict, summary: dict) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server and drop the database
     started = time.monotonic()
     http_load.ensure_autocannon()
     name = f"zizhu_bench_{uuid.uuid4().hex[:8]}"
     asyncio.run(admin(args.pg, f'CREATE DATABASE "{name}"'))
     try:
         facts = asyncio.run(prepare(f"{args.pg}/{name}", args.scale))
+        facts["prepare_seconds"] = time.monotonic() - started
         print(f"built in {facts['build_seconds']:.0f} s: {facts['rows']}; run {facts['run']}; "
               f"{facts['inherited']} reasons carried over; county {facts['county']} ({facts['county_schools']} "
               f"schools, {facts['county_unfunded']} unfunded), school {facts['school']}", flush=True)
@@ -307,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         asyncio.run(admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     summary, ok = report(args, facts, measured)
-    print(f"figures: {write_json(args, facts, measured, summary)} (whole benchmark {time.monotonic() - started:.0f} s)")
+    print(f"figures: {write_json(args, facts, measured, summary)} (whole benchmark {time.monotonic() - started:.0f} s, "
+          f"of which the database and data set {facts['prepare_seconds']:.0f} s)")
     return 0 if ok else 1
 
 
