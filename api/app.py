@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from typing import Any
 
 from starlette.applications import Starlette
@@ -9,23 +10,72 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 from tortoise.contrib.starlette import RegisterTortoise
 
 from zizhu.api.context import Clock, Context, system_clock
+from zizhu.api.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
 from zizhu.api.templates import ROUTES as template_routes
 from zizhu.domain import db
+from zizhu.domain.errors import DomainError
 
 EXTRA_ROUTES: list[Route] = [*template_routes]
 
 
+@dataclasses.dataclass
+class CachedAnswer(ExecutionResult):
+    """An answer already encoded (from the response cache, or just put into it)."""
+
+    body: bytes = b""
+
+
+class PreEncoded(dict):
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+
 class ZizhuGraphQL(GraphQL):
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, cache: ResponseCache | None = None) -> None:
         super().__init__(schema, multipart_uploads_enabled=True)
         self.clock = clock
+        self.cache = cache
 
     async def get_context(self, request: Request, response: Any) -> Context:
         return Context(request=request, response=response, clock=self.clock)
+
+    async def _cache_key(self, context: Context, data) -> tuple[str | None, int]:
+        if self.cache is None:
+            return None, 0
+        try:
+            viewer = await context.viewer()
+        except DomainError:
+            return None, 0  # answered (with its error) by the schema
+        key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
+        return key, (await self.cache.version() if key else 0)
+
+    async def execute_single(self, **kwargs: Any) -> ExecutionResult:
+        key, version = await self._cache_key(kwargs["context"], kwargs["request_data"])
+        if key is not None and (body := self.cache.get(key, version)) is not None:
+            return CachedAnswer(data=None, errors=None, body=body)
+        result = await super().execute_single(**kwargs)
+        if key is None or result.errors or result.data is None:
+            return result
+        body = self.encode_json(await self.process_result(kwargs["request"], result))
+        body = body.encode() if isinstance(body, str) else body
+        self.cache.put(key, version, body)
+        return CachedAnswer(data=None, errors=None, body=body)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        if isinstance(result, CachedAnswer):
+            return PreEncoded(result.body)
+        return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> str | bytes:
+        if isinstance(data, PreEncoded):
+            return data.body
+        return super().encode_json(data)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -36,9 +86,13 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(database_url: str | None = None, clock: Clock = system_clock, manage_orm: bool = True) -> Starlette:
-    """Build the app. With manage_orm the lifespan opens the ORM (tests may open it themselves)."""
-    graphql = ZizhuGraphQL(clock)
+def create_app(
+    database_url: str | None = None, clock: Clock = system_clock, manage_orm: bool = True,
+    response_cache_bytes: int = DEFAULT_MAX_BYTES,
+) -> Starlette:
+    """Build the app. With manage_orm the lifespan opens the ORM (tests may open it themselves);
+    response_cache_bytes 0 turns the response cache off."""
+    graphql = ZizhuGraphQL(clock, ResponseCache(response_cache_bytes) if response_cache_bytes else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

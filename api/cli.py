@@ -34,7 +34,11 @@ def cmd_serve(args) -> int:
     if not args.no_migrate:
         asyncio.run(db.migrate())
     print(f"zizhu API: http://{args.host}:{args.port}/graphql  (health: /healthz)", flush=True)
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    if args.workers > 1:  # several processes: uvicorn imports the app factory in each of them
+        uvicorn.run("zizhu.api.app:create_app", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="info")
+    else:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
     return 0
 
 
@@ -129,6 +133,13 @@ def cmd_user_add(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("须为正整数")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zizhu", description="全国学生资助管理信息系统 V3.3.2 功能服务")
     sub = p.add_subparsers(dest="command", required=True)
@@ -136,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="start the GraphQL API")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=_positive, default=1,
+                   help="server processes sharing the port (default 1; about one per CPU core in production)")
     s.add_argument("--no-migrate", action="store_true", help="do not migrate before serving")
     s.set_defaults(func=cmd_serve)
 

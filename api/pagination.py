@@ -45,6 +45,23 @@ def decode_cursor(cursor: str | None) -> int | None:
         raise ValidationFailed("无效的分页游标", argument="after") from None
 
 
+def encode_code_cursor(code: str) -> str:
+    """A keyset cursor on a code column (e.g. school codes)."""
+    return base64.urlsafe_b64encode(f"code:{code}".encode()).decode()
+
+
+def decode_code_cursor(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        kind, value = "", ""
+    if kind != "code" or not value.isascii() or not value.isdigit() or len(value) > 10:
+        raise ValidationFailed("无效的分页游标", argument="after")
+    return value
+
+
 def connection(items: list, has_next: bool, row_id, to_node) -> Connection:
     """Build a connection from a page of domain rows: `row_id(item)` gives the keyset id."""
     edges = [Edge(cursor=encode_cursor(row_id(i)), node=to_node(i)) for i in items]

@@ -2,7 +2,13 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.tools import merge_types
 
 from zizhu.api.accounts import AccountMutation, AccountQuery
@@ -30,12 +36,18 @@ class ZizhuSchema(strawberry.Schema):
         log_errors(errors)
 
 
+# The limit rules are built once: the validation cache is keyed by the rule classes too, and
+# limiters built per request would each bring new classes, so no validation would ever be reused.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
 schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         ParserCache,
         ValidationCache,
         MaskUnexpected,

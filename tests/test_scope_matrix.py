@@ -62,6 +62,13 @@ STATS = "query($r: String) { unfundedStatistics(period: \"2023-2024-1\", regionC
 case("unfundedStatistics", STATS)
 case("unfundedStatistics", STATS, {"r": "430100"}, default="NOT_FOUND",
      city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
+SCHOOL = "query($c: String) { school(code: $c) { code stages unfundedStatistics(period: \"2023-2024-1\") { total { members } } } }"
+case("school", SCHOOL, default="NOT_FOUND", school_op="ok", school_rev="ok", other_school_op="ok", kg_op="ok", kg_rev="ok")
+case("school", SCHOOL, {"c": HUNAN_SCHOOL}, default="NOT_FOUND", school_op="ok", school_rev="ok", county_op="ok",
+     city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok")
+SCHOOLS_OF = "query($c: String) { region(code: $c) { schools(first: 5) { edges { node { code } } } } }"
+case("region", SCHOOLS_OF, {"c": "430102"}, default="NOT_FOUND", county_op="ok", city_op="ok", province_op="ok",
+     province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
 REGION = "query($c: String) { region(code: $c) { code children { code } } }"
 case("region", REGION, default="ok", **NOT_SCHOOLS)
 case("region", REGION, {"c": "430000"}, default="NOT_FOUND", province_op="ok", province_preschool_op="ok",

@@ -27,7 +27,7 @@ import logging
 from typing import Awaitable, Callable
 
 from zizhu.domain.comparison import steps
-from zizhu.domain import db
+from zizhu.domain import db, versions
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.periods import parse_semester
@@ -67,6 +67,7 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
         funded=counts["funded"], unfunded=counts["unfunded"],
         newly_unfunded=changes[0], newly_funded=changes[1],
     )
+    await versions.bump(tx)
 
 
 async def prune_history(period: str, province: str = "", keep: int = HISTORY) -> int:
@@ -81,7 +82,7 @@ async def prune_history(period: str, province: str = "", keep: int = HISTORY) ->
     ).exclude(id__in=keep_ids or [0])
     for run in old:
         async with db.transaction() as tx:
-            for table in ("run_statistic", "run_change"):
+            for table in ("run_statistic", "region_statistic", "run_change"):
                 await db.execute(f"DELETE FROM {table} WHERE run_id = :run", {"run": run.id}, client=tx)
             await ComparisonRun.filter(id=run.id).using_db(tx).delete()
     oldest = await ComparisonRun.filter(period=period, province=province).order_by("id").first()
@@ -202,9 +203,14 @@ async def published_run(period: str, province: str = "") -> ComparisonRun | None
     return await ComparisonRun.filter(period=period, province=province, published=True).order_by("-id").first()
 
 
+def sources_of(published: list[ComparisonRun]) -> list[tuple[int, str | None, tuple[str, ...]]]:
+    """The runs whose rows are current, from a period's published runs in id order: (run_id,
+    province or None for national, provinces to exclude from a national run because a newer
+    province run replaced them)."""
+    provinces = tuple(sorted({r.province for r in published if r.province}))
+    return [(r.id, r.province or None, () if r.province else provinces) for r in published]
+
+
 async def published_sources(period: str) -> list[tuple[int, str | None, tuple[str, ...]]]:
-    """The runs whose rows are current for `period`: (run_id, province or None for national,
-    provinces to exclude from a national run because a newer province run replaced them)."""
-    runs = await ComparisonRun.filter(period=period, published=True).order_by("id")
-    provinces = tuple(sorted({r.province for r in runs if r.province}))
-    return [(r.id, r.province or None, () if r.province else provinces) for r in runs]
+    """`sources_of` the published runs of `period`."""
+    return sources_of(await ComparisonRun.filter(period=period, published=True).order_by("id"))

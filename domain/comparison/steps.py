@@ -13,7 +13,8 @@ working tables (`Work`), never a Python loop over students:
                changed or departed rows are closed, new ones added (`unfunded_result` versions);
                a chain's first run adds `unfunded` as it is;
 5. statistics — one wide `run_statistic` row per (school, stage): members from `matched`, funded =
-               members − unfunded (from `unfunded`), per category column and source;
+               members − unfunded (from `unfunded`), per category column and source; then the
+               `region_statistic` rows: the same sums per region (subtree and own level);
 6. changes   — NEWLY_UNFUNDED / NEWLY_FUNDED rows from the same diff.
 
 On PostgreSQL the working tables are UNLOGGED tables named after the run, created in the run's
@@ -241,6 +242,33 @@ async def statistics(w: Work, run_id: int) -> None:
                    AND u.region_code = a.region_code AND u.stage = a.stage""",
         {"run": run_id}, client=w.tx,
     )
+    await db.execute(region_statistics_sql(f"t.run_id = {int(run_id)}"), client=w.tx)
+
+
+# The region a school's region code counts in, and each of its ancestors: (region, condition).
+_SUBTREES = (
+    ("'000000'", "1 = 1"),
+    ("substr(t.region_code, 1, 2) || '0000'", "t.region_code <> '000000'"),
+    ("substr(t.region_code, 1, 4) || '00'", "substr(t.region_code, 3, 2) <> '00'"),
+    ("t.region_code", "substr(t.region_code, 5, 2) <> '00'"),
+)
+
+
+def region_statistics_sql(runs: str) -> str:
+    """INSERT the `region_statistic` rows of the runs whose `run_statistic` rows (alias t) match
+    `runs`: per (run, school's province, region, stage), the subtree sums of the region and of each
+    ancestor (kind 'S') and the own-level sums (kind 'O'). Also used by the migration that added
+    the table, for the runs before it."""
+    columns = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
+    sums = ", ".join(f"SUM(t.{c})" for c in columns)
+    levels = [*_SUBTREES, ("t.region_code", "1 = 1")]
+    selects = [
+        f"SELECT t.run_id, substr(t.school_code, 3, 2), {region}, '{'O' if i == len(_SUBTREES) else 'S'}',"
+        f" t.stage, {sums} FROM run_statistic t WHERE ({runs}) AND {condition} GROUP BY 1, 2, 3, 4, 5"
+        for i, (region, condition) in enumerate(levels)
+    ]
+    return (f"INSERT INTO region_statistic (run_id, province, region_code, kind, stage, {', '.join(columns)}) "
+            + " UNION ALL ".join(selects))
 
 
 async def changes(w: Work, run_id: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from zizhu.domain.accounts import audit
-from zizhu.domain import db
+from zizhu.domain import db, versions
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.imports.kinds import KINDS, load_refs
 from zizhu.domain.imports.reader import ImportRejected, read_rows
@@ -83,4 +83,6 @@ async def run_import(kind: str, path: Path, actor: str, progress: Progress | Non
         await audit.record(actor, f"import.{kind}", "import", path.name,
                            after={"rows": result.rows, "inserted": result.inserted, "updated": result.updated,
                                   "unchanged": result.unchanged}, using_db=tx)
+        if result.inserted or result.updated:
+            await versions.bump(tx)  # regions, schools and enrolments shape what the read caches serve
     return result

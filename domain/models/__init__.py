@@ -1,7 +1,14 @@
 """Tortoise models of zizhu. One module per concept; all are registered as app models."""
 from zizhu.domain.models.accounts import Account, AuditEntry
 from zizhu.domain.models.catalogue import AidProject, CategoryCode, Period, ReasonCode, StageCode
-from zizhu.domain.models.comparison import ComparisonRun, RunChange, RunStatistic, UnfundedResult
+from zizhu.domain.models.comparison import (
+    ComparisonRun,
+    DataVersion,
+    RegionStatistic,
+    RunChange,
+    RunStatistic,
+    UnfundedResult,
+)
 from zizhu.domain.models.geography import Region, School
 from zizhu.domain.models.reasons import LegacyPovertyReason, RegionReason, UnfundedReason
 from zizhu.domain.models.students import AidRecord, Enrolment, SpecialGroupRecord
@@ -9,7 +16,7 @@ from zizhu.domain.models.windows import TimeWindow
 
 __all__ = [
     "Account", "AuditEntry", "AidProject", "CategoryCode", "Period", "ReasonCode", "StageCode",
-    "ComparisonRun", "RunChange", "RunStatistic", "UnfundedResult", "Region", "School",
+    "ComparisonRun", "DataVersion", "RegionStatistic", "RunChange", "RunStatistic", "UnfundedResult", "Region", "School",
     "LegacyPovertyReason", "RegionReason", "UnfundedReason", "AidRecord", "Enrolment",
     "SpecialGroupRecord", "TimeWindow",
 ]

@@ -92,6 +92,32 @@ class RunStatistic(Model):
         indexes = (("run_id", "region_code"),)
 
 
+class RegionStatistic(Model):
+    """Precomputed counts of a run for one region (区域统计), written when the run is computed.
+
+    kind 'S' is the region's subtree (every school whose region code lies under it), 'O' its own
+    level (本级: schools whose region code is the region's). Rows are per (province of the school,
+    stage) so that runs of a province can replace that province in a national run, and carry the
+    same members_/funded_ columns as RunStatistic. Any region's figures are a key lookup.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    run_id = fields.BigIntField()
+    province = fields.CharField(max_length=2)
+    region_code = fields.CharField(max_length=6)
+    kind = fields.CharField(max_length=1)
+    stage = fields.CharField(max_length=20)
+    for _category in STAT_CATEGORIES:
+        for _source in STAT_SOURCES:
+            locals()[f"members_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
+            locals()[f"funded_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
+    del _category, _source
+
+    class Meta:
+        table = "region_statistic"
+        indexes = (("run_id", "region_code"),)
+
+
 class RunChange(Model):
     """A student newly unfunded or newly funded compared with the previously published run."""
 
@@ -106,3 +132,15 @@ class RunChange(Model):
     class Meta:
         table = "run_change"
         indexes = (("run_id", "change"),)
+
+
+class DataVersion(Model):
+    """A counter (数据版本) moved in the same transaction as every write that changes what the
+    cached read path serves (reasons, published runs, imports); cached answers carry the value
+    they were computed at and are used only while it is unchanged."""
+
+    name = fields.CharField(max_length=40, primary_key=True)
+    value = fields.BigIntField(default=0, db_default=0)
+
+    class Meta:
+        table = "data_version"

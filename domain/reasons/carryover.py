@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from zizhu.domain.accounts import audit
-from zizhu.domain import db
+from zizhu.domain import db, versions
 from zizhu.domain.settings import SHANGHAI
 
 CARRY_OVER_PERIOD = "2023-2024-1"
@@ -55,4 +55,5 @@ async def carry_over_legacy_reasons(actor: str, now: dt.datetime | None = None) 
             actor, "CARRY_OVER", "unfunded_reason", CARRY_OVER_PERIOD,
             after={"inserted": inserted, "source": "legacy_poverty_reason"}, using_db=tx,
         )
+        await versions.bump(tx)
     return inserted

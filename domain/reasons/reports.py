@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from zizhu.domain.accounts import audit
-from zizhu.domain import db
+from zizhu.domain import db, versions
 from zizhu.domain.reference.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
 from zizhu.domain.errors import NotFound, ValidationFailed
 from zizhu.domain.reference.identity import validate_id_number
@@ -113,6 +113,7 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
             saved.append(await _upsert_audited(
                 UnfundedReason, key, values, AUDITED, viewer.username, "reason.report", "unfunded_reason", tx
             ))
+        await versions.bump(tx)  # reason counts served from caches are stale from this commit on
     return saved
 
 

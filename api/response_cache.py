@@ -1,0 +1,91 @@
+"""Reuse of serialised answers (应答缓存) for the dashboard queries that many users repeat.
+
+A query operation whose root fields are all in `CACHEABLE` (statistics, regions and schools with
+their rollups, the unfunded list, code lists) is answered from memory when the same document, variables and
+operation name were answered before for a viewer of the same scope (role, scope code, stages: the
+same data and the same ID masking) at the same data version. The version (`zizhu.domain.versions`)
+is read before the answer is computed and moves inside the transaction of every write that changes
+what these fields show — reasons reported or carried over, runs published, imports — so an answer
+is never served after the write that made it stale has committed. Answers with errors are never
+kept. The store is a per-process LRU bounded in bytes; several server processes each keep their own.
+
+Fields reachable from the cacheable roots may only read data whose writers move the version.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from functools import lru_cache
+
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+
+from zizhu.domain import versions
+from zizhu.domain.accounts.scopes import Viewer
+
+CACHEABLE = frozenset({"unfundedStatistics", "region", "school", "unfundedStudents", "codeLists", "__typename"})
+MAX_CACHED_DOCUMENT = 16_384  # characters; larger documents are executed, never parsed here
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+@lru_cache(maxsize=512)
+def _is_cacheable(query: str, operation_name: str | None) -> bool:
+    """Whether the operation is a query whose root selections are all cacheable fields."""
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
+        return False
+    selections = chosen[0].selection_set.selections
+    return all(isinstance(s, FieldNode) and s.name.value in CACHEABLE and not s.directives for s in selections)
+
+
+def scope_of(viewer: Viewer) -> tuple:
+    """What an answer may depend on of the viewer: never the username."""
+    return viewer.role.value, viewer.scope_code, tuple(s.value for s in viewer.stages)
+
+
+class ResponseCache:
+    """Encoded answers by key, each with the data version it was computed at."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key_for(viewer: Viewer, query: str | None, variables: dict | None, operation_name: str | None) -> str | None:
+        """The cache key of a request, or None when it is not cacheable."""
+        if not query or len(query) > MAX_CACHED_DOCUMENT or not _is_cacheable(query, operation_name):
+            return None
+        material = json.dumps([scope_of(viewer), query, variables or {}, operation_name], sort_keys=True, default=str)
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    @staticmethod
+    async def version() -> int:
+        return await versions.current()
+
+    def get(self, key: str, version: int) -> bytes | None:
+        entry = self.entries.get(key)
+        if entry is None or entry[0] != version:
+            self.misses += 1
+            return None
+        self.entries.move_to_end(key)
+        self.hits += 1
+        return entry[1]
+
+    def put(self, key: str, version: int, body: bytes) -> None:
+        if len(body) > self.max_bytes // 8:
+            return
+        old = self.entries.pop(key, None)
+        if old is not None:
+            self.size -= len(old[1])
+        self.entries[key] = (version, body)
+        self.size += len(body)
+        while self.size > self.max_bytes and self.entries:
+            _, (_, dropped) = self.entries.popitem(last=False)
+            self.size -= len(dropped)
