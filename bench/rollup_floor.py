@@ -30,8 +30,9 @@ def rollup_sql(run_id: int, period: str) -> str:
     per_area = ", ".join(f"CAST(SUM(g.members_{c}) AS bigint) AS members_{c}, CAST(SUM(g.funded_{c}) AS bigint)"
                          f" AS funded_{c}, CAST(SUM(g.members_{c} - g.funded_{c}) AS bigint) AS unfunded_{c}"
                          for c, _, _ in cells)
-    reported = ", ".join(f"CAST(SUM({counted(number, source, 'g.cm', 'g.sm')} * g.n) AS bigint) AS reported_{c}"
-                         for c, number, source in cells)
+    by_region = ", ".join(f"SUM({counted(number, source, 'g.cm', 'g.sm')} * g.n) AS reported_{c}"
+                          for c, number, source in cells)
+    reported = ", ".join(f"CAST(SUM(g.reported_{c}) AS bigint) AS reported_{c}" for c, _, _ in cells)
     covers = "((a.kind = 'own' AND g.region_code = a.code) OR (a.kind = 'subtree' AND g.region_code LIKE a.prefix || '%'))"
     return f"""
 WITH areas AS (
@@ -42,12 +43,15 @@ WITH areas AS (
                   WHERE p.parent_code = :province),
      figures AS MATERIALIZED (SELECT t.region_code, {sums} FROM run_statistic t WHERE t.run_id = {int(run_id)}
                   GROUP BY t.region_code),
-     reported AS MATERIALIZED (SELECT t.region_code, t.central_mask AS cm, t.self_mask AS sm, COUNT(*) AS n
-                    FROM unfunded_result t
-                   WHERE {list_rows_of('t', run_id, period)} AND EXISTS (
-                         SELECT 1 FROM unfunded_reason r
-                          WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
-                   GROUP BY t.region_code, t.central_mask, t.self_mask)
+     reported AS MATERIALIZED (
+       SELECT g.region_code, {by_region}
+         FROM (SELECT t.region_code, t.central_mask AS cm, t.self_mask AS sm, COUNT(*) AS n
+                 FROM unfunded_result t
+                WHERE {list_rows_of('t', run_id, period)} AND EXISTS (
+                      SELECT 1 FROM unfunded_reason r
+                       WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
+                GROUP BY t.region_code, t.central_mask, t.self_mask) g
+        GROUP BY g.region_code)
 SELECT a.kind, a.code, f.*, r.*
   FROM areas a
   LEFT JOIN LATERAL (SELECT {per_area} FROM figures g WHERE {covers}) f ON true
