@@ -22,8 +22,9 @@ from strawberry.types import Info
 
 from zizhu.api.enums import Category, RegionLevel, Stage
 from zizhu.api.nodes import node_type
-from zizhu.api.pagination import Connection, Edge, PageInfo, decode_code_cursor, encode_code_cursor
-from zizhu.domain.errors import Forbidden, NotFound, ValidationFailed
+from zizhu.api.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
+from zizhu.domain.errors import Forbidden, NotFound
+from zizhu.domain.paging import page_size
 from zizhu.domain.statistics import trends
 from zizhu.domain.models import Region as RegionRow
 from zizhu.domain.models import School as SchoolRow
@@ -31,9 +32,6 @@ from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.statistics import figures as stats
 from zizhu.domain.statistics import schools as school_lists
-
-MAX_SCHOOLS_PAGE = 500
-
 
 @strawberry.type(description="统计数：特殊群体学生数、已资助、未资助、已填报原因、未填报原因")
 class StatisticCounts:
@@ -284,16 +282,10 @@ class Region(relay.Node):
         self, info: Info, stage: Stage | None = None, first: int = 50, after: str | None = None
     ) -> Connection[School]:
         viewer = await info.context.viewer()
-        first = _page_size(first)
-        rows, more = await school_lists.schools_of_region(viewer, self.code, stage, first, decode_code_cursor(after))
-        edges = [Edge(cursor=encode_code_cursor(r.code), node=_school(r)) for r in rows]
-        return Connection(edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None))
-
-
-def _page_size(first: int) -> int:
-    if not 1 <= first <= MAX_SCHOOLS_PAGE:
-        raise ValidationFailed(f"first 须在 1 至 {MAX_SCHOOLS_PAGE} 之间", argument="first")
-    return first
+        rows, more = await school_lists.schools_of_region(
+            viewer, self.code, stage, page_size(first), decode_code_cursor(after)
+        )
+        return connection(rows, more, lambda r: r.code, _school, after=after, cursor=encode_code_cursor)
 
 
 def _region(r: RegionRow) -> Region:

@@ -18,8 +18,8 @@ DASHBOARD = f"""query($period: String!) {{ region {{ code
   unfundedStatistics(period: $period) {{ total {{ {COUNTS} }} byCategory {{ category all {{ {COUNTS} }} }} }}
   children {{ code unfundedStatistics(period: $period) {{ total {{ {COUNTS} }} }}
               children {{ code unfundedStatistics(period: $period) {{ total {{ {COUNTS} }} }} }} }} }} }}"""
-REPORT = "mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { code } }"
-REPORTS = "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { code } }"
+REPORT = "mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { idNumber reason { code } } }"
+REPORTS = "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { idNumber reason { code } } }"
 PRIMARY = "2143000002"
 
 

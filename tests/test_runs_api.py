@@ -152,38 +152,41 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     assert (waiting["status"], waiting["published"], waiting["startedAt"]) == ("QUEUED", False, None)
 
     school = await gql.login("school_op")
-    # a school watches the national runs (what a run changed is scoped to the school)
-    assert (await gql.data(RUN, {"id": gid(done.id)}, token=school))["comparisonRun"]["status"] == "SUCCEEDED"
+    # a school watches the national runs (what a run changed is scoped to the school), not their totals
+    watched = (await gql.data(RUN, {"id": gid(done.id)}, token=school))["comparisonRun"]
+    assert (watched["status"], watched["members"], watched["requestedBy"]) == ("SUCCEEDED", None, None)
     assert await gql.error_code(RUN, {"id": str(GlobalID("Region", str(done.id)))}, token=school) == "NOT_FOUND"
     admin = await gql.login("admin")
     assert await gql.error_code(RUN, {"id": "999999"}, token=admin) == "NOT_FOUND"
     assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "NOT_FOUND"
 
 
-async def test_runs_are_visible_only_to_accounts_whose_scope_covers_them(gql, world):
-    """A run's figures are totals of its whole scope: a county account must not read national
-    (or provincial) totals, nor who requested the run."""
+async def test_run_totals_only_for_accounts_whose_scope_covers_the_run(gql, world):
+    """A run's figures are totals of its whole scope: a county account must not read national (or
+    provincial) totals, nor who requested the run; it still sees the runs that cover it."""
+    await tiny_data_set()
+    national = await comparison.run_comparison_now(P, trigger="CLI", requested_by="admin")
     hunan = await comparison.create_run(P, "MANUAL", "admin", province="43")
-    national = await comparison.create_run(P, "MANUAL", "admin")
-    gd = await gql.login("gd_op")
-    assert await gql.error_code(RUN, {"id": str(hunan.id)}, token=gd) == "NOT_FOUND"
-    assert await gql.error_code(RUN, {"id": str(national.id)}, token=gd) == "NOT_FOUND"
-    assert (await gql.data(RUNS, {"p": P}, token=gd))["comparisonRuns"]["edges"] == []
-    for user in ("county_op", "city_op"):
+
+    async def seen(user: str) -> dict[str, dict]:
         token = await gql.login(user)
-        for run in (hunan, national):
-            assert await gql.error_code(RUN, {"id": str(run.id)}, token=token) == "NOT_FOUND"
-        assert (await gql.data(RUNS, {"p": P}, token=token))["comparisonRuns"]["edges"] == []
-    province = await gql.login("province_op")
-    assert await gql.error_code(RUN, {"id": str(national.id)}, token=province) == "NOT_FOUND"
-    seen = (await gql.data(RUN, {"id": str(hunan.id)}, token=province))["comparisonRun"]
-    assert (seen["id"], seen["requestedBy"]) == (gid(hunan.id), None)
-    ids = [e["node"] for e in (await gql.data(RUNS, {"p": P}, token=province))["comparisonRuns"]["edges"]]
-    assert [(n["id"], n["requestedBy"]) for n in ids] == [(gid(hunan.id), None)]
-    admin = await gql.login("admin")
-    ids = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=admin))["comparisonRuns"]["edges"]]
-    assert ids == [gid(national.id), gid(hunan.id)]
-    assert (await gql.data(RUN, {"id": str(national.id)}, token=admin))["comparisonRun"]["requestedBy"] == "admin"
+        listed = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=token))["comparisonRuns"]["edges"]]
+        runs = {i: (await gql.data(RUN, {"id": i}, token=token))["comparisonRun"] for i in listed}
+        assert all(r["requestedBy"] is None for r in runs.values()) or user == "admin"
+        return runs
+
+    gd = await seen("gd_op")
+    assert list(gd) == [gid(national.id)] and gd[gid(national.id)]["members"] is None
+    assert await gql.error_code(RUN, {"id": str(hunan.id)}, token=await gql.login("gd_op")) == "NOT_FOUND"
+    for user in ("county_op", "city_op", "school_op"):
+        runs = await seen(user)
+        assert list(runs) == [gid(hunan.id), gid(national.id)]
+        assert all(r["members"] is None and r["unfunded"] is None for r in runs.values()), user
+    province = await seen("province_op")
+    assert province[gid(national.id)]["members"] is None
+    assert province[gid(hunan.id)]["members"] == 0  # its own province's run: totals shown
+    admin = await seen("admin")
+    assert admin[gid(national.id)]["members"] == 3 and admin[gid(national.id)]["requestedBy"] == "admin"
 
 
 async def test_a_failed_runs_technical_error_is_for_administrators_only(gql, world):

@@ -58,13 +58,13 @@ class ComparisonRun(relay.Node):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     attempts: int
-    members: int = strawberry.field(description="特殊群体学生数")
-    matched: int = strawberry.field(description="匹配到在读学籍的学生数")
-    unmatched: int = strawberry.field(description="未匹配到在读学籍的学生数")
-    funded: int = strawberry.field(description="已资助（学生×学段）")
-    unfunded: int = strawberry.field(description="未资助（学生×学段）")
-    newly_unfunded: int = strawberry.field(description="较上次发布新增未资助")
-    newly_funded: int = strawberry.field(description="较上次发布新获资助")
+    members: int | None = strawberry.field(description="特殊群体学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
+    matched: int | None = strawberry.field(description="匹配到在读学籍的学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
+    unmatched: int | None = strawberry.field(description="未匹配到在读学籍的学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
+    funded: int | None = strawberry.field(description="已资助（学生×学段）（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
+    unfunded: int | None = strawberry.field(description="未资助（学生×学段）（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
+    newly_unfunded: int | None = strawberry.field(description="较上次发布新增未资助（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
+    newly_funded: int | None = strawberry.field(description="较上次发布新获资助（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
     error: str | None
 
     @classmethod

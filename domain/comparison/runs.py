@@ -1,36 +1,61 @@
 """Comparison runs as the API sees them (比对批次查询与重新比对), with the role rules.
 
-ADMIN may request a recomputation; ADMIN and AUTHORITY_OPERATOR may watch runs, but only the runs
-whose scope their own covers: a run's figures are totals of its whole scope (the nation, or one
-province), so a national run is seen by nationwide accounts only and a province run by those of
-that province as a whole; city and county authorities see their figures through the statistics
-instead. Who requested a run, and a failed run's technical error, are shown to administrators
-only. School accounts may not watch runs.
+ADMIN may request a recomputation and watches every run. Authorities and schools watch the runs
+that cover part of their scope — the national runs and those of their own province — so a school
+can follow what a run changed for it (scoped like the unfunded list, `changes`). A run's figures
+(members, funded, unfunded, changes…) are totals of the run's whole scope (the nation, or one
+province): they are shown only to accounts whose scope covers that whole scope (a national run's
+to nationwide accounts, a province run's to that province's), and are empty for everyone else, who
+read their own figures through the statistics. Who requested a run, and a failed run's technical
+error, are shown to administrators only.
 """
 from __future__ import annotations
 
 from zizhu.domain.comparison import queue
 from zizhu.domain.reference.codes import Role
+from zizhu.domain.reference.identity import province_of_school
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.periods import parse_semester
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
 from zizhu.domain.paging import page_size
 
-WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR)
+WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR, *SCHOOL_ROLES)
+FIGURES = ("members", "matched", "unmatched", "funded", "unfunded", "newly_unfunded", "newly_funded")
+
+
+def _province_of(viewer: Viewer) -> str:
+    """The viewer's province ('' for nationwide accounts)."""
+    if viewer.is_school:
+        return province_of_school(viewer.scope_code)
+    return (viewer.region_prefix or "")[:2]
 
 
 def _visible_provinces(viewer: Viewer) -> tuple[str, ...] | None:
     """Provinces whose runs the viewer sees ('' = national runs); None = all."""
     viewer.require_role(*WATCHERS)
-    prefix = viewer.region_prefix or ""
-    if viewer.is_admin or prefix == "":
+    province = _province_of(viewer)
+    if viewer.is_admin or (not viewer.is_school and province == ""):
         return None
-    return (prefix,) if len(prefix) == 2 else ()
+    return ("", province)
+
+
+def covers_figures(viewer: Viewer, run: ComparisonRun) -> bool:
+    """Whether the viewer's scope covers the run's whole scope, so it may see the run's totals."""
+    if viewer.is_admin:
+        return True
+    if viewer.is_school:
+        return False
+    prefix = viewer.region_prefix or ""
+    return prefix == "" or (len(prefix) == 2 and prefix == run.province)
 
 
 def _as_seen_by(viewer: Viewer, run: ComparisonRun) -> ComparisonRun:
-    """The run without what only administrators may see (the requester, the technical error)."""
+    """The run without what the viewer may not see: totals of a scope larger than theirs, the
+    requester and the technical error (administrators only)."""
+    if not covers_figures(viewer, run):
+        for name in FIGURES:
+            setattr(run, name, None)
     if not viewer.is_admin:
         run.requested_by = None
         if run.error:
