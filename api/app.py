@@ -5,16 +5,22 @@ import contextlib
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
 
+from zizhu.api.body_limits import BodyLimit
 from zizhu.api.context import Clock, Context, system_clock
+from zizhu.api.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.schema import schema
 from zizhu.api.templates import ROUTES as template_routes
-from zizhu.domain import db
+from zizhu.domain import db, settings
 
 EXTRA_ROUTES: list[Route] = [*template_routes]
 
@@ -26,6 +32,22 @@ class ZizhuGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Any) -> Context:
         return Context(request=request, response=response, clock=self.clock)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> dict:
+        """For application/graphql-response+json: a request error is a 400 without `data`."""
+        answer = await super().process_result(request, result)
+        if wants_graphql_response(request.headers) and is_request_error(result):
+            answer.pop("data", None)
+            request.state.graphql_status = 400
+        return answer
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        response = await super().run(request, context, root_value)
+        if (isinstance(response, Response) and response.media_type == "application/json"
+                and wants_graphql_response(request.headers)):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            response.status_code = getattr(request.state, "graphql_status", response.status_code)
+        return response
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -49,8 +71,19 @@ def create_app(database_url: str | None = None, clock: Clock = system_clock, man
             yield
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", BodyLimit(graphql), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         *EXTRA_ROUTES,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=_cors())
+
+
+def _cors() -> list[Middleware]:
+    """Cross-origin browser access only for the origins in ZIZHU_CORS_ORIGINS (none by default)."""
+    origins = settings.load().cors_origins
+    if not origins:
+        return []
+    return [Middleware(
+        CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "Accept"], max_age=600,
+    )]

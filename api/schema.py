@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.types import ExecutionResult
 from strawberry.tools import merge_types
 
 from zizhu.api.accounts import AccountMutation, AccountQuery
@@ -12,14 +13,12 @@ from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics import StatisticsQuery
-from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
+from zizhu.api.document_limits import OperationCost, check_source
+from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery)
 MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
-
-MAX_DEPTH = 12
-MAX_ALIASES = 30
 
 Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)
@@ -29,13 +28,22 @@ class ZizhuSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         log_errors(errors)
 
+    async def execute(self, query: str | None, *args, **kwargs) -> ExecutionResult:
+        """Refuse an oversized document before it is parsed; code every error that leaves."""
+        refused = check_source(query) if isinstance(query, str) else None
+        if refused is not None:
+            log_errors([refused])
+            return ExecutionResult(data=None, errors=[refused])
+        result = await super().execute(query, *args, **kwargs)
+        result.errors = code_every_error(result.errors)
+        return result
+
 
 schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules([OperationCost]),
         ParserCache,
         ValidationCache,
         MaskUnexpected,

@@ -19,6 +19,7 @@ class Settings:
     secret_key: str
     environment: str
     token_hours: int
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API; none by default
 
 
 def load() -> Settings:
@@ -36,4 +37,5 @@ def load() -> Settings:
         secret_key=secret,
         environment=environment,
         token_hours=int(os.environ.get("ZIZHU_TOKEN_HOURS", "12")),
+        cors_origins=tuple(o.strip() for o in os.environ.get("ZIZHU_CORS_ORIGINS", "").split(",") if o.strip()),
     )
