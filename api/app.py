@@ -20,7 +20,7 @@ from zizhu.api.context import Clock, Context, system_clock
 from zizhu.api.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.schema import schema
 from zizhu.api.templates import ROUTES as template_routes
-from zizhu.domain import db, settings
+from zizhu.domain import db, log_redaction, settings
 
 EXTRA_ROUTES: list[Route] = [*template_routes]
 
@@ -60,6 +60,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 def create_app(database_url: str | None = None, clock: Clock = system_clock, manage_orm: bool = True) -> Starlette:
     """Build the app. With manage_orm the lifespan opens the ORM (tests may open it themselves)."""
+    log_redaction.install()
     graphql = ZizhuGraphQL(clock)
 
     @contextlib.asynccontextmanager

@@ -12,7 +12,8 @@ from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
-from zizhu.api.statistics import StatisticsQuery
+from zizhu.api.statistics import Region, StatisticsQuery
+from zizhu.api.arguments import bound_arguments
 from zizhu.api.document_limits import OperationCost, check_source
 from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
 
@@ -22,6 +23,7 @@ MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonR
 
 Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)
+bound_arguments(Query, Mutation, Region)
 
 
 class ZizhuSchema(strawberry.Schema):
