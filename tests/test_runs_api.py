@@ -97,7 +97,7 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     assert await gql.error_code(RUNS, {"p": P}, token=school) == "FORBIDDEN"
     admin = await gql.login("admin")
     assert await gql.error_code(RUN, {"id": "999999"}, token=admin) == "NOT_FOUND"
-    assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "NOT_FOUND"
+    assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "VALIDATION"  # not a row id at all
 
 
 async def test_province_runs_are_visible_to_their_province_only(gql, world):
