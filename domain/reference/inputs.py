@@ -78,7 +78,7 @@ _ID = Bound(19, _row_id)
 BOUNDS: dict[str, Bound] = {
     "period": Bound(16, _period),
     "regionCode": Bound(6, _region),
-    "provinceCode": Bound(6, _region),
+    "provinceCode": Bound(6, _pattern(r"[0-9]{2}|[0-9]{6}", "省级行政区划代码")),
     "region.code": Bound(6, _region),
     "setPeriod.code": Bound(16, _period),
     "schoolCode": Bound(10, _school),
