@@ -12,13 +12,15 @@ clients while attackers send, each in its own loop,
 * a login loop: wrong passwords for a real account.
 
 Each client sends `{ me { username } }` and a statistics query in turn, one request at a time.
-It prints each phase's request count, p50 and p99, and the ratio of the p99s (the attacked p99
+Each attack runs in its own process, so its own work never slows the measuring process. It
+prints each phase's request count, p50 and p99, and the ratio of the p99s (the attacked p99
 should stay within 3x). Every process it starts is stopped at the end.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -81,39 +83,57 @@ async def client(http: httpx.AsyncClient, token: str, stop: float, latencies: li
         i += 1
 
 
-async def attacker(http: httpx.AsyncClient, name: str, stop: float, counts: dict[str, int]) -> None:
+def attack_requests(name: str) -> list[dict]:
+    """The requests of one attack, encoded once."""
+    def as_json(payload: dict) -> dict:
+        return {"content": json.dumps(payload).encode(), "headers": {"content-type": "application/json"}}
+
     levels = MAX_FRAGMENT_SPREADS // 2
-    requests = {
-        "fan-out": [{"json": {"query": fan_out(levels)}}, {"json": {"query": fan_out(levels + 1)}}],
+    return {
+        "fan-out": [as_json({"query": fan_out(levels)}), as_json({"query": fan_out(levels + 1)})],
         "huge-document": [
-            {"json": {"query": "{ " + "me { username } " * 16_000 + "}"}},
+            as_json({"query": "{ " + "me { username } " * 16_000 + "}"}),
             {"content": b'{"query": "' + b" " * 10_000_000 + b'"}', "headers": {"content-type": "application/json"}},
         ],
-        "login": [{"json": {
+        "login": [as_json({
             "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
-            "variables": {"u": "county_op", "p": "wrong-password"}}}],
+            "variables": {"u": "county_op", "p": "wrong-password"}})],
     }[name]
-    i = 0
-    while time.monotonic() < stop:
-        try:
-            await http.post("/graphql", **requests[i % len(requests)])
-        except httpx.HTTPError:
-            pass  # a refused body may close the connection; the attacker just tries again
-        counts[name] = counts.get(name, 0) + 1
-        i += 1
+
+
+async def attacker(base: str, name: str, seconds: float) -> int:
+    """One attack in a loop, one request at a time; returns how many were sent."""
+    requests = attack_requests(name)
+    sent = 0
+    stop = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        while time.monotonic() < stop:
+            try:
+                await http.post("/graphql", **requests[sent % len(requests)])
+            except httpx.HTTPError:
+                pass  # a refused body may close the connection; the attacker just tries again
+            sent += 1
+    return sent
 
 
 async def phase(base: str, tokens: list[str], seconds: float, attacks: list[str]) -> tuple[list[float], dict]:
+    """The clients for `seconds`; each attack runs in its own process so it never slows the
+    measuring process itself."""
     latencies: list[float] = []
-    counts: dict[str, int] = {}
+    attackers = {
+        name: await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--attacker", name, "--base", base, "--seconds", str(seconds),
+            stdout=asyncio.subprocess.PIPE)
+        for name in attacks
+    }
     limits = httpx.Limits(max_connections=len(tokens) + 8)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http, \
-            httpx.AsyncClient(base_url=base, timeout=120) as hostile:
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
         stop = time.monotonic() + seconds
-        await asyncio.gather(
-            *(client(http, t, stop, latencies) for t in tokens),
-            *(attacker(hostile, a, stop, counts) for a in attacks),
-        )
+        await asyncio.gather(*(client(http, t, stop, latencies) for t in tokens))
+    counts = {}
+    for name, process in attackers.items():
+        out, _ = await process.communicate()
+        counts[name] = int(out or 0)
     return latencies, counts
 
 
@@ -171,7 +191,12 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
     p.add_argument("--attacks", default=",".join(ATTACKS), help=f"comma-separated, from {','.join(ATTACKS)}")
+    p.add_argument("--attacker", choices=ATTACKS, help=argparse.SUPPRESS)  # internal: one attacker process
+    p.add_argument("--base", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.attacker:
+        print(asyncio.run(attacker(args.base, args.attacker, args.seconds)))
+        return
     args.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
     if not args.attacks or set(args.attacks) - set(ATTACKS):
         raise SystemExit(f"--attacks: choose from {', '.join(ATTACKS)}")
