@@ -52,11 +52,15 @@ def limit_error(message: str, limit: str, value: int | None = None, nodes=None) 
     return GraphQLError(message, nodes, extensions=extensions)
 
 
-@lru_cache(maxsize=512)
 def check_source(query: str) -> GraphQLError | None:
     """The first bound a document exceeds, or None (syntax errors are left to the parser)."""
     if len(query) > MAX_DOCUMENT_CHARS:
         return limit_error(f"查询文档过长（超过 {MAX_DOCUMENT_CHARS} 个字符）", "documentChars", MAX_DOCUMENT_CHARS)
+    return _check_tokens(query)
+
+
+@lru_cache(maxsize=512)  # documents of at most MAX_DOCUMENT_CHARS: the cache stays small
+def _check_tokens(query: str) -> GraphQLError | None:
     lexer = Lexer(Source(query))
     tokens = nesting = deepest = spreads = 0
     previous = None
