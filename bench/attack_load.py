@@ -46,6 +46,7 @@ CLIENT_QUERIES = [
 
 
 ATTACKS = ("fan-out", "huge-document", "login")
+CONTROL = "benign"  # a loop of `{ __typename }`: what any extra busy client costs on this machine
 
 
 def free_port() -> int:
@@ -88,13 +89,14 @@ def attack_requests(name: str) -> list[dict]:
     def as_json(payload: dict) -> dict:
         return {"content": json.dumps(payload).encode(), "headers": {"content-type": "application/json"}}
 
-    levels = MAX_FRAGMENT_SPREADS // 2
+    levels = (MAX_FRAGMENT_SPREADS - 1) // 2  # the most levels the spread bound lets through
     return {
         "fan-out": [as_json({"query": fan_out(levels)}), as_json({"query": fan_out(levels + 1)})],
         "huge-document": [
             as_json({"query": "{ " + "me { username } " * 16_000 + "}"}),
             {"content": b'{"query": "' + b" " * 10_000_000 + b'"}', "headers": {"content-type": "application/json"}},
         ],
+        CONTROL: [as_json({"query": "{ __typename }"})],
         "login": [as_json({
             "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
             "variables": {"u": "county_op", "p": "wrong-password"}})],
@@ -190,15 +192,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
-    p.add_argument("--attacks", default=",".join(ATTACKS), help=f"comma-separated, from {','.join(ATTACKS)}")
-    p.add_argument("--attacker", choices=ATTACKS, help=argparse.SUPPRESS)  # internal: one attacker process
+    p.add_argument("--attacks", default=",".join(ATTACKS),
+                   help=f"comma-separated, from {','.join(ATTACKS)} (or {CONTROL}, a control loop)")
+    p.add_argument("--attacker", choices=(*ATTACKS, CONTROL), help=argparse.SUPPRESS)  # internal: one attacker
     p.add_argument("--base", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.attacker:
         print(asyncio.run(attacker(args.base, args.attacker, args.seconds)))
         return
     args.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
-    if not args.attacks or set(args.attacks) - set(ATTACKS):
+    if not args.attacks or set(args.attacks) - {*ATTACKS, CONTROL}:
         raise SystemExit(f"--attacks: choose from {', '.join(ATTACKS)}")
     if not 1 <= args.clients <= 256 or not 0 < args.seconds <= 600:
         raise SystemExit("--clients 1..256, --seconds up to 600")
