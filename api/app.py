@@ -6,18 +6,23 @@ import dataclasses
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
 
+from zizhu.api.body_limits import BodyLimit
 from zizhu.api.context import Clock, Context, system_clock
+from zizhu.api.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
 from zizhu.api.templates import ROUTES as template_routes
-from zizhu.domain import db
+from zizhu.domain import db, log_redaction, settings
 from zizhu.domain.errors import DomainError
 
 EXTRA_ROUTES: list[Route] = [*template_routes]
@@ -68,14 +73,28 @@ class ZizhuGraphQL(GraphQL):
         return CachedAnswer(data=None, errors=None, body=body)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        """A cached answer as it was encoded; for application/graphql-response+json a request
+        error is a 400 without `data`."""
         if isinstance(result, CachedAnswer):
             return PreEncoded(result.body)
-        return await super().process_result(request, result)
+        answer = await super().process_result(request, result)
+        if wants_graphql_response(request.headers) and is_request_error(result):
+            answer.pop("data", None)
+            request.state.graphql_status = 400
+        return answer
 
     def encode_json(self, data: object) -> str | bytes:
         if isinstance(data, PreEncoded):
             return data.body
         return super().encode_json(data)
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        response = await super().run(request, context, root_value)
+        if (isinstance(response, Response) and response.media_type == "application/json"
+                and wants_graphql_response(request.headers)):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            response.status_code = getattr(request.state, "graphql_status", response.status_code)
+        return response
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -92,6 +111,7 @@ def create_app(
 ) -> Starlette:
     """Build the app. With manage_orm the lifespan opens the ORM (tests may open it themselves);
     response_cache_bytes 0 turns the response cache off."""
+    log_redaction.install()
     graphql = ZizhuGraphQL(clock, ResponseCache(response_cache_bytes) if response_cache_bytes else None)
 
     @contextlib.asynccontextmanager
@@ -103,8 +123,19 @@ def create_app(
             yield
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", BodyLimit(graphql), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         *EXTRA_ROUTES,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=_cors())
+
+
+def _cors() -> list[Middleware]:
+    """Cross-origin browser access only for the origins in ZIZHU_CORS_ORIGINS (none by default)."""
+    origins = settings.load().cors_origins
+    if not origins:
+        return []
+    return [Middleware(
+        CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "Accept"], max_age=600,
+    )]

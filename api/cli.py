@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from zizhu.domain import log_redaction
+
+    log_redaction.install()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -19,6 +19,14 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
 
 
+def bearer_token(headers) -> str:
+    """The token of an `Authorization: Bearer <token>` header, or UNAUTHENTICATED."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("请先登录")
+    return token.strip()
+
+
 @dataclass
 class Context:
     request: Request | None
@@ -34,11 +42,7 @@ class Context:
     async def viewer(self) -> Viewer:
         """The signed-in account, or UNAUTHENTICATED."""
         if self._viewer is None:
-            header = self.request.headers.get("authorization", "") if self.request else ""
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise Unauthenticated("请先登录")
-            self._viewer = await viewer_from_token(token.strip())
+            self._viewer = await viewer_from_token(bearer_token(self.request.headers if self.request else {}))
         return self._viewer
 
     def loader(self, name: str, factory: Callable[[], Any]) -> Any:

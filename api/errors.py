@@ -24,6 +24,16 @@ def _domain_error(error: GraphQLError) -> DomainError | None:
     return None
 
 
+def _put_code(error: GraphQLError) -> None:
+    domain = _domain_error(error)
+    if domain is not None:
+        error.message = domain.message
+        error.extensions = {"code": domain.code, **domain.extensions}
+    elif not should_mask(error) and "code" not in (error.extensions or {}):
+        # GraphQL's own errors: syntax, validation, variable coercion
+        error.extensions = {"code": "GRAPHQL_VALIDATION", **(error.extensions or {})}
+
+
 class DomainErrorCodes(SchemaExtension):
     """Put `code` (and the error's own details) into the extensions of domain errors."""
 
@@ -31,12 +41,30 @@ class DomainErrorCodes(SchemaExtension):
         yield
         result = self.execution_context.result
         for error in (result.errors if result else None) or []:
-            domain = _domain_error(error)
-            if domain is not None:
-                error.message = domain.message
-                error.extensions = {"code": domain.code, **domain.extensions}
-            elif error.original_error is None and "code" not in (error.extensions or {}):
-                error.extensions = {"code": "GRAPHQL_VALIDATION", **(error.extensions or {})}
+            _put_code(error)
+
+
+def masked(error: GraphQLError) -> GraphQLError:
+    return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL"})
+
+
+def code_every_error(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:
+    """The last net: every error leaves with a code, and anything unexpected is masked.
+
+    The extensions above do this for errors of an operation; an exception that escapes the
+    operation itself (raised while validating, say) reaches here uncoded and unmasked.
+    """
+    if not errors:
+        return errors
+    out = []
+    for error in errors:
+        if "code" not in (error.extensions or {}):
+            if should_mask(error):
+                error = masked(error)
+            else:
+                _put_code(error)
+        out.append(error)
+    return out
 
 
 def log_errors(errors: list[GraphQLError]) -> None:
@@ -64,6 +92,4 @@ class MaskUnexpected(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message=MASKED_MESSAGE)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL"}
-        return masked
+        return masked(error)

@@ -7,6 +7,7 @@ from typing import Awaitable, Callable, Generic, TypeVar
 import strawberry
 
 from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.reference.inputs import row_id
 
 T = TypeVar("T")
 
@@ -47,8 +48,8 @@ def decode_cursor(cursor: str | None) -> int | None:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         if kind != "row":
             raise ValueError(kind)
-        return int(value)
-    except (ValueError, UnicodeDecodeError):
+        return row_id(value, "after")
+    except (ValueError, UnicodeDecodeError, ValidationFailed):
         raise ValidationFailed("无效的分页游标", argument="after") from None
 
 

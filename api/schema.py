@@ -2,13 +2,8 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.types import ExecutionResult
 from strawberry.tools import merge_types
 
 from zizhu.api.accounts import AccountMutation, AccountQuery
@@ -19,39 +14,42 @@ from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.nodes import NodeQuery
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
-from zizhu.api.statistics import StatisticsQuery
+from zizhu.api.statistics import Region, School, StatisticsQuery
+from zizhu.api.arguments import bound_arguments
+from zizhu.api.document_limits import OperationCost, check_source
 from zizhu.api.descriptions import describe
-from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
+from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery,
                                  NightlyQuery, NodeQuery)
 MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
 
-MAX_DEPTH = 12
-MAX_ALIASES = 30
-
 Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)
+bound_arguments(Query, Mutation, Region, School)
 
 
 class ZizhuSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         log_errors(errors)
 
+    async def execute(self, query: str | None, *args, **kwargs) -> ExecutionResult:
+        """Refuse an oversized document before it is parsed; code every error that leaves."""
+        refused = check_source(query) if isinstance(query, str) else None
+        if refused is not None:
+            log_errors([refused])
+            return ExecutionResult(data=None, errors=[refused])
+        result = await super().execute(query, *args, **kwargs)
+        result.errors = code_every_error(result.errors)
+        return result
 
-# The limit rules are built once: the validation cache is keyed by the rule classes too, and
-# limiters built per request would each bring new classes, so no validation would ever be reused.
-LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
-]
 
 schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
-        lambda: AddValidationRules(LIMIT_RULES),
+        lambda: AddValidationRules([OperationCost]),
         ParserCache,
         ValidationCache,
         MaskUnexpected,

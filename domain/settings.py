@@ -20,6 +20,7 @@ class Settings:
     environment: str
     token_hours: int
     statement_timeout_s: float = 30.0  # the API's longest database statement (PostgreSQL); 0 = none
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API; none by default
 
 
 def load() -> Settings:
@@ -38,4 +39,5 @@ def load() -> Settings:
         environment=environment,
         token_hours=int(os.environ.get("ZIZHU_TOKEN_HOURS", "12")),
         statement_timeout_s=float(os.environ.get("ZIZHU_STATEMENT_TIMEOUT_S", "30")),
+        cors_origins=tuple(o.strip() for o in os.environ.get("ZIZHU_CORS_ORIGINS", "").split(",") if o.strip()),
     )

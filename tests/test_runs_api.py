@@ -158,7 +158,7 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     assert await gql.error_code(RUN, {"id": str(GlobalID("Region", str(done.id)))}, token=school) == "NOT_FOUND"
     admin = await gql.login("admin")
     assert await gql.error_code(RUN, {"id": "999999"}, token=admin) == "NOT_FOUND"
-    assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "NOT_FOUND"
+    assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "VALIDATION"  # not a row id at all
 
 
 async def test_run_totals_only_for_accounts_whose_scope_covers_the_run(gql, world):

@@ -18,7 +18,8 @@ from zizhu.domain.accounts import audit
 from zizhu.domain import db, versions
 from zizhu.domain.reference.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
 from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
-from zizhu.domain.reference.identity import validate_id_number
+from zizhu.domain.reference.identity import normalise_id_number, validate_id_number
+from zizhu.domain.reference.inputs import reject_duplicates
 from zizhu.domain.models import ReasonCode, RegionReason, UnfundedReason
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.accounts.scopes import Viewer
@@ -119,6 +120,7 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
     viewer.require_role(Role.SCHOOL_OPERATOR)
     if not reports:
         raise ValidationFailed("没有要填报的原因")
+    reject_duplicates([(r.period.strip(), r.stage, normalise_id_number(r.id_number)) for r in reports], "inputs")
     problems: list[tuple[int, Exception]] = []
     checked: list[tuple[ReasonReport, str, dict]] = []
     for index, r in enumerate(reports):

@@ -15,8 +15,9 @@ from stdnum.cn import ric
 
 from zizhu.domain.errors import ValidationFailed
 
-_SCHOOL_CODE = re.compile(r"^\d{10}$")
-_REGION_CODE = re.compile(r"^\d{6}$")
+_SCHOOL_CODE = re.compile(r"[0-9]{10}")  # ASCII digits only (\d would take ２ or ٢)
+_REGION_CODE = re.compile(r"[0-9]{6}")
+_ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 
 
 class InvalidIdNumber(ValidationFailed, ValueError):
@@ -36,7 +37,7 @@ def validate_id_number(raw: str) -> str:
     number = normalise_id_number(raw)
     if len(number) != 18:
         raise InvalidIdNumber(f"身份证件号应为18位，实为{len(number)}位")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not _ID_NUMBER.fullmatch(number):
         raise InvalidIdNumber("身份证件号格式错误（前17位须为数字，末位为数字或X）")
     if ric.calc_check_digit(number) != number[17]:
         raise InvalidIdNumber("身份证件号校验位错误")
@@ -60,11 +61,11 @@ def mask_id_number(number: str) -> str:
 
 
 def is_school_code(code: str) -> bool:
-    return bool(_SCHOOL_CODE.match(code or ""))
+    return bool(_SCHOOL_CODE.fullmatch(code or ""))
 
 
 def is_region_code(code: str) -> bool:
-    return bool(_REGION_CODE.match(code or ""))
+    return bool(_REGION_CODE.fullmatch(code or ""))
 
 
 def province_of_school(school_code: str) -> str:

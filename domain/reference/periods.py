@@ -8,8 +8,10 @@ from datetime import date
 
 from zizhu.domain.errors import ValidationFailed
 
-_SEMESTER = re.compile(r"^(\d{4})-(\d{4})-([12])$")
-_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+# ASCII digits only: \d would also take full-width (２０２３) and Arabic-Indic (٢٠٢٣) digits.
+_SEMESTER = re.compile(r"([0-9]{4})-([0-9]{4})-([12])")
+_YEAR = re.compile(r"([0-9]{4})-([0-9]{4})")
+FIRST_YEAR, LAST_YEAR = 2000, 2099  # academic years a period may start in
 
 
 class InvalidPeriod(ValidationFailed, ValueError):
@@ -37,16 +39,24 @@ class Semester:
         return date(second, 3, 1), date(second, 8, 31)
 
 
+def _shown(text: str) -> str:
+    """A period as quoted in a message: never more than a short prefix of what was sent."""
+    text = str(text)
+    return text if len(text) <= 20 else text[:20] + "…"
+
+
 def _check_years(first: str, second: str, text: str) -> None:
     if int(second) != int(first) + 1:
         raise InvalidPeriod(f"资助周期“{text}”的学年应为连续两年")
+    if not FIRST_YEAR <= int(first) <= LAST_YEAR:
+        raise InvalidPeriod(f"资助周期“{text}”的学年须在 {FIRST_YEAR} 到 {LAST_YEAR} 年之间开始")
 
 
 def parse_semester(text: str) -> Semester:
     """Parse a semester period code or raise InvalidPeriod."""
-    m = _SEMESTER.match((text or "").strip())
+    m = _SEMESTER.fullmatch((text or "").strip())
     if not m:
-        raise InvalidPeriod(f"资助周期“{text}”格式错误，应如 2023-2024-1")
+        raise InvalidPeriod(f"资助周期“{_shown(text)}”格式错误，应如 2023-2024-1")
     _check_years(m[1], m[2], text)
     return Semester(code=m[0], academic_year=f"{m[1]}-{m[2]}", term=int(m[3]))
 
@@ -54,7 +64,7 @@ def parse_semester(text: str) -> Semester:
 def parse_aid_period(text: str) -> str:
     """An aid record's period: a semester code, or an academic year for year-cycle projects."""
     t = (text or "").strip()
-    m = _YEAR.match(t)
+    m = _YEAR.fullmatch(t)
     if m:
         _check_years(m[1], m[2], t)
         return t

@@ -29,6 +29,7 @@ from zizhu.domain.reference.codes import (
 from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
 from zizhu.domain.reference.identity import validate_id_number
 from zizhu.domain.models import AidRecord, Enrolment, School
+from zizhu.domain.reference.inputs import reject_duplicates
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.paging import page_size
@@ -146,7 +147,8 @@ def _entry_id(raw) -> int:
 async def entries_in_scope(viewer: Viewer, ids: Iterable, using_db=None, lock: bool = False) -> list[AidRecord]:
     """The entries asked for, in order; NotFound for one that is missing or outside scope."""
     viewer.require_stage(Stage.PRESCHOOL)
-    wanted = list(dict.fromkeys(_entry_id(i) for i in ids))
+    wanted = [_entry_id(i) for i in ids]
+    reject_duplicates(wanted, "ids")
     if not wanted:
         raise ValidationFailed("请至少选择一条名单记录", argument="ids")
     query = AidRecord.filter(id__in=wanted, project_code=PROJECT)

@@ -1,0 +1,212 @@
+"""Load test on loopback: do cheap hostile requests slow everybody else down?
+
+    python bench/attack_load.py [--clients 16] [--seconds 20]
+
+Loads the demo data into a throw-away SQLite file, starts `zizhu serve` on a free port, signs
+the normal clients in, then runs two phases of the same length: the clients alone, and the
+clients while attackers send, each in its own loop,
+
+* fragment fan-out: fragments spreading the next one twice, as many levels as the spread bound
+  lets through (2^levels spreads once expanded) and one level more (refused);
+* huge documents: `{ me { username } }` repeated to ~260 KB, and a 10 MB body;
+* a login loop: wrong passwords for a real account.
+
+Each client sends `{ me { username } }` and a statistics query in turn, one request at a time.
+Each attack runs in its own process, so its own work never slows the measuring process. It
+prints each phase's request count, p50 and p99, and the ratio of the p99s (the attacked p99
+should stay within 3x). Every process it starts is stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from zizhu.api.document_limits import MAX_FRAGMENT_SPREADS  # noqa: E402
+
+ZIZHU = str(Path(sys.executable).with_name("zizhu"))
+DEMO_PASSWORD = "Zizhu-demo-2024"
+CLIENT_QUERIES = [
+    "{ me { username } }",
+    '{ unfundedStatistics(period: "2023-2024-1") { total { members funded unfunded reasonReported } } }',
+]
+
+
+ATTACKS = ("fan-out", "huge-document", "login")
+CONTROL = "benign"  # a loop of `{ __typename }`: what any extra busy client costs on this machine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fan_out(levels: int) -> str:
+    body = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
+    return f"query {{ ...F0 }} {body} fragment F{levels} on Query {{ __typename }}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def login(http: httpx.AsyncClient, username: str) -> str:
+    r = await http.post("/graphql", json={
+        "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+        "variables": {"u": username, "p": DEMO_PASSWORD}})
+    return r.json()["data"]["login"]["token"]
+
+
+async def client(http: httpx.AsyncClient, token: str, stop: float, latencies: list[float]) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    i = 0
+    while time.monotonic() < stop:
+        query = CLIENT_QUERIES[i % len(CLIENT_QUERIES)]
+        started = time.perf_counter()
+        r = await http.post("/graphql", json={"query": query}, headers=headers)
+        latencies.append(time.perf_counter() - started)
+        assert r.status_code == 200 and "errors" not in r.json(), r.text[:300]
+        i += 1
+
+
+def attack_requests(name: str) -> list[dict]:
+    """The requests of one attack, encoded once."""
+    def as_json(payload: dict) -> dict:
+        return {"content": json.dumps(payload).encode(), "headers": {"content-type": "application/json"}}
+
+    levels = (MAX_FRAGMENT_SPREADS - 1) // 2  # the most levels the spread bound lets through
+    return {
+        "fan-out": [as_json({"query": fan_out(levels)}), as_json({"query": fan_out(levels + 1)})],
+        "huge-document": [
+            as_json({"query": "{ " + "me { username } " * 16_000 + "}"}),
+            {"content": b'{"query": "' + b" " * 10_000_000 + b'"}', "headers": {"content-type": "application/json"}},
+        ],
+        CONTROL: [as_json({"query": "{ __typename }"})],
+        "login": [as_json({
+            "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            "variables": {"u": "county_op", "p": "wrong-password"}})],
+    }[name]
+
+
+async def attacker(base: str, name: str, seconds: float) -> int:
+    """One attack in a loop, one request at a time; returns how many were sent."""
+    requests = attack_requests(name)
+    sent = 0
+    stop = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        while time.monotonic() < stop:
+            try:
+                await http.post("/graphql", **requests[sent % len(requests)])
+            except httpx.HTTPError:
+                pass  # a refused body may close the connection; the attacker just tries again
+            sent += 1
+    return sent
+
+
+async def phase(base: str, tokens: list[str], seconds: float, attacks: list[str]) -> tuple[list[float], dict]:
+    """The clients for `seconds`; each attack runs in its own process so it never slows the
+    measuring process itself."""
+    latencies: list[float] = []
+    attackers = {
+        name: await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--attacker", name, "--base", base, "--seconds", str(seconds),
+            stdout=asyncio.subprocess.PIPE)
+        for name in attacks
+    }
+    limits = httpx.Limits(max_connections=len(tokens) + 8)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+        stop = time.monotonic() + seconds
+        await asyncio.gather(*(client(http, t, stop, latencies) for t in tokens))
+    counts = {}
+    for name, process in attackers.items():
+        out, _ = await process.communicate()
+        counts[name] = int(out or 0)
+    return latencies, counts
+
+
+def start_server(workdir: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": f"sqlite://{workdir / 'zizhu.sqlite3'}?busy_timeout=5000",
+           "ZIZHU_ENV": "development"}
+    env.pop("ZIZHU_SECRET_KEY", None)
+    subprocess.run([ZIZHU, "demo"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = (workdir / "serve.log").open("w")
+    return subprocess.Popen([ZIZHU, "serve", "--port", str(port), "--no-migrate"], env=env, stdout=log, stderr=log)
+
+
+async def wait_healthy(base: str, server: subprocess.Popen) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+        for _ in range(300):
+            if server.poll() is not None:
+                raise SystemExit("zizhu serve exited early")
+            try:
+                if (await http.get("/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("zizhu serve did not become healthy")
+
+
+async def run(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="zizhu-attack-") as tmp:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = start_server(Path(tmp), port)
+        try:
+            await wait_healthy(base, server)
+            async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+                token = await login(http, "county_op")
+            tokens = [token] * args.clients
+            quiet, _ = await phase(base, tokens, args.seconds, [])
+            attacked, counts = await phase(base, tokens, args.seconds, args.attacks)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    q99, a99 = percentile(quiet, 0.99), percentile(attacked, 0.99)
+    print(f"{args.clients} clients, {args.seconds:g} s per phase, attacks: {', '.join(args.attacks)}")
+    print(f"  without attacker: {len(quiet):6d} requests  p50 {statistics.median(quiet) * 1000:7.1f} ms  p99 {q99 * 1000:7.1f} ms")
+    print(f"  with attacker:    {len(attacked):6d} requests  p50 {statistics.median(attacked) * 1000:7.1f} ms  p99 {a99 * 1000:7.1f} ms")
+    print(f"  attacker requests: {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}")
+    print(f"  p99 ratio (with / without): {a99 / q99:.2f}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
+    p.add_argument("--attacks", default=",".join(ATTACKS),
+                   help=f"comma-separated, from {','.join(ATTACKS)} (or {CONTROL}, a control loop)")
+    p.add_argument("--attacker", choices=(*ATTACKS, CONTROL), help=argparse.SUPPRESS)  # internal: one attacker
+    p.add_argument("--base", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.attacker:
+        print(asyncio.run(attacker(args.base, args.attacker, args.seconds)))
+        return
+    args.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
+    if not args.attacks or set(args.attacks) - {*ATTACKS, CONTROL}:
+        raise SystemExit(f"--attacks: choose from {', '.join(ATTACKS)}")
+    if not 1 <= args.clients <= 256 or not 0 < args.seconds <= 600:
+        raise SystemExit("--clients 1..256, --seconds up to 600")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
