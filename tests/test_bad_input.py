@@ -73,7 +73,7 @@ async def test_login_arguments(gql, world):
     assert await validation_argument(gql, query, {"u": "county_op\x00", "p": "p"}) == "username"
 
 
-REPORT = "mutation($inputs: [ReasonInput!]!) { reportUnfundedReasons(inputs: $inputs) { code } }"
+REPORT = "mutation($inputs: [ReasonInput!]!) { reportUnfundedReasons(inputs: $inputs) { idNumber } }"
 
 
 def reason(id_number: str, **overrides) -> dict:

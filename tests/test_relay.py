@@ -75,8 +75,9 @@ async def test_out_of_scope_objects_do_not_exist(gql, scene):
             got = "ok" if not body.get("errors") else body["errors"][0]["extensions"]["code"]
             assert got == expected, (type_name, body)
     county = await gql.login("county_op")
-    for bad in ("abc", ids["Region"][0][:-2], "VW5rbm93bjox"):  # not an id, broken, an unknown type
-        assert await gql.error_code(NODE, {"id": bad}, token=county) == "NOT_FOUND"
+    for bad in ("abc", ids["Region"][0][:-2]):  # not an id, broken: refused naming the argument
+        assert await gql.error_code(NODE, {"id": bad}, token=county) == "VALIDATION"
+    assert await gql.error_code(NODE, {"id": "VW5rbm93bjox"}, token=county) == "NOT_FOUND"  # an unknown type
     assert await gql.error_code(NODES, {"ids": [ids["Region"][0]] * 101}, token=county) == "VALIDATION"
     assert await gql.error_code(NODE, {"id": ids["Region"][0]}) == "UNAUTHENTICATED"
 

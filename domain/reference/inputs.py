@@ -7,6 +7,8 @@ parameter limit). The services still check the meaning (does the school exist, i
 """
 from __future__ import annotations
 
+import base64
+
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -68,11 +70,21 @@ def row_id(value, argument: str) -> int:
     return int(text)
 
 
-def _row_id(value: str, argument: str) -> None:
-    row_id(value, argument)
+def _object_id(value: str, argument: str) -> None:
+    """A bare row id, or a global ID: base64 of "TypeName:key" (the resolver then looks it up)."""
+    if value.isascii() and value.isdigit():
+        row_id(value, argument)
+        return
+    try:
+        decoded = base64.b64decode(value.encode("ascii"), validate=True).decode("ascii")
+    except (ValueError, UnicodeError):
+        decoded = ""
+    kind, _, key = decoded.partition(":")
+    if not (kind.isidentifier() and key):
+        raise ValidationFailed(f"编号“{_shown(value)}”无效", argument=argument)
 
 
-_ID = Bound(19, _row_id)
+_ID = Bound(200, _object_id)
 
 # By argument name (as the API spells it); "field.argument" overrides the name for one field.
 BOUNDS: dict[str, Bound] = {
@@ -114,7 +126,7 @@ def check_list(name: str, items: list, path: str) -> None:
 
 def check_int(name: str, value: int, path: str) -> None:
     if name == "first" and not 1 <= value <= MAX_PAGE:
-        raise ValidationFailed(f"参数 {path} 须在 1 到 {MAX_PAGE} 之间", argument=path)
+        raise ValidationFailed(f"参数 {path} 须在 1 到 {MAX_PAGE} 之间", argument=path, min=1, max=MAX_PAGE)
 
 
 def reject_duplicates(keys: list, path: str) -> None:
