@@ -1,28 +1,37 @@
-"""The Starlette application: /graphql (with GraphiQL), /healthz, and file downloads."""
+"""The Starlette application: /graphql (with GraphiQL), /healthz, /readyz, /metrics and file downloads."""
 from __future__ import annotations
 
 import contextlib
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from zizhu.api import graphiql
 from zizhu.api.context import Clock, Context, system_clock
 from zizhu.api.schema import schema
+from zizhu.api.security import SecurityHeaders
 from zizhu.api.templates import ROUTES as template_routes
-from zizhu.domain import db
+from zizhu.domain import db, settings
 
 EXTRA_ROUTES: list[Route] = [*template_routes]
+MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
 
 
 class ZizhuGraphQL(GraphQL):
     def __init__(self, clock: Clock) -> None:
-        super().__init__(schema, multipart_uploads_enabled=True)
+        ide = "graphiql" if settings.load().graphiql_enabled else None
+        super().__init__(schema, multipart_uploads_enabled=True, graphql_ide=ide)
         self.clock = clock
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql.page_html()
 
     async def get_context(self, request: Request, response: Any) -> Context:
         return Context(request=request, response=response, clock=self.clock)
@@ -51,6 +60,7 @@ def create_app(database_url: str | None = None, clock: Clock = system_clock, man
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        *graphiql.ROUTES,
         *EXTRA_ROUTES,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=MIDDLEWARE)

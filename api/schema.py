@@ -13,6 +13,7 @@ from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics import StatisticsQuery
 from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
+from zizhu.api.security import IntrospectionSwitch
 
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery)
@@ -36,6 +37,7 @@ schema = ZizhuSchema(
     extensions=[
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        IntrospectionSwitch,
         ParserCache,
         ValidationCache,
         MaskUnexpected,

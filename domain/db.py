@@ -30,8 +30,11 @@ def tortoise_config(database_url: str | None = None) -> dict[str, Any]:
     }
 
 
-# The config the `tortoise` CLI (makemigrations) reads: [tool.tortoise] in pyproject.toml.
-TORTOISE_ORM = tortoise_config()
+def __getattr__(name: str) -> Any:
+    """`TORTOISE_ORM`, the config the `tortoise` CLI (makemigrations) reads, built when asked for."""
+    if name == "TORTOISE_ORM":
+        return tortoise_config()
+    raise AttributeError(name)
 
 
 async def init(database_url: str | None = None):

@@ -17,6 +17,7 @@ from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
 
 _hasher = PasswordHasher()
 _ALGORITHM = "HS256"
+_REQUIRED_CLAIMS = ["sub", "iat", "exp"]  # a token without an expiry is never accepted
 
 
 async def add_user(
@@ -70,13 +71,15 @@ def issue_token(username: str) -> str:
     cfg = settings.load()
     now = dt.datetime.now(dt.timezone.utc)
     payload = {"sub": username, "iat": now, "exp": now + dt.timedelta(hours=cfg.token_hours)}
-    return jwt.encode(payload, cfg.secret_key, algorithm=_ALGORITHM)
+    return jwt.encode(payload, cfg.signing_key, algorithm=_ALGORITHM)
 
 
 async def viewer_from_token(token: str) -> Viewer:
     """Decode a bearer token; the account is re-read so a deactivated account loses access."""
     try:
-        payload = jwt.decode(token, settings.load().secret_key, algorithms=[_ALGORITHM])
+        payload = jwt.decode(
+            token, settings.load().signing_key, algorithms=[_ALGORITHM], options={"require": _REQUIRED_CLAIMS}
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("登录已过期，请重新登录") from None
     except jwt.InvalidTokenError:

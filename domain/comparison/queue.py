@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import uuid
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -40,7 +39,7 @@ CRON_ACTOR = "cron"
 
 def queue_name() -> str:
     """The arq queue (env ZIZHU_QUEUE, default 'zizhu'); tests use one per test."""
-    return os.environ.get(QUEUE_ENV) or DEFAULT_QUEUE
+    return settings.load().queue
 
 
 def redis_settings(fail_fast: bool = True) -> RedisSettings:
