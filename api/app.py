@@ -12,7 +12,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from tortoise.contrib.starlette import RegisterTortoise
 
-from zizhu.api import graphiql
+from zizhu.api import graphiql, operations
 from zizhu.api.context import Clock, Context, system_clock
 from zizhu.api.schema import schema
 from zizhu.api.security import SecurityHeaders
@@ -60,6 +60,7 @@ def create_app(database_url: str | None = None, clock: Clock = system_clock, man
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        *operations.ROUTES,
         *graphiql.ROUTES,
         *EXTRA_ROUTES,
     ]

@@ -13,10 +13,11 @@ from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics import StatisticsQuery
 from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
+from zizhu.api.operations import OperationsQuery, RequestMetrics
 from zizhu.api.security import IntrospectionSwitch
 
 # Each feature module contributes one query type and (optionally) one mutation type.
-QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery)
+QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery, OperationsQuery)
 MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
 
 MAX_DEPTH = 12
@@ -38,6 +39,7 @@ schema = ZizhuSchema(
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         IntrospectionSwitch,
+        RequestMetrics,
         ParserCache,
         ValidationCache,
         MaskUnexpected,

@@ -39,3 +39,18 @@ class WindowClosed(DomainError):
 
 class QueueUnavailable(DomainError):
     code = "QUEUE_UNAVAILABLE"
+
+
+class NotOperational(Exception):
+    """The service cannot run as configured (bad setting, database unreachable, missing file).
+
+    Not a GraphQL answer: the command line prints `message` (which says how to fix it) as one line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DatabaseUnavailable(NotOperational):
+    """DATABASE_URL names a database that cannot be opened."""

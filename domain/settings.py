@@ -7,6 +7,7 @@ result is cached per environment snapshot, so repeated calls on a request path c
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from typing import Literal
 from urllib.parse import urlsplit
@@ -14,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zizhu.domain.errors import NotOperational
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_DATABASE_URL = "sqlite://zizhu.sqlite3?busy_timeout=5000"
@@ -42,12 +45,8 @@ FIXES = {
 }
 
 
-class SettingsInvalid(Exception):
+class SettingsInvalid(NotOperational):
     """The environment does not make a valid configuration; `message` says what to change."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class Settings(BaseSettings):
@@ -113,13 +112,18 @@ ENV_NAMES = tuple(f.alias for f in Settings.model_fields.values())
 _cache: dict[tuple, Settings] = {}
 
 
+def _without_password(value: str) -> str:
+    """A URL with its password replaced by ***, for messages."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", value)
+
+
 def _explain(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         name = str(item["loc"][0])
         value = os.environ.get(name, "")
         reason = str(item.get("ctx", {}).get("error") or "")
-        shown = "（已隐藏）" if name == "ZIZHU_SECRET_KEY" else f"“{value}”"
+        shown = "（已隐藏）" if name == "ZIZHU_SECRET_KEY" else f"“{_without_password(value)}”"
         problems.append(f"环境变量 {name}={shown} 无效{('：' + reason) if reason else ''}，{FIXES.get(name, '')}")
     return "；".join(problems)
 

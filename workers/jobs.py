@@ -17,6 +17,7 @@ from zizhu.domain.comparison import queue
 from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.comparison.engine import execute_run, get_run, mark_failed
 from zizhu.domain.comparison.schedule import shanghai_today
+from zizhu.domain.operations import heartbeat
 from zizhu.domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.worker")
@@ -34,8 +35,14 @@ def _now(ctx: dict[str, Any]) -> dt.datetime:
 async def nightly_compare(ctx: dict[str, Any]) -> list[int]:
     """The 02:00 cron: enqueue one `compare_period` per active period (at most once a day)."""
     day = shanghai_today(_now(ctx))
-    runs = await queue.schedule_daily(ctx["redis"], day)
-    return [r.id for r in runs]
+    try:
+        runs = await queue.schedule_daily(ctx["redis"], day)
+    except Exception as exc:
+        await heartbeat.record_tick(ctx["redis"], day, [], error=f"{type(exc).__name__}: {exc}")
+        raise
+    run_ids = [r.id for r in runs]
+    await heartbeat.record_tick(ctx["redis"], day, run_ids)
+    return run_ids
 
 
 async def compare_period(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:

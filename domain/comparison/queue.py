@@ -22,7 +22,7 @@ from tortoise.exceptions import IntegrityError
 from zizhu.domain.accounts import audit
 from zizhu.domain import settings
 from zizhu.domain.comparison.engine import create_run, mark_failed
-from zizhu.domain.errors import QueueUnavailable
+from zizhu.domain.errors import NotOperational, QueueUnavailable
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.comparison.schedule import active_periods
 
@@ -62,6 +62,18 @@ def daily_job_id(period: str, day: dt.date) -> str:
 
 def manual_job_id(period: str, trigger: str) -> str:
     return f"{queue_name()}:{trigger.lower()}:{period}:{uuid.uuid4().hex[:16]}"
+
+
+async def check_reachable() -> None:
+    """Ping Redis once (1 s timeout), or raise NotOperational saying what to fix."""
+    try:
+        async with connection() as pool:
+            await pool.ping()
+    except (QueueUnavailable, OSError, RedisError, TimeoutError) as exc:
+        where = redis_settings()
+        raise NotOperational(
+            f"无法连接 Redis {where.host}:{where.port}：请确认 Redis 已启动，并检查 REDIS_URL"
+        ) from exc
 
 
 @asynccontextmanager
