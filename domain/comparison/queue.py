@@ -67,9 +67,9 @@ def manual_job_id(period: str, trigger: str) -> str:
 async def check_reachable() -> None:
     """Ping Redis once (1 s timeout), or raise NotOperational saying what to fix."""
     try:
-        async with connection() as pool:
-            await pool.ping()
-    except (QueueUnavailable, OSError, RedisError, TimeoutError) as exc:
+        pool = await create_pool(redis_settings(), default_queue_name=queue_name())
+        await pool.aclose()
+    except (OSError, RedisError, TimeoutError) as exc:
         where = redis_settings()
         raise NotOperational(
             f"无法连接 Redis {where.host}:{where.port}：请确认 Redis 已启动，并检查 REDIS_URL"

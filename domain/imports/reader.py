@@ -61,9 +61,7 @@ def _decodes(sample: bytes, encoding: str) -> bool:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """The encoding of a CSV from its first bytes: UTF-8 (BOM or not), UTF-16 by BOM, else GB18030."""
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    """The encoding of a CSV from its first bytes: UTF-8 (BOM or not), else GB18030."""
     for encoding in DETECTED_ENCODINGS:
         if _decodes(sample, encoding):
             return "utf-8-sig" if encoding == "utf-8" else encoding
