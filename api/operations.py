@@ -55,8 +55,10 @@ class RequestMetrics(SchemaExtension):
         ctx = self.execution_context
         result = ctx.result
         errors = (result.errors if result else None) or ctx.pre_execution_errors
-        valid = result is not None and result.data is not None or not errors
-        operation = _operation_name(ctx.graphql_document) if valid else "invalid"
+        # A document that did not parse or validate (errors without an original exception) may name
+        # anything: one label for all of them.
+        invalid = ctx.graphql_document is None or any(e.original_error is None for e in errors or ())
+        operation = "invalid" if invalid else _operation_name(ctx.graphql_document)
         REQUESTS.labels(operation, _outcome(errors)).inc()
         LATENCY.labels(operation).observe(time.perf_counter() - started)
 
