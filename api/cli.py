@@ -120,10 +120,14 @@ def run_worker(args) -> int:
 
 
 def run_worker_check(args) -> int:
-    """Exit 0 when a worker of this queue sent a heartbeat recently (container healthchecks)."""
+    """Exit 0 when a worker of this queue (on this host with --this-host) sent a heartbeat recently."""
+    import socket
+
     from zizhu.domain.operations import heartbeat
 
     alive = asyncio.run(heartbeat.live_workers())
+    if args.this_host:
+        alive = [w for w in alive if w.host == socket.gethostname()]
     if not alive:
         print(f"没有存活的 worker（{settings.load().worker_stale_seconds} 秒内无心跳）", file=sys.stderr)
         return 1
@@ -135,6 +139,7 @@ def run_worker_check(args) -> int:
 def add_worker(sub) -> None:
     p = sub.add_parser("worker", help="启动后台 worker：每日 02:00（北京时间）比对与按需任务", formatter_class=HelpFormatter)
     p.add_argument("--check", action="store_true", help="不启动，只检查是否有 worker 近期发出心跳（健康检查用）")
+    p.add_argument("--this-host", action="store_true", help="与 --check 合用：只看本机（本容器）的 worker")
     p.set_defaults(func=lambda args: run_worker_check(args) if args.check else run_worker(args))
 
 
