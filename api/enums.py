@@ -1,4 +1,4 @@
-"""GraphQL enums: the English codes of DESIGN.md §2 (labels are queryable through codeLists)."""
+"""GraphQL enums: the English codes of docs/domain.md (labels are queryable through codeLists)."""
 import strawberry
 
 from zizhu.domain.reference import codes

@@ -1,4 +1,4 @@
-"""Unfunded statistics and nested region rollups (未资助情况统计、区域逐级汇总), DESIGN.md §5.
+"""Unfunded statistics and nested region rollups (未资助情况统计、区域逐级汇总), see docs/api.md.
 
 Thin: scope and counting live in domain/statistics.py. A region's `unfundedStatistics` and
 `ownLevelStatistics` go through one DataLoader per request, so the children of a region are

@@ -1,4 +1,4 @@
-"""Domain errors with a stable machine code and a readable Chinese message (DESIGN.md §3)."""
+"""Domain errors with a stable machine code and a readable Chinese message (docs/api.md, errors)."""
 from __future__ import annotations
 
 from typing import Any

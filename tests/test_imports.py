@@ -39,7 +39,7 @@ BAD_CHECK = "430102201501010013"
 
 
 def write(tmp_path: Path, kind: str, rows: list[list], fmt: str = "csv", name: str | None = None) -> Path:
-    """A file of `kind` with the DESIGN.md §5 headers: csv (no BOM), csv-bom, or xlsx."""
+    """A file of `kind` with the headers of docs/imports.md: csv (no BOM), csv-bom, or xlsx."""
     headers = list(KINDS[kind].headers)
     path = tmp_path / f"{name or kind}.{'xlsx' if fmt == 'xlsx' else 'csv'}"
     if fmt == "xlsx":

@@ -38,7 +38,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         ctx["heartbeat"].cancel()
         await heartbeat.forget(ctx["redis"], ctx["worker_id"])
     # on_shutdown runs in another task: Tortoise.close_connections() would find no context
-    # there and do nothing, so close through the handle kept at startup (STACK-NOTES).
+    # there and do nothing, so close through the handle kept at startup.
     if ctx.get("orm") is not None:
         await ctx["orm"].close_connections()
 

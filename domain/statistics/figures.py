@@ -1,4 +1,4 @@
-"""Unfunded statistics (特殊群体学生未资助情况统计), DESIGN.md §4 rules 5–7 and §5.
+"""Unfunded statistics (特殊群体学生未资助情况统计): the counting rules of docs/domain.md.
 
 Members, funded and unfunded come from the published run's `run_statistic` rows (one wide row
 per school and stage, unfunded = members − funded), summed by region-code prefix (a region's
