@@ -128,3 +128,27 @@ async def test_metrics(gql, world, pool, arq_queue, tmp_path):
     assert _sample(text, "zizhu_comparison_runs_stalled") == 1
     assert _sample(text, "zizhu_queue_jobs", state="queued") == 0
     assert _sample(text, "zizhu_workers_alive") == 0
+
+
+def test_logging_of_every_zizhu_logger(monkeypatch):
+    import io
+    import json
+    import logging
+
+    from zizhu.domain import logs, settings
+
+    monkeypatch.setenv("ZIZHU_LOG_FORMAT", "json")
+    stream = io.StringIO()
+    handler = logs.configure(settings.load(), stream=stream)
+    try:
+        logging.getLogger("zizhu.worker").info("比对已排队 %s", 7)
+        logging.getLogger("zizhu.anything.new").debug("not at INFO")
+        (line,) = stream.getvalue().splitlines()
+        record = json.loads(line)
+        assert (record["level"], record["logger"], record["message"]) == ("INFO", "zizhu.worker", "比对已排队 7")
+    finally:
+        for name in (logs.ROOT_LOGGER, *logs.ALSO):
+            logger = logging.getLogger(name)
+            logger.removeHandler(handler)
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)
