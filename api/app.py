@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (with GraphiQL), /healthz, and file downloads."""
+"""The Starlette application: /graphql (with GraphiQL), /healthz, /readyz, /metrics and file downloads."""
 from __future__ import annotations
 
 import contextlib
@@ -17,15 +17,18 @@ from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
 
 from zizhu.api.body_limits import BodyLimit
+from zizhu.api import graphiql, operations
 from zizhu.api.context import Clock, Context, system_clock
 from zizhu.api.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
+from zizhu.api.security import SecurityHeaders
 from zizhu.api.templates import ROUTES as template_routes
 from zizhu.domain import db, log_redaction, settings
 from zizhu.domain.errors import DomainError
 
 EXTRA_ROUTES: list[Route] = [*template_routes]
+MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
 
 
 @dataclasses.dataclass
@@ -43,9 +46,14 @@ class PreEncoded(dict):
 
 class ZizhuGraphQL(GraphQL):
     def __init__(self, clock: Clock, cache: ResponseCache | None = None) -> None:
-        super().__init__(schema, multipart_uploads_enabled=True)
+        ide = "graphiql" if settings.load().graphiql_enabled else None
+        super().__init__(schema, multipart_uploads_enabled=True, graphql_ide=ide)
         self.clock = clock
         self.cache = cache
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql.page_html()
 
     async def get_context(self, request: Request, response: Any) -> Context:
         return Context(request=request, response=response, clock=self.clock)
@@ -125,6 +133,8 @@ def create_app(
     routes = [
         Route("/graphql", BodyLimit(graphql), methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        *operations.ROUTES,
+        *graphiql.ROUTES,
         *EXTRA_ROUTES,
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=_cors())

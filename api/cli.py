@@ -1,4 +1,11 @@
-"""The `zizhu` command line (DESIGN.md §5): serve, worker, migrate, demo, import, compare, …"""
+"""The `zizhu` command line (命令行): serve, worker, migrate, demo, import, compare, carry-over, …
+
+Each subcommand is one `add_*` function registered with `@subcommand`: it declares its parser
+(help for every option, choices, defaults) and the `run_*` function that carries it out. Adding a
+subcommand is writing one such pair. Settings are validated once, before any command runs; any
+mistake ends as one Chinese line that says how to fix it (a traceback only with `--debug`), and
+every database command first checks, with a timeout, that the database can be opened.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,54 +13,164 @@ import asyncio
 import getpass
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
+from typing import Any, Awaitable, Callable
 
-from zizhu.domain import db
-from zizhu.domain.errors import DomainError
+from zizhu.api.progress import Progress
+from zizhu.domain import db, logs, settings
+from zizhu.domain.errors import DomainError, NotOperational
+from zizhu.domain.imports.kinds import KINDS
+from zizhu.domain.reference.codes import Role, Stage
+
+SUBCOMMANDS: list[Callable[[Any], None]] = []
+DEFAULT_MAX_ERRORS = 200
 
 
-async def _with_orm(coro_factory):
-    await db.init()
+def subcommand(add: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Register a function that adds one subcommand to the `zizhu` parser."""
+    SUBCOMMANDS.append(add)
+    return add
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (默认) unless it has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += "（默认：%(default)s）"
+        return text
+
+
+def _version() -> str:
     try:
-        return await coro_factory()
-    finally:
-        await db.close()
+        return metadata.version("zizhu")
+    except metadata.PackageNotFoundError:
+        return "未安装"
 
 
-def cmd_migrate(args) -> int:
-    asyncio.run(db.migrate())
-    print("数据库已迁移到最新版本，代码表与 2023-2024-1 学前资助默认时间窗口已就绪")
+def _run_with_database(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Check the database answers, open the ORM, run `work`, close the ORM."""
+
+    async def session():
+        await db.check_reachable()
+        await db.init()
+        try:
+            return await work()
+        finally:
+            await db.close()
+
+    return asyncio.run(session())
+
+
+def _migrate() -> None:
+    async def go():
+        await db.check_reachable()
+        await db.migrate()
+
+    asyncio.run(go())
+
+
+# --- serve, worker, migrate ---------------------------------------------------------------
+
+def run_migrate(args) -> int:
+    _migrate()
+    print("数据库已迁移到最新版本，代码表和 2023-2024-1 学前资助名单填报/审核时间已就绪")
     return 0
 
 
-def cmd_serve(args) -> int:
+@subcommand
+def add_migrate(sub) -> None:
+    p = sub.add_parser("migrate", help="应用数据库迁移并更新代码表（可重复执行）", formatter_class=HelpFormatter)
+    p.set_defaults(func=run_migrate)
+
+
+def run_serve(args) -> int:
     import uvicorn
 
     from zizhu.api.app import create_app
 
-    if not args.no_migrate:
-        asyncio.run(db.migrate())
-    print(f"zizhu API: http://{args.host}:{args.port}/graphql  (health: /healthz)", flush=True)
+    if args.no_migrate:
+        asyncio.run(db.check_reachable())
+    else:
+        _migrate()
+    print(f"zizhu API: http://{args.host}:{args.port}/graphql  (/healthz /readyz /metrics)", flush=True)
+    level = settings.load().log_level.lower()
     if args.workers > 1:  # several processes: uvicorn imports the app factory in each of them
         uvicorn.run("zizhu.api.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="info")
+                    workers=args.workers, log_config=None, log_level=level)
     else:
-        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, log_level=level)
     return 0
 
 
-def cmd_worker(args) -> int:
-    from zizhu.workers.main import run_worker
+@subcommand
+def add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="启动 GraphQL API（先迁移数据库）", formatter_class=HelpFormatter)
+    p.add_argument("--host", default="127.0.0.1", help="监听地址；容器中用 0.0.0.0")
+    p.add_argument("--port", type=int, default=8000, help="监听端口")
+    p.add_argument("--no-migrate", action="store_true", help="启动前不迁移数据库（由单独的 migrate 步骤负责时）")
+    p.add_argument("--workers", type=_positive, default=1, metavar="N",
+                   help="服务进程数（共用一个端口；生产环境约每个 CPU 核一个）")
+    p.set_defaults(func=run_serve)
 
-    run_worker()
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"须为正整数，而不是“{text}”")
+    return value
+
+
+def run_worker(args) -> int:
+    from zizhu.domain.comparison import queue
+    from zizhu.workers.main import run_worker as start
+
+    asyncio.run(db.check_reachable())
+    asyncio.run(queue.check_reachable())
+    start()
     return 0
 
 
-def cmd_demo(args) -> int:
+def run_worker_check(args) -> int:
+    """Exit 0 when a worker of this queue (on this host with --this-host) sent a heartbeat recently."""
+    import socket
+
+    from zizhu.domain.operations import heartbeat
+
+    alive = asyncio.run(heartbeat.live_workers())
+    if args.this_host:
+        alive = [w for w in alive if w.host == socket.gethostname()]
+    if not alive:
+        print(f"没有存活的 worker（{settings.load().worker_stale_seconds} 秒内无心跳）", file=sys.stderr)
+        return 1
+    print(f"存活的 worker：{', '.join(w.worker_id for w in alive)}")
+    return 0
+
+
+@subcommand
+def add_worker(sub) -> None:
+    p = sub.add_parser("worker", help="启动后台 worker：每日 02:00（北京时间）比对与按需任务", formatter_class=HelpFormatter)
+    p.add_argument("--check", action="store_true", help="不启动，只检查是否有 worker 近期发出心跳（健康检查用）")
+    p.add_argument("--this-host", action="store_true", help="与 --check 合用：只看本机（本容器）的 worker")
+    p.set_defaults(func=lambda args: run_worker_check(args) if args.check else run_worker(args))
+
+
+# --- data ---------------------------------------------------------------------------------
+
+def run_demo(args) -> int:
     from zizhu.domain.demo import DEMO_ACCOUNTS, load_demo
 
-    asyncio.run(db.migrate())
-    summary = asyncio.run(_with_orm(lambda: load_demo(scale=args.scale, progress=_progress, force=args.force)))
+    _migrate()
+    progress = Progress()
+    try:
+        summary = _run_with_database(lambda: load_demo(scale=args.scale, progress=progress, force=args.force))
+    finally:
+        progress.close()
     print("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in summary.items()))
     print("演示账号（用户名 / 密码 / 角色 / 范围；已存在的同名账号保持原样，未改密码）：")
     for username, password, role, scope, _stages in DEMO_ACCOUNTS:
@@ -61,68 +178,101 @@ def cmd_demo(args) -> int:
     return 0
 
 
-_progress_shown = False
+@subcommand
+def add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="载入演示数据和演示账号（仅用于试用，勿在生产环境执行）", formatter_class=HelpFormatter)
+    p.add_argument("--scale", type=int, default=None, metavar="N", help="生成约 N 名学生（基准测试用）；默认为小型演示集")
+    p.add_argument("--force", action="store_true",
+                   help="数据库已有数据或不是开发环境时也载入（已有账号不会被改动）")
+    p.set_defaults(func=run_demo)
 
 
-def _progress(done: int, label: str = "") -> None:
-    global _progress_shown
-    _progress_shown = True
-    print(f"\r{label} {done:,} 行", end="", file=sys.stderr, flush=True)
+def _import_file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise NotOperational(f"{text} 是一个目录：请指定要导入的 CSV 或 .xlsx 文件")
+    if not path.is_file():
+        raise NotOperational(f"文件 {text} 不存在：请检查路径和文件名")
+    return path
 
 
-def _end_progress() -> None:
-    """End the progress line, if one was printed."""
-    global _progress_shown
-    if _progress_shown:
-        print(file=sys.stderr)
-        _progress_shown = False
+def run_import(args) -> int:
+    from zizhu.domain.imports import ImportRejected, run_import as import_file
 
-
-def cmd_import(args) -> int:
-    from zizhu.domain.imports import ImportRejected, run_import
-
-    async def go():
-        return await run_import(args.kind, Path(args.file), actor="cli", progress=_progress)
-
+    path = _import_file(args.file)
+    progress = Progress()
     try:
-        result = asyncio.run(_with_orm(go))
+        result = _run_with_database(
+            lambda: import_file(args.kind, path, actor="cli", progress=progress, encoding=args.encoding)
+        )
     except ImportRejected as rejected:
-        _end_progress()
-        if len(rejected.errors) == 1 and not rejected.errors[0].column:  # the file as a whole: one line
-            e = rejected.errors[0]
-            print(f"文件被拒绝，未写入任何数据：第{e.row}行 {e.message}", file=sys.stderr)
-            return 2
+        progress.close()
         print(f"文件被拒绝，未写入任何数据：{len(rejected.errors)} 处错误", file=sys.stderr)
         for e in rejected.errors[: args.max_errors]:
             print(f"  第{e.row}行 [{e.column}] {e.message}", file=sys.stderr)
         if len(rejected.errors) > args.max_errors:
             print(f"  …… 另有 {len(rejected.errors) - args.max_errors} 处错误", file=sys.stderr)
         return 2
-    _end_progress()
+    progress.close()
     print(f"导入完成：共 {result.rows} 行，新增 {result.inserted}，更新 {result.updated}，未变 {result.unchanged}")
     return 0
 
 
-def cmd_compare(args) -> int:
-    from zizhu.domain.comparison.engine import run_comparison_now
+@subcommand
+def add_import(sub) -> None:
+    kinds = "\n".join(f"  {name:<15} {spec.label}：{'、'.join(spec.headers)}" for name, spec in KINDS.items())
+    p = sub.add_parser(
+        "import", help="导入 CSV 或 .xlsx 文件（整份导入或整份拒绝）", formatter_class=HelpFormatter,
+        description=f"首行为表头。各类文件的表头：\n{kinds}",
+    )
+    p.add_argument("kind", choices=list(KINDS), help="文件类型")
+    p.add_argument("file", help="CSV（UTF-8 或 GBK/GB18030）或 .xlsx 文件")
+    p.add_argument("--encoding", default=None, help="CSV 的编码，如 utf-8、gb18030；默认自动识别")
+    p.add_argument("--max-errors", type=int, default=DEFAULT_MAX_ERRORS, help="被拒绝时最多列出多少处错误")
+    p.set_defaults(func=run_import)
 
-    run = asyncio.run(_with_orm(lambda: run_comparison_now(args.period, trigger="CLI", requested_by="cli")))
+
+def run_compare(args) -> int:
+    from zizhu.domain.comparison.engine import run_comparison_now
+    from zizhu.domain.comparison.schedule import require_known_period
+
+    async def go():
+        await require_known_period(args.period)
+        return await run_comparison_now(args.period, trigger="CLI", requested_by="cli")
+
+    run = _run_with_database(go)
     print(
         f"比对批次 {run.id} {run.status}：特殊群体 {run.members}，匹配 {run.matched}，未匹配 {run.unmatched}，"
         f"已资助 {run.funded}，未资助 {run.unfunded}"
     )
+    if run.status == "SUCCEEDED" and not run.members:
+        print(f"警告：资助周期 {args.period} 没有特殊群体学生名单，请先导入（zizhu import special-groups …）", file=sys.stderr)
     return 0 if run.status == "SUCCEEDED" else 1
 
 
-def cmd_carry_over(args) -> int:
+@subcommand
+def add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="在本进程中立即比对一个资助周期", formatter_class=HelpFormatter)
+    p.add_argument("--period", required=True, metavar="PERIOD", help="资助周期，如 2023-2024-1（秋季学期）、2023-2024-2（春季学期）")
+    p.set_defaults(func=run_compare)
+
+
+def run_carry_over(args) -> int:
     from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 
-    count = asyncio.run(_with_orm(lambda: carry_over_legacy_reasons(actor="cli")))
+    count = _run_with_database(lambda: carry_over_legacy_reasons(actor="cli"))
     print(f"已继承 {count} 条 2023 年秋季学期脱贫家庭学生未资助原因")
     return 0
 
 
-def cmd_export_schema(args) -> int:
+@subcommand
+def add_carry_over(sub) -> None:
+    p = sub.add_parser("carry-over", help="把 2023 年秋季学期脱贫家庭学生的未资助原因继承到新模块（可重复执行）",
+                       formatter_class=HelpFormatter)
+    p.set_defaults(func=run_carry_over)
+
+
+def run_export_schema(args) -> int:
     from zizhu.api.schema import schema
 
     text = schema.as_str() + "\n"
@@ -134,124 +284,111 @@ def cmd_export_schema(args) -> int:
     return 0
 
 
-def _new_password() -> str | None:
-    """The password from ZIZHU_PASSWORD, else asked for on a terminal (None: neither)."""
+@subcommand
+def add_export_schema(sub) -> None:
+    p = sub.add_parser("export-schema", help="输出 GraphQL SDL", formatter_class=HelpFormatter)
+    p.add_argument("--output", "-o", default="-", help="写入的文件；- 表示标准输出")
+    p.set_defaults(func=run_export_schema)
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+def _new_password() -> str:
+    """The password from ZIZHU_PASSWORD, else asked for on a terminal."""
     password = os.environ.get("ZIZHU_PASSWORD")
     if not password:
         if not sys.stdin.isatty():
-            print("请通过 ZIZHU_PASSWORD 环境变量提供密码", file=sys.stderr)
-            return None
+            raise NotOperational("请通过 ZIZHU_PASSWORD 环境变量提供密码（非交互方式运行时无法询问密码）")
         password = getpass.getpass("密码: ")
     return password
 
 
-def cmd_user_add(args) -> int:
-    from zizhu.domain.accounts.users import add_user
-
-    password = _new_password()
-    if password is None:
-        return 2
-    account = asyncio.run(
-        _with_orm(lambda: add_user(args.username, password, args.role, args.scope, args.stage or []))
-    )
-    print(f"账号 {account.username}（{account.role}，范围 {account.scope_code}）已保存")
-    return 0
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("须为正整数")
-    return value
-
-
-def cmd_user_passwd(args) -> int:
+def run_user_passwd(args) -> int:
     from zizhu.domain.accounts.users import set_password
 
     password = _new_password()
-    if password is None:
-        return 2
-    asyncio.run(_with_orm(lambda: set_password("cli", args.username, password)))
+    _run_with_database(lambda: set_password("cli", args.username, password))
     print(f"账号 {args.username} 的密码已更改，此前签发的令牌均已失效")
     return 0
 
 
-def cmd_user_active(args) -> int:
+def run_user_active(args) -> int:
     from zizhu.domain.accounts.users import set_active
 
     active = args.user_command == "enable"
-    asyncio.run(_with_orm(lambda: set_active("cli", args.username, active)))
+    _run_with_database(lambda: set_active("cli", args.username, active))
     print(f"账号 {args.username} 已{'启用' if active else '停用，此前签发的令牌均已失效'}")
     return 0
 
 
+def run_user_add(args) -> int:
+    from zizhu.domain.accounts.users import add_user
+
+    password = _new_password()
+    account = _run_with_database(lambda: add_user(args.username, password, args.role, args.scope, args.stage or []))
+    print(f"账号 {account.username}（{account.role}，范围 {account.scope_code}）已保存")
+    return 0
+
+
+@subcommand
+def add_user_commands(sub) -> None:
+    p = sub.add_parser("user", help="管理账号", formatter_class=HelpFormatter)
+    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,passwd,disable,enable}")
+    a = users.add_parser("add", help="新建账号或重置已有账号（密码取自 ZIZHU_PASSWORD，否则询问）",
+                         formatter_class=HelpFormatter)
+    a.add_argument("username", help="用户名")
+    a.add_argument("--role", required=True, choices=[r.value for r in Role], help="角色")
+    a.add_argument("--scope", required=True, help="范围：学校角色为 10 位学校标识码，其余为 6 位行政区划代码（全国 000000）")
+    a.add_argument("--stage", action="append", choices=[s.value for s in Stage], help="限定学段（可重复）；默认不限")
+    a.set_defaults(func=run_user_add)
+    pw = users.add_parser("passwd", help="设置新密码（取自 ZIZHU_PASSWORD，否则询问）；此前的令牌全部失效",
+                          formatter_class=HelpFormatter)
+    pw.add_argument("username", help="用户名")
+    pw.set_defaults(func=run_user_passwd)
+    for name, text in (("disable", "停用账号；其令牌全部失效"), ("enable", "重新启用账号（旧令牌不会恢复）")):
+        d = users.add_parser(name, help=text, formatter_class=HelpFormatter)
+        d.add_argument("username", help="用户名")
+        d.set_defaults(func=run_user_active)
+
+
+# --- the parser and the entry point --------------------------------------------------------
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="zizhu", description="全国学生资助管理信息系统 V3.3.2 功能服务")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    s = sub.add_parser("serve", help="start the GraphQL API")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8000)
-    s.add_argument("--workers", type=_positive, default=1,
-                   help="server processes sharing the port (default 1; about one per CPU core in production)")
-    s.add_argument("--no-migrate", action="store_true", help="do not migrate before serving")
-    s.set_defaults(func=cmd_serve)
-
-    sub.add_parser("worker", help="start the arq worker (02:00 cron, on-demand jobs)").set_defaults(func=cmd_worker)
-    sub.add_parser("migrate", help="apply migrations and seed code lists").set_defaults(func=cmd_migrate)
-
-    d = sub.add_parser("demo", help="load the demo data set and its accounts")
-    d.add_argument("--scale", type=int, default=None, help="generate about this many students (benchmarks)")
-    d.add_argument("--force", action="store_true",
-                   help="load even into a database that has data or is not a development one")
-    d.set_defaults(func=cmd_demo)
-
-    i = sub.add_parser("import", help="import a CSV or .xlsx file")
-    i.add_argument("kind", choices=["regions", "schools", "students", "aid", "special-groups", "legacy-reasons"])
-    i.add_argument("file")
-    i.add_argument("--max-errors", type=int, default=200, help="how many bad rows to print")
-    i.set_defaults(func=cmd_import)
-
-    c = sub.add_parser("compare", help="run the special-group comparison in-process")
-    c.add_argument("--period", required=True)
-    c.set_defaults(func=cmd_compare)
-
-    sub.add_parser("carry-over", help="carry 2023 autumn poverty-family reasons into the new module").set_defaults(
-        func=cmd_carry_over
+    p = argparse.ArgumentParser(
+        prog="zizhu", description="全国学生资助管理信息系统 V3.3.2 功能服务（GraphQL API 与后台 worker）",
+        formatter_class=HelpFormatter,
+        epilog="配置取自环境变量（DATABASE_URL、REDIS_URL、ZIZHU_SECRET_KEY、ZIZHU_ENV 等），见 docs/operations.md",
     )
-
-    e = sub.add_parser("export-schema", help="print the GraphQL SDL")
-    e.add_argument("--output", "-o", default="-")
-    e.set_defaults(func=cmd_export_schema)
-
-    u = sub.add_parser("user", help="manage accounts")
-    usub = u.add_subparsers(dest="user_command", required=True)
-    ua = usub.add_parser("add", help="create or reset an account")
-    ua.add_argument("username")
-    ua.add_argument("--role", required=True)
-    ua.add_argument("--scope", required=True, help="school code (school roles) or region code")
-    ua.add_argument("--stage", action="append", help="limit to a stage (repeatable)")
-    ua.set_defaults(func=cmd_user_add)
-    up = usub.add_parser("passwd", help="set a new password (ZIZHU_PASSWORD); old tokens stop working")
-    up.add_argument("username")
-    up.set_defaults(func=cmd_user_passwd)
-    for name, text in (("disable", "disable an account; its tokens stop working"), ("enable", "enable an account")):
-        ud = usub.add_parser(name, help=text)
-        ud.add_argument("username")
-        ud.set_defaults(func=cmd_user_active)
+    p.add_argument("--version", action="version", version=f"zizhu {_version()}")
+    p.add_argument("--debug", action="store_true", help="出错时显示完整的 Python 调用栈")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    from zizhu.domain import log_redaction
+def explain(exc: BaseException) -> str:
+    """One line for a failure, saying what to do about it."""
+    if isinstance(exc, (NotOperational, DomainError)):
+        return exc.message
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror or exc}：{exc.filename}"
+    return f"{type(exc).__name__}: {exc}（加 --debug 查看详细信息）"
 
-    log_redaction.install()
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        logs.configure(settings.load())
         return args.func(args)
-    except DomainError as e:
-        print(f"错误：{e.message}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("已中断", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"错误：{explain(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, (NotOperational, DomainError)) else 1
 
 
 if __name__ == "__main__":

@@ -19,10 +19,12 @@ from zizhu.api.arguments import bound_arguments
 from zizhu.api.document_limits import OperationCost, check_source
 from zizhu.api.descriptions import describe
 from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
+from zizhu.api.operations import OperationsQuery, RequestMetrics
+from zizhu.api.security import IntrospectionSwitch
 
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery,
-                                 NightlyQuery, NodeQuery)
+                                 NightlyQuery, NodeQuery, OperationsQuery)
 MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
 
 Query = merge_types("Query", QUERY_TYPES)
@@ -50,6 +52,8 @@ schema = ZizhuSchema(
     mutation=Mutation,
     extensions=[
         lambda: AddValidationRules([OperationCost]),
+        IntrospectionSwitch,
+        RequestMetrics,
         ParserCache,
         ValidationCache,
         MaskUnexpected,

@@ -1,4 +1,4 @@
-"""Benchmark of the special-group comparison on PostgreSQL (issue 3, "Performance").
+"""Benchmark of the special-group comparison on PostgreSQL.
 
     python bench/comparison.py --members 1000000 [--pg postgres://postgres@127.0.0.1:5432]
                                [--scales 250000,500000,1000000]

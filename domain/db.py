@@ -1,14 +1,21 @@
 """Database set-up, migrations and the one helper for raw SQL on both dialects."""
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncIterator, Sequence
 
+import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.exceptions import ConfigurationError
 
 from zizhu.domain import settings
+from zizhu.domain.errors import DatabaseUnavailable
 
 MODELS_MODULE = "zizhu.domain.models"
 MIGRATIONS_MODULE = "zizhu.domain.migrations"
@@ -66,8 +73,62 @@ def is_timeout(exc: BaseException | None) -> bool:
     return False
 
 
-# The config the `tortoise` CLI (makemigrations) reads: [tool.tortoise] in pyproject.toml.
-TORTOISE_ORM = tortoise_config()
+def __getattr__(name: str) -> Any:
+    """`TORTOISE_ORM`, the config the `tortoise` CLI (makemigrations) reads, built when asked for."""
+    if name == "TORTOISE_ORM":
+        return tortoise_config()
+    raise AttributeError(name)
+
+
+CONNECT_TIMEOUT_S = 5
+
+
+async def check_reachable(database_url: str | None = None, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Open and close one connection to the configured database, or raise DatabaseUnavailable
+    with a message saying what to fix. Never waits longer than `timeout`."""
+    url = database_url or settings.load().database_url
+    try:
+        config = expand_db_url(url)
+    except ConfigurationError as exc:
+        raise DatabaseUnavailable(f"DATABASE_URL 无法解析（{exc}）：请写成 postgres://用户:密码@主机:5432/库名 或 sqlite://文件路径") from None
+    creds = config["credentials"]
+    if config["engine"].endswith("sqlite"):
+        await asyncio.to_thread(_check_sqlite, creds["file_path"])
+        return
+    try:
+        connection = await asyncpg.connect(
+            host=creds.get("host"), port=creds.get("port"), user=creds.get("user"),
+            password=creds.get("password"), database=creds.get("database"), timeout=timeout,
+        )
+    except asyncpg.InvalidCatalogNameError:
+        raise DatabaseUnavailable(
+            f"PostgreSQL 数据库“{creds.get('database')}”不存在：请先创建（createdb {creds.get('database')}），或改正 DATABASE_URL"
+        ) from None
+    except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
+        raise DatabaseUnavailable(f"PostgreSQL 拒绝了用户“{creds.get('user')}”的登录（{exc}）：请检查 DATABASE_URL 中的用户名和密码") from None
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        where = f"{creds.get('host')}:{creds.get('port')}"
+        raise DatabaseUnavailable(
+            f"无法连接 PostgreSQL {where}（{type(exc).__name__}: {exc or '超时'}）：请确认数据库已启动，并检查 DATABASE_URL 的主机和端口"
+        ) from None
+    await connection.close()
+
+
+def _check_sqlite(path: str) -> None:
+    if path != ":memory:":
+        folder = Path(path).expanduser().resolve().parent
+        if Path(path).is_dir():
+            raise DatabaseUnavailable(f"SQLite 数据库路径 {path} 是一个目录：请在 DATABASE_URL 中写一个文件名，如 sqlite://zizhu.sqlite3")
+        if not folder.is_dir():
+            raise DatabaseUnavailable(f"SQLite 数据库所在目录 {folder} 不存在：请先创建该目录，或改正 DATABASE_URL")
+    try:
+        connection = sqlite3.connect(path, timeout=1)
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(f"无法打开 SQLite 数据库 {path}（{exc}）：请检查该文件及其目录可读写，或改正 DATABASE_URL") from None
 
 
 async def init(database_url: str | None = None):

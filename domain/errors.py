@@ -1,4 +1,4 @@
-"""Domain errors with a stable machine code and a readable Chinese message (DESIGN.md §3)."""
+"""Domain errors with a stable machine code and a readable Chinese message (docs/api.md, errors)."""
 from __future__ import annotations
 
 from typing import Any
@@ -45,3 +45,18 @@ class TimedOut(DomainError):
     """The database did not answer in time (a statement timeout, a lock held too long)."""
 
     code = "TIMEOUT"
+
+
+class NotOperational(Exception):
+    """The service cannot run as configured (bad setting, database unreachable, missing file).
+
+    Not a GraphQL answer: the command line prints `message` (which says how to fix it) as one line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DatabaseUnavailable(NotOperational):
+    """DATABASE_URL names a database that cannot be opened."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if TEST_DB != "postgres" and item.get_closest_marker("postgres_only"):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def session_queue():
+    """Jobs enqueued by tests without their own queue go to a queue of this session, removed at the
+    end: the suite leaves Redis as it found it (never the default `zizhu` queue)."""
+    from tests.support.arq_queue import drop_queue
+
+    name = f"zizhu-session-{uuid.uuid4().hex[:12]}"
+    os.environ["ZIZHU_QUEUE"] = name
+    yield name
+    await drop_queue(name)
 
 
 @pytest.fixture(scope="session")

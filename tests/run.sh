@@ -8,6 +8,18 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
+# The compose linter (tests/test_container.py) comes from npm; without npm that test is skipped.
+DCLINT_VERSION=3.1.0
+if [ ! -x .tools/node_modules/.bin/dclint ]; then
+  if command -v npm >/dev/null 2>&1; then
+    mkdir -p .tools
+    npm install --prefix .tools --no-save --no-audit --no-fund --loglevel=error "dclint@$DCLINT_VERSION" \
+      || echo "npm could not install dclint: the compose lint test will be skipped" >&2
+  else
+    echo "npm not found: the compose lint test (dclint) will be skipped" >&2
+  fi
+fi
+
 pg=${ZIZHU_TEST_PG:-postgres://postgres@127.0.0.1:5432}
 if ! .venv/bin/python - "$pg" <<'PY'
 import asyncio, sys, asyncpg

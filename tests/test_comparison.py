@@ -1,4 +1,4 @@
-"""The comparison engine (DESIGN.md §4): every rule on a hand-made data set, on both databases."""
+"""The comparison engine (docs/domain.md, the comparison): every rule on a hand-made data set, on both databases."""
 from __future__ import annotations
 
 import asyncio

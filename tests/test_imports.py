@@ -39,7 +39,7 @@ BAD_CHECK = "430102201501010013"
 
 
 def write(tmp_path: Path, kind: str, rows: list[list], fmt: str = "csv", name: str | None = None) -> Path:
-    """A file of `kind` with the DESIGN.md §5 headers: csv (no BOM), csv-bom, or xlsx."""
+    """A file of `kind` with the headers of docs/imports.md: csv (no BOM), csv-bom, or xlsx."""
     headers = list(KINDS[kind].headers)
     path = tmp_path / f"{name or kind}.{'xlsx' if fmt == 'xlsx' else 'csv'}"
     if fmt == "xlsx":
@@ -297,8 +297,8 @@ async def test_progress_is_reported_per_batch(world, tmp_path, monkeypatch):
     calls = []
     rows = CASES["special-groups"][0] + [[X8, "赵六", "孤儿学生", "自采集", "2023-2024-1"]]
     await run_import("special-groups", write(tmp_path, "special-groups", rows), actor="t",
-                     progress=lambda n, label: calls.append(n))
-    assert calls == [2, 4, 5]
+                     progress=lambda n, label, total: calls.append((n, total)))
+    assert calls == [(2, 5), (4, 5), (5, 5)]  # rows done, of the file's total
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess:

@@ -132,6 +132,9 @@ case("periods", "{ periods { code isActive } }")
 case("setPeriod", 'mutation { setPeriod(code: "2023-2024-1", forceActive: true) { isActive } }',
      default="FORBIDDEN", admin="ok")
 
+# --- operations --------------------------------------------------------------------------------
+case("queueHealth", "{ queueHealth { queue aliveWorkers } }", default="FORBIDDEN", admin="ok")
+
 # Operations whose scope rules are proven in their own test module (they need a file upload).
 COVERED_ELSEWHERE = {
     "importPreschoolRoster": "tests/test_roster_import.py::test_import_needs_the_entry_window_and_the_operator_role",

@@ -20,7 +20,7 @@ SET = """mutation($p: String!, $a: WindowAction!, $s: DateTime!, $e: DateTime!, 
     period projectCode action provinceCode start end isOpen updatedBy } }"""
 LIST = "query($p: String!) { timeWindows(period: $p) { action provinceCode start end isOpen } }"
 
-# 2023-2024 autumn: roster entry until 2024-01-25 24:00 Beijing time (DESIGN.md §1 item 3).
+# 2023-2024 autumn: roster entry until 2024-01-25 24:00 Beijing time (docs/domain.md, time windows).
 JAN_1 = dt.datetime(2024, 1, 1, tzinfo=SHANGHAI)
 MIDNIGHT = dt.datetime(2024, 1, 26, 0, 0, tzinfo=SHANGHAI)
 

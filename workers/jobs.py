@@ -17,6 +17,7 @@ from zizhu.domain.comparison import leases, nightly
 from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.comparison.engine import execute_run, get_run, mark_failed
 from zizhu.domain.comparison.schedule import shanghai_today
+from zizhu.domain.operations import heartbeat
 from zizhu.domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.worker")
@@ -33,11 +34,19 @@ def _now(ctx: dict[str, Any]) -> dt.datetime:
 
 async def nightly_compare(ctx: dict[str, Any]) -> list[int]:
     """The 02:00 cron: the history carry-over, then one `compare_period` per active period (at
-    most once a day); the outcome is recorded as the day's tick."""
+    most once a day); the outcome is recorded as the day's tick (in the database for admins, and
+    in Redis for the queue health)."""
     now = _now(ctx)
+    day = shanghai_today(now)
     await leases.expire_lapsed_runs()
-    tick = await nightly.run_tick(ctx["redis"], shanghai_today(now), now)
-    return nightly.run_ids(tick)
+    try:
+        tick = await nightly.run_tick(ctx["redis"], day, now)
+    except Exception as exc:
+        await heartbeat.record_tick(ctx["redis"], day, [], error=f"{type(exc).__name__}: {exc}")
+        raise
+    run_ids = nightly.run_ids(tick)
+    await heartbeat.record_tick(ctx["redis"], day, run_ids)
+    return run_ids
 
 
 async def compare_period(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:

@@ -7,15 +7,15 @@ comparison jobs themselves carry a per-(period, day) job id (zizhu.domain.compar
 """
 from __future__ import annotations
 
-import logging.config
+import asyncio
 from typing import Any
 
 import arq
 from arq import cron, func
-from arq.logs import default_log_config
 from tortoise import Tortoise
 
 from zizhu.domain import db
+from zizhu.domain.operations import heartbeat
 from zizhu.domain.comparison import leases, queue
 from zizhu.domain.settings import SHANGHAI
 from zizhu.workers.jobs import MAX_TRIES, carry_over, compare_period, nightly_compare
@@ -25,15 +25,21 @@ COMPARE_TIMEOUT_S = 6 * 3600  # a national comparison may take long; arq's defau
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    """Open the ORM, unless the hosting process already has it open (tests, embedding); then
-    fail the runs left RUNNING by a worker that died (their lease expired)."""
+    """Open the ORM, unless the hosting process already has it open (tests, embedding); fail the
+    runs left RUNNING by a worker that died (their lease expired); start this worker's heartbeat."""
     ctx["orm"] = None if Tortoise.is_inited() else await db.init()
     await leases.expire_lapsed_runs()
+    if ctx.get("redis") is not None:
+        ctx["worker_id"] = heartbeat.worker_id()
+        ctx["heartbeat"] = asyncio.create_task(heartbeat.keep_beating(ctx["redis"], ctx["worker_id"]))
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("heartbeat") is not None:
+        ctx["heartbeat"].cancel()
+        await heartbeat.forget(ctx["redis"], ctx["worker_id"])
     # on_shutdown runs in another task: Tortoise.close_connections() would find no context
-    # there and do nothing, so close through the handle kept at startup (STACK-NOTES).
+    # there and do nothing, so close through the handle kept at startup.
     if ctx.get("orm") is not None:
         await ctx["orm"].close_connections()
 
@@ -46,17 +52,17 @@ NIGHTLY = cron(nightly_compare, hour=2, minute=0, unique=True, keep_result=KEEP_
 
 
 class WorkerSettings:
+    """The queue name and Redis come from the settings when the worker starts (run_worker)."""
+
     functions = FUNCTIONS
     cron_jobs = [NIGHTLY]
     timezone = SHANGHAI
-    queue_name = queue.queue_name()
-    redis_settings = queue.redis_settings(fail_fast=False)
     keep_result = KEEP_RESULT_S
     on_startup = startup
     on_shutdown = shutdown
 
 
 def run_worker() -> None:
-    """Run the worker until stopped; settings are re-read from the environment now."""
-    logging.config.dictConfig(default_log_config(verbose=False))
+    """Run the worker until stopped; settings are re-read from the environment now (logging is
+    configured by the command line)."""
     arq.run_worker(WorkerSettings, queue_name=queue.queue_name(), redis_settings=queue.redis_settings(fail_fast=False))

@@ -30,6 +30,8 @@ def _check_new_password(password: str) -> None:
     if len(password) > MAX_PASSWORD:
         raise ValidationFailed(f"密码不能超过{MAX_PASSWORD}位")
 
+_REQUIRED_CLAIMS = ["sub", "iat", "exp"]  # a token without an expiry is never accepted
+
 
 async def add_user(
     username: str, password: str, role: str, scope_code: str, stages: list[str] | None = None,
@@ -99,17 +101,20 @@ def issue_token(account: Account) -> str:
     now = dt.datetime.now(dt.timezone.utc)
     payload = {"sub": account.username, "ver": account.token_version, "iat": now,
                "exp": now + dt.timedelta(hours=cfg.token_hours)}
-    return jwt.encode(payload, cfg.secret_key, algorithm=_ALGORITHM)
+    return jwt.encode(payload, cfg.signing_key, algorithm=_ALGORITHM)
 
 
 def token_payload(token: str) -> dict:
     """The claims of a signed, unexpired token (no database read), or Unauthenticated."""
     try:
-        return jwt.decode(token, settings.load().secret_key, algorithms=[_ALGORITHM])
+        payload = jwt.decode(
+            token, settings.load().signing_key, algorithms=[_ALGORITHM], options={"require": _REQUIRED_CLAIMS}
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("登录已过期，请重新登录") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("无效的登录凭证") from None
+    return payload
 
 
 async def viewer_from_token(token: str) -> Viewer:

@@ -1,4 +1,4 @@
-"""The special-group comparison (特殊群体学生资助比对), DESIGN.md §4: runs and their publication.
+"""The special-group comparison (特殊群体学生资助比对), docs/domain.md: runs and their publication.
 
 A run (比对批次) of period P computes, inside one transaction, with the set-based steps of
 `zizhu.domain.comparison.steps`: members, matched, unfunded; the unfunded list (`unfunded_result`, kept

@@ -1,4 +1,4 @@
-"""The members of a period (特殊群体成员), kept between runs on PostgreSQL, DESIGN.md §4 step 1.
+"""The members of a period (特殊群体成员), kept between runs on PostgreSQL, step 1 of the comparison.
 
 Grouping a period's special-group records by student is a fifth of a run's work at province
 scale, yet the records rarely change (lists are issued or collected a few times a semester),

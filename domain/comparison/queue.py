@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 import uuid
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -27,7 +26,7 @@ from zizhu.domain.accounts import audit
 from zizhu.domain.comparison import leases
 from zizhu.domain import settings
 from zizhu.domain.comparison.engine import create_run, mark_failed
-from zizhu.domain.errors import QueueUnavailable
+from zizhu.domain.errors import NotOperational, QueueUnavailable
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.comparison.schedule import active_periods
 
@@ -45,7 +44,7 @@ CRON_ACTOR = "cron"
 
 def queue_name() -> str:
     """The arq queue (env ZIZHU_QUEUE, default 'zizhu'); tests use one per test."""
-    return os.environ.get(QUEUE_ENV) or DEFAULT_QUEUE
+    return settings.load().queue
 
 
 def redis_settings(fail_fast: bool = True) -> RedisSettings:
@@ -68,6 +67,18 @@ def daily_job_id(period: str, day: dt.date) -> str:
 
 def manual_job_id(period: str, trigger: str) -> str:
     return f"{queue_name()}:{trigger.lower()}:{period}:{uuid.uuid4().hex[:16]}"
+
+
+async def check_reachable() -> None:
+    """Ping Redis once (1 s timeout), or raise NotOperational saying what to fix."""
+    try:
+        pool = await create_pool(redis_settings(), default_queue_name=queue_name())
+        await pool.aclose()
+    except (OSError, RedisError, TimeoutError) as exc:
+        where = redis_settings()
+        raise NotOperational(
+            f"无法连接 Redis {where.host}:{where.port}：请确认 Redis 已启动，并检查 REDIS_URL"
+        ) from exc
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 
 from zizhu.domain.accounts import audit
 from zizhu.domain.reference.codes import Role
-from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.errors import NotFound, ValidationFailed
 from zizhu.domain.models import Period
 from zizhu.domain.reference.periods import parse_semester, semester_for
 from zizhu.domain.accounts.scopes import Viewer
@@ -23,6 +23,17 @@ SYSTEM_ACTOR = "system"
 
 def shanghai_today(now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
+
+
+async def require_known_period(code: str) -> Period:
+    """The period row of `code`, or NotFound when no file ever named that period (nothing to compare)."""
+    semester = parse_semester(code)
+    period = await Period.get_or_none(code=semester.code)
+    if period is None:
+        raise NotFound(
+            f"资助周期 {semester.code}（{semester.label}）没有任何数据，未比对：请先导入该周期的特殊群体名单和资助记录"
+        )
+    return period
 
 
 async def _period_row(semester) -> tuple[Period, bool]:

@@ -1,4 +1,4 @@
-"""The set-based steps of a comparison run (比对步骤), DESIGN.md §4 — all inside the run's transaction.
+"""The set-based steps of a comparison run (比对步骤) — all inside the run's transaction.
 
 `zizhu.domain.comparison.engine` runs them in order; each step is one or two SQL statements over the run's
 working tables (`Work`), never a Python loop over students:

@@ -1,4 +1,4 @@
-"""The six import kinds (导入类型) of DESIGN.md §5: headers, target table, upsert key, row validator.
+"""The six import kinds (导入类型) of docs/imports.md: headers, target table, upsert key, row validator.
 
 A validator turns one row's `Cells` into a tuple in the order of `Kind.columns` (or None when the
 row is bad); the staging table and the merge are generic over these descriptions.

@@ -7,10 +7,15 @@ Reading is bounded (读取限制, `ReadLimits`): the uncompressed size of an .xl
 number (blank rows count: every row read is counted), the columns, the length of one cell and
 the time spent. A workbook's declared size (`<dimension>`) is ignored; cells are read as they
 come. Reading is CPU work: callers on an event loop run it with `in_parser_thread`.
+
+The format is recognised by content, not by name: a workbook renamed `.csv` is read as a
+workbook, an old `.xls` workbook is refused with what to do. A CSV's encoding is UTF-8 (with or
+without BOM) or, as saved by Excel on Chinese Windows, GBK/GB18030; the caller may name it.
 """
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
 import re
@@ -97,7 +102,44 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def _csv_lines(stream: BinaryIO, limits: ReadLimits) -> Iterator[str]:
+ZIP_MAGIC = b"PK\x03\x04"  # .xlsx (a zip package)
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003)
+SAMPLE_BYTES = 64 * 1024
+XLS_MESSAGE = "这是旧版 Excel（.xls）文件，无法直接导入：请在 Excel 中“另存为” .xlsx 或“CSV UTF-8（逗号分隔）”后再导入"
+NOT_WORKBOOK_MESSAGE = "文件名是 .xlsx，但内容不是 Excel 工作簿：请在 Excel 中重新“另存为” .xlsx 或 CSV 后再导入"
+UNKNOWN_ENCODING_MESSAGE = "无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）：请另存为“CSV UTF-8（逗号分隔）”，或指定编码（命令行 --encoding）"
+# Candidates tried on the first bytes, in order; GB18030 is a superset of GBK and GB2312.
+DETECTED_ENCODINGS = ("utf-8", "gb18030")
+
+
+def _decodes(sample: bytes, encoding: str) -> bool:
+    try:
+        codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a CSV from its first bytes: UTF-8 (BOM or not), else GB18030."""
+    for encoding in DETECTED_ENCODINGS:
+        if _decodes(sample, encoding):
+            return "utf-8-sig" if encoding == "utf-8" else encoding
+    raise ImportRejected([RowError(1, "", UNKNOWN_ENCODING_MESSAGE)])
+
+
+def _peek(stream: BinaryIO) -> bytes:
+    start = stream.tell()
+    sample = stream.read(SAMPLE_BYTES)
+    stream.seek(start)
+    return sample
+
+
+def _decode_message(encoding: str) -> str:  # noqa: D103
+    return f"文件内容无法按 {encoding} 编码读取：请另存为“CSV UTF-8（逗号分隔）”，或指定正确的编码（命令行 --encoding）"
+
+
+def _csv_lines(stream: BinaryIO, limits: ReadLimits, encoding: str = "utf-8-sig") -> Iterator[str]:
     """Decoded lines, read in blocks cut at line ends; a byte that is not UTF-8 stops the reading
     at its own line, so the row reported is the row that holds it."""
     pending, first = b"", True
@@ -112,20 +154,21 @@ def _csv_lines(stream: BinaryIO, limits: ReadLimits) -> Iterator[str]:
         if first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         first = first and not data
+        plain = "utf-8" if encoding == "utf-8-sig" else encoding
         try:
-            text = data.decode("utf-8")
+            text = data.decode(plain)
         except UnicodeDecodeError as e:
             line_start = max(data.rfind(b"\n", 0, e.start), data.rfind(b"\r", 0, e.start)) + 1
-            yield from io.StringIO(data[:line_start].decode("utf-8"), newline="")
-            raise _Unreadable(NOT_UTF8) from None
+            yield from io.StringIO(data[:line_start].decode(plain), newline="")
+            raise _Unreadable(_decode_message(encoding)) from None
         yield from io.StringIO(text, newline="")  # \n, \r\n and a bare \r (old Mac files) end a line
         if not block:
             return
 
 
-def _csv_rows(stream: BinaryIO, limits: ReadLimits) -> Iterator[list[str]]:
+def _csv_rows(stream: BinaryIO, limits: ReadLimits, encoding: str = "utf-8-sig") -> Iterator[list[str]]:
     try:
-        for record in csv.reader(_csv_lines(stream, limits)):
+        for record in csv.reader(_csv_lines(stream, limits, encoding)):
             yield [c.strip() for c in record]
     except csv.Error as e:
         raise _Unreadable(f"CSV 格式错误：{e}") from None
@@ -203,9 +246,36 @@ def _check_row(row_no: int, values: list[str], limits: ReadLimits, deadline: flo
             raise _rejected(row_no, f"“{header}”含有不可见的控制字符", header)
 
 
+def _open_rows(stream: BinaryIO, name: str, encoding: str | None, limits: ReadLimits) -> Iterator[list[str]]:
+    """The row iterator for the stream's real format (a workbook, or a CSV in its encoding)."""
+    sample = _peek(stream)
+    if sample.startswith(OLE2_MAGIC):
+        raise ImportRejected([RowError(1, "", XLS_MESSAGE)])
+    if sample.startswith(ZIP_MAGIC):
+        return _xlsx_rows(stream, limits)
+    if is_xlsx(name):
+        raise ImportRejected([RowError(1, "", NOT_WORKBOOK_MESSAGE)])
+    if encoding:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise ImportRejected([RowError(1, "", f"未知的编码“{encoding}”：可用 utf-8、gb18030 等")]) from None
+    return _csv_rows(stream, limits, encoding or detect_encoding(sample))
+
+
+def estimate_rows(path: Path) -> int | None:
+    """About how many data rows a CSV file holds (its line count less the header), for progress
+    reports; None for a workbook."""
+    with path.open("rb") as stream:
+        if _peek(stream).startswith((ZIP_MAGIC, OLE2_MAGIC)):
+            return None
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: stream.read(1 << 20), b""))
+    return max(lines - 1, 0)
+
+
 def read_rows(
     source: Path | bytes | BinaryIO, headers: Sequence[str], filename: str | None = None,
-    limits: ReadLimits = BULK_LIMITS,
+    limits: ReadLimits = BULK_LIMITS, encoding: str | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number, {header: value}) for every non-empty data row.
 
@@ -223,7 +293,12 @@ def read_rows(
         stream = io.BytesIO(source)
     else:
         stream = source
-    rows = _xlsx_rows(stream, limits) if is_xlsx(name) else _csv_rows(stream, limits)
+    try:
+        rows = _open_rows(stream, name, encoding, limits)
+    except BaseException:
+        if isinstance(source, Path):
+            stream.close()
+        raise
     max_rows, max_columns, max_chars = limits.max_rows, limits.max_columns, limits.max_cell_chars
     try:
         positions: list[tuple[str, int]] | None = None

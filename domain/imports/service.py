@@ -6,6 +6,7 @@ validating run on the parser threads, one batch at a time; only staging runs on 
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,15 +15,16 @@ from zizhu.domain.accounts import audit
 from zizhu.domain import db, versions
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.imports.kinds import KINDS, Kind, Refs, load_refs
-from zizhu.domain.imports.reader import BULK_LIMITS, ImportRejected, in_parser_thread, read_rows
+from zizhu.domain.imports.reader import BULK_LIMITS, ImportRejected, estimate_rows, in_parser_thread, read_rows
 from zizhu.domain.imports.staging import Staging
 from zizhu.domain.imports.values import Cells, Errors
+from zizhu.domain.operations.metrics import IMPORTED_ROWS
 from zizhu.domain.reference.periods import parse_semester
 
 BATCH_ROWS = 10_000
 LIMITS = BULK_LIMITS
 
-Progress = Callable[[int, str], None]
+Progress = Callable[..., None]  # progress(rows done, label, total=estimated rows or None)
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,11 @@ async def _ensure_periods(codes: set[str], tx) -> None:
 class _ValidatedRows:
     """A file's rows read and validated in batches; records are kept only while no row was bad."""
 
-    def __init__(self, spec: Kind, refs: Refs, path: Path) -> None:
+    def __init__(self, spec: Kind, refs: Refs, path: Path, encoding: str | None = None) -> None:
         self.spec, self.refs = spec, refs
         self.errors = Errors()
         self.rows = self.last_row = 0
-        self._rows = read_rows(path, spec.headers, path.name, LIMITS)
+        self._rows = read_rows(path, spec.headers, path.name, LIMITS, encoding)
 
     def take(self, size: int) -> tuple[list[tuple], bool]:
         """Up to `size` more rows: (their clean records, whether the file may have more)."""
@@ -72,15 +74,20 @@ class _ValidatedRows:
         return batch, False
 
 
-async def run_import(kind: str, path: Path, actor: str, progress: Progress | None = None) -> ImportResult:
-    """Import a CSV/.xlsx file of `kind` (DESIGN.md §5); raises ImportRejected listing every bad row."""
+async def run_import(
+    kind: str, path: Path, actor: str, progress: Progress | None = None, encoding: str | None = None
+) -> ImportResult:
+    """Import a CSV/.xlsx file of `kind`; raises ImportRejected listing every bad row.
+
+    `encoding` names a CSV's encoding (default: detected, UTF-8 or GB18030)."""
     spec = KINDS.get(kind)
     if spec is None:
         raise ValidationFailed(f"未知的导入类型“{kind}”，可选：{'、'.join(KINDS)}")
     path = Path(path)
     label = f"导入{spec.label}"
     refs = await load_refs(spec)
-    reader = _ValidatedRows(spec, refs, path)
+    total = await asyncio.to_thread(estimate_rows, path) if progress else None
+    reader = _ValidatedRows(spec, refs, path, encoding)
     async with db.transaction() as tx:
         staging = Staging(spec, tx)
         await staging.create()
@@ -89,11 +96,11 @@ async def run_import(kind: str, path: Path, actor: str, progress: Progress | Non
             batch, more = await in_parser_thread(reader.take, BATCH_ROWS)
             await staging.add(batch)
             if progress and more:
-                progress(reader.rows, label)
+                progress(reader.rows, label, total)
         if reader.errors.total:
             raise ImportRejected(reader.errors.finish(reader.last_row))
         if progress:
-            progress(reader.rows, label)
+            progress(reader.rows, label, reader.rows)
         await _ensure_periods(refs.semesters, tx)
         counts = await staging.merge(reader.rows)
         result = ImportResult(reader.rows, counts.inserted, counts.updated,
@@ -103,4 +110,5 @@ async def run_import(kind: str, path: Path, actor: str, progress: Progress | Non
                                   "unchanged": result.unchanged}, using_db=tx)
         if result.inserted or result.updated:
             await versions.bump(tx)  # regions, schools and enrolments shape what the read caches serve
+    IMPORTED_ROWS.labels(kind).inc(result.rows)
     return result

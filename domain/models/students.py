@@ -1,7 +1,7 @@
 """Enrolments (学籍), aid records (资助记录) and special-group records (特殊群体名单).
 
 Tables that belong to a school carry the 2-digit province so they can be partitioned or
-distributed by province (DESIGN.md §3).
+distributed by province (docs/operations.md, scaling out).
 """
 from tortoise import fields
 from tortoise.models import Model

@@ -2,7 +2,7 @@
 
 The check digit comes from python-stdnum's `cn.ric` (ISO 7064 MOD 11-2). Its birth-place check is
 deliberately not used, because an ID keeps the region code of first registration even after
-that code is retired (DESIGN.md §2); the birth date is checked here directly, since stdnum's
+that code is retired; the birth date is checked here directly, since stdnum's
 `get_birth_date` re-normalises the number and costs more than the rest of the check (imports
 validate millions of IDs).
 """

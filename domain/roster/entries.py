@@ -1,6 +1,6 @@
 """Preschool government aid roster (学前教育政府资助名单): entry, submission and two-level review.
 
-Entries are `AidRecord` rows of project PRE_GOV. Workflow (DESIGN.md §4 "Roster workflow"):
+Entries are `AidRecord` rows of project PRE_GOV. Workflow (docs/domain.md, preschool roster workflow):
 DRAFT 录入 → SUBMITTED 学校上报 → SCHOOL_APPROVED 学校审核通过 → APPROVED 主管部门审核通过; either
 review may RETURN 退回 (with a comment) to the school, which edits and submits again. Only DRAFT
 and RETURNED entries can be edited or deleted. Entry actions need the ENTRY window open, review

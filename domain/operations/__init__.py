@@ -1,0 +1,1 @@
+"""Operations (运维): worker heartbeats, readiness, queue health and metrics."""
