@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (with GraphiQL), /healthz, and file downloads."""
+"""The Starlette application: /graphql (with GraphiQL), /healthz, and file downloads (templates, exports)."""
 from __future__ import annotations
 
 import contextlib
@@ -13,10 +13,11 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from zizhu.api.context import Clock, Context, system_clock
 from zizhu.api.schema import schema
+from zizhu.api.exports import ROUTES as export_routes
 from zizhu.api.templates import ROUTES as template_routes
 from zizhu.domain import db
 
-EXTRA_ROUTES: list[Route] = [*template_routes]
+EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
 
 
 class ZizhuGraphQL(GraphQL):

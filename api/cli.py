@@ -101,6 +101,14 @@ def cmd_carry_over(args) -> int:
     return 0
 
 
+def cmd_template(args) -> int:
+    from zizhu.domain.exports.templates import template_bytes
+
+    Path(args.output).write_bytes(template_bytes(args.kind))
+    print(f"已写入 {args.output}")
+    return 0
+
+
 def cmd_export_schema(args) -> int:
     from zizhu.api.schema import schema
 
@@ -159,6 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("carry-over", help="carry 2023 autumn poverty-family reasons into the new module").set_defaults(
         func=cmd_carry_over
     )
+
+    from zizhu.domain.exports.templates import TEMPLATE_KINDS
+
+    t = sub.add_parser("template", help="write the blank .xlsx import template of an import kind")
+    t.add_argument("kind", choices=TEMPLATE_KINDS)
+    t.add_argument("--output", "-o", required=True)
+    t.set_defaults(func=cmd_template)
 
     e = sub.add_parser("export-schema", help="print the GraphQL SDL")
     e.add_argument("--output", "-o", default="-")

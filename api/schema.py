@@ -9,6 +9,7 @@ from zizhu.api.accounts import AccountMutation, AccountQuery
 from zizhu.api.reference import CodeQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
+from zizhu.api.exports import ExportMutation
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics import StatisticsQuery
@@ -16,7 +17,8 @@ from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, log_errors
 
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery)
-MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
+MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation,
+                                    ExportMutation)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
