@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
+from typing import Annotated
 from urllib.parse import urlencode
 
 import strawberry
@@ -59,21 +60,35 @@ async def _link(info: Info, kind: str, fmt: str, filters: dict) -> ExportLink:
                       expires_at=expires)
 
 
+def _arg(description: str):
+    return strawberry.argument(description=description)
+
+
+Period = Annotated[str, _arg("资助周期（学期），如 2023-2024-1")]
+OptionalPeriod = Annotated[str | None, _arg("资助周期（学期）；为空表示全部")]
+StageFilter = Annotated[Stage | None, _arg("学段；为空表示账号可见的全部学段")]
+RegionFilter = Annotated[str | None, _arg("行政区划代码；默认为当前账号的范围")]
+SchoolFilter = Annotated[str | None, _arg("学校标识码；学校账号默认为本校")]
+Format = Annotated[ExportFormat, _arg("文件格式")]
+
+
 @strawberry.type
 class ExportMutation:
     @strawberry.mutation(description="导出统计表（.xlsx）：下级区划（或直属学校）逐行，含本级、合计；范围与 unfundedStatistics 相同")
     async def export_unfunded_statistics(
-        self, info: Info, period: str, region_code: str | None = None, stage: Stage | None = None,
-        rows: StatisticsRows = StatisticsRows.REGIONS,
+        self, info: Info, period: Period, region_code: RegionFilter = None, stage: StageFilter = None,
+        rows: Annotated[StatisticsRows, _arg("统计表的行：下级区划或直属学校")] = StatisticsRows.REGIONS,
     ) -> ExportLink:
         return await _link(info, service.STATISTICS, service.XLSX,
                            {"period": period, "regionCode": region_code, "stage": stage, "rows": rows})
 
     @strawberry.mutation(description="导出未资助名单（.xlsx 或 CSV，流式）；筛选、范围与脱敏与 unfundedStudents 相同")
     async def export_unfunded_students(
-        self, info: Info, period: str, stage: Stage | None = None, region_code: str | None = None,
-        school_code: str | None = None, category: Category | None = None, source: Source | None = None,
-        reason_status: ReasonStatus | None = None, format: ExportFormat = ExportFormat.XLSX,
+        self, info: Info, period: Period, stage: StageFilter = None, region_code: RegionFilter = None,
+        school_code: SchoolFilter = None, category: Annotated[Category | None, _arg("特殊群体类型")] = None,
+        source: Annotated[Source | None, _arg("数据来源")] = None,
+        reason_status: Annotated[ReasonStatus | None, _arg("原因填报状态")] = None,
+        format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
         return await _link(info, lists.UNFUNDED, format.value, {
             "period": period, "stage": stage, "regionCode": region_code, "schoolCode": school_code,
@@ -82,8 +97,8 @@ class ExportMutation:
 
     @strawberry.mutation(description="导出脱贫家庭学生历史未资助原因（只读历史）；范围与 legacyPovertyReasons 相同")
     async def export_legacy_poverty_reasons(
-        self, info: Info, period: str | None = None, stage: Stage | None = None, region_code: str | None = None,
-        school_code: str | None = None, format: ExportFormat = ExportFormat.XLSX,
+        self, info: Info, period: OptionalPeriod = None, stage: StageFilter = None, region_code: RegionFilter = None,
+        school_code: SchoolFilter = None, format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
         return await _link(info, lists.LEGACY, format.value, {
             "period": period, "stage": stage, "regionCode": region_code, "schoolCode": school_code,
@@ -91,8 +106,9 @@ class ExportMutation:
 
     @strawberry.mutation(description="导出学前教育政府资助名单；范围与 preschoolRoster 相同")
     async def export_preschool_roster(
-        self, info: Info, period: str, school_code: str | None = None, status: AidStatus | None = None,
-        format: ExportFormat = ExportFormat.XLSX,
+        self, info: Info, period: Period,
+        school_code: Annotated[str | None, _arg("学校标识码；学校账号默认为本校，主管部门须指定")] = None,
+        status: Annotated[AidStatus | None, _arg("审核状态")] = None, format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
         return await _link(info, lists.ROSTER, format.value,
                            {"period": period, "schoolCode": school_code, "status": status})
