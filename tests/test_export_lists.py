@@ -190,3 +190,32 @@ async def test_query_string_filters_are_checked(world, gql, filters, argument):
                        {"Authorization": f"Bearer {token}"})
     assert r.status_code == 400
     assert r.json()["errors"][0]["extensions"] == {"code": "VALIDATION", "argument": argument}
+
+
+async def test_the_list_is_read_page_by_page_as_the_file_is_sent(world, monkeypatch):
+    from zizhu.domain.accounts.scopes import Viewer
+    from zizhu.domain.exports import service
+    from zizhu.domain.reasons import unfunded_list
+    from zizhu.domain.reference.codes import Role
+
+    await unfunded_students(1100)  # three pages
+    await compare()
+    pages_read = []
+    real = unfunded_list.list_unfunded_students
+
+    async def counting(*args, **kwargs):
+        pages_read.append(kwargs.get("after"))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(unfunded_list, "list_unfunded_students", counting)
+    viewer = Viewer("county_op", Role.AUTHORITY_OPERATOR, "430102")
+    download = await service.open_export(lists.UNFUNDED, "csv", viewer, {"period": P})
+    assert len(pages_read) == 1  # the first page, read to check the scope before anything is sent
+    header = await anext(download.body)
+    assert header.startswith("\ufeff".encode()) and len(pages_read) == 1
+    await anext(download.body)  # the first page's rows
+    assert len(pages_read) == 1
+    await anext(download.body)
+    assert len(pages_read) == 2
+    rest = [chunk async for chunk in download.body]
+    assert len(rest) == 1 and len(pages_read) == 3 and pages_read[0] is None
