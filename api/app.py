@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (with GraphiQL), /healthz, /readyz, /metrics and file downloads."""
+"""The Starlette application: /graphql (with GraphiQL), /healthz, /readyz, /metrics and file downloads (templates, exports)."""
 from __future__ import annotations
 
 import contextlib
@@ -22,12 +22,13 @@ from zizhu.api.context import Clock, Context, system_clock
 from zizhu.api.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
+from zizhu.api.exports import ROUTES as export_routes
 from zizhu.api.security import SecurityHeaders
 from zizhu.api.templates import ROUTES as template_routes
 from zizhu.domain import db, log_redaction, settings
 from zizhu.domain.errors import DomainError
 
-EXTRA_ROUTES: list[Route] = [*template_routes]
+EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
 MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
 
 

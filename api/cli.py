@@ -272,6 +272,24 @@ def add_carry_over(sub) -> None:
     p.set_defaults(func=run_carry_over)
 
 
+def run_template(args) -> int:
+    from zizhu.domain.exports.templates import template_bytes
+
+    Path(args.output).write_bytes(template_bytes(args.kind))
+    print(f"已写入 {args.output}")
+    return 0
+
+
+@subcommand
+def add_template(sub) -> None:
+    from zizhu.domain.exports.templates import TEMPLATE_KINDS
+
+    p = sub.add_parser("template", help="写出某类导入文件的空白 .xlsx 模板（含填写说明）", formatter_class=HelpFormatter)
+    p.add_argument("kind", choices=TEMPLATE_KINDS, help="导入类型")
+    p.add_argument("--output", "-o", required=True, help="写入的文件")
+    p.set_defaults(func=run_template)
+
+
 def run_export_schema(args) -> int:
     from zizhu.api.schema import schema
 

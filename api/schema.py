@@ -11,6 +11,7 @@ from zizhu.api.reference import CodeQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
+from zizhu.api.exports import ExportMutation
 from zizhu.api.nodes import NodeQuery
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
@@ -25,7 +26,8 @@ from zizhu.api.security import IntrospectionSwitch
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery,
                                  NightlyQuery, NodeQuery, OperationsQuery)
-MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation)
+MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation,
+                                    ExportMutation)
 
 Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)

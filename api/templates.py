@@ -1,22 +1,42 @@
-"""File downloads: the preschool roster import template (学前教育政府资助名单导入模板), built once."""
+"""File downloads: the import template of every import kind (导入模板), `GET /templates/{kind}.xlsx`.
+
+Each template is built once per process, on a worker thread (never on the event loop), and then
+served from memory."""
 from __future__ import annotations
 
-from urllib.parse import quote
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from zizhu.domain.roster.importer import TEMPLATE_FILENAME, template
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOWNLOAD_NAME = "学前教育政府资助名单导入模板.xlsx"
-
-
-async def preschool_roster_template(request: Request) -> Response:
-    """The blank template; it holds no personal data, so no sign-in is needed."""
-    disposition = f"attachment; filename={TEMPLATE_FILENAME}; filename*=UTF-8''{quote(DOWNLOAD_NAME)}"
-    return Response(await template(), media_type=XLSX, headers={"Content-Disposition": disposition})
+from zizhu.api.downloads import attachment, error_response
+from zizhu.domain.errors import DomainError
+from zizhu.domain.exports.templates import template_bytes, template_filename, template_label
+from zizhu.domain.exports.tabular import XLSX_TYPE
 
 
-ROUTES = [Route(f"/templates/{TEMPLATE_FILENAME}", preschool_roster_template, methods=["GET"])]
+_BUILT: dict[str, bytes] = {}
+_BUILDING = asyncio.Lock()
+
+
+async def _template(kind: str) -> bytes:
+    if kind not in _BUILT:
+        async with _BUILDING:  # concurrent first requests wait for one build
+            if kind not in _BUILT:
+                _BUILT[kind] = await asyncio.to_thread(template_bytes, kind)
+    return _BUILT[kind]
+
+
+async def import_template(request: Request) -> Response:
+    """A blank template; it holds no personal data, so no sign-in is needed."""
+    kind = request.path_params["kind"]
+    try:
+        content = await _template(kind)
+    except DomainError as e:
+        return error_response(e)
+    disposition = attachment(template_filename(kind), f"{template_label(kind)}.xlsx")
+    return Response(content, media_type=XLSX_TYPE, headers={"Content-Disposition": disposition})
+
+
+ROUTES = [Route("/templates/{kind}.xlsx", import_template, methods=["GET"])]

@@ -135,6 +135,25 @@ case("setPeriod", 'mutation { setPeriod(code: "2023-2024-1", forceActive: true) 
 # --- operations --------------------------------------------------------------------------------
 case("queueHealth", "{ queueHealth { queue aliveWorkers } }", default="FORBIDDEN", admin="ok")
 
+# --- exports: a link is handed out with the scope of the matching query ------------------------
+EXPORT_LIST = ("mutation($r: String, $s: String) { exportUnfundedStudents(period: \"2023-2024-1\", regionCode: $r, "
+               "schoolCode: $s, format: CSV) { url } }")
+case("exportUnfundedStudents", EXPORT_LIST)
+case("exportUnfundedStudents", EXPORT_LIST, {"r": "430102"}, default="NOT_FOUND",
+     county_op="ok", city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
+case("exportUnfundedStudents", EXPORT_LIST, {"s": HUNAN_SCHOOL}, default="NOT_FOUND",
+     school_op="ok", school_rev="ok", county_op="ok", city_op="ok", province_op="ok",
+     province_preschool_op="ok", admin="ok")
+EXPORT_LEGACY = "mutation($s: String) { exportLegacyPovertyReasons(schoolCode: $s) { url } }"
+case("exportLegacyPovertyReasons", EXPORT_LEGACY)
+case("exportLegacyPovertyReasons", EXPORT_LEGACY, {"s": GD_SCHOOL}, default="NOT_FOUND", gd_op="ok", admin="ok")
+EXPORT_STATS = "mutation($r: String) { exportUnfundedStatistics(period: \"2023-2024-1\", regionCode: $r) { url } }"
+case("exportUnfundedStatistics", EXPORT_STATS, default="ok", **NOT_SCHOOLS)
+case("exportUnfundedStatistics", EXPORT_STATS, {"r": "430100"}, default="NOT_FOUND",
+     city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
+case("exportPreschoolRoster", "mutation($s: String) { exportPreschoolRoster(period: \"2023-2024-1\", schoolCode: $s) { url } }",
+     {"s": KG}, default="NOT_FOUND", **HUNAN_PRESCHOOL_VIEWERS)
+
 # Operations whose scope rules are proven in their own test module (they need a file upload).
 COVERED_ELSEWHERE = {
     "importPreschoolRoster": "tests/test_roster_import.py::test_import_needs_the_entry_window_and_the_operator_role",

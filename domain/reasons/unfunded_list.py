@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from zizhu.domain import db
 from zizhu.domain.reference.codes import Category, Source, Stage
@@ -62,8 +63,13 @@ def keyset_page(rows: list, limit: int) -> tuple[list, bool]:
     return rows[: limit - 1], len(rows) >= limit
 
 
+@lru_cache(maxsize=1 << 13)  # a mask has 13 bits: each is worked out once, not once per row
+def _categories(mask: int) -> tuple[Category, ...]:
+    return tuple(c for c in Category if mask & c.bit)
+
+
 def categories_in(mask: int) -> list[Category]:
-    return [c for c in Category if mask & c.bit]
+    return list(_categories(mask))
 
 
 def _in_list(column: str, values: list[str], params: dict, name: str) -> str:

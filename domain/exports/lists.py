@@ -1,0 +1,211 @@
+"""List exports (名单导出): the unfunded list, the poverty-family history and the preschool roster.
+
+Each export reads its rows through the same service as its GraphQL query, page by page on the
+query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
+Filters arrive as text (a download link or a query string) and are parsed here; `check` runs the
+scope checks without reading rows, `open_list` returns the columns and the pages to stream.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import AsyncIterator, Awaitable, Callable, Mapping
+
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.errors import ValidationFailed
+from zizhu.domain.exports.tabular import Column, Pages, Row
+from zizhu.domain.models import School
+from zizhu.domain.reasons import unfunded_list as unfunded
+from zizhu.domain.reference.codes import UNFUNDED_REASONS, AidStatus, Category, LabelledEnum, Source, Stage
+from zizhu.domain.reference.periods import parse_semester
+from zizhu.domain.roster import entries as roster
+
+PAGE_ROWS = 500  # the list services' largest page
+UNFUNDED, LEGACY, ROSTER = "unfunded-students", "legacy-poverty-reasons", "preschool-roster"
+REASON_STATUSES = {"REPORTED": True, "PENDING": False}
+FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
+    UNFUNDED: ("period", "stage", "regionCode", "schoolCode", "category", "source", "reasonStatus"),
+    LEGACY: ("period", "stage", "regionCode", "schoolCode"),
+    ROSTER: ("period", "schoolCode", "status"),
+}
+MAX_FILTER_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class ListExport:
+    """What to stream: title (sheet name and file name), columns and the pages of rows."""
+
+    title: str
+    columns: list[Column]
+    pages: Pages
+
+
+def _enum(cls: type[LabelledEnum], value: str | None, argument: str):
+    if not value:
+        return None
+    try:
+        return cls(value)
+    except ValueError:
+        raise ValidationFailed(f"无效的取值“{value}”", argument=argument) from None
+
+
+def parse_filters(kind: str, given: Mapping[str, str | None]) -> dict:
+    """The filters of an export kind, parsed from text; unknown names or bad values are VALIDATION."""
+    if kind not in FILTERS:
+        raise ValidationFailed(f"未知的导出类型“{kind}”")
+    unknown = sorted(set(given) - set(FILTERS[kind]))
+    if unknown:
+        raise ValidationFailed(f"导出不支持参数 {', '.join(unknown)}", argument=unknown[0])
+    values = {k: (v or None) for k, v in given.items()}
+    for name, value in values.items():
+        if value is not None and len(value) > MAX_FILTER_LENGTH:
+            raise ValidationFailed(f"参数 {name} 过长", argument=name)
+    period = values.get("period")
+    if kind != LEGACY or period:
+        period = parse_semester(period or "").code
+    status = values.get("reasonStatus")
+    if status is not None and status not in REASON_STATUSES:
+        raise ValidationFailed(f"无效的取值“{status}”", argument="reasonStatus")
+    return {
+        "period": period,
+        "stage": _enum(Stage, values.get("stage"), "stage"),
+        "region_code": values.get("regionCode"),
+        "school_code": values.get("schoolCode"),
+        "category": _enum(Category, values.get("category"), "category"),
+        "source": _enum(Source, values.get("source"), "source"),
+        "reason_reported": None if status is None else REASON_STATUSES[status],
+        "status": _enum(AidStatus, values.get("status"), "status"),
+    }
+
+
+async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> None:
+    """Parse the filters and apply the viewer's scope (NOT_FOUND / FORBIDDEN), reading no rows."""
+    f = parse_filters(kind, given)
+    if kind == ROSTER:
+        await roster.roster_school(viewer, f["school_code"])
+    else:
+        await unfunded.scope_conditions(viewer, "r", {}, f["region_code"], f["school_code"], f["stage"])
+
+
+# --- paging ----------------------------------------------------------------------------------------
+Fetch = Callable[[int | None], Awaitable[tuple[list, bool]]]
+
+
+async def _pages(first: tuple[list, bool], fetch: Fetch, key: Callable, to_rows) -> AsyncIterator[list[Row]]:
+    """Pages after the one already read (`first`), each turned into rows, until none follows."""
+    items, more = first
+    while True:
+        if items:
+            yield await to_rows(items)
+        if not more or not items:
+            return
+        items, more = await fetch(key(items[-1]))
+
+
+class _SchoolNames:
+    """School names looked up page by page (bounded by the schools in scope, not by the rows)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+
+    async def of(self, codes: set[str]) -> dict[str, str]:
+        missing = [c for c in codes if c not in self.names]
+        if missing:
+            self.names.update(dict(await School.filter(code__in=missing).values_list("code", "name")))
+        return self.names
+
+
+def _labels(categories: list[Category]) -> str:
+    return "、".join(c.label for c in categories)
+
+
+# --- the three lists -----------------------------------------------------------------------------
+UNFUNDED_COLUMNS = [
+    Column("身份证件号", 21, text=True), Column("姓名", 10), Column("学校标识码", 13, text=True),
+    Column("学校名称", 24), Column("学段", 12), Column("特殊群体类型", 30), Column("中央下发", 24),
+    Column("自采集", 24), Column("原因填报状态", 12), Column("未资助原因代码", 8, text=True),
+    Column("未资助原因", 36), Column("原因说明", 30), Column("原因来源", 12), Column("填报时间", 20),
+]
+LEGACY_COLUMNS = [
+    Column("身份证件号", 21, text=True), Column("姓名", 10), Column("学校标识码", 13, text=True),
+    Column("学校名称", 24), Column("学段", 12), Column("资助周期", 13, text=True),
+    Column("未资助原因代码", 8, text=True), Column("未资助原因", 36), Column("原因说明", 30), Column("填报时间", 20),
+]
+ROSTER_COLUMNS = [
+    Column("身份证件号", 21, text=True), Column("姓名", 10), Column("学校标识码", 13, text=True),
+    Column("学校名称", 24), Column("资助周期", 13, text=True), Column("金额", 12), Column("审核状态", 14),
+    Column("退回原因", 30), Column("更新时间", 20),
+]
+
+
+async def _unfunded(viewer: Viewer, f: dict) -> ListExport:
+    schools = _SchoolNames()
+
+    async def fetch(after: int | None):
+        return await unfunded.list_unfunded_students(
+            viewer, f["period"], stage=f["stage"], region_code=f["region_code"], school_code=f["school_code"],
+            category=f["category"], source=f["source"], reason_reported=f["reason_reported"],
+            first=PAGE_ROWS, after=after,
+        )
+
+    async def rows(items: list[unfunded.UnfundedStudent]) -> list[Row]:
+        names = await schools.of({s.school_code for s in items})
+        return [
+            (s.id_number, s.name, s.school_code, names.get(s.school_code, ""), s.stage.label, _labels(s.categories),
+             _labels(s.central), _labels(s.self_collected), "已填报" if s.reason_code else "未填报", s.reason_code,
+             UNFUNDED_REASONS.get(s.reason_code or "", ""), s.reason_detail,
+             ("继承历史原因" if s.reason_inherited else "学校填报") if s.reason_code else None, s.reported_at)
+            for s in items
+        ]
+
+    pages = _pages(await fetch(None), fetch, lambda s: s.row_id, rows)
+    return ListExport(f"特殊群体学生未资助名单{f['period']}", UNFUNDED_COLUMNS, pages)
+
+
+async def _legacy(viewer: Viewer, f: dict) -> ListExport:
+    schools = _SchoolNames()
+
+    async def fetch(after: int | None):
+        return await unfunded.list_legacy_reasons(
+            viewer, period=f["period"], stage=f["stage"], region_code=f["region_code"], school_code=f["school_code"],
+            first=PAGE_ROWS, after=after,
+        )
+
+    async def rows(items: list[unfunded.LegacyReason]) -> list[Row]:
+        names = await schools.of({r.school_code for r in items})
+        return [
+            (r.id_number, r.name, r.school_code, names.get(r.school_code, ""), r.stage.label, r.period, r.reason_code,
+             UNFUNDED_REASONS.get(r.reason_code, ""), r.detail, r.reported_at)
+            for r in items
+        ]
+
+    pages = _pages(await fetch(None), fetch, lambda r: r.row_id, rows)
+    return ListExport(f"脱贫家庭学生历史未资助原因{f['period'] or ''}", LEGACY_COLUMNS, pages)
+
+
+async def _roster(viewer: Viewer, f: dict) -> ListExport:
+    first = await roster.list_entries(viewer, f["period"], f["school_code"], f["status"], PAGE_ROWS, None)
+    school = first.school
+
+    async def fetch(after: int | None):
+        page = await roster.list_entries(viewer, f["period"], school.code, f["status"], PAGE_ROWS, after)
+        return page.entries, page.has_next
+
+    async def rows(items) -> list[Row]:
+        return [
+            (viewer.id_number_for(e.id_number, e.school_code), e.name, e.school_code, school.name, e.period, e.amount,
+             AidStatus(e.status).label, e.return_comment, e.updated_at)
+            for e in items
+        ]
+
+    pages = _pages((first.entries, first.has_next), fetch, lambda e: e.id, rows)
+    return ListExport(f"学前教育政府资助名单{school.code}-{first.period}", ROSTER_COLUMNS, pages)
+
+
+_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster}
+
+
+async def open_list(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> ListExport:
+    """The export of a list: the first page is read here, so scope and filter errors come before
+    any byte is sent; the rest is read as the pages are consumed."""
+    f = parse_filters(kind, given)
+    return await _OPENERS[kind](viewer, f)
