@@ -207,6 +207,10 @@ def run_import(args) -> int:
         )
     except ImportRejected as rejected:
         progress.close()
+        if len(rejected.errors) == 1 and not rejected.errors[0].column:  # the file as a whole: one line
+            (e,) = rejected.errors
+            print(f"文件被拒绝，未写入任何数据：第{e.row}行 {e.message}", file=sys.stderr)
+            return 2
         print(f"文件被拒绝，未写入任何数据：{len(rejected.errors)} 处错误", file=sys.stderr)
         for e in rejected.errors[: args.max_errors]:
             print(f"  第{e.row}行 [{e.column}] {e.message}", file=sys.stderr)

@@ -107,9 +107,6 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (Excel 97-2003)
 SAMPLE_BYTES = 64 * 1024
 XLS_MESSAGE = "这是旧版 Excel（.xls）文件，无法直接导入：请在 Excel 中“另存为” .xlsx 或“CSV UTF-8（逗号分隔）”后再导入"
 NOT_WORKBOOK_MESSAGE = "文件名是 .xlsx，但内容不是 Excel 工作簿：请在 Excel 中重新“另存为” .xlsx 或 CSV 后再导入"
-UNKNOWN_ENCODING_MESSAGE = "无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）：请另存为“CSV UTF-8（逗号分隔）”，或指定编码（命令行 --encoding）"
-# Candidates tried on the first bytes, in order; GB18030 is a superset of GBK and GB2312.
-DETECTED_ENCODINGS = ("utf-8", "gb18030")
 
 
 def _decodes(sample: bytes, encoding: str) -> bool:
@@ -121,11 +118,18 @@ def _decodes(sample: bytes, encoding: str) -> bool:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """The encoding of a CSV from its first bytes: UTF-8 (BOM or not), else GB18030."""
-    for encoding in DETECTED_ENCODINGS:
-        if _decodes(sample, encoding):
-            return "utf-8-sig" if encoding == "utf-8" else encoding
-    raise ImportRejected([RowError(1, "", UNKNOWN_ENCODING_MESSAGE)])
+    """The encoding of a CSV from its first bytes: UTF-8 (BOM or not), else GB18030.
+
+    A file whose first non-ASCII bytes are valid UTF-8 stays UTF-8 even when a later byte is not
+    (that byte is then reported at its own row, never read as GB18030 mojibake); so does a file
+    that neither encoding reads, for the same reason."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError as e:
+        if any(b >= 0x80 for b in sample[: e.start]):
+            return "utf-8-sig"
+    return "gb18030" if _decodes(sample, "gb18030") else "utf-8-sig"
 
 
 def _peek(stream: BinaryIO) -> bytes:

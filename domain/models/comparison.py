@@ -8,6 +8,14 @@ STAT_CATEGORIES = ("00",) + tuple(c.number for c in Category)  # '00' = any cate
 STAT_SOURCES = ("all", "central", "self")
 
 
+def _count_fields() -> dict[str, fields.IntField]:
+    """members_k_source and funded_k_source for every category column k and source."""
+    return {
+        f"{kind}_{category}_{source}": fields.IntField(default=0, db_default=0)
+        for category in STAT_CATEGORIES for source in STAT_SOURCES for kind in ("members", "funded")
+    }
+
+
 class ComparisonRun(Model):
     """One comparison of period period (for one province, or all when province is '')."""
 
@@ -82,11 +90,7 @@ class RunStatistic(Model):
     school_code = fields.CharField(max_length=10)
     region_code = fields.CharField(max_length=6)
     stage = fields.CharField(max_length=20)
-    for _category in STAT_CATEGORIES:
-        for _source in STAT_SOURCES:
-            locals()[f"members_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
-            locals()[f"funded_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
-    del _category, _source
+    locals().update(_count_fields())
 
     class Meta:
         table = "run_statistic"
@@ -108,11 +112,7 @@ class RegionStatistic(Model):
     region_code = fields.CharField(max_length=6)
     kind = fields.CharField(max_length=1)
     stage = fields.CharField(max_length=20)
-    for _category in STAT_CATEGORIES:
-        for _source in STAT_SOURCES:
-            locals()[f"members_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
-            locals()[f"funded_{_category}_{_source}"] = fields.IntField(default=0, db_default=0)
-    del _category, _source
+    locals().update(_count_fields())
 
     class Meta:
         table = "region_statistic"
