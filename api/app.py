@@ -138,7 +138,7 @@ def create_app(
         *graphiql.ROUTES,
         *EXTRA_ROUTES,
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=_cors())
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[*MIDDLEWARE, *_cors()])
 
 
 def _cors() -> list[Middleware]:

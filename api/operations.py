@@ -84,17 +84,17 @@ ROUTES = [Route("/readyz", readyz), Route("/metrics", metrics_endpoint)]
 
 @strawberry.type(description="worker（后台任务进程）")
 class WorkerStatus:
-    worker_id: str
-    host: str
-    pid: int
+    worker_id: str = strawberry.field(description="worker 标识")
+    host: str = strawberry.field(description="所在主机")
+    pid: int = strawberry.field(description="进程号")
     started_at: dt.datetime
-    last_heartbeat: dt.datetime
+    last_heartbeat: dt.datetime = strawberry.field(description="最近一次心跳时间")
     alive: bool = strawberry.field(description="最近一次心跳是否在 ZIZHU_WORKER_STALE_SECONDS 之内")
 
 
 @strawberry.type(description="上一次每日 02:00 比对调度")
 class QueueTick:
-    at: dt.datetime
+    at: dt.datetime = strawberry.field(description="调度时间")
     day: str = strawberry.field(description="北京时间日期")
     error: str | None = strawberry.field(description="调度失败时的原因")
     runs: list[ComparisonRun] = strawberry.field(description="本次调度的比对批次及其结果")
@@ -102,13 +102,13 @@ class QueueTick:
 
 @strawberry.type(description="任务队列状况（系统管理员）")
 class QueueHealth:
-    queue: str
-    redis_reachable: bool
-    workers: list[WorkerStatus]
-    alive_workers: int
+    queue: str = strawberry.field(description="队列名称")
+    redis_reachable: bool = strawberry.field(description="Redis 是否可连接")
+    workers: list[WorkerStatus] = strawberry.field(description="已知的 worker 及其心跳")
+    alive_workers: int = strawberry.field(description="近期有心跳的 worker 数")
     queued_jobs: int = strawberry.field(description="排队中的任务数")
     running_jobs: int = strawberry.field(description="执行中的任务数")
-    last_nightly_tick: QueueTick | None
+    last_nightly_tick: QueueTick | None = strawberry.field(description="上一次每日 02:00 调度（尚无时为空）")
     stalled_runs: list[ComparisonRun] = strawberry.field(
         description="无 worker 接手的排队批次：没有存活的 worker，或排队超过 10 分钟"
     )

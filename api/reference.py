@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
+from zizhu.api.exports import ExportFormat, StatisticsRows
 from zizhu.domain.reference import codes
 from zizhu.domain.models import AidProject, ReasonCode
 
@@ -27,6 +28,11 @@ def _items(enum, number=False) -> list[CodeItem]:
     return [CodeItem(code=m.value, label=m.label, number=m.number if number else None) for m in enum]
 
 
+def _api_items(enum) -> list[CodeItem]:
+    """An enum defined in the API only (no domain code list): its values and their descriptions."""
+    return [CodeItem(code=v.name, label=v.description or v.name) for v in enum.__strawberry_definition__.values]
+
+
 def _list(enum, description: str, number: bool = False):
     """A codeLists field listing `enum` with its labels."""
     return strawberry.field(resolver=lambda: _items(enum, number), description=description)
@@ -49,6 +55,9 @@ class CodeLists:
     reason_statuses: list[CodeItem] = _list(codes.ReasonStatus, "原因填报状态")
     change_kinds: list[CodeItem] = _list(codes.ChangeKind, "比对变动类型")
     review_decisions: list[CodeItem] = _list(codes.ReviewDecision, "审核结果")
+    export_formats: list[CodeItem] = strawberry.field(resolver=lambda: _api_items(ExportFormat), description="导出文件格式")
+    statistics_rows: list[CodeItem] = strawberry.field(resolver=lambda: _api_items(StatisticsRows),
+                                                       description="统计表的行（导出统计表时）")
 
     @strawberry.field(description="未资助原因（99 须填写说明）")
     async def reasons(self) -> list[CodeItem]:

@@ -2,6 +2,8 @@
 admins, Prometheus /metrics, and worker heartbeats written and removed by the worker itself."""
 from __future__ import annotations
 
+from strawberry.relay import GlobalID
+
 import datetime as dt
 import re
 
@@ -67,7 +69,7 @@ async def test_queue_health_lists_runs_no_worker_takes(gql, world, pool, arq_que
     health = (await gql.data(QUEUE_HEALTH, token=admin))["queueHealth"]
     assert health["queue"] == arq_queue and health["redisReachable"] and health["aliveWorkers"] == 0
     assert health["queuedJobs"] == 1 and health["runningJobs"] == 0
-    assert [(r["id"], r["status"]) for r in health["stalledRuns"]] == [(str(queued.id), "QUEUED")]
+    assert [(r["id"], r["status"]) for r in health["stalledRuns"]] == [(str(GlobalID("ComparisonRun", str(queued.id))), "QUEUED")]
 
     await heartbeat.beat(pool, "host:3", dt.datetime.now(dt.timezone.utc))
     health = (await gql.data(QUEUE_HEALTH, token=admin))["queueHealth"]
@@ -83,7 +85,7 @@ async def test_queue_health_shows_the_last_nightly_tick(gql, world, pool, arq_qu
     admin = await gql.login("admin")
     tick = (await gql.data(QUEUE_HEALTH, token=admin))["queueHealth"]["lastNightlyTick"]
     assert tick["day"] == "2024-01-10" and tick["error"] is None
-    assert sorted(int(r["id"]) for r in tick["runs"]) == sorted(run_ids) and run_ids
+    assert sorted(int(GlobalID.from_id(r["id"]).node_id) for r in tick["runs"]) == sorted(run_ids) and run_ids
 
 
 def _sample(text: str, name: str, **labels: str) -> float | None:

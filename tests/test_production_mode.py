@@ -88,7 +88,7 @@ def test_production_requires_a_key(monkeypatch):
 async def test_token_without_expiry_is_refused(gql, world):
     now = dt.datetime.now(dt.timezone.utc)
     key = settings.load().signing_key
-    forever = jwt.encode({"sub": "admin", "iat": now}, key, algorithm="HS256")
-    good = jwt.encode({"sub": "admin", "iat": now, "exp": now + dt.timedelta(hours=1)}, key, algorithm="HS256")
+    forever = jwt.encode({"sub": "admin", "ver": 0, "iat": now}, key, algorithm="HS256")
+    good = jwt.encode({"sub": "admin", "ver": 0, "iat": now, "exp": now + dt.timedelta(hours=1)}, key, algorithm="HS256")
     assert (await gql.data("{ me { username } }", token=good))["me"]["username"] == "admin"
     assert await gql.error_code("{ me { username } }", token=forever) == "UNAUTHENTICATED"

@@ -39,5 +39,5 @@ def test_serve_with_two_workers_answers_from_two_processes(tmp_path, database_ur
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
-    started = [line for line in output.splitlines() if "Started server process" in line]
-    assert len(started) == 2, output
+    children = [line for line in output.splitlines() if "Terminated child process" in line]
+    assert len(children) == 2, output
