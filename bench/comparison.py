@@ -79,7 +79,7 @@ async def generate(n: int) -> dict[str, int]:
     aids = 2 * n
     aided = aids * 7 // 10  # students 1..aided get one aid record, the first aids-aided a second one
     schools = max(n // 100, 12)
-    for t in ("run_change", "run_statistic", "unfunded_result", "comparison_run",
+    for t in ("run_change", "run_statistic", "region_statistic", "run_history", "run_trend", "unfunded_result", "comparison_run",
               "special_group_record", "enrolment", "aid_record", "school"):
         await db.execute(f"TRUNCATE {t} RESTART IDENTITY")
     # schools: stage = i % 6, region: 20 cities × 10 counties in one province (some at city level)

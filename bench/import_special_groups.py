@@ -70,7 +70,7 @@ async def bench_import(url: str, path: Path, rows: int) -> tuple[float, object, 
         before = rss_mib()
         start = time.perf_counter()
         result = await run_import("special-groups", path, actor="bench",
-                                  progress=lambda n, label: print(f"\r  {label} {n:,}", end="", file=sys.stderr))
+                                  progress=lambda n, label, *_: print(f"\r  {label} {n:,}", end="", file=sys.stderr))
         elapsed = time.perf_counter() - start
         print(file=sys.stderr)
         return elapsed, result, before, rss_mib()

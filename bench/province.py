@@ -242,7 +242,7 @@ def write_files(directory: Path, scale: float, seed: int = SEED) -> tuple[dict[s
     return f.paths, f.counts, school_list
 
 
-def _progress(done: int, label: str) -> None:
+def _progress(done: int, label: str, total: int | None = None) -> None:
     print(f"\r  {label} {done:,}", end="", file=sys.stderr, flush=True)
 
 
