@@ -10,6 +10,7 @@ clients while attackers send, each in its own loop,
   lets through (2^levels spreads once expanded) and one level more (refused);
 * huge documents: `{ me { username } }` repeated to ~260 KB, and a 10 MB body;
 * a login loop: wrong passwords for a real account.
+* a spreadsheet bomb: a preschool roster upload declaring A1:XFD6000, with 6,000 row elements.
 
 Each client sends `{ me { username } }` and a statistics query in turn, one request at a time.
 Each attack runs in its own process, so its own work never slows the measuring process. It
@@ -28,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import io
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -45,7 +48,7 @@ CLIENT_QUERIES = [
 ]
 
 
-ATTACKS = ("fan-out", "huge-document", "login")
+ATTACKS = ("fan-out", "huge-document", "login", "spreadsheet")
 CONTROL = "benign"  # a loop of `{ __typename }`: what any extra busy client costs on this machine
 
 
@@ -103,12 +106,42 @@ def attack_requests(name: str) -> list[dict]:
     }[name]
 
 
+def spreadsheet_bomb() -> bytes:
+    """A small .xlsx whose sheet declares A1:XFD6000 and holds 6,000 rows (the roster's headers first)."""
+    from openpyxl import Workbook
+
+    book = io.BytesIO()
+    Workbook().save(book)
+    cell = '<c r="{}" t="inlineStr"><is><t>{}</t></is></c>'
+    header = "".join(cell.format(f"{c}1", h) for c, h in zip("ABC", ("身份证件号", "姓名", "金额")))
+    rows = "".join(f'<row r="{n}">{cell.format(f"A{n}", "x")}</row>' for n in range(2, 6002))
+    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             f'<dimension ref="A1:XFD6000"/><sheetData><row r="1">{header}</row>{rows}</sheetData></worksheet>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = sheet.encode() if info.filename == "xl/worksheets/sheet1.xml" else src.read(info.filename)
+            dst.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def upload_request(token: str) -> dict:
+    """The roster import of the bomb, as a GraphQL multipart upload by a kindergarten operator."""
+    operations = {"query": "mutation($f: Upload!) { importPreschoolRoster(period: \"2023-2024-1\", file: $f) { __typename ... on RosterImportRejected { errors { row message } } } }",
+                  "variables": {"f": None}}
+    return {"data": {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+            "files": {"0": ("bomb.xlsx", spreadsheet_bomb(),
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
+            "headers": {"Authorization": f"Bearer {token}"}}
+
+
 async def attacker(base: str, name: str, seconds: float) -> int:
     """One attack in a loop, one request at a time; returns how many were sent."""
-    requests = attack_requests(name)
     sent = 0
-    stop = time.monotonic() + seconds
     async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        requests = [upload_request(await login(http, "kg_op"))] if name == "spreadsheet" else attack_requests(name)
+        stop = time.monotonic() + seconds
         while time.monotonic() < stop:
             try:
                 await http.post("/graphql", **requests[sent % len(requests)])
