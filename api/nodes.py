@@ -56,6 +56,18 @@ def int_keys(node_ids: Iterable[str]) -> list[int]:
     return keys
 
 
+async def in_scope(keys: Iterable, find, to_node, missing: tuple[type[Exception], ...] = (NotFound,)) -> list:
+    """Nodes for `keys` (`to_node(await find(key))`), None for a key the viewer cannot see — as if
+    it did not exist."""
+    out = []
+    for key in keys:
+        try:
+            out.append(to_node(await find(key)))
+        except missing:
+            out.append(None)
+    return out
+
+
 async def _resolve(info: Info, ids: list[strawberry.ID]) -> list[relay.Node]:
     await info.context.viewer()  # UNAUTHENTICATED before anything else
     if not 1 <= len(ids) <= MAX_NODES:

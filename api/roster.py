@@ -17,14 +17,13 @@ from strawberry.types import Info
 
 from zizhu.api.directives import WindowGuard
 from zizhu.api.enums import AidStatus, ReviewDecision, WindowAction
-from zizhu.api.nodes import int_keys, local_int, node_type
+from zizhu.api.nodes import in_scope, int_keys, local_int, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.reference import codes
 from zizhu.domain.roster import entries as roster, importer as roster_import, windows
 from zizhu.domain.imports import ImportRejected
 from zizhu.domain.models import AidRecord, TimeWindow
 from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.errors import NotFound
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -84,13 +83,11 @@ class PreschoolRosterEntry(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        out = []
-        for key in int_keys(node_ids):
-            try:
-                out.append(_entry(viewer, (await roster.entries_in_scope(viewer, [key]))[0]))
-            except NotFound:
-                out.append(None)
-        return out
+
+        async def find(key: int):
+            return (await roster.entries_in_scope(viewer, [key]))[0]
+
+        return await in_scope(int_keys(node_ids), find, lambda row: _entry(viewer, row))
 
 
 @strawberry.type(description="学前教育政府资助名单")

@@ -21,7 +21,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from zizhu.api.enums import Category, RegionLevel, Stage
-from zizhu.api.nodes import node_type
+from zizhu.api.nodes import in_scope, node_type
 from zizhu.api.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
 from zizhu.domain.errors import Forbidden, NotFound
 from zizhu.domain.paging import page_size
@@ -171,17 +171,6 @@ async def _area_statistics(info: Info, area: stats.Area, period: str, stage) -> 
     return await _loader(info, "unfunded-statistics", StatisticsLoads).load(key)
 
 
-async def _in_scope(codes: Iterable[str], find, to_node) -> list:
-    """Nodes by code, None for one outside the viewer's scope (as if it did not exist)."""
-    out = []
-    for code in codes:
-        try:
-            out.append(to_node(await find(code)))
-        except (Forbidden, NotFound):
-            out.append(None)
-    return out
-
-
 # --- types -------------------------------------------------------------------------------------
 @node_type
 @strawberry.type(description="学校（学校标识码、名称、主管区划、开设学段）及其未资助情况统计")
@@ -197,7 +186,7 @@ class School(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        return await _in_scope(node_ids, lambda code: viewer.school(code), _school)
+        return await in_scope(node_ids, viewer.school, _school, missing=(Forbidden, NotFound))
 
     @strawberry.field(description="主管行政区划")
     async def region(self, info: Info) -> "Region":
@@ -254,7 +243,7 @@ class Region(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        return await _in_scope(node_ids, lambda code: viewer.region(code), _region)
+        return await in_scope(node_ids, viewer.region, _region, missing=(Forbidden, NotFound))
 
     @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本区域（含全部下级）的人数，从早到晚")
     async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:

@@ -9,7 +9,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from zizhu.api.enums import Category, ChangeKind, RunStatus, RunTrigger, Stage
-from zizhu.api.nodes import int_keys, local_int, node_type
+from zizhu.api.nodes import in_scope, int_keys, local_int, node_type
 from zizhu.api.pagination import Connection, connection, decode_cursor
 from zizhu.domain.comparison import changes as run_changes, runs
 from zizhu.domain.errors import NotFound
@@ -74,13 +74,7 @@ class ComparisonRun(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        out = []
-        for key in int_keys(node_ids):
-            try:
-                out.append(_run(await runs.get_run(viewer, key)))
-            except NotFound:
-                out.append(None)
-        return out
+        return await in_scope(int_keys(node_ids), lambda key: runs.get_run(viewer, key), _run)
 
     @strawberry.field(description="本批次的变动名单：新增未资助或新获资助的学生，按本账号范围（学校只见本校）")
     async def changes(
