@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from zizhu.api.enums import Role, Stage
+from zizhu.api.gql.enums import Role, Stage
 from zizhu.domain.accounts import users as accounts
 from zizhu.domain.models import Account
 

@@ -16,16 +16,18 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
 
-from zizhu.api.body_limits import BodyLimit
-from zizhu.api import graphiql, operations
-from zizhu.api.context import Clock, Context, system_clock
-from zizhu.api.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
-from zizhu.api.response_cache import DEFAULT_MAX_BYTES, ResponseCache
+from zizhu.api.web.body_limits import BodyLimit
+from zizhu.api import operations
+from zizhu.api.web import graphiql
+from zizhu.api.gql.context import Clock, Context, system_clock
+from zizhu.api.web.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
+from zizhu.api.gql.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
 from zizhu.api.exports import ROUTES as export_routes
-from zizhu.api.security import SecurityHeaders
+from zizhu.api.web.security import SecurityHeaders
 from zizhu.api.templates import ROUTES as template_routes
-from zizhu.domain import db, log_redaction, settings
+from zizhu.domain import db, settings
+from zizhu.domain.operations import log_redaction
 from zizhu.domain.errors import DomainError
 
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]

@@ -18,8 +18,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from strawberry.types import Info
 
-from zizhu.api.downloads import attachment, error_response
-from zizhu.api.enums import AidStatus, Category, Source, Stage
+from zizhu.api.web.downloads import attachment, error_response
+from zizhu.api.gql.enums import AidStatus, Category, Source, Stage
 from zizhu.api.reasons import ReasonStatus
 from zizhu.domain.accounts.users import viewer_from_token
 from zizhu.domain.errors import DomainError, Unauthenticated

@@ -8,10 +8,11 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from zizhu.api.enums import Category, ReasonStatus, Source, Stage
-from zizhu.api.nodes import int_keys, node_type
-from zizhu.api.pagination import Connection, connection, decode_cursor
-from zizhu.domain.reasons import reports as reasons, unfunded_list as unfunded
+from zizhu.api.gql.enums import Category, ReasonStatus, Source, Stage
+from zizhu.api.gql.nodes import int_keys, node_type
+from zizhu.api.gql.pagination import Connection, connection, decode_cursor
+from zizhu.domain.comparison import published_list as unfunded
+from zizhu.domain.reasons import reports as reasons
 
 
 @strawberry.type(description="已填报的未资助原因")

@@ -1,7 +1,7 @@
 """Preschool government aid roster (学前教育政府资助名单) and its time windows (时间窗口).
 
 Thin: every resolver calls zizhu.domain.roster (entries, importer, windows). Each roster
-mutation carries `@window(action: ENTRY|REVIEW)`, enforced by `zizhu.api.directives.WindowGuard` and
+mutation carries `@window(action: ENTRY|REVIEW)`, enforced by `zizhu.api.gql.directives.WindowGuard` and
 checked again by the domain inside its committing transaction.
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from zizhu.api.directives import WindowGuard
-from zizhu.api.enums import AidStatus, ReviewDecision, WindowAction
-from zizhu.api.nodes import in_scope, int_keys, local_int, node_type
-from zizhu.api.pagination import Connection, connection, decode_cursor
+from zizhu.api.gql.directives import WindowGuard
+from zizhu.api.gql.enums import AidStatus, ReviewDecision, WindowAction
+from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
+from zizhu.api.gql.pagination import Connection, connection, decode_cursor
 from zizhu.domain.reference import codes
 from zizhu.domain.roster import entries as roster, importer as roster_import, windows
 from zizhu.domain.imports import ImportRejected

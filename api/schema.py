@@ -12,16 +12,17 @@ from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.exports import ExportMutation
-from zizhu.api.nodes import NodeQuery
+from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
-from zizhu.api.statistics import Region, School, StatisticsQuery
-from zizhu.api.arguments import bound_arguments
-from zizhu.api.document_limits import OperationCost, check_source
-from zizhu.api.descriptions import describe
-from zizhu.api.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
+from zizhu.api.statistics.nodes import Region, School
+from zizhu.api.statistics.queries import StatisticsQuery
+from zizhu.api.gql.arguments import bound_arguments
+from zizhu.api.gql.document_limits import OperationCost, check_source
+from zizhu.api.gql.descriptions import describe
+from zizhu.api.gql.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.operations import OperationsQuery, RequestMetrics
-from zizhu.api.security import IntrospectionSwitch
+from zizhu.api.web.security import IntrospectionSwitch
 
 # Each feature module contributes one query type and (optionally) one mutation type.
 QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery,

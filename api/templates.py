@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from zizhu.api.downloads import attachment, error_response
+from zizhu.api.web.downloads import attachment, error_response
 from zizhu.domain.errors import DomainError
 from zizhu.domain.exports.templates import template_bytes, template_filename, template_label
 from zizhu.domain.exports.tabular import XLSX_TYPE

@@ -38,7 +38,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zizhu.api.document_limits import MAX_FRAGMENT_SPREADS  # noqa: E402
+from zizhu.api.gql.document_limits import MAX_FRAGMENT_SPREADS  # noqa: E402
 
 ZIZHU = str(Path(sys.executable).with_name("zizhu"))
 DEMO_PASSWORD = "Zizhu-demo-2024"

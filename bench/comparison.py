@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from zizhu.domain.comparison import engine as comparison
 from zizhu.domain import db  # noqa: E402
+from zizhu.domain import installation  # noqa: E402
 
 PERIOD, YEAR = "2023-2024-1", "2023-2024"
 STAGES = ["PRESCHOOL", "COMPULSORY", "GENERAL_HIGH", "VOCATIONAL", "HIGHER", "GRADUATE"]
@@ -237,7 +238,7 @@ async def main(argv: list[str] | None = None) -> int:
     await admin.close()
     url = f"{args.pg}/{name}"
     try:
-        await db.migrate(url)
+        await installation.migrate(url)
         await db.init(url)
         results = [await bench_scale(n, args.nights) for n in scales]
         await db.close()

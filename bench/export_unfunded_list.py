@@ -32,10 +32,12 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from zizhu.domain import db  # noqa: E402
+
+from zizhu.domain import installation  # noqa: E402
 from zizhu.domain.accounts.scopes import Viewer  # noqa: E402
 from zizhu.domain.comparison import engine as comparison  # noqa: E402
 from zizhu.domain.exports import lists, service  # noqa: E402
-from zizhu.domain.reasons.unfunded_list import list_unfunded_students  # noqa: E402
+from zizhu.domain.comparison.published_list import list_unfunded_students  # noqa: E402
 from zizhu.domain.reference.codes import Role  # noqa: E402
 
 PERIOD = "2023-2024-1"
@@ -173,7 +175,7 @@ async def main(argv: list[str] | None = None) -> int:
     await admin.close()
     url = f"{args.pg}/{name}"
     try:
-        await db.migrate(url)
+        await installation.migrate(url)
         await db.init(url)
         await bench(args.rows)
         await db.close()

@@ -28,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 
 from zizhu.domain import db  # noqa: E402
+
+from zizhu.domain import installation  # noqa: E402
 from zizhu.domain.reference.codes import Category, Source  # noqa: E402
 from zizhu.domain.demo import PERIODS, chinese_name, student_id  # noqa: E402
 from zizhu.domain.reference.codes import Stage  # noqa: E402
@@ -64,7 +66,7 @@ def rss_mib() -> float:
 
 
 async def bench_import(url: str, path: Path, rows: int) -> tuple[float, object, float, float]:
-    await db.migrate(url)
+    await installation.migrate(url)
     await db.init(url)
     try:
         before = rss_mib()

@@ -51,6 +51,7 @@ import province as data  # noqa: E402
 import rollup_floor  # noqa: E402
 from comparison import settle  # noqa: E402
 from zizhu.domain import db  # noqa: E402
+from zizhu.domain import installation  # noqa: E402
 from zizhu.domain.comparison.engine import published_sources  # noqa: E402
 from zizhu.domain.comparison.steps import list_rows_of  # noqa: E402
 
@@ -126,7 +127,7 @@ async def admin(pg: str, sql: str) -> None:
 
 async def prepare(url: str, scale: float) -> dict:
     """Migrate, build the province, time the floor; the facts the HTTP phase needs."""
-    await db.migrate(url)
+    await installation.migrate(url)
     await db.init(url)
     try:
         start = time.perf_counter()

@@ -140,22 +140,12 @@ async def close() -> None:
     await connections.close_all()
 
 
-async def migrate(database_url: str | None = None) -> None:
-    """Apply the versioned migrations, then (re)seed the code lists and the upgrade's roster
-    windows. Safe to run repeatedly."""
+async def apply_migrations(database_url: str | None = None) -> None:
+    """Apply the versioned migrations (the schema only; `installation.migrate` also seeds)."""
     from tortoise.migrations.api import migrate as run_migrations
-
-    from zizhu.domain.reference.seeds import seed_code_lists
-    from zizhu.domain.roster.upgrade_windows import seed_upgrade_windows
 
     await run_migrations(config=tortoise_config(database_url))
     await close()
-    await init(database_url)
-    try:
-        await seed_code_lists()
-        await seed_upgrade_windows()
-    finally:
-        await close()
 
 
 def conn(name: str = "default") -> BaseDBAsyncClient:

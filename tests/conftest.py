@@ -16,7 +16,9 @@ import httpx
 import pytest
 
 from zizhu.domain import db
-from zizhu.domain.reference.seeds import seed_code_lists
+
+from zizhu.domain import installation
+from zizhu.domain.installation import seed_code_lists
 from tests.support import world as world_module
 from tests.support.databases import TEST_DB, blank_database
 
@@ -57,7 +59,7 @@ async def database_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 async def orm(database_url):
     """Migrate once, keep the ORM open for the whole session."""
-    await db.migrate(database_url)
+    await installation.migrate(database_url)
     os.environ["DATABASE_URL"] = database_url
     handle = await db.init(database_url)
     yield handle

@@ -2,7 +2,7 @@
 parsing; depth and aliases are computed once per fragment; every error leaves with a code."""
 from __future__ import annotations
 
-from zizhu.api import document_limits
+from zizhu.api.gql import document_limits
 
 
 def fan_out(levels: int) -> str:

@@ -195,7 +195,7 @@ async def test_query_string_filters_are_checked(world, gql, filters, argument):
 async def test_the_list_is_read_page_by_page_as_the_file_is_sent(world, monkeypatch):
     from zizhu.domain.accounts.scopes import Viewer
     from zizhu.domain.exports import service
-    from zizhu.domain.reasons import unfunded_list
+    from zizhu.domain.comparison import published_list as unfunded_list
     from zizhu.domain.reference.codes import Role
 
     await unfunded_students(1100)  # three pages

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from zizhu.domain import db
+
+from zizhu.domain import installation
 from zizhu.domain.reference.codes import Category
 from zizhu.domain.reference.identity import (
     InvalidIdNumber,
@@ -35,7 +37,7 @@ async def test_code_lists_are_seeded():
 async def test_migrate_twice_is_a_no_op(database_url):
     before = await StageCode.all().count()
     # The session keeps its own connection open; a second migrate must find nothing to do.
-    await db.migrate(database_url)
+    await installation.migrate(database_url)
     await db.init(database_url)
     assert await StageCode.all().count() == before
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from zizhu.api.body_limits import MAX_JSON_BYTES, MAX_MULTIPART_BYTES
+from zizhu.api.web.body_limits import MAX_JSON_BYTES, MAX_MULTIPART_BYTES
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 ACCEPT = {"Accept": f"{GRAPHQL_RESPONSE}, application/json;q=0.9"}

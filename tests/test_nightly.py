@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from zizhu.domain.comparison import nightly
+from zizhu.domain import nightly
 from zizhu.domain.models import AuditEntry, LegacyPovertyReason, NightlyTick, UnfundedReason
 from zizhu.domain.settings import SHANGHAI
 from zizhu.workers.jobs import nightly_compare

@@ -137,7 +137,8 @@ def test_logging_of_every_zizhu_logger(monkeypatch):
     import json
     import logging
 
-    from zizhu.domain import logs, settings
+    from zizhu.domain import settings
+    from zizhu.domain.operations import logs
 
     monkeypatch.setenv("ZIZHU_LOG_FORMAT", "json")
     stream = io.StringIO()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from zizhu.domain import db
+
+from zizhu.domain import installation
 from zizhu.domain.demo import load_demo
 from zizhu.domain.models import AuditEntry, Period, Region, TimeWindow
 from zizhu.domain.roster import windows
@@ -38,7 +40,7 @@ SEEDED = [("ENTRY", "", SEPT_1, MIDNIGHT, "system"), ("REVIEW", "", SEPT_1, MIDN
 async def test_migrating_a_fresh_database_sets_both_windows_and_again_keeps_the_admins(tmp_path, database_url, orm):
     async with blank_database(tmp_path, "zizhu_fresh") as url:
         try:
-            await db.migrate(url)
+            await installation.migrate(url)
             await db.init(url)
             assert await _windows() == SEEDED
             seeded = await AuditEntry.filter(action="time_window.seed").order_by("id")
@@ -52,7 +54,7 @@ async def test_migrating_a_fresh_database_sets_both_windows_and_again_keeps_the_
             await set_window("REVIEW", MIDNIGHT, MIDNIGHT + dt.timedelta(days=10), province="430000")
             await db.close()
 
-            await db.migrate(url)
+            await installation.migrate(url)
             await db.init(url)
             assert await _windows() == [
                 ("ENTRY", "", SEPT_1, MIDNIGHT + dt.timedelta(days=5), "admin"),

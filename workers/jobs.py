@@ -13,7 +13,8 @@ from typing import Any
 from arq import Retry
 
 from zizhu.domain.accounts import audit
-from zizhu.domain.comparison import leases, nightly
+from zizhu.domain import nightly
+from zizhu.domain.comparison import leases
 from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.comparison.engine import execute_run, get_run, mark_failed
 from zizhu.domain.comparison.schedule import shanghai_today

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from zizhu.api.comparison.runs import ComparisonRun, _run
-from zizhu.domain.comparison import nightly
+from zizhu.domain import nightly
 from zizhu.domain.models import NightlyTick as TickRow
 
 

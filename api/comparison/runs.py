@@ -8,9 +8,9 @@ import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
-from zizhu.api.enums import Category, ChangeKind, RunStatus, RunTrigger, Stage
-from zizhu.api.nodes import in_scope, int_keys, local_int, node_type
-from zizhu.api.pagination import Connection, connection, decode_cursor
+from zizhu.api.gql.enums import Category, ChangeKind, RunStatus, RunTrigger, Stage
+from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
+from zizhu.api.gql.pagination import Connection, connection, decode_cursor
 from zizhu.domain.comparison import changes as run_changes, runs
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun as RunRow

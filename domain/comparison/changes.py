@@ -1,6 +1,6 @@
 """What a run changed (比对变动名单): the students it made newly unfunded or newly funded.
 
-Scoped like the unfunded list (`zizhu.domain.reasons.unfunded_list.scope_conditions`): a school
+Scoped like the unfunded list (`zizhu.domain.comparison.published_list.scope_conditions`): a school
 sees its own students, an authority its subtree; ID numbers are masked outside the student's
 school. Names and categories come from the list row the change opened (newly unfunded) or
 closed (newly funded), when the history still holds it.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.reasons.unfunded_list import keyset_page, keyset_params, categories_in, scope_conditions
+from zizhu.domain.comparison.published_list import keyset_page, keyset_params, categories_in, scope_conditions
 from zizhu.domain.reference.codes import Category, ChangeKind, Stage
 
 

@@ -14,7 +14,7 @@ from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
 from zizhu.domain.models import School
-from zizhu.domain.reasons import unfunded_list as unfunded
+from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.reference.codes import UNFUNDED_REASONS, AidStatus, Category, LabelledEnum, Source, Stage
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.roster import entries as roster

@@ -6,6 +6,8 @@ validating run on the parser threads, one batch at a time; only staging runs on 
 """
 from __future__ import annotations
 
+from prometheus_client import Counter
+
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +20,14 @@ from zizhu.domain.imports.kinds import KINDS, Kind, Refs, load_refs
 from zizhu.domain.imports.reader import BULK_LIMITS, ImportRejected, estimate_rows, in_parser_thread, read_rows
 from zizhu.domain.imports.staging import Staging
 from zizhu.domain.imports.values import Cells, Errors
-from zizhu.domain.operations.metrics import IMPORTED_ROWS
 from zizhu.domain.reference.periods import parse_semester
 
 BATCH_ROWS = 10_000
 LIMITS = BULK_LIMITS
 
 Progress = Callable[..., None]  # progress(rows done, label, total=estimated rows or None)
+
+IMPORTED_ROWS = Counter("zizhu_imported_rows", "Rows imported from files, by kind", ["kind"])
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,12 @@
-"""Prometheus metrics (监控指标) of the domain: imported rows, and figures read at scrape time
+"""Prometheus metrics (监控指标) of the domain read at scrape time
 (queue depth, workers alive, stalled runs, each period's last run: duration and row counts)."""
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Gauge
 
 from zizhu.domain import db
 from zizhu.domain.operations.health import queue_health
 
-IMPORTED_ROWS = Counter("zizhu_imported_rows", "Rows imported from files, by kind", ["kind"])
 QUEUE_JOBS = Gauge("zizhu_queue_jobs", "Jobs in the arq queue, by state (queued, running)", ["state"])
 WORKERS_ALIVE = Gauge("zizhu_workers_alive", "Workers whose heartbeat is recent")
 RUNS_STALLED = Gauge("zizhu_comparison_runs_stalled", "QUEUED comparison runs that no worker is taking")

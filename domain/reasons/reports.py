@@ -24,7 +24,7 @@ from zizhu.domain.models import ReasonCode, RegionReason, UnfundedReason
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison.steps import list_rows_of
-from zizhu.domain.reasons.unfunded_list import published_run_id
+from zizhu.domain.comparison.published_list import published_run_id
 
 AUDITED = ("reason_code", "detail", "inherited", "reported_by", "reported_at")
 

@@ -15,7 +15,7 @@ from strawberry.schema_directive import Location
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
-from zizhu.api.enums import WindowAction
+from zizhu.api.gql.enums import WindowAction
 from zizhu.domain.reference import codes
 from zizhu.domain.roster import windows
 from zizhu.domain.accounts.scopes import Viewer

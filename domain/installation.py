@@ -1,6 +1,8 @@
-"""Seed the code lists and the project catalogue (idempotent: run at every `zizhu migrate`)."""
+"""Installing and upgrading a database (安装与升级): the migrations, then the code lists, the project
+catalogue and the upgrade's roster windows. Idempotent: run at every `zizhu migrate`."""
 from __future__ import annotations
 
+from zizhu.domain import db
 from zizhu.domain.reference.codes import (
     PROJECT_CATALOGUE,
     REASON_NEEDS_DETAIL,
@@ -9,6 +11,7 @@ from zizhu.domain.reference.codes import (
     Stage,
 )
 from zizhu.domain.models import AidProject, CategoryCode, Region, ReasonCode, StageCode
+from zizhu.domain.roster.upgrade_windows import seed_upgrade_windows
 
 
 async def seed_code_lists() -> None:
@@ -29,3 +32,15 @@ async def seed_code_lists() -> None:
             defaults={"name": name, "stage": stage.value, "kind": kind.value, "cycle": cycle.value},
         )
     await Region.get_or_create(code="000000", defaults={"name": "全国", "parent_code": None, "level": "NATION"})
+
+
+async def migrate(database_url: str | None = None) -> None:
+    """Apply the versioned migrations, then (re)seed the code lists and the upgrade's roster
+    windows. Safe to run repeatedly."""
+    await db.apply_migrations(database_url)
+    await db.init(database_url)
+    try:
+        await seed_code_lists()
+        await seed_upgrade_windows()
+    finally:
+        await db.close()

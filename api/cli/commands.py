@@ -17,8 +17,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from zizhu.api.progress import Progress
-from zizhu.domain import db, logs, settings
+from zizhu.api.cli.progress import Progress
+from zizhu.domain import db, settings
+from zizhu.domain import installation
+from zizhu.domain.operations import logs
 from zizhu.domain.errors import DomainError, NotOperational
 from zizhu.domain.imports.kinds import KINDS
 from zizhu.domain.reference.codes import Role, Stage
@@ -67,7 +69,7 @@ def _run_with_database(work: Callable[[], Awaitable[Any]]) -> Any:
 def _migrate() -> None:
     async def go():
         await db.check_reachable()
-        await db.migrate()
+        await installation.migrate()
 
     asyncio.run(go())
 
@@ -128,7 +130,7 @@ def _positive(text: str) -> int:
 
 def run_worker(args) -> int:
     from zizhu.domain.comparison import queue
-    from zizhu.workers.main import run_worker as start
+    from zizhu.workers import run_worker as start
 
     asyncio.run(db.check_reachable())
     asyncio.run(queue.check_reachable())
@@ -413,5 +415,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if isinstance(exc, (NotOperational, DomainError)) else 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,8 +10,8 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from zizhu.api.context import bearer_token
-from zizhu.api.media import error_response
+from zizhu.api.gql.context import bearer_token
+from zizhu.api.web.media import error_response
 from zizhu.api.roster import MAX_UPLOAD_BYTES
 from zizhu.domain.accounts.users import token_payload
 from zizhu.domain.errors import DomainError, Unauthenticated, ValidationFailed
