@@ -1,4 +1,5 @@
 """Sign-in, the current account and account management (登录、当前用户与账号管理)."""
+
 from __future__ import annotations
 
 import strawberry
@@ -35,8 +36,9 @@ class UserAccount:
 
 def _account(a: Account) -> UserAccount:
     v = accounts.viewer_of(a)
-    return UserAccount(username=a.username, role=v.role, scope_code=a.scope_code, stages=list(v.stages),
-                       active=a.active)
+    return UserAccount(
+        username=a.username, role=v.role, scope_code=a.scope_code, stages=list(v.stages), active=a.active
+    )
 
 
 async def _admin(info: Info) -> str:

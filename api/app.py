@@ -1,4 +1,5 @@
 """The Starlette application: /graphql (with GraphiQL), /healthz, /readyz, /metrics and file downloads (templates, exports)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,19 +17,19 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
 
-from zizhu.api.web.body_limits import BodyLimit
 from zizhu.api import operations
-from zizhu.api.web import graphiql
+from zizhu.api.exports import ROUTES as export_routes
 from zizhu.api.gql.context import Clock, Context, system_clock
-from zizhu.api.web.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.gql.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
-from zizhu.api.exports import ROUTES as export_routes
-from zizhu.api.web.security import SecurityHeaders
 from zizhu.api.templates import ROUTES as template_routes
+from zizhu.api.web import graphiql
+from zizhu.api.web.body_limits import BodyLimit
+from zizhu.api.web.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
+from zizhu.api.web.security import SecurityHeaders
 from zizhu.domain import db, settings
-from zizhu.domain.operations import log_redaction
 from zizhu.domain.errors import DomainError
+from zizhu.domain.operations import log_redaction
 
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
 MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
@@ -101,8 +102,11 @@ class ZizhuGraphQL(GraphQL):
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         response = await super().run(request, context, root_value)
-        if (isinstance(response, Response) and response.media_type == "application/json"
-                and wants_graphql_response(request.headers)):
+        if (
+            isinstance(response, Response)
+            and response.media_type == "application/json"
+            and wants_graphql_response(request.headers)
+        ):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
             response.status_code = getattr(request.state, "graphql_status", response.status_code)
         return response
@@ -111,13 +115,15 @@ class ZizhuGraphQL(GraphQL):
 async def healthz(request: Request) -> JSONResponse:
     try:
         await db.fetch("SELECT 1 AS ok")
-    except Exception:  # noqa: BLE001 - health endpoint reports, never raises
+    except Exception:
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
 def create_app(
-    database_url: str | None = None, clock: Clock = system_clock, manage_orm: bool = True,
+    database_url: str | None = None,
+    clock: Clock = system_clock,
+    manage_orm: bool = True,
     response_cache_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Starlette:
     """Build the app. With manage_orm the lifespan opens the ORM (tests may open it themselves);
@@ -148,7 +154,12 @@ def _cors() -> list[Middleware]:
     origins = settings.load().cors_origins
     if not origins:
         return []
-    return [Middleware(
-        CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type", "Accept"], max_age=600,
-    )]
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            max_age=600,
+        )
+    ]

@@ -5,6 +5,7 @@ and returns a link to `GET /exports/{kind}.{format}?link=…`, valid for a few m
 without the Authorization header (a browser download). The route also answers a request that
 carries `Authorization: Bearer <token>` and the filters as query parameters. Lists are streamed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,9 +19,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from strawberry.types import Info
 
-from zizhu.api.web.downloads import attachment, error_response
 from zizhu.api.gql.enums import AidStatus, Category, Source, Stage
 from zizhu.api.reasons import ReasonStatus
+from zizhu.api.web.downloads import attachment, error_response
 from zizhu.domain.accounts.users import viewer_from_token
 from zizhu.domain.errors import DomainError, Unauthenticated
 from zizhu.domain.exports import links, lists, service
@@ -56,8 +57,9 @@ async def _link(info: Info, kind: str, fmt: str, filters: dict) -> ExportLink:
     token, expires = links.sign(viewer.username, kind, fmt, filters, info.context.now())
     request = info.context.request
     base = str(request.base_url).rstrip("/") if request else ""
-    return ExportLink(url=f"{base}/exports/{kind}.{fmt}?{urlencode({'link': token})}", filename=f"{kind}.{fmt}",
-                      expires_at=expires)
+    return ExportLink(
+        url=f"{base}/exports/{kind}.{fmt}?{urlencode({'link': token})}", filename=f"{kind}.{fmt}", expires_at=expires
+    )
 
 
 def _arg(description: str):
@@ -74,44 +76,86 @@ Format = Annotated[ExportFormat, _arg("文件格式")]
 
 @strawberry.type
 class ExportMutation:
-    @strawberry.mutation(description="导出统计表（.xlsx）：下级区划（或直属学校）逐行，含本级、合计；范围与 unfundedStatistics 相同")
+    @strawberry.mutation(
+        description="导出统计表（.xlsx）：下级区划（或直属学校）逐行，含本级、合计；范围与 unfundedStatistics 相同"
+    )
     async def export_unfunded_statistics(
-        self, info: Info, period: Period, region_code: RegionFilter = None, stage: StageFilter = None,
+        self,
+        info: Info,
+        period: Period,
+        region_code: RegionFilter = None,
+        stage: StageFilter = None,
         rows: Annotated[StatisticsRows, _arg("统计表的行：下级区划或直属学校")] = StatisticsRows.REGIONS,
     ) -> ExportLink:
-        return await _link(info, service.STATISTICS, service.XLSX,
-                           {"period": period, "regionCode": region_code, "stage": stage, "rows": rows})
+        return await _link(
+            info,
+            service.STATISTICS,
+            service.XLSX,
+            {"period": period, "regionCode": region_code, "stage": stage, "rows": rows},
+        )
 
     @strawberry.mutation(description="导出未资助名单（.xlsx 或 CSV，流式）；筛选、范围与脱敏与 unfundedStudents 相同")
     async def export_unfunded_students(
-        self, info: Info, period: Period, stage: StageFilter = None, region_code: RegionFilter = None,
-        school_code: SchoolFilter = None, category: Annotated[Category | None, _arg("特殊群体类型")] = None,
+        self,
+        info: Info,
+        period: Period,
+        stage: StageFilter = None,
+        region_code: RegionFilter = None,
+        school_code: SchoolFilter = None,
+        category: Annotated[Category | None, _arg("特殊群体类型")] = None,
         source: Annotated[Source | None, _arg("数据来源")] = None,
         reason_status: Annotated[ReasonStatus | None, _arg("原因填报状态")] = None,
         format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
-        return await _link(info, lists.UNFUNDED, format.value, {
-            "period": period, "stage": stage, "regionCode": region_code, "schoolCode": school_code,
-            "category": category, "source": source, "reasonStatus": reason_status,
-        })
+        return await _link(
+            info,
+            lists.UNFUNDED,
+            format.value,
+            {
+                "period": period,
+                "stage": stage,
+                "regionCode": region_code,
+                "schoolCode": school_code,
+                "category": category,
+                "source": source,
+                "reasonStatus": reason_status,
+            },
+        )
 
     @strawberry.mutation(description="导出脱贫家庭学生历史未资助原因（只读历史）；范围与 legacyPovertyReasons 相同")
     async def export_legacy_poverty_reasons(
-        self, info: Info, period: OptionalPeriod = None, stage: StageFilter = None, region_code: RegionFilter = None,
-        school_code: SchoolFilter = None, format: Format = ExportFormat.XLSX,
+        self,
+        info: Info,
+        period: OptionalPeriod = None,
+        stage: StageFilter = None,
+        region_code: RegionFilter = None,
+        school_code: SchoolFilter = None,
+        format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
-        return await _link(info, lists.LEGACY, format.value, {
-            "period": period, "stage": stage, "regionCode": region_code, "schoolCode": school_code,
-        })
+        return await _link(
+            info,
+            lists.LEGACY,
+            format.value,
+            {
+                "period": period,
+                "stage": stage,
+                "regionCode": region_code,
+                "schoolCode": school_code,
+            },
+        )
 
     @strawberry.mutation(description="导出学前教育政府资助名单；范围与 preschoolRoster 相同")
     async def export_preschool_roster(
-        self, info: Info, period: Period,
+        self,
+        info: Info,
+        period: Period,
         school_code: Annotated[str | None, _arg("学校标识码；学校账号默认为本校，主管部门须指定")] = None,
-        status: Annotated[AidStatus | None, _arg("审核状态")] = None, format: Format = ExportFormat.XLSX,
+        status: Annotated[AidStatus | None, _arg("审核状态")] = None,
+        format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
-        return await _link(info, lists.ROSTER, format.value,
-                           {"period": period, "schoolCode": school_code, "status": status})
+        return await _link(
+            info, lists.ROSTER, format.value, {"period": period, "schoolCode": school_code, "status": status}
+        )
 
 
 # --- the download route ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Operations over HTTP and GraphQL (运维): /readyz, /metrics, the queueHealth query, and the
 per-operation request metrics."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +22,9 @@ from zizhu.domain.operations import health, metrics
 
 REQUESTS = Counter("zizhu_graphql_requests", "GraphQL operations, by root field and outcome", ["operation", "outcome"])
 LATENCY = Histogram(
-    "zizhu_graphql_request_duration_seconds", "GraphQL operation latency, by root field", ["operation"],
+    "zizhu_graphql_request_duration_seconds",
+    "GraphQL operation latency, by root field",
+    ["operation"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
@@ -67,8 +70,10 @@ async def readyz(request: Request) -> JSONResponse:
     """Readiness: database, Redis and a recent worker heartbeat; 503 with the failing checks."""
     checks = await health.readiness()
     ready = all(c.ok for c in checks)
-    body = {"status": "ok" if ready else "unavailable",
-            "checks": {c.name: {"ok": c.ok, **({"detail": c.detail} if c.detail else {})} for c in checks}}
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": {c.name: {"ok": c.ok, **({"detail": c.detail} if c.detail else {})} for c in checks},
+    }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
@@ -116,19 +121,38 @@ class QueueHealth:
 
 @strawberry.type
 class OperationsQuery:
-    @strawberry.field(description="任务队列状况：worker 心跳、排队与执行中的任务、上次每日比对、无人接手的批次（系统管理员）")
+    @strawberry.field(
+        description="任务队列状况：worker 心跳、排队与执行中的任务、上次每日比对、无人接手的批次（系统管理员）"
+    )
     async def queue_health(self, info: Info) -> QueueHealth:
         viewer = await info.context.viewer()
         h = await health.queue_health(viewer)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         tick = None
         if h.last_tick is not None:
-            tick = QueueTick(at=h.last_tick.at, day=h.last_tick.day, error=h.last_tick.error,
-                               runs=[_run(r) for r in h.last_tick_runs])
+            tick = QueueTick(
+                at=h.last_tick.at,
+                day=h.last_tick.day,
+                error=h.last_tick.error,
+                runs=[_run(r) for r in h.last_tick_runs],
+            )
         return QueueHealth(
-            queue=h.queue, redis_reachable=h.redis_ok,
-            workers=[WorkerStatus(worker_id=w.worker_id, host=w.host, pid=w.pid, started_at=w.started_at,
-                                  last_heartbeat=w.last_seen, alive=w.alive(now)) for w in h.workers],
-            alive_workers=h.alive_workers, queued_jobs=h.queued_jobs, running_jobs=h.running_jobs,
-            last_nightly_tick=tick, stalled_runs=[_run(r) for r in h.stalled_runs],
+            queue=h.queue,
+            redis_reachable=h.redis_ok,
+            workers=[
+                WorkerStatus(
+                    worker_id=w.worker_id,
+                    host=w.host,
+                    pid=w.pid,
+                    started_at=w.started_at,
+                    last_heartbeat=w.last_seen,
+                    alive=w.alive(now),
+                )
+                for w in h.workers
+            ],
+            alive_workers=h.alive_workers,
+            queued_jobs=h.queued_jobs,
+            running_jobs=h.running_jobs,
+            last_nightly_tick=tick,
+            stalled_runs=[_run(r) for r in h.stalled_runs],
         )

@@ -1,8 +1,9 @@
 """Unfunded students and their reasons (特殊群体学生未资助情况上报/查看) and the legacy history."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 import strawberry
 from strawberry import relay
@@ -120,28 +121,55 @@ class RegionReasonInput:
 def _student(s: unfunded.UnfundedStudent) -> UnfundedStudent:
     reason = None
     if s.reason_code:
-        reason = ReportedReason(code=s.reason_code, detail=s.reason_detail or "", inherited=s.reason_inherited,
-                                reported_at=s.reported_at, version=s.reason_version)
+        reason = ReportedReason(
+            code=s.reason_code,
+            detail=s.reason_detail or "",
+            inherited=s.reason_inherited,
+            reported_at=s.reported_at,
+            version=s.reason_version,
+        )
     return UnfundedStudent(
-        pk=s.row_id, id_number=s.id_number, name=s.name, school_code=s.school_code, stage=s.stage, categories=s.categories,
-        central_categories=s.central, self_collected_categories=s.self_collected, reason=reason,
+        pk=s.row_id,
+        id_number=s.id_number,
+        name=s.name,
+        school_code=s.school_code,
+        stage=s.stage,
+        categories=s.categories,
+        central_categories=s.central,
+        self_collected_categories=s.self_collected,
+        reason=reason,
     )
 
 
 def _legacy(r: unfunded.LegacyReason) -> LegacyPovertyReason:
     return LegacyPovertyReason(
-        pk=r.row_id, id_number=r.id_number, name=r.name, school_code=r.school_code, stage=r.stage, period=r.period,
-        reason_code=r.reason_code, detail=r.detail, reported_at=r.reported_at,
+        pk=r.row_id,
+        id_number=r.id_number,
+        name=r.name,
+        school_code=r.school_code,
+        stage=r.stage,
+        period=r.period,
+        reason_code=r.reason_code,
+        detail=r.detail,
+        reported_at=r.reported_at,
     )
 
 
 def _region_reason(r) -> RegionReason:
-    from zizhu.domain.reference.codes import Category as C, Stage as S
+    from zizhu.domain.reference.codes import Category as C
+    from zizhu.domain.reference.codes import Stage as S
 
     category = next((c for c in C if c.number == r.category), None)
     return RegionReason(
-        pk=r.id, period=r.period, stage=S(r.stage), region_code=r.region_code, category=category,
-        reason_code=r.reason_code, detail=r.detail, reported_by=r.reported_by, reported_at=r.reported_at,
+        pk=r.id,
+        period=r.period,
+        stage=S(r.stage),
+        region_code=r.region_code,
+        category=category,
+        reason_code=r.reason_code,
+        detail=r.detail,
+        reported_by=r.reported_by,
+        reported_at=r.reported_at,
         version=r.version,
     )
 
@@ -150,28 +178,55 @@ def _region_reason(r) -> RegionReason:
 class ReasonQuery:
     @strawberry.field(description="未资助的特殊群体学生名单（最近一次发布的比对结果）")
     async def unfunded_students(
-        self, info: Info, period: str, stage: Stage | None = None, region_code: str | None = None,
-        school_code: str | None = None, category: Category | None = None, source: Source | None = None,
-        reason_status: ReasonStatus | None = None, newly_unfunded: bool = False, first: int = 50,
+        self,
+        info: Info,
+        period: str,
+        stage: Stage | None = None,
+        region_code: str | None = None,
+        school_code: str | None = None,
+        category: Category | None = None,
+        source: Source | None = None,
+        reason_status: ReasonStatus | None = None,
+        newly_unfunded: bool = False,
+        first: int = 50,
         after: str | None = None,
     ) -> Connection[UnfundedStudent]:
         viewer = await info.context.viewer()
         items, more = await unfunded.list_unfunded_students(
-            viewer, period, stage=stage, region_code=region_code, school_code=school_code, category=category,
-            source=source, reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
-            newly_unfunded=newly_unfunded, first=first, after=decode_cursor(after),
+            viewer,
+            period,
+            stage=stage,
+            region_code=region_code,
+            school_code=school_code,
+            category=category,
+            source=source,
+            reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
+            newly_unfunded=newly_unfunded,
+            first=first,
+            after=decode_cursor(after),
         )
         return connection(items, more, lambda s: s.row_id, _student, after)
 
     @strawberry.field(description="脱贫家庭学生未资助情况查看（历史，只读）")
     async def legacy_poverty_reasons(
-        self, info: Info, period: str | None = None, stage: Stage | None = None, region_code: str | None = None,
-        school_code: str | None = None, first: int = 50, after: str | None = None,
+        self,
+        info: Info,
+        period: str | None = None,
+        stage: Stage | None = None,
+        region_code: str | None = None,
+        school_code: str | None = None,
+        first: int = 50,
+        after: str | None = None,
     ) -> Connection[LegacyPovertyReason]:
         viewer = await info.context.viewer()
         items, more = await unfunded.list_legacy_reasons(
-            viewer, period=period, stage=stage, region_code=region_code, school_code=school_code,
-            first=first, after=decode_cursor(after),
+            viewer,
+            period=period,
+            stage=stage,
+            region_code=region_code,
+            school_code=school_code,
+            first=first,
+            after=decode_cursor(after),
         )
         return connection(items, more, lambda r: r.row_id, _legacy, after)
 
@@ -184,8 +239,14 @@ class ReasonQuery:
 
 
 def _report(i: ReasonInput) -> reasons.ReasonReport:
-    return reasons.ReasonReport(period=i.period, stage=i.stage, id_number=i.id_number,
-                                reason_code=i.reason_code, detail=i.detail, expected_version=i.expected_version)
+    return reasons.ReasonReport(
+        period=i.period,
+        stage=i.stage,
+        id_number=i.id_number,
+        reason_code=i.reason_code,
+        detail=i.detail,
+        expected_version=i.expected_version,
+    )
 
 
 @strawberry.type
@@ -206,7 +267,13 @@ class ReasonMutation:
     async def report_region_reason(self, info: Info, input: RegionReasonInput) -> RegionReason:
         viewer = await info.context.viewer()
         saved = await reasons.report_region_reason(
-            viewer, input.period, input.stage, input.reason_code, input.detail, input.category, info.context.now(),
+            viewer,
+            input.period,
+            input.stage,
+            input.reason_code,
+            input.detail,
+            input.category,
+            info.context.now(),
             expected_version=input.expected_version,
         )
         return _region_reason(saved)

@@ -1,11 +1,12 @@
 """Code lists with Chinese labels, so a page never hard-codes a label (代码表查询)."""
+
 from __future__ import annotations
 
 import strawberry
 
 from zizhu.api.exports import ExportFormat, StatisticsRows
-from zizhu.domain.reference import codes
 from zizhu.domain.models import AidProject, ReasonCode
+from zizhu.domain.reference import codes
 
 
 @strawberry.type(description="代码项：英文代码及其中文名称")
@@ -55,9 +56,12 @@ class CodeLists:
     reason_statuses: list[CodeItem] = _list(codes.ReasonStatus, "原因填报状态")
     change_kinds: list[CodeItem] = _list(codes.ChangeKind, "比对变动类型")
     review_decisions: list[CodeItem] = _list(codes.ReviewDecision, "审核结果")
-    export_formats: list[CodeItem] = strawberry.field(resolver=lambda: _api_items(ExportFormat), description="导出文件格式")
-    statistics_rows: list[CodeItem] = strawberry.field(resolver=lambda: _api_items(StatisticsRows),
-                                                       description="统计表的行（导出统计表时）")
+    export_formats: list[CodeItem] = strawberry.field(
+        resolver=lambda: _api_items(ExportFormat), description="导出文件格式"
+    )
+    statistics_rows: list[CodeItem] = strawberry.field(
+        resolver=lambda: _api_items(StatisticsRows), description="统计表的行（导出统计表时）"
+    )
 
     @strawberry.field(description="未资助原因（99 须填写说明）")
     async def reasons(self) -> list[CodeItem]:

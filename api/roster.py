@@ -4,11 +4,13 @@ Thin: every resolver calls zizhu.domain.roster (entries, importer, windows). Eac
 mutation carries `@window(action: ENTRY|REVIEW)`, enforced by `zizhu.api.gql.directives.WindowGuard` and
 checked again by the domain inside its committing transaction.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -19,11 +21,13 @@ from zizhu.api.gql.directives import WindowGuard
 from zizhu.api.gql.enums import AidStatus, ReviewDecision, WindowAction
 from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
-from zizhu.domain.reference import codes
-from zizhu.domain.roster import entries as roster, importer as roster_import, windows
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.imports import ImportRejected
 from zizhu.domain.models import AidRecord, TimeWindow
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.reference import codes
+from zizhu.domain.roster import entries as roster
+from zizhu.domain.roster import importer as roster_import
+from zizhu.domain.roster import windows
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -43,7 +47,7 @@ class TimeWindowType(relay.Node):
     updated_by: str
 
     @classmethod
-    def resolve_id(cls, root: "TimeWindowType", *, info: Info) -> str:
+    def resolve_id(cls, root: TimeWindowType, *, info: Info) -> str:
         return str(root.pk)
 
     @classmethod
@@ -77,7 +81,7 @@ class PreschoolRosterEntry(relay.Node):
     updated_at: dt.datetime
 
     @classmethod
-    def resolve_id(cls, root: "PreschoolRosterEntry", *, info: Info) -> str:
+    def resolve_id(cls, root: PreschoolRosterEntry, *, info: Info) -> str:
         return str(root.pk)
 
     @classmethod
@@ -144,22 +148,35 @@ RosterImportResult = Annotated[
 
 def _window(w: TimeWindow, now: dt.datetime) -> TimeWindowType:
     return TimeWindowType(
-        pk=w.id, period=w.period, project_code=w.project_code, action=codes.WindowAction(w.action),
-        province_code=f"{w.province}0000" if w.province else None, start=windows.in_shanghai(w.start),
-        end=windows.in_shanghai(w.end), is_open=windows.is_open(w, now), updated_by=w.updated_by,
+        pk=w.id,
+        period=w.period,
+        project_code=w.project_code,
+        action=codes.WindowAction(w.action),
+        province_code=f"{w.province}0000" if w.province else None,
+        start=windows.in_shanghai(w.start),
+        end=windows.in_shanghai(w.end),
+        is_open=windows.is_open(w, now),
+        updated_by=w.updated_by,
     )
 
 
 def _state(s: windows.WindowState) -> RosterWindow:
-    return RosterWindow(start=s.start, end=s.end, is_open=s.is_open,
-                        province_code=f"{s.province}0000" if s.province else None)
+    return RosterWindow(
+        start=s.start, end=s.end, is_open=s.is_open, province_code=f"{s.province}0000" if s.province else None
+    )
 
 
 def _entry(viewer: Viewer, e: AidRecord) -> PreschoolRosterEntry:
     return PreschoolRosterEntry(
-        pk=e.id, id_number=viewer.id_number_for(e.id_number, e.school_code), name=e.name,
-        school_code=e.school_code, period=e.period, amount=e.amount, status=codes.AidStatus(e.status),
-        return_comment=e.return_comment, updated_at=e.updated_at,
+        pk=e.id,
+        id_number=viewer.id_number_for(e.id_number, e.school_code),
+        name=e.name,
+        school_code=e.school_code,
+        period=e.period,
+        amount=e.amount,
+        status=codes.AidStatus(e.status),
+        return_comment=e.return_comment,
+        updated_at=e.updated_at,
     )
 
 
@@ -200,9 +217,12 @@ class RosterQuery:
         now = info.context.now()
         states = await roster.roster_windows(period, school, now)
         return PreschoolRoster(
-            period=period, school_code=school.code, school_name=school.name,
+            period=period,
+            school_code=school.code,
+            school_name=school.name,
             entry_window=_state(states[codes.WindowAction.ENTRY]),
-            review_window=_state(states[codes.WindowAction.REVIEW]), now=now,
+            review_window=_state(states[codes.WindowAction.REVIEW]),
+            now=now,
         )
 
     @strawberry.field(description="资助周期的时间窗口（全国设置及本省单独设置）")
@@ -217,8 +237,14 @@ class RosterQuery:
 class RosterMutation:
     @strawberry.mutation(description="设置时间窗口（系统管理员）；provinceCode 为空表示全国，否则为该省单独设置")
     async def set_time_window(
-        self, info: Info, period: str, action: WindowAction, start: dt.datetime, end: dt.datetime,
-        project_code: str = roster.PROJECT, province_code: str | None = None,
+        self,
+        info: Info,
+        period: str,
+        action: WindowAction,
+        start: dt.datetime,
+        end: dt.datetime,
+        project_code: str = roster.PROJECT,
+        province_code: str | None = None,
     ) -> TimeWindowType:
         viewer = await info.context.viewer()
         w = await windows.set_window(viewer, period, project_code, action, start, end, province_code)
@@ -226,15 +252,22 @@ class RosterMutation:
 
     @strawberry.mutation(description="录入一名幼儿（学校业务操作人员）", extensions=ENTRY)
     async def add_preschool_roster_entry(
-        self, info: Info, period: str, id_number: str, amount: Decimal,
-        name: str | None = None, school_code: str | None = None,
+        self,
+        info: Info,
+        period: str,
+        id_number: str,
+        amount: Decimal,
+        name: str | None = None,
+        school_code: str | None = None,
     ) -> PreschoolRosterEntry:
         viewer = await info.context.viewer()
         e = await roster.add_entry(viewer, period, id_number, amount, _clock(info), name, school_code)
         return _entry(viewer, e)
 
     @strawberry.mutation(description="修改金额（仅录入、退回状态）", extensions=ENTRY)
-    async def update_preschool_roster_entry(self, info: Info, id: strawberry.ID, amount: Decimal) -> PreschoolRosterEntry:
+    async def update_preschool_roster_entry(
+        self, info: Info, id: strawberry.ID, amount: Decimal
+    ) -> PreschoolRosterEntry:
         viewer = await info.context.viewer()
         return _entry(viewer, await roster.update_entry(viewer, _entry_ids([id])[0], amount, _clock(info)))
 
@@ -245,9 +278,7 @@ class RosterMutation:
         return strawberry.ID(str(relay.GlobalID("PreschoolRosterEntry", str(deleted))))
 
     @strawberry.mutation(description="学校上报（录入、退回 → 已上报），整批成功或整批不变", extensions=ENTRY)
-    async def submit_preschool_roster_entries(
-        self, info: Info, ids: list[strawberry.ID]
-    ) -> list[PreschoolRosterEntry]:
+    async def submit_preschool_roster_entries(self, info: Info, ids: list[strawberry.ID]) -> list[PreschoolRosterEntry]:
         viewer = await info.context.viewer()
         return [_entry(viewer, e) for e in await roster.submit_entries(viewer, _entry_ids(ids), _clock(info))]
 
@@ -258,22 +289,23 @@ class RosterMutation:
     async def import_preschool_roster(self, info: Info, period: str, file: Upload) -> RosterImportResult:
         viewer = await info.context.viewer()
         if getattr(file, "size", None) and file.size > MAX_UPLOAD_BYTES:
-            return RosterImportRejected(message="文件过大", errors=[RosterRowError(row=1, column="", message="文件不能超过 20MB")])
-        try:
-            result = await roster_import.import_roster(
-                viewer, period, file.file, file.filename, _clock(info)
+            return RosterImportRejected(
+                message="文件过大", errors=[RosterRowError(row=1, column="", message="文件不能超过 20MB")]
             )
+        try:
+            result = await roster_import.import_roster(viewer, period, file.file, file.filename, _clock(info))
         except ImportRejected as rejected:
             return RosterImportRejected(
                 message=f"文件有 {len(rejected.errors)} 处错误，未导入任何数据",
                 errors=[RosterRowError(row=e.row, column=e.column, message=e.message) for e in rejected.errors],
             )
-        return RosterImported(count=result.rows, created=result.created, updated=result.updated,
-                              unchanged=result.unchanged)
+        return RosterImported(
+            count=result.rows, created=result.created, updated=result.updated, unchanged=result.unchanged
+        )
 
     @strawberry.mutation(
         description="审核（学校审核人员：已上报 → 学校审核通过/退回；主管部门：学校审核通过 → 审核通过/退回），"
-                    "退回须填写原因，整批成功或整批不变",
+        "退回须填写原因，整批成功或整批不变",
         extensions=REVIEW,
     )
     async def review_preschool_roster_entries(

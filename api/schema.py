@@ -1,34 +1,51 @@
 """The Strawberry schema: one Query and one Mutation merged from the feature modules."""
+
 from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
-from strawberry.types import ExecutionResult
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionResult
 
 from zizhu.api.accounts import AccountMutation, AccountQuery
-from zizhu.api.reference import CodeQuery
-from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
+from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.exports import ExportMutation
+from zizhu.api.gql.arguments import bound_arguments
+from zizhu.api.gql.descriptions import describe
+from zizhu.api.gql.document_limits import OperationCost, check_source
+from zizhu.api.gql.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.gql.nodes import NodeQuery
+from zizhu.api.operations import OperationsQuery, RequestMetrics
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
+from zizhu.api.reference import CodeQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics.nodes import Region, School
 from zizhu.api.statistics.queries import StatisticsQuery
-from zizhu.api.gql.arguments import bound_arguments
-from zizhu.api.gql.document_limits import OperationCost, check_source
-from zizhu.api.gql.descriptions import describe
-from zizhu.api.gql.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
-from zizhu.api.operations import OperationsQuery, RequestMetrics
 from zizhu.api.web.security import IntrospectionSwitch
 
 # Each feature module contributes one query type and (optionally) one mutation type.
-QUERY_TYPES: tuple[type, ...] = (AccountQuery, CodeQuery, ReasonQuery, ComparisonRunQuery, RosterQuery, StatisticsQuery, PeriodQuery,
-                                 NightlyQuery, NodeQuery, OperationsQuery)
-MUTATION_TYPES: tuple[type, ...] = (AccountMutation, ReasonMutation, ComparisonRunMutation, RosterMutation, PeriodMutation,
-                                    ExportMutation)
+QUERY_TYPES: tuple[type, ...] = (
+    AccountQuery,
+    CodeQuery,
+    ReasonQuery,
+    ComparisonRunQuery,
+    RosterQuery,
+    StatisticsQuery,
+    PeriodQuery,
+    NightlyQuery,
+    NodeQuery,
+    OperationsQuery,
+)
+MUTATION_TYPES: tuple[type, ...] = (
+    AccountMutation,
+    ReasonMutation,
+    ComparisonRunMutation,
+    RosterMutation,
+    PeriodMutation,
+    ExportMutation,
+)
 
 Query = merge_types("Query", QUERY_TYPES)
 Mutation = merge_types("Mutation", MUTATION_TYPES)

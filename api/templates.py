@@ -2,6 +2,7 @@
 
 Each template is built once per process, on a worker thread (never on the event loop), and then
 served from memory."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,9 +13,8 @@ from starlette.routing import Route
 
 from zizhu.api.web.downloads import attachment, error_response
 from zizhu.domain.errors import DomainError
-from zizhu.domain.exports.templates import template_bytes, template_filename, template_label
 from zizhu.domain.exports.tabular import XLSX_TYPE
-
+from zizhu.domain.exports.templates import template_bytes, template_filename, template_label
 
 _BUILT: dict[str, bytes] = {}
 _BUILDING = asyncio.Lock()

@@ -17,10 +17,12 @@ Each attack runs in its own process, so its own work never slows the measuring p
 prints each phase's request count, p50 and p99, and the ratio of the p99s (the attacked p99
 should stay within 3x). Every process it starts is stopped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import socket
@@ -29,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import io
 import zipfile
 from pathlib import Path
 
@@ -38,7 +39,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from zizhu.api.gql.document_limits import MAX_FRAGMENT_SPREADS  # noqa: E402
+from zizhu.api.gql.document_limits import MAX_FRAGMENT_SPREADS
 
 ZIZHU = str(Path(sys.executable).with_name("zizhu"))
 DEMO_PASSWORD = "Zizhu-demo-2024"
@@ -69,9 +70,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def login(http: httpx.AsyncClient, username: str) -> str:
-    r = await http.post("/graphql", json={
-        "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
-        "variables": {"u": username, "p": DEMO_PASSWORD}})
+    r = await http.post(
+        "/graphql",
+        json={
+            "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            "variables": {"u": username, "p": DEMO_PASSWORD},
+        },
+    )
     return r.json()["data"]["login"]["token"]
 
 
@@ -89,6 +94,7 @@ async def client(http: httpx.AsyncClient, token: str, stop: float, latencies: li
 
 def attack_requests(name: str) -> list[dict]:
     """The requests of one attack, encoded once."""
+
     def as_json(payload: dict) -> dict:
         return {"content": json.dumps(payload).encode(), "headers": {"content-type": "application/json"}}
 
@@ -100,9 +106,14 @@ def attack_requests(name: str) -> list[dict]:
             {"content": b'{"query": "' + b" " * 10_000_000 + b'"}', "headers": {"content-type": "application/json"}},
         ],
         CONTROL: [as_json({"query": "{ __typename }"})],
-        "login": [as_json({
-            "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
-            "variables": {"u": "county_op", "p": "wrong-password"}})],
+        "login": [
+            as_json(
+                {
+                    "query": "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+                    "variables": {"u": "county_op", "p": "wrong-password"},
+                }
+            )
+        ],
     }[name]
 
 
@@ -115,9 +126,11 @@ def spreadsheet_bomb() -> bytes:
     cell = '<c r="{}" t="inlineStr"><is><t>{}</t></is></c>'
     header = "".join(cell.format(f"{c}1", h) for c, h in zip("ABC", ("身份证件号", "姓名", "金额")))
     rows = "".join(f'<row r="{n}">{cell.format(f"A{n}", "x")}</row>' for n in range(2, 6002))
-    sheet = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-             '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             f'<dimension ref="A1:XFD6000"/><sheetData><row r="1">{header}</row>{rows}</sheetData></worksheet>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="A1:XFD6000"/><sheetData><row r="1">{header}</row>{rows}</sheetData></worksheet>'
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(book.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -128,12 +141,17 @@ def spreadsheet_bomb() -> bytes:
 
 def upload_request(token: str) -> dict:
     """The roster import of the bomb, as a GraphQL multipart upload by a kindergarten operator."""
-    operations = {"query": "mutation($f: Upload!) { importPreschoolRoster(period: \"2023-2024-1\", file: $f) { __typename ... on RosterImportRejected { errors { row message } } } }",
-                  "variables": {"f": None}}
-    return {"data": {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
-            "files": {"0": ("bomb.xlsx", spreadsheet_bomb(),
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")},
-            "headers": {"Authorization": f"Bearer {token}"}}
+    operations = {
+        "query": "mutation($f: Upload!) { importPreschoolRoster(period: \"2023-2024-1\", file: $f) { __typename ... on RosterImportRejected { errors { row message } } } }",
+        "variables": {"f": None},
+    }
+    return {
+        "data": {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        "files": {
+            "0": ("bomb.xlsx", spreadsheet_bomb(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        },
+        "headers": {"Authorization": f"Bearer {token}"},
+    }
 
 
 async def attacker(base: str, name: str, seconds: float) -> int:
@@ -157,8 +175,16 @@ async def phase(base: str, tokens: list[str], seconds: float, attacks: list[str]
     latencies: list[float] = []
     attackers = {
         name: await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--attacker", name, "--base", base, "--seconds", str(seconds),
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            __file__,
+            "--attacker",
+            name,
+            "--base",
+            base,
+            "--seconds",
+            str(seconds),
+            stdout=asyncio.subprocess.PIPE,
+        )
         for name in attacks
     }
     limits = httpx.Limits(max_connections=len(tokens) + 8)
@@ -173,8 +199,11 @@ async def phase(base: str, tokens: list[str], seconds: float, attacks: list[str]
 
 
 def start_server(workdir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": f"sqlite://{workdir / 'zizhu.sqlite3'}?busy_timeout=5000",
-           "ZIZHU_ENV": "development"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite://{workdir / 'zizhu.sqlite3'}?busy_timeout=5000",
+        "ZIZHU_ENV": "development",
+    }
     env.pop("ZIZHU_SECRET_KEY", None)
     subprocess.run([ZIZHU, "demo"], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = (workdir / "serve.log").open("w")
@@ -215,8 +244,12 @@ async def run(args) -> None:
                 server.kill()
     q99, a99 = percentile(quiet, 0.99), percentile(attacked, 0.99)
     print(f"{args.clients} clients, {args.seconds:g} s per phase, attacks: {', '.join(args.attacks)}")
-    print(f"  without attacker: {len(quiet):6d} requests  p50 {statistics.median(quiet) * 1000:7.1f} ms  p99 {q99 * 1000:7.1f} ms")
-    print(f"  with attacker:    {len(attacked):6d} requests  p50 {statistics.median(attacked) * 1000:7.1f} ms  p99 {a99 * 1000:7.1f} ms")
+    print(
+        f"  without attacker: {len(quiet):6d} requests  p50 {statistics.median(quiet) * 1000:7.1f} ms  p99 {q99 * 1000:7.1f} ms"
+    )
+    print(
+        f"  with attacker:    {len(attacked):6d} requests  p50 {statistics.median(attacked) * 1000:7.1f} ms  p99 {a99 * 1000:7.1f} ms"
+    )
     print(f"  attacker requests: {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}")
     print(f"  p99 ratio (with / without): {a99 / q99:.2f}")
 
@@ -225,8 +258,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
-    p.add_argument("--attacks", default=",".join(ATTACKS),
-                   help=f"comma-separated, from {','.join(ATTACKS)} (or {CONTROL}, a control loop)")
+    p.add_argument(
+        "--attacks",
+        default=",".join(ATTACKS),
+        help=f"comma-separated, from {','.join(ATTACKS)} (or {CONTROL}, a control loop)",
+    )
     p.add_argument("--attacker", choices=(*ATTACKS, CONTROL), help=argparse.SUPPRESS)  # internal: one attacker
     p.add_argument("--base", help=argparse.SUPPRESS)
     args = p.parse_args()

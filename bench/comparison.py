@@ -21,6 +21,7 @@ It prints every time, and per scale the medians and their ratios. The database i
 the end (`--keep` keeps it for EXPLAIN).
 CI runs it tiny: `--members 2000 --scales 1000,2000`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,11 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from zizhu.domain import (
+    db,
+    installation,
+)
 from zizhu.domain.comparison import engine as comparison
-from zizhu.domain import db  # noqa: E402
-from zizhu.domain import installation  # noqa: E402
 
 PERIOD, YEAR = "2023-2024-1", "2023-2024"
 STAGES = ["PRESCHOOL", "COMPULSORY", "GENERAL_HIGH", "VOCATIONAL", "HIGHER", "GRADUATE"]
@@ -80,8 +83,19 @@ async def generate(n: int) -> dict[str, int]:
     aids = 2 * n
     aided = aids * 7 // 10  # students 1..aided get one aid record, the first aids-aided a second one
     schools = max(n // 100, 12)
-    for t in ("run_change", "run_statistic", "region_statistic", "run_history", "run_trend", "unfunded_result", "comparison_run",
-              "special_group_record", "enrolment", "aid_record", "school"):
+    for t in (
+        "run_change",
+        "run_statistic",
+        "region_statistic",
+        "run_history",
+        "run_trend",
+        "unfunded_result",
+        "comparison_run",
+        "special_group_record",
+        "enrolment",
+        "aid_record",
+        "school",
+    ):
         await db.execute(f"TRUNCATE {t} RESTART IDENTITY")
     # schools: stage = i % 6, region: 20 cities × 10 counties in one province (some at city level)
     await db.execute(
@@ -142,20 +156,28 @@ async def nightly_churn(night: int, n: int, records: bool = False) -> dict[str, 
     """About a day's changes before night `night`'s run: some submitted aid approved (newly
     funded), some approved aid returned (newly unfunded), some students leave school; with
     `records`, also an import of n/100 special-group records (new students and new categories)."""
-    churn = {} if not records else {
-        "records": await db.execute(
-            f"""INSERT INTO special_group_record (id_number, name, category, source, period)
+    churn = (
+        {}
+        if not records
+        else {
+            "records": await db.execute(
+                f"""INSERT INTO special_group_record (id_number, name, category, source, period)
                 SELECT {_id('1 + r * 3')}, '学生', '13', 'SELF', '{PERIOD}'
                   FROM generate_series({n // 2}, {n // 2 + n // 100 - 1}) r
-                ON CONFLICT DO NOTHING"""),
-    }
+                ON CONFLICT DO NOTHING"""
+            ),
+        }
+    )
     churn |= {
-        "approved": await db.execute("UPDATE aid_record SET status = 'APPROVED' WHERE status = 'SUBMITTED'"
-                                     f" AND id % 5 = {night % 5}"),
-        "returned": await db.execute("UPDATE aid_record SET status = 'RETURNED' WHERE status = 'APPROVED'"
-                                     f" AND id % 199 = {night % 199}"),
-        "left": await db.execute("UPDATE enrolment SET status = 'GRADUATED' WHERE status = 'ENROLLED'"
-                                 f" AND id % 331 = {night % 331}"),
+        "approved": await db.execute(
+            f"UPDATE aid_record SET status = 'APPROVED' WHERE status = 'SUBMITTED' AND id % 5 = {night % 5}"
+        ),
+        "returned": await db.execute(
+            f"UPDATE aid_record SET status = 'RETURNED' WHERE status = 'APPROVED' AND id % 199 = {night % 199}"
+        ),
+        "left": await db.execute(
+            f"UPDATE enrolment SET status = 'GRADUATED' WHERE status = 'ENROLLED' AND id % 331 = {night % 331}"
+        ),
     }
     await settle()
     return churn
@@ -193,10 +215,14 @@ async def bench_scale(n: int, nights: int) -> dict[str, float]:
     t_first, run, steps = await timed_run()
     assert run.status == "SUCCEEDED", run.error
     assert run.unfunded == rows[0]["count"], (run.unfunded, rows[0]["count"])
-    print(f"   run {run.id}: members {run.members:,} matched {run.matched:,} unmatched {run.unmatched:,} "
-          f"funded {run.funded:,} unfunded {run.unfunded:,}")
-    print(f"   bare anti-join {bare:6.2f} s; first run {t_first:6.2f} s (ratio {t_first / bare:.2f}); "
-          f"steps: {steps}", flush=True)
+    print(
+        f"   run {run.id}: members {run.members:,} matched {run.matched:,} unmatched {run.unmatched:,} "
+        f"funded {run.funded:,} unfunded {run.unfunded:,}"
+    )
+    print(
+        f"   bare anti-join {bare:6.2f} s; first run {t_first:6.2f} s (ratio {t_first / bare:.2f}); steps: {steps}",
+        flush=True,
+    )
     bares, fulls = [bare], []
     for night in range(1, nights + 2):
         records = night == nights + 1  # the last night: the special-group lists changed too
@@ -210,15 +236,25 @@ async def bench_scale(n: int, nights: int) -> dict[str, float]:
         else:
             bares.append(t_bare)
             fulls.append(t_full)
-        print(f"   night {night}{' (records changed)' if records else ''}: {churn} -> newly unfunded "
-              f"{run.newly_unfunded:,}, newly funded {run.newly_funded:,}; bare {t_bare:6.2f} s, "
-              f"run {t_full:6.2f} s (ratio {t_full / t_bare:.2f}); steps: {steps}", flush=True)
-    result = {"members": n, "bare": statistics.median(bares), "first": t_first,
-              "full": statistics.median(fulls) if fulls else t_first, "records": records_night}
-    print(f"   median bare {result['bare']:.2f} s, first run {t_first:.2f} s, median nightly run "
-          f"{result['full']:.2f} s: ratios {t_first / result['bare']:.2f} and {result['full'] / result['bare']:.2f}; "
-          f"night with new records {records_night[1]:.2f} s (ratio {records_night[1] / records_night[0]:.2f})",
-          flush=True)
+        print(
+            f"   night {night}{' (records changed)' if records else ''}: {churn} -> newly unfunded "
+            f"{run.newly_unfunded:,}, newly funded {run.newly_funded:,}; bare {t_bare:6.2f} s, "
+            f"run {t_full:6.2f} s (ratio {t_full / t_bare:.2f}); steps: {steps}",
+            flush=True,
+        )
+    result = {
+        "members": n,
+        "bare": statistics.median(bares),
+        "first": t_first,
+        "full": statistics.median(fulls) if fulls else t_first,
+        "records": records_night,
+    }
+    print(
+        f"   median bare {result['bare']:.2f} s, first run {t_first:.2f} s, median nightly run "
+        f"{result['full']:.2f} s: ratios {t_first / result['bare']:.2f} and {result['full'] / result['bare']:.2f}; "
+        f"night with new records {records_night[1]:.2f} s (ratio {records_night[1] / records_night[0]:.2f})",
+        flush=True,
+    )
     return result
 
 
@@ -253,9 +289,11 @@ async def main(argv: list[str] | None = None) -> int:
     print("members      bare s  first s  ratio  nightly s  ratio  records night s  ratio  nightly s per 100k")
     for r in results:
         bare_r, full_r = r["records"]
-        print(f"{r['members']:>9,} {r['bare']:8.2f} {r['first']:8.2f} {r['first'] / r['bare']:6.2f} "
-              f"{r['full']:10.2f} {r['full'] / r['bare']:6.2f} {full_r:16.2f} {full_r / bare_r:6.2f} "
-              f"{r['full'] / r['members'] * 100_000:12.3f}")
+        print(
+            f"{r['members']:>9,} {r['bare']:8.2f} {r['first']:8.2f} {r['first'] / r['bare']:6.2f} "
+            f"{r['full']:10.2f} {r['full'] / r['bare']:6.2f} {full_r:16.2f} {full_r / bare_r:6.2f} "
+            f"{r['full'] / r['members'] * 100_000:12.3f}"
+        )
     return 0
 
 

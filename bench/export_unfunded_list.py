@@ -17,6 +17,7 @@ and prints the ratios: export time over paging time, and memory growth of the wh
 of a tenth (constant memory keeps it near 1). The database is dropped at the end (`--keep` keeps it).
 CI runs it tiny: `--rows 2000`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,14 +32,15 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from zizhu.domain import db  # noqa: E402
-
-from zizhu.domain import installation  # noqa: E402
-from zizhu.domain.accounts.scopes import Viewer  # noqa: E402
-from zizhu.domain.comparison import engine as comparison  # noqa: E402
-from zizhu.domain.exports import lists, service  # noqa: E402
-from zizhu.domain.comparison.published_list import list_unfunded_students  # noqa: E402
-from zizhu.domain.reference.codes import Role  # noqa: E402
+from zizhu.domain import (
+    db,
+    installation,
+)
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.comparison.published_list import list_unfunded_students
+from zizhu.domain.exports import lists, service
+from zizhu.domain.reference.codes import Role
 
 PERIOD = "2023-2024-1"
 CITIES = 10  # 4301..4310, one county each: a city's county holds a tenth of the list
@@ -52,7 +54,9 @@ def _id(expr: str) -> str:
 
 async def generate(rows: int) -> None:
     schools = max(rows // 1000, CITIES)
-    await db.execute("INSERT INTO region (code, name, parent_code, level) VALUES ('430000', '湖南省', '000000', 'PROVINCE')")
+    await db.execute(
+        "INSERT INTO region (code, name, parent_code, level) VALUES ('430000', '湖南省', '000000', 'PROVINCE')"
+    )
     await db.execute(
         f"""INSERT INTO region (code, name, parent_code, level)
             SELECT '43' || lpad(CAST(c AS text), 2, '0') || '00', '市' || c, '430000', 'CITY'
@@ -103,7 +107,7 @@ class PeakRss:
         while not self._stop.wait(0.01):
             self.peak = max(self.peak, self._rss())
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._thread.start()
         return self
 
@@ -123,8 +127,9 @@ async def page_through(filters: dict) -> dict:
     rows, after, first = 0, None, None
     with PeakRss() as rss:
         while True:
-            page, more = await list_unfunded_students(PROVINCE, PERIOD, region_code=filters.get("regionCode"),
-                                                      first=lists.PAGE_ROWS, after=after)
+            page, more = await list_unfunded_students(
+                PROVINCE, PERIOD, region_code=filters.get("regionCode"), first=lists.PAGE_ROWS, after=after
+            )
             first = first or time.perf_counter() - started
             rows += len(page)
             if not more:
@@ -148,16 +153,23 @@ async def export(fmt: str, filters: dict) -> dict:
 async def bench(rows: int) -> None:
     await generate(rows)
     print(f"unfunded list: {rows:,} rows; a tenth: county 430101")
-    print(f"{'rows':>10} {'what':<8} {'first byte s':>12} {'total s':>9} {'MB out':>8} {'RSS growth MB':>14} {'× paging':>9}")
+    print(
+        f"{'rows':>10} {'what':<8} {'first byte s':>12} {'total s':>9} {'MB out':>8} {'RSS growth MB':>14} {'× paging':>9}"
+    )
     growth = {}
     for label, filters in (("tenth", {"regionCode": "430101"}), ("all", {})):
         base = await page_through(filters)
         count = base["rows"]
-        for what, result in (("paging", base), ("csv", await export("csv", filters)),
-                             ("xlsx", await export("xlsx", filters))):
+        for what, result in (
+            ("paging", base),
+            ("csv", await export("csv", filters)),
+            ("xlsx", await export("xlsx", filters)),
+        ):
             growth[(label, what)] = result["mb"]
-            print(f"{count:>10,} {what:<8} {result['first']:12.3f} {result['total']:9.2f} {result['bytes'] / 1e6:8.1f}"
-                  f" {result['mb']:14.1f} {result['total'] / base['total']:9.2f}")
+            print(
+                f"{count:>10,} {what:<8} {result['first']:12.3f} {result['total']:9.2f} {result['bytes'] / 1e6:8.1f}"
+                f" {result['mb']:14.1f} {result['total'] / base['total']:9.2f}"
+            )
     for what in ("csv", "xlsx"):
         tenth, whole = max(growth[("tenth", what)], 1.0), growth[("all", what)]
         print(f"{what}: RSS growth of the whole list / a tenth = {whole:.1f} MB / {tenth:.1f} MB = {whole / tenth:.2f}")

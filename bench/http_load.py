@@ -3,6 +3,7 @@ GraphQL client, and load runs with npm `autocannon` (installed into bench/.tools
 
 Traffic stays on 127.0.0.1; every wait is bounded; the server's process group is always stopped.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,17 +54,27 @@ class Server:
         if workers is not None:
             self.args += ["--workers", str(workers)]
         # one signing key for every worker process (a token signed by one must pass in another)
-        self.env = {**os.environ, "DATABASE_URL": database_url, "ZIZHU_ENV": "development",
-                    "ZIZHU_SECRET_KEY": secrets.token_hex(32)}
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "ZIZHU_ENV": "development",
+            "ZIZHU_SECRET_KEY": secrets.token_hex(32),
+        }
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         try:
-            self.proc = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.args,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             log.close()
         try:
@@ -116,7 +127,8 @@ class GraphQLError(Exception):
     def unknown_to_server(self) -> bool:
         """The document asks for a field, argument or type this server's schema does not have."""
         return self.code in (None, "GRAPHQL_VALIDATION") and any(
-            m in str(self) for m in ("Cannot query field", "Unknown argument", "Unknown type"))
+            m in str(self) for m in ("Cannot query field", "Unknown argument", "Unknown type")
+        )
 
 
 class Client:
@@ -147,8 +159,10 @@ class Client:
         return answer["data"]
 
     def login(self, username: str, password: str) -> str:
-        data = self.execute("mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
-                            {"u": username, "p": password})
+        data = self.execute(
+            "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
+            {"u": username, "p": password},
+        )
         return data["login"]["token"]
 
     def timed(self, body: str, token: str | None) -> float:
@@ -166,8 +180,23 @@ def ensure_autocannon() -> None:
     if not (npm and node):
         raise RuntimeError("the load generator needs node and npm (npm autocannon)")
     TOOLS.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--prefix", str(TOOLS), "--no-save", "--no-package-lock", "--no-audit",
-                    "--no-fund", "--loglevel", "error", AUTOCANNON], check=True, timeout=600)
+    subprocess.run(
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(TOOLS),
+            "--no-save",
+            "--no-package-lock",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel",
+            "error",
+            AUTOCANNON,
+        ],
+        check=True,
+        timeout=600,
+    )
 
 
 @dataclass
@@ -185,14 +214,31 @@ class LoadResult:
 
 def load(url: str, body: str, token: str | None, clients: int, seconds: int) -> LoadResult:
     """`clients` connections posting `body` for `seconds` seconds."""
-    spec = {"url": f"{url}/graphql", "connections": clients, "duration": seconds, "timeout": 300,
-            "headers": Client.headers(token), "body": body}
-    done = subprocess.run(["node", str(RUNNER)], input=json.dumps(spec), capture_output=True, text=True,
-                          timeout=seconds + 600, env={**os.environ, "NODE_PATH": str(TOOLS / "node_modules")},
-                          check=False)
+    spec = {
+        "url": f"{url}/graphql",
+        "connections": clients,
+        "duration": seconds,
+        "timeout": 300,
+        "headers": Client.headers(token),
+        "body": body,
+    }
+    done = subprocess.run(
+        ["node", str(RUNNER)],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 600,
+        env={**os.environ, "NODE_PATH": str(TOOLS / "node_modules")},
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"autocannon failed: {done.stderr.strip()[-2000:]}")
     r = json.loads(done.stdout)
     bad = r["errors"] + r["timeouts"] + r["non2xx"] + r["mismatches"]
-    return LoadResult(requests=r["requests"]["total"], seconds=r["duration"], p50_ms=r["latency"]["p50"],
-                      p99_ms=r["latency"]["p99"], bad=bad)
+    return LoadResult(
+        requests=r["requests"]["total"],
+        seconds=r["duration"],
+        p50_ms=r["latency"]["p50"],
+        p99_ms=r["latency"]["p99"],
+        bad=bad,
+    )

@@ -7,6 +7,7 @@ both sources, two semesters), creates a throw-away database, migrates it, times
 `zizhu.domain.imports.run_import` (rows/s, peak RSS of the process), then times `psql \\copy` of
 the same file into a bare table with the same columns, prints both and drops the database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,15 +26,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
+import asyncpg
 
-from zizhu.domain import db  # noqa: E402
-
-from zizhu.domain import installation  # noqa: E402
-from zizhu.domain.reference.codes import Category, Source  # noqa: E402
-from zizhu.domain.demo import PERIODS, chinese_name, student_id  # noqa: E402
-from zizhu.domain.reference.codes import Stage  # noqa: E402
-from zizhu.domain.imports import run_import  # noqa: E402
+from zizhu.domain import (
+    db,
+    installation,
+)
+from zizhu.domain.demo import PERIODS, chinese_name, student_id
+from zizhu.domain.imports import run_import
+from zizhu.domain.reference.codes import (
+    Category,
+    Source,
+    Stage,
+)
 
 OUT = ROOT / "bench" / "out"
 STAGES = list(Stage)
@@ -71,8 +76,12 @@ async def bench_import(url: str, path: Path, rows: int) -> tuple[float, object, 
     try:
         before = rss_mib()
         start = time.perf_counter()
-        result = await run_import("special-groups", path, actor="bench",
-                                  progress=lambda n, label, *_: print(f"\r  {label} {n:,}", end="", file=sys.stderr))
+        result = await run_import(
+            "special-groups",
+            path,
+            actor="bench",
+            progress=lambda n, label, *_: print(f"\r  {label} {n:,}", end="", file=sys.stderr),
+        )
         elapsed = time.perf_counter() - start
         print(file=sys.stderr)
         return elapsed, result, before, rss_mib()
@@ -82,9 +91,17 @@ async def bench_import(url: str, path: Path, rows: int) -> tuple[float, object, 
 
 def bench_psql(pg: str, name: str, path: Path) -> float:
     target = f"{pg}/{name}"
-    subprocess.run(["psql", target, "-q", "-c",
-                    "CREATE TABLE bare_special_group (id_number varchar(18), name varchar(50), "
-                    "category text, source text, period varchar(11))"], check=True)
+    subprocess.run(
+        [
+            "psql",
+            target,
+            "-q",
+            "-c",
+            "CREATE TABLE bare_special_group (id_number varchar(18), name varchar(50), "
+            "category text, source text, period varchar(11))",
+        ],
+        check=True,
+    )
     start = time.perf_counter()
     subprocess.run(["psql", target, "-q", "-c", f"\\copy bare_special_group FROM '{path}' CSV HEADER"], check=True)
     return time.perf_counter() - start
@@ -120,8 +137,10 @@ def main() -> int:
 
     assert result.rows == args.rows and result.inserted == args.rows, result
     print(f"rows:                 {args.rows:,}")
-    print(f"zizhu run_import:     {elapsed:8.2f} s  {args.rows / elapsed:>10,.0f} rows/s  "
-          f"(validate + COPY to staging + merge, one transaction)")
+    print(
+        f"zizhu run_import:     {elapsed:8.2f} s  {args.rows / elapsed:>10,.0f} rows/s  "
+        f"(validate + COPY to staging + merge, one transaction)"
+    )
     print(f"peak RSS:             {rss_peak:8.1f} MiB (before the import {rss_before:.1f} MiB)")
     print(f"psql \\copy bare table:{copy:8.2f} s  {args.rows / copy:>10,.0f} rows/s  (no validation, no index)")
     print(f"ratio run_import / \\copy: {elapsed / copy:.1f}x")

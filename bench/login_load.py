@@ -9,6 +9,7 @@ Starts `zizhu serve` on a throw-away SQLite database with one account, then prin
    `--logins` loops sign in with the right password (argon2 each time), and the p99 ratio.
 Everything runs on loopback; the figures are ratios within one run, as the machine is shared.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -80,9 +81,11 @@ async def measure(port: int, args) -> None:
                 await asyncio.sleep(0.1)
         wrong = [await _login_ms(http, "admin", f"wrong-{i}") for i in range(4)]  # under the throttle's limit
         unknown = [await _login_ms(http, f"nobody-{i}", "wrong") for i in range(4)]
-        print(f"sign-in, wrong password: median {statistics.median(wrong):.1f} ms; unknown username: "
-              f"median {statistics.median(unknown):.1f} ms; ratio unknown/wrong "
-              f"{statistics.median(unknown) / statistics.median(wrong):.2f}")
+        print(
+            f"sign-in, wrong password: median {statistics.median(wrong):.1f} ms; unknown username: "
+            f"median {statistics.median(unknown):.1f} ms; ratio unknown/wrong "
+            f"{statistics.median(unknown) / statistics.median(wrong):.2f}"
+        )
         body = (await http.post("/graphql", json={"query": LOGIN, "variables": {"u": "admin", "p": PASSWORD}})).json()
         token = body["data"]["login"]["token"]
         alone = await _me_latencies(http, token, args.clients, args.seconds)
@@ -91,10 +94,14 @@ async def measure(port: int, args) -> None:
         loaded = await _me_latencies(http, token, args.clients, args.seconds)
         stop.set()
         await loops
-        print(f"me, {args.clients} clients alone: p50 {_p(alone, 50):.1f} ms p99 {_p(alone, 99):.1f} ms "
-              f"({len(alone)} requests)")
-        print(f"me, with {args.logins} sign-in loops: p50 {_p(loaded, 50):.1f} ms p99 {_p(loaded, 99):.1f} ms "
-              f"({len(loaded)} requests); p99 ratio loaded/alone {_p(loaded, 99) / _p(alone, 99):.2f}")
+        print(
+            f"me, {args.clients} clients alone: p50 {_p(alone, 50):.1f} ms p99 {_p(alone, 99):.1f} ms "
+            f"({len(alone)} requests)"
+        )
+        print(
+            f"me, with {args.logins} sign-in loops: p50 {_p(loaded, 50):.1f} ms p99 {_p(loaded, 99):.1f} ms "
+            f"({len(loaded)} requests); p99 ratio loaded/alone {_p(loaded, 99) / _p(alone, 99):.2f}"
+        )
 
 
 def main() -> None:
@@ -104,8 +111,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zizhu-bench-") as tmp:
-        env = {**os.environ, "DATABASE_URL": f"sqlite://{Path(tmp) / 'bench.sqlite3'}?busy_timeout=5000",
-               "ZIZHU_ENV": "development", "ZIZHU_PASSWORD": PASSWORD}
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite://{Path(tmp) / 'bench.sqlite3'}?busy_timeout=5000",
+            "ZIZHU_ENV": "development",
+            "ZIZHU_PASSWORD": PASSWORD,
+        }
         env.pop("ZIZHU_SECRET_KEY", None)
         env["ZIZHU_SECRET_KEY"] = os.urandom(32).hex()
         _zizhu("migrate", env=env)

@@ -12,6 +12,7 @@ nested rollup walks); schools and people scale. Everything comes from one seed.
 `build` writes the six CSV files, imports them with `run_import` (COPY on PostgreSQL), runs the
 comparison and the carry-over, and creates the three accounts the benchmark signs in with.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,10 +39,22 @@ YEAR, NEXT_TERM = "2023-2024", "2023-2024-2"
 SEED = 2024_11
 PASSWORD = "Bench-read-2024"
 PROVINCE = ("430000", "湖南省")
-CITIES = [("430100", "长沙市"), ("430200", "株洲市"), ("430300", "湘潭市"), ("430400", "衡阳市"),
-          ("430500", "邵阳市"), ("430600", "岳阳市"), ("430700", "常德市"), ("430800", "张家界市"),
-          ("430900", "益阳市"), ("431000", "郴州市"), ("431100", "永州市"), ("431200", "怀化市"),
-          ("431300", "娄底市"), ("433100", "湘西土家族苗族自治州")]
+CITIES = [
+    ("430100", "长沙市"),
+    ("430200", "株洲市"),
+    ("430300", "湘潭市"),
+    ("430400", "衡阳市"),
+    ("430500", "邵阳市"),
+    ("430600", "岳阳市"),
+    ("430700", "常德市"),
+    ("430800", "张家界市"),
+    ("430900", "益阳市"),
+    ("431000", "郴州市"),
+    ("431100", "永州市"),
+    ("431200", "怀化市"),
+    ("431300", "娄底市"),
+    ("433100", "湘西土家族苗族自治州"),
+]
 COUNTIES_PER_CITY = [8] * 12 + [7] * 2  # 110 counties
 
 FULL = {"schools": 20_000, "enrolments": 1_000_000}
@@ -49,23 +62,45 @@ P_MEMBER = 0.23  # share of students named by a special-group list
 P_FUNDED = 0.578  # share of matched special-group students with approved relief aid
 P_AID = 0.52  # share of the other students with some aid record
 
-P, C, G, V, H, R = (Stage.PRESCHOOL, Stage.COMPULSORY, Stage.GENERAL_HIGH, Stage.VOCATIONAL, Stage.HIGHER,
-                    Stage.GRADUATE)
+P, C, G, V, H, R = (
+    Stage.PRESCHOOL,
+    Stage.COMPULSORY,
+    Stage.GENERAL_HIGH,
+    Stage.VOCATIONAL,
+    Stage.HIGHER,
+    Stage.GRADUATE,
+)
 # school type: (category digits, name, stages, size weight, where: county / city / province level)
 SCHOOL_TYPES = [
-    ("11", "幼儿园", (P,), 1.0, 40), ("21", "小学", (C,), 1.6, 30), ("31", "初级中学", (C,), 1.6, 12),
-    ("21", "九年一贯制学校", (C, P), 2.0, 5), ("34", "完全中学", (C, G), 3.0, 4),
-    ("34", "高级中学", (G,), 3.0, 4), ("36", "职业中专", (V,), 3.0, 3),
-    ("41", "职业技术学院", (H,), 8.0, 1.5), ("41", "大学", (H, R), 10.0, 0.5),
+    ("11", "幼儿园", (P,), 1.0, 40),
+    ("21", "小学", (C,), 1.6, 30),
+    ("31", "初级中学", (C,), 1.6, 12),
+    ("21", "九年一贯制学校", (C, P), 2.0, 5),
+    ("34", "完全中学", (C, G), 3.0, 4),
+    ("34", "高级中学", (G,), 3.0, 4),
+    ("36", "职业中专", (V,), 3.0, 3),
+    ("41", "职业技术学院", (H,), 8.0, 1.5),
+    ("41", "大学", (H, R), 10.0, 0.5),
 ]
 UPPER_LEVEL_TYPES = {"city": [4, 5, 6, 7], "province": [6, 7, 8]}  # indexes into SCHOOL_TYPES
-BIRTH_BASE = {P: dt.date(2019, 1, 1), C: dt.date(2012, 1, 1), G: dt.date(2007, 3, 1), V: dt.date(2007, 6, 1),
-              H: dt.date(2003, 1, 1), R: dt.date(1998, 1, 1)}
+BIRTH_BASE = {
+    P: dt.date(2019, 1, 1),
+    C: dt.date(2012, 1, 1),
+    G: dt.date(2007, 3, 1),
+    V: dt.date(2007, 6, 1),
+    H: dt.date(2003, 1, 1),
+    R: dt.date(1998, 1, 1),
+}
 OUTSIDER_BASE = dt.date(1990, 1, 1)  # special-group members enrolled nowhere
 # stage → (poverty-relief projects, other projects that never fund, year cycle?)
-PROJECTS = {P: (["PRE_GOV"], [], False), C: (["CMP_LIVING"], ["CMP_NUTRITION"], False),
-            G: (["GH_GRANT", "GH_FEE_WAIVER"], [], False), V: (["VOC_GRANT", "VOC_FREE_TUITION"], [], False),
-            H: (["HE_GRANT"], ["HE_NATIONAL_SCHOLARSHIP"], True), R: (["GR_GRANT"], ["GR_NATIONAL_SCHOLARSHIP"], True)}
+PROJECTS = {
+    P: (["PRE_GOV"], [], False),
+    C: (["CMP_LIVING"], ["CMP_NUTRITION"], False),
+    G: (["GH_GRANT", "GH_FEE_WAIVER"], [], False),
+    V: (["VOC_GRANT", "VOC_FREE_TUITION"], [], False),
+    H: (["HE_GRANT"], ["HE_NATIONAL_SCHOLARSHIP"], True),
+    R: (["GR_GRANT"], ["GR_NATIONAL_SCHOLARSHIP"], True),
+}
 NOT_APPROVED = [s for s in AidStatus if s != AidStatus.APPROVED]
 OTHER_STATUSES = [s for s in EnrolmentStatus if s != EnrolmentStatus.ENROLLED]
 REASONS = ["01", "02", "04", "06", "09", "99"]
@@ -130,8 +165,15 @@ def schools(scale: float, counties: list[str], rng: random.Random) -> list[Schoo
     out = []
     for j, region, t in placed:
         digits, name, stages, weight, _ = SCHOOL_TYPES[t]
-        out.append(School(f"{digits}43{j:06d}", f"{region}第{j + 1}{name}", region, stages,
-                          max(1, round(weight * per_weight * rng.uniform(0.5, 1.5)))))
+        out.append(
+            School(
+                f"{digits}43{j:06d}",
+                f"{region}第{j + 1}{name}",
+                region,
+                stages,
+                max(1, round(weight * per_weight * rng.uniform(0.5, 1.5))),
+            )
+        )
     return out
 
 
@@ -206,7 +248,9 @@ def _member(f: _Files, rng: random.Random, id_number: str, name: str) -> bool:
     return Category.POVERTY_ALLEVIATED in chosen
 
 
-def write_files(directory: Path, scale: float, seed: int = SEED) -> tuple[dict[str, Path], dict[str, int], list[School]]:
+def write_files(
+    directory: Path, scale: float, seed: int = SEED
+) -> tuple[dict[str, Path], dict[str, int], list[School]]:
     """Write the six CSV files; returns their paths, row counts and the schools."""
     rng = random.Random(seed)
     region_rows, counties = regions()
@@ -232,9 +276,19 @@ def write_files(directory: Path, scale: float, seed: int = SEED) -> tuple[dict[s
                 _aid(f, rng, id_number, s.code, stage, member, funded)
                 if poverty and rng.random() < (0.03 if funded else 0.35):
                     reason = rng.choice(REASONS)
-                    f.row("legacy-reasons", [id_number, name, s.code, stage.label, PERIOD, reason,
-                                             "家庭已迁居外省，由就读地资助" if reason == "99" else "",
-                                             f"2024-01-{10 + i % 15:02d} 09:{i % 60:02d}:00"])
+                    f.row(
+                        "legacy-reasons",
+                        [
+                            id_number,
+                            name,
+                            s.code,
+                            stage.label,
+                            PERIOD,
+                            reason,
+                            "家庭已迁居外省，由就读地资助" if reason == "99" else "",
+                            f"2024-01-{10 + i % 15:02d} 09:{i % 60:02d}:00",
+                        ],
+                    )
         for j in range(max(1, i // 100)):  # members enrolled nowhere (unmatched)
             _member(f, rng, person_id(j, OUTSIDER_BASE, counties), chinese_name(rng))
     finally:
@@ -249,7 +303,8 @@ def _progress(done: int, label: str, total: int | None = None) -> None:
 async def _most_unfunded_school(run_id: int) -> str:
     rows = await db.fetch(
         f"""SELECT t.school_code, COUNT(*) AS n FROM unfunded_result t WHERE {list_rows_of('t', run_id, PERIOD)}
-             GROUP BY t.school_code ORDER BY n DESC, t.school_code LIMIT 1""")
+             GROUP BY t.school_code ORDER BY n DESC, t.school_code LIMIT 1"""
+    )
     return rows[0]["school_code"]
 
 
@@ -264,8 +319,13 @@ async def build(scale: float) -> Province:
     run = await run_comparison_now(PERIOD, trigger="CLI", requested_by="bench")
     if run.status != "SUCCEEDED":
         raise RuntimeError(f"comparison run {run.id} {run.status}: {run.error}")
-    out.run = {"id": run.id, "members": run.members, "matched": run.matched, "funded": run.funded,
-               "unfunded": run.unfunded}
+    out.run = {
+        "id": run.id,
+        "members": run.members,
+        "matched": run.matched,
+        "funded": run.funded,
+        "unfunded": run.unfunded,
+    }
     out.inherited = await carry_over_legacy_reasons(actor="bench")
     per_county: dict[str, int] = {}
     for s in school_list:

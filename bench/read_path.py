@@ -27,6 +27,7 @@ Prints p50, p99, req/s and req/s as a ratio to `me` per request, the targets bes
 JSON into bench/out/. Exits 1 only when a request failed or an answer was wrong.
 CI runs it tiny: `--scale 0.002 --seconds 2 --max-seconds 5 --clients 4 --alone 3`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,24 +45,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
+import asyncpg
+import http_load
+import province as data
+import rollup_floor
+from comparison import settle
 
-import http_load  # noqa: E402
-import province as data  # noqa: E402
-import rollup_floor  # noqa: E402
-from comparison import settle  # noqa: E402
-from zizhu.domain import db  # noqa: E402
-from zizhu.domain import installation  # noqa: E402
-from zizhu.domain.comparison.engine import published_sources  # noqa: E402
-from zizhu.domain.comparison.steps import list_rows_of  # noqa: E402
+from zizhu.domain import (
+    db,
+    installation,
+)
+from zizhu.domain.comparison.engine import published_sources
+from zizhu.domain.comparison.steps import list_rows_of
 
 OUT = ROOT / "bench" / "out"
 PERIOD = data.PERIOD
 PAGE = 50
 
 COUNTS = "members funded unfunded reasonReported reasonPending"
-STATISTICS = (f"total {{ {COUNTS} }} byCategory {{ category all {{ {COUNTS} }} central {{ {COUNTS} }} "
-              f"selfCollected {{ {COUNTS} }} }}")
+STATISTICS = (
+    f"total {{ {COUNTS} }} byCategory {{ category all {{ {COUNTS} }} central {{ {COUNTS} }} "
+    f"selfCollected {{ {COUNTS} }} }}"
+)
 STUDENT = "idNumber name schoolCode stage categories centralCategories selfCollectedCategories reason { code }"
 LIST = f"edges {{ node {{ {STUDENT} }} }} pageInfo {{ hasNextPage endCursor }}"
 QUERIES = {
@@ -100,6 +105,7 @@ def bounded(kind, low, high):
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{text} is not within [{low}, {high}]")
         return value
+
     return parse
 
 
@@ -109,8 +115,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--clients", type=bounded(int, 1, 256), default=32, help="concurrent connections")
     ap.add_argument("--seconds", type=bounded(int, 1, 600), default=15, help="load per request")
     ap.add_argument("--workers", type=bounded(int, 1, 16), default=1, help="server processes, if supported")
-    ap.add_argument("--max-seconds", type=bounded(int, 1, 1800), default=180,
-                    help="longest load of a slow request (it runs for 5 rounds of answers, at least --seconds)")
+    ap.add_argument(
+        "--max-seconds",
+        type=bounded(int, 1, 1800),
+        default=180,
+        help="longest load of a slow request (it runs for 5 rounds of answers, at least --seconds)",
+    )
     ap.add_argument("--alone", type=bounded(int, 1, 100), default=20, help="sequential rollup requests timed alone")
     ap.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432")
     return ap.parse_args(argv)
@@ -133,12 +143,21 @@ async def prepare(url: str, scale: float) -> dict:
         start = time.perf_counter()
         built = await data.build(scale)
         await settle()
-        facts = {"build_seconds": time.perf_counter() - start, "rows": built.counts, "run": built.run,
-                 "inherited": built.inherited, "county": built.county, "county_schools": built.county_schools,
-                 "school": built.school, "accounts": built.accounts}
+        facts = {
+            "build_seconds": time.perf_counter() - start,
+            "rows": built.counts,
+            "run": built.run,
+            "inherited": built.inherited,
+            "county": built.county,
+            "county_schools": built.county_schools,
+            "school": built.school,
+            "accounts": built.accounts,
+        }
         (row,) = await db.fetch(
             f"SELECT COUNT(*) AS n FROM unfunded_result t WHERE {list_rows_of('t', built.run['id'], PERIOD)}"
-            " AND t.region_code = :county", {"county": built.county})
+            " AND t.region_code = :county",
+            {"county": built.county},
+        )
         facts["county_unfunded"] = int(row["n"])
         facts["floor"] = await time_floor(url, built.run["id"])
         return facts
@@ -152,8 +171,9 @@ async def time_floor(url: str, run_id: int) -> dict:
     sources = await published_sources(PERIOD)
     if [(s[0], s[1]) for s in sources] != [(run_id, None)]:
         return {"skipped": f"published runs {sources}: the floor reads one national run"}
-    sql, values = db.bind(rollup_floor.rollup_sql(run_id, PERIOD),
-                          {"province": data.PROVINCE[0], "period": PERIOD}, db.conn())
+    sql, values = db.bind(
+        rollup_floor.rollup_sql(run_id, PERIOD), {"province": data.PROVINCE[0], "period": PERIOD}, db.conn()
+    )
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch(sql, *values)
@@ -164,8 +184,11 @@ async def time_floor(url: str, run_id: int) -> dict:
             times.append(time.perf_counter() - start)
     finally:
         await conn.close()
-    return {"ms": statistics.median(times) * 1000, "times_ms": [t * 1000 for t in times],
-            "cells": rollup_floor.cells(rows)}
+    return {
+        "ms": statistics.median(times) * 1000,
+        "times_ms": [t * 1000 for t in times],
+        "cells": rollup_floor.cells(rows),
+    }
 
 
 # --- HTTP phase ---------------------------------------------------------------------------------
@@ -177,8 +200,9 @@ def deep_cursor(client: http_load.Client, token: str, county: str, total: int) -
     for _ in range(target - 1):
         if time.monotonic() > deadline:
             raise RuntimeError("walking the county list took over 600 s")
-        page = client.execute(QUERIES["county_list"], {"period": PERIOD, "county": county, "after": after},
-                              token)["unfundedStudents"]
+        page = client.execute(QUERIES["county_list"], {"period": PERIOD, "county": county, "after": after}, token)[
+            "unfundedStudents"
+        ]
         if not page["pageInfo"]["hasNextPage"]:
             break
         after = page["pageInfo"]["endCursor"]
@@ -191,8 +215,10 @@ def run_requests(args, facts: dict, server: http_load.Server, workers_note: str)
         tokens = {role: client.login(username, data.PASSWORD) for role, username in facts["accounts"].items()}
         variables = {"period": PERIOD, "county": facts["county"]}
         after, page_no = deep_cursor(client, tokens["county"], facts["county"], facts["county_unfunded"])
-        bodies = {name: http_load.Client.body(q, {k: v for k, v in variables.items() if f"${k}" in q})
-                  for name, q in QUERIES.items()}
+        bodies = {
+            name: http_load.Client.body(q, {k: v for k, v in variables.items() if f"${k}" in q})
+            for name, q in QUERIES.items()
+        }
         bodies["deep"] = http_load.Client.body(QUERIES["county_list"], {**variables, "after": after})
         results: dict[str, dict] = {}
         answers: dict[str, dict] = {}
@@ -207,8 +233,7 @@ def run_requests(args, facts: dict, server: http_load.Server, workers_note: str)
         alone = rollup_alone(client, bodies["rollup"], tokens["province"], args.alone) if "rollup" in answers else None
     finally:
         client.close()
-    return {"requests": results, "answers": answers, "alone": alone, "deep_page": page_no,
-            "workers": workers_note}
+    return {"requests": results, "answers": answers, "alone": alone, "deep_page": page_no, "workers": workers_note}
 
 
 def measure(args, client: http_load.Client, url: str, body: str, token: str, entry: dict) -> dict | None:
@@ -224,10 +249,21 @@ def measure(args, client: http_load.Client, url: str, body: str, token: str, ent
         return None
     seconds = load_seconds(args, client.timed(body, token))
     r = http_load.load(url, body, token, args.clients, seconds)
-    entry.update({"p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "per_second": r.per_second, "requests": r.requests,
-                  "seconds": r.seconds, "bad": r.bad})
-    print(f"  {entry['label']} {entry['title']}: {r.requests} requests in {r.seconds:.0f} s, {r.per_second:.1f}/s, "
-          f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms" + (f", {r.bad} bad answers" if r.bad else ""), flush=True)
+    entry.update(
+        {
+            "p50_ms": r.p50_ms,
+            "p99_ms": r.p99_ms,
+            "per_second": r.per_second,
+            "requests": r.requests,
+            "seconds": r.seconds,
+            "bad": r.bad,
+        }
+    )
+    print(
+        f"  {entry['label']} {entry['title']}: {r.requests} requests in {r.seconds:.0f} s, {r.per_second:.1f}/s, "
+        f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms" + (f", {r.bad} bad answers" if r.bad else ""),
+        flush=True,
+    )
     return answer["data"]
 
 
@@ -249,19 +285,25 @@ def report(args, facts: dict, measured: dict) -> tuple[dict, bool]:
     results, ok = measured["requests"], True
     me = [results[k]["per_second"] for k in ("me", "me_after") if "per_second" in results.get(k, {})]
     reference = statistics.mean(me) if me else None
-    print(f"\nread path, scale {args.scale}, {args.clients} clients × {args.seconds} s per request, "
-          f"server: {measured['workers']}")
+    print(
+        f"\nread path, scale {args.scale}, {args.clients} clients × {args.seconds} s per request, "
+        f"server: {measured['workers']}"
+    )
     print(f"{'':3}{'request':<52}{'s':>5}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'vs me':>8}  target")
     for key, entry in results.items():
         name = "me" if key == "me_after" else key
         if "per_second" not in entry:
             ok = ok and "failed" not in entry
-            print(f"{entry['label']:<3}{entry['title']:<52}  {'skipped' if 'skipped' in entry else 'FAILED'}: "
-                  f"{entry.get('skipped') or entry.get('failed')}")
+            print(
+                f"{entry['label']:<3}{entry['title']:<52}  {'skipped' if 'skipped' in entry else 'FAILED'}: "
+                f"{entry.get('skipped') or entry.get('failed')}"
+            )
             continue
         if not entry["requests"]:
-            print(f"{entry['label']:<3}{entry['title']:<52}  no answer completed within {entry['seconds']:.0f} s"
-                  + (f"  target ≥ {TARGETS[name]:.2f}  FAIL" if name in TARGETS else ""))
+            print(
+                f"{entry['label']:<3}{entry['title']:<52}  no answer completed within {entry['seconds']:.0f} s"
+                + (f"  target ≥ {TARGETS[name]:.2f}  FAIL" if name in TARGETS else "")
+            )
             continue
         ratio = entry["per_second"] / reference if reference else None
         entry["ratio"] = ratio
@@ -273,20 +315,27 @@ def report(args, facts: dict, measured: dict) -> tuple[dict, bool]:
         if entry["bad"]:
             ok = False
             target += f"  ({entry['bad']} bad answers)"
-        print(f"{entry['label']:<3}{entry['title']:<52}{entry['seconds']:5.0f}{entry['p50_ms']:9.1f}{entry['p99_ms']:9.1f}"
-              f"{entry['per_second']:9.1f}{ratio:8.3f}  {target}")
+        print(
+            f"{entry['label']:<3}{entry['title']:<52}{entry['seconds']:5.0f}{entry['p50_ms']:9.1f}{entry['p99_ms']:9.1f}"
+            f"{entry['per_second']:9.1f}{ratio:8.3f}  {target}"
+        )
     floor, alone, runs = facts["floor"], measured["alone"], args.alone
     summary = {"reference_me_per_second": reference}
     if "ms" in floor:
         print(f"\nSQL floor of the rollup (one statement, median of 5): {floor['ms']:.1f} ms")
         if alone:
             ratio = alone["ms"] / floor["ms"]
-            summary.update(alone_ms=alone["ms"], floor_ms=floor["ms"], alone_vs_floor=ratio,
-                           alone_pass=ratio <= ALONE_TARGET)
-            print(f"one rollup request alone (median of {runs}): {alone['ms']:.1f} ms = {ratio:.2f} × floor  "
-                  f"target ≤ {ALONE_TARGET}  {'PASS' if ratio <= ALONE_TARGET else 'FAIL'}")
+            summary.update(
+                alone_ms=alone["ms"], floor_ms=floor["ms"], alone_vs_floor=ratio, alone_pass=ratio <= ALONE_TARGET
+            )
+            print(
+                f"one rollup request alone (median of {runs}): {alone['ms']:.1f} ms = {ratio:.2f} × floor  "
+                f"target ≤ {ALONE_TARGET}  {'PASS' if ratio <= ALONE_TARGET else 'FAIL'}"
+            )
         if "rollup" in measured["answers"]:
-            wrong = rollup_floor.differences(floor["cells"], rollup_floor.api_cells(measured["answers"]["rollup"]["region"]))
+            wrong = rollup_floor.differences(
+                floor["cells"], rollup_floor.api_cells(measured["answers"]["rollup"]["region"])
+            )
             summary["rollup_cells_differing"] = len(wrong)
             print(f"rollup answer vs the floor: {'every cell equal' if not wrong else f'{len(wrong)} cells DIFFER'}")
             for line in wrong[:10]:
@@ -301,9 +350,16 @@ def write_json(args, facts: dict, measured: dict, summary: dict) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"read_path-{dt.datetime.now():%Y%m%d-%H%M%S}.json"
     floor = {k: v for k, v in facts["floor"].items() if k != "cells"}
-    document = {"args": vars(args), "data": {k: v for k, v in facts.items() if k != "floor"}, "floor": floor,
-                "requests": measured["requests"], "rollup_alone": measured["alone"], "summary": summary,
-                "deep_page": measured["deep_page"], "server": measured["workers"]}
+    document = {
+        "args": vars(args),
+        "data": {k: v for k, v in facts.items() if k != "floor"},
+        "floor": floor,
+        "requests": measured["requests"],
+        "rollup_alone": measured["alone"],
+        "summary": summary,
+        "deep_page": measured["deep_page"],
+        "server": measured["workers"],
+    }
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     return path
 
@@ -318,21 +374,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         facts = asyncio.run(prepare(f"{args.pg}/{name}", args.scale))
         facts["prepare_seconds"] = time.monotonic() - started
-        print(f"built in {facts['build_seconds']:.0f} s: {facts['rows']}; run {facts['run']}; "
-              f"{facts['inherited']} reasons carried over; county {facts['county']} ({facts['county_schools']} "
-              f"schools, {facts['county_unfunded']} unfunded), school {facts['school']}", flush=True)
+        print(
+            f"built in {facts['build_seconds']:.0f} s: {facts['rows']}; run {facts['run']}; "
+            f"{facts['inherited']} reasons carried over; county {facts['county']} ({facts['county_schools']} "
+            f"schools, {facts['county_unfunded']} unfunded), school {facts['school']}",
+            flush=True,
+        )
         supports_workers = "--workers" in http_load.serve_help()
         workers = args.workers if supports_workers else None
-        note = f"{args.workers} process(es)" if supports_workers else (
-            "1 process (skipped --workers: zizhu serve has no such option yet)")
+        note = (
+            f"{args.workers} process(es)"
+            if supports_workers
+            else ("1 process (skipped --workers: zizhu serve has no such option yet)")
+        )
         log = OUT / f"read_path-server-{name}.log"
         with http_load.Server(f"{args.pg}/{name}?maxsize=20", log, workers) as server:
             measured = run_requests(args, facts, server, note)
     finally:
         asyncio.run(admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     summary, ok = report(args, facts, measured)
-    print(f"figures: {write_json(args, facts, measured, summary)} (whole benchmark {time.monotonic() - started:.0f} s, "
-          f"of which the database and data set {facts['prepare_seconds']:.0f} s)")
+    print(
+        f"figures: {write_json(args, facts, measured, summary)} (whole benchmark {time.monotonic() - started:.0f} s, "
+        f"of which the database and data set {facts['prepare_seconds']:.0f} s)"
+    )
     return 0 if ok else 1
 
 

@@ -6,6 +6,7 @@ region-code prefix, reasonReported from the published run's `unfunded_result` ro
 `unfunded_reason` on (period, stage, ID number). `cells` turns the rows into the same shape as
 `api_cells` reads from the API's answer, so the two can be compared cell by cell.
 """
+
 from __future__ import annotations
 
 from zizhu.domain.comparison.steps import counted, list_rows_of, stat_columns
@@ -18,7 +19,7 @@ Cell = tuple[str, str, str, str]
 
 def _cells() -> list[tuple[str, str, str]]:
     """(column suffix, category number, source) of every cell, e.g. ('05_self', '05', 'self')."""
-    return [(column[len("members_"):], number, source) for column, number, source in stat_columns("members")]
+    return [(column[len("members_") :], number, source) for column, number, source in stat_columns("members")]
 
 
 def rollup_sql(run_id: int, period: str) -> str:
@@ -27,13 +28,18 @@ def rollup_sql(run_id: int, period: str) -> str:
     cells = _cells()
     sums = ", ".join(f"SUM(t.members_{c}) AS members_{c}, SUM(t.funded_{c}) AS funded_{c}" for c, _, _ in cells)
     # bigint sums (a SUM of bigint would be numeric, slower to compute and to decode)
-    per_area = ", ".join(f"CAST(SUM(g.members_{c}) AS bigint) AS members_{c}, CAST(SUM(g.funded_{c}) AS bigint)"
-                         f" AS funded_{c}, CAST(SUM(g.members_{c} - g.funded_{c}) AS bigint) AS unfunded_{c}"
-                         for c, _, _ in cells)
-    by_region = ", ".join(f"SUM({counted(number, source, 'g.cm', 'g.sm')} * g.n) AS reported_{c}"
-                          for c, number, source in cells)
+    per_area = ", ".join(
+        f"CAST(SUM(g.members_{c}) AS bigint) AS members_{c}, CAST(SUM(g.funded_{c}) AS bigint)"
+        f" AS funded_{c}, CAST(SUM(g.members_{c} - g.funded_{c}) AS bigint) AS unfunded_{c}"
+        for c, _, _ in cells
+    )
+    by_region = ", ".join(
+        f"SUM({counted(number, source, 'g.cm', 'g.sm')} * g.n) AS reported_{c}" for c, number, source in cells
+    )
     reported = ", ".join(f"CAST(SUM(g.reported_{c}) AS bigint) AS reported_{c}" for c, _, _ in cells)
-    covers = "((a.kind = 'own' AND g.region_code = a.code) OR (a.kind = 'subtree' AND g.region_code LIKE a.prefix || '%'))"
+    covers = (
+        "((a.kind = 'own' AND g.region_code = a.code) OR (a.kind = 'subtree' AND g.region_code LIKE a.prefix || '%'))"
+    )
     return f"""
 WITH areas AS (
        SELECT code, 'subtree' AS kind, substr(code, 1, 2) AS prefix FROM region WHERE code = :province
@@ -65,7 +71,8 @@ def cells(rows: list) -> dict[Cell, tuple[int, ...]]:
     for row in rows:
         for c, number, source in _cells():
             out[(row["kind"], row["code"], number, source)] = tuple(
-                int(row[f"{name}_{c}"] or 0) for name in ("members", "funded", "unfunded", "reported"))
+                int(row[f"{name}_{c}"] or 0) for name in ("members", "funded", "unfunded", "reported")
+            )
     return out
 
 

@@ -1,12 +1,14 @@
 """Database set-up, migrations and the one helper for raw SQL on both dialects."""
+
 from __future__ import annotations
 
 import asyncio
 import re
 import sqlite3
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 import asyncpg
 from tortoise import Tortoise, connections
@@ -49,8 +51,10 @@ def api_config(database_url: str | None = None) -> dict[str, Any]:
     if url.startswith(("postgres://", "postgresql://", "asyncpg://")) and timeout_s > 0:
         connection = expand_db_url(url)
         credentials = connection["credentials"]
-        credentials["server_settings"] = {**credentials.get("server_settings", {}),
-                                          "statement_timeout": str(int(timeout_s * 1000))}
+        credentials["server_settings"] = {
+            **credentials.get("server_settings", {}),
+            "statement_timeout": str(int(timeout_s * 1000)),
+        }
         config["connections"]["default"] = connection
     return config
 
@@ -90,23 +94,31 @@ async def check_reachable(database_url: str | None = None, timeout: float = CONN
     try:
         config = expand_db_url(url)
     except ConfigurationError as exc:
-        raise DatabaseUnavailable(f"DATABASE_URL 无法解析（{exc}）：请写成 postgres://用户:密码@主机:5432/库名 或 sqlite://文件路径") from None
+        raise DatabaseUnavailable(
+            f"DATABASE_URL 无法解析（{exc}）：请写成 postgres://用户:密码@主机:5432/库名 或 sqlite://文件路径"
+        ) from None
     creds = config["credentials"]
     if config["engine"].endswith("sqlite"):
         await asyncio.to_thread(_check_sqlite, creds["file_path"])
         return
     try:
         connection = await asyncpg.connect(
-            host=creds.get("host"), port=creds.get("port"), user=creds.get("user"),
-            password=creds.get("password"), database=creds.get("database"), timeout=timeout,
+            host=creds.get("host"),
+            port=creds.get("port"),
+            user=creds.get("user"),
+            password=creds.get("password"),
+            database=creds.get("database"),
+            timeout=timeout,
         )
     except asyncpg.InvalidCatalogNameError:
         raise DatabaseUnavailable(
             f"PostgreSQL 数据库“{creds.get('database')}”不存在：请先创建（createdb {creds.get('database')}），或改正 DATABASE_URL"
         ) from None
     except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
-        raise DatabaseUnavailable(f"PostgreSQL 拒绝了用户“{creds.get('user')}”的登录（{exc}）：请检查 DATABASE_URL 中的用户名和密码") from None
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnavailable(
+            f"PostgreSQL 拒绝了用户“{creds.get('user')}”的登录（{exc}）：请检查 DATABASE_URL 中的用户名和密码"
+        ) from None
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         where = f"{creds.get('host')}:{creds.get('port')}"
         raise DatabaseUnavailable(
             f"无法连接 PostgreSQL {where}（{type(exc).__name__}: {exc or '超时'}）：请确认数据库已启动，并检查 DATABASE_URL 的主机和端口"
@@ -118,7 +130,9 @@ def _check_sqlite(path: str) -> None:
     if path != ":memory:":
         folder = Path(path).expanduser().resolve().parent
         if Path(path).is_dir():
-            raise DatabaseUnavailable(f"SQLite 数据库路径 {path} 是一个目录：请在 DATABASE_URL 中写一个文件名，如 sqlite://zizhu.sqlite3")
+            raise DatabaseUnavailable(
+                f"SQLite 数据库路径 {path} 是一个目录：请在 DATABASE_URL 中写一个文件名，如 sqlite://zizhu.sqlite3"
+            )
         if not folder.is_dir():
             raise DatabaseUnavailable(f"SQLite 数据库所在目录 {folder} 不存在：请先创建该目录，或改正 DATABASE_URL")
     try:
@@ -128,7 +142,9 @@ def _check_sqlite(path: str) -> None:
         finally:
             connection.close()
     except sqlite3.Error as exc:
-        raise DatabaseUnavailable(f"无法打开 SQLite 数据库 {path}（{exc}）：请检查该文件及其目录可读写，或改正 DATABASE_URL") from None
+        raise DatabaseUnavailable(
+            f"无法打开 SQLite 数据库 {path}（{exc}）：请检查该文件及其目录可读写，或改正 DATABASE_URL"
+        ) from None
 
 
 async def init(database_url: str | None = None):

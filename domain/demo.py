@@ -8,6 +8,7 @@ for 2023-2024-1, and one account per role. Everything is generated from a fixed 
 loading it twice changes nothing; `scale` generates about that many students for benchmarks,
 streamed into CSV files, never held in memory.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,17 +16,17 @@ import datetime as dt
 import itertools
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from zizhu.domain import settings
 from zizhu.domain.accounts.users import add_user
 from zizhu.domain.errors import Conflict
+from zizhu.domain.imports import run_import
 from zizhu.domain.models import Account, AidRecord, Enrolment, School, SpecialGroupRecord
 from zizhu.domain.reference.codes import AidStatus, Category, EnrolmentStatus, Source, Stage
 from zizhu.domain.reference.identity import make_id_number
-from zizhu.domain.imports import run_import
 
 DEFAULT_STUDENTS = 300
 SEED = 20231
@@ -49,15 +50,27 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, str, list[str]]] = [
 
 REGIONS = [  # code, name, parent (the nation 000000 is seeded by migrate)
     ("430000", "湖南省", "000000"),
-    ("430100", "长沙市", "430000"), ("430102", "芙蓉区", "430100"), ("430104", "岳麓区", "430100"),
+    ("430100", "长沙市", "430000"),
+    ("430102", "芙蓉区", "430100"),
+    ("430104", "岳麓区", "430100"),
     ("430121", "长沙县", "430100"),
-    ("430300", "湘潭市", "430000"), ("430302", "雨湖区", "430300"), ("430321", "湘潭县", "430300"),
-    ("433100", "湘西土家族苗族自治州", "430000"), ("433101", "吉首市", "433100"), ("433122", "泸溪县", "433100"),
+    ("430300", "湘潭市", "430000"),
+    ("430302", "雨湖区", "430300"),
+    ("430321", "湘潭县", "430300"),
+    ("433100", "湘西土家族苗族自治州", "430000"),
+    ("433101", "吉首市", "433100"),
+    ("433122", "泸溪县", "433100"),
 ]
 COUNTIES = [code for code, _, _ in REGIONS if not code.endswith("00")]
 
-P, C, G, V, H, R = (Stage.PRESCHOOL, Stage.COMPULSORY, Stage.GENERAL_HIGH, Stage.VOCATIONAL, Stage.HIGHER,
-                    Stage.GRADUATE)
+P, C, G, V, H, R = (
+    Stage.PRESCHOOL,
+    Stage.COMPULSORY,
+    Stage.GENERAL_HIGH,
+    Stage.VOCATIONAL,
+    Stage.HIGHER,
+    Stage.GRADUATE,
+)
 SCHOOLS = [  # code, name, administering region, stages, weight
     ("1143000101", "芙蓉区第一幼儿园", "430102", (P,), 2),
     ("1143000102", "岳麓区阳光幼儿园", "430104", (P,), 2),
@@ -76,13 +89,22 @@ SCHOOLS = [  # code, name, administering region, stages, weight
     ("4143000601", "湘麓大学（教育部直属）", "000000", (H, R), 3),
 ]
 # Extra schools generated for --scale: (category prefix, name pattern, stage)
-_EXTRA_SCHOOL_TYPES = [("11", "{county}第{n}幼儿园", P), ("21", "{county}第{n}小学", C), ("21", "{county}第{n}初级中学", C),
-                       ("34", "{county}第{n}高级中学", G)]
+_EXTRA_SCHOOL_TYPES = [
+    ("11", "{county}第{n}幼儿园", P),
+    ("21", "{county}第{n}小学", C),
+    ("21", "{county}第{n}初级中学", C),
+    ("34", "{county}第{n}高级中学", G),
+]
 
 # stage → (serial block for unique IDs, birth range start, days in range, grades)
 _STAGE_BIRTHS = {
     P: (0, dt.date(2018, 1, 1), 1000, ["小班", "中班", "大班"]),
-    C: (1, dt.date(2008, 9, 1), 3280, ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级"]),
+    C: (
+        1,
+        dt.date(2008, 9, 1),
+        3280,
+        ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "七年级", "八年级", "九年级"],
+    ),
     G: (2, dt.date(2005, 9, 1), 1450, ["高一", "高二", "高三"]),
     V: (3, dt.date(2005, 9, 1), 1450, ["一年级", "二年级", "三年级"]),
     H: (4, dt.date(2000, 9, 1), 1800, ["2020级", "2021级", "2022级", "2023级"]),
@@ -156,8 +178,9 @@ def _schools(students: int) -> list[tuple[str, str, str, tuple[Stage, ...], int]
     for n in range(max(0, students // 1000 - len(SCHOOLS))):  # about 1,000 students per school at scale
         prefix, pattern, stage = _EXTRA_SCHOOL_TYPES[n % len(_EXTRA_SCHOOL_TYPES)]
         county = COUNTIES[n % len(COUNTIES)]
-        schools.append((f"{prefix}43{100000 + n:06d}", pattern.format(county=names[county], n=n + 1), county,
-                        (stage,), 3))
+        schools.append(
+            (f"{prefix}43{100000 + n:06d}", pattern.format(county=names[county], n=n + 1), county, (stage,), 3)
+        )
     return schools
 
 
@@ -171,7 +194,7 @@ def _write_students_and_records(w: _Writers, students: int, rng: random.Random) 
     forced_merit: set[Stage] = set()
     statuses = [s.label for s in EnrolmentStatus]
     aid_statuses = list(AidStatus)
-    for i in range(students):
+    for _i in range(students):
         school = rng.choices(schools, cum_weights=cum_weights)[0]
         stage = rng.choice(school[3])
         id_number = student_id(stage, stage_count[stage])
@@ -190,8 +213,11 @@ def _write_students_and_records(w: _Writers, students: int, rng: random.Random) 
             for project, amount in picks:
                 periods = [ACADEMIC_YEAR] if project in _YEAR_PROJECTS else [p for p in PERIODS if rng.random() < 0.8]
                 for period in periods:
-                    st = aid_statuses[aided] if aided < len(aid_statuses) else (
-                        AidStatus.APPROVED if rng.random() < 0.75 else rng.choice(aid_statuses))
+                    st = (
+                        aid_statuses[aided]
+                        if aided < len(aid_statuses)
+                        else (AidStatus.APPROVED if rng.random() < 0.75 else rng.choice(aid_statuses))
+                    )
                     aided += 1
                     shown = id_number.lower() if aided % 7 == 0 else id_number
                     w.w["aid"].writerow([shown, school[0], project, period, amount, st.label])
@@ -206,8 +232,16 @@ def _write_students_and_records(w: _Writers, students: int, rng: random.Random) 
         members += 1
 
 
-def _write_member(w: _Writers, rng: random.Random, m: int, id_number: str, name: str, school: str | None,
-                  stage: Stage | None, funded: set[str]) -> None:
+def _write_member(
+    w: _Writers,
+    rng: random.Random,
+    m: int,
+    id_number: str,
+    name: str,
+    school: str | None,
+    stage: Stage | None,
+    funded: set[str],
+) -> None:
     categories = list(Category)
     pairs: set[tuple[Category, Source]] = set()
     if m < 2 * len(categories):
@@ -217,7 +251,9 @@ def _write_member(w: _Writers, rng: random.Random, m: int, id_number: str, name:
         chosen.add(Category.POVERTY_ALLEVIATED)
     for cat in sorted(chosen):
         roll = rng.random()
-        for src in ((Source.CENTRAL,) if roll < 0.5 else (Source.SELF,) if roll < 0.85 else (Source.CENTRAL, Source.SELF)):
+        for src in (
+            (Source.CENTRAL,) if roll < 0.5 else (Source.SELF,) if roll < 0.85 else (Source.CENTRAL, Source.SELF)
+        ):
             pairs.add((cat, src))
     roll = rng.random()
     periods = PERIODS if roll < 0.7 else PERIODS[:1] if roll < 0.85 else PERIODS[1:]
@@ -229,8 +265,9 @@ def _write_member(w: _Writers, rng: random.Random, m: int, id_number: str, name:
         reason = rng.choice(["01", "02", "04", "06", "09", "99"])
         detail = rng.choice(_REASON_DETAILS) if reason == "99" else ""
         at = dt.datetime(2024, 1, 10, 9, 0) + dt.timedelta(minutes=rng.randrange(0, 7 * 24 * 60))
-        w.w["legacy-reasons"].writerow([id_number, name, school, stage.label, PERIODS[0], reason, detail,
-                                        at.strftime("%Y-%m-%d %H:%M:%S")])
+        w.w["legacy-reasons"].writerow(
+            [id_number, name, school, stage.label, PERIODS[0], reason, detail, at.strftime("%Y-%m-%d %H:%M:%S")]
+        )
 
 
 def write_demo_files(directory: Path, students: int = DEFAULT_STUDENTS, seed: int = SEED) -> dict[str, Path]:
@@ -247,8 +284,14 @@ def write_demo_files(directory: Path, students: int = DEFAULT_STUDENTS, seed: in
 
 
 IMPORT_ORDER = ("regions", "schools", "students", "aid", "special-groups", "legacy-reasons")
-_SUMMARY_LABELS = {"regions": "行政区划", "schools": "学校", "students": "学籍", "aid": "资助记录",
-                   "special-groups": "特殊群体名单", "legacy-reasons": "历史未资助原因"}
+_SUMMARY_LABELS = {
+    "regions": "行政区划",
+    "schools": "学校",
+    "students": "学籍",
+    "aid": "资助记录",
+    "special-groups": "特殊群体名单",
+    "legacy-reasons": "历史未资助原因",
+}
 
 
 async def refusal(force: bool = False) -> str | None:
@@ -274,8 +317,9 @@ async def _create_missing_accounts() -> None:
             await add_user(username, password, role, scope, stages, actor="demo")
 
 
-async def load_demo(scale: int | None = None, progress: Callable[[int, str], None] | None = None,
-                    force: bool = False) -> dict[str, int]:
+async def load_demo(
+    scale: int | None = None, progress: Callable[[int, str], None] | None = None, force: bool = False
+) -> dict[str, int]:
     """Generate and import the demo files, then create the missing demo accounts. Idempotent.
 
     Refuses (CONFLICT) a database that has data or is not a development one, unless `force`."""
@@ -297,14 +341,13 @@ async def load_demo(scale: int | None = None, progress: Callable[[int, str], Non
 async def _prepare_views() -> dict[str, int]:
     """So every page has something to show: carry the legacy reasons over, compare both demo
     periods, and open the preschool roster windows of the autumn semester for the next 30 days."""
+    from zizhu.domain.accounts.scopes import Viewer
+    from zizhu.domain.comparison.engine import run_comparison_now
+    from zizhu.domain.models import UnfundedReason
     from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
     from zizhu.domain.reference.codes import PRESCHOOL_PROJECT, Role, WindowAction
-    from zizhu.domain.comparison.engine import run_comparison_now
-    from zizhu.domain.accounts.scopes import Viewer
-    from zizhu.domain.settings import SHANGHAI
     from zizhu.domain.roster.windows import set_window
-
-    from zizhu.domain.models import UnfundedReason
+    from zizhu.domain.settings import SHANGHAI
 
     await carry_over_legacy_reasons(actor="demo")
     inherited = await UnfundedReason.filter(inherited=True).count()

@@ -1,4 +1,5 @@
 """Domain errors with a stable machine code and a readable Chinese message (docs/api.md, errors)."""
+
 from __future__ import annotations
 
 from typing import Any

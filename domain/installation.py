@@ -1,8 +1,10 @@
 """Installing and upgrading a database (安装与升级): the migrations, then the code lists, the project
 catalogue and the upgrade's roster windows. Idempotent: run at every `zizhu migrate`."""
+
 from __future__ import annotations
 
 from zizhu.domain import db
+from zizhu.domain.models import AidProject, CategoryCode, ReasonCode, Region, StageCode
 from zizhu.domain.reference.codes import (
     PROJECT_CATALOGUE,
     REASON_NEEDS_DETAIL,
@@ -10,7 +12,6 @@ from zizhu.domain.reference.codes import (
     Category,
     Stage,
 )
-from zizhu.domain.models import AidProject, CategoryCode, Region, ReasonCode, StageCode
 from zizhu.domain.roster.upgrade_windows import seed_upgrade_windows
 
 
@@ -18,9 +19,7 @@ async def seed_code_lists() -> None:
     for sort, stage in enumerate(Stage):
         await StageCode.update_or_create(code=stage.value, defaults={"label": stage.label, "sort": sort})
     for cat in Category:
-        await CategoryCode.update_or_create(
-            code=cat.value, defaults={"number": cat.number, "label": cat.label}
-        )
+        await CategoryCode.update_or_create(code=cat.value, defaults={"number": cat.number, "label": cat.label})
     for code, label in UNFUNDED_REASONS.items():
         await ReasonCode.update_or_create(
             code=code, defaults={"label": label, "needs_detail": code == REASON_NEEDS_DETAIL}

@@ -5,6 +5,7 @@ running it every night carries legacy reasons imported late the next night. A fa
 is recorded and does not stop the comparisons. Each tick is one `nightly_tick` row per Shanghai
 date (a second tick on the same day updates it), which admins read with its runs' status.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,9 +39,13 @@ async def run_tick(pool: ArqRedis, day: dt.date, now: dt.datetime) -> NightlyTic
     tick.run_ids = ",".join(str(r.id) for r in runs)
     tick.finished_at = dt.datetime.now(SHANGHAI)
     await tick.save()
-    await audit.record(queue.CRON_ACTOR, "NIGHTLY_TICK", "nightly_tick", day.isoformat(),
-                       after={"carried_over": tick.carried_over, "carry_over_error": tick.carry_over_error,
-                              "runs": tick.run_ids})
+    await audit.record(
+        queue.CRON_ACTOR,
+        "NIGHTLY_TICK",
+        "nightly_tick",
+        day.isoformat(),
+        after={"carried_over": tick.carried_over, "carry_over_error": tick.carry_over_error, "runs": tick.run_ids},
+    )
     return tick
 
 

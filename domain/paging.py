@@ -1,4 +1,5 @@
 """Page sizes (分页): every list takes `first` between 1 and MAX_PAGE, checked before any work."""
+
 from __future__ import annotations
 
 from zizhu.domain.errors import ValidationFailed

@@ -4,6 +4,7 @@ Nothing is read at import: `load()` validates the environment when a command or 
 and raises `SettingsInvalid` with one Chinese line per bad variable, saying how to fix it. The
 result is cached per environment snapshot, so repeated calls on a request path cost a dict lookup.
 """
+
 from __future__ import annotations
 
 import os
@@ -147,9 +148,7 @@ def load() -> Settings:
     except ValidationError as error:
         raise SettingsInvalid(_explain(error)) from None
     if loaded.is_production and not loaded.secret_key:
-        raise SettingsInvalid(
-            f"ZIZHU_ENV=production 时必须设置环境变量 ZIZHU_SECRET_KEY，{FIXES['ZIZHU_SECRET_KEY']}"
-        )
+        raise SettingsInvalid(f"ZIZHU_ENV=production 时必须设置环境变量 ZIZHU_SECRET_KEY，{FIXES['ZIZHU_SECRET_KEY']}")
     if len(_cache) > 64:  # environments only change in tests; keep the cache small anyway
         _cache.clear()
     _cache[key] = loaded

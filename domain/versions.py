@@ -6,6 +6,7 @@ answer remembers the version it was computed at and is served only while the com
 the same: a reader that saw the old version computed its answer before that write committed, so an
 answer is never served after the write that made it stale has committed.
 """
+
 from __future__ import annotations
 
 from zizhu.domain import db
@@ -19,7 +20,8 @@ async def bump(client=None, name: str = STATISTICS) -> None:
     await db.execute(
         "INSERT INTO data_version (name, value) VALUES (:name, 1)"
         " ON CONFLICT (name) DO UPDATE SET value = data_version.value + 1",
-        {"name": name}, client=client,
+        {"name": name},
+        client=client,
     )
 
 

@@ -4,6 +4,7 @@ ZIZHU_TEST_DB=postgres (default) creates a throw-away database on ZIZHU_TEST_PG 
 postgres://postgres@127.0.0.1:5432) and drops it at the end; ZIZHU_TEST_DB=sqlite uses a
 temporary file. Every test starts from empty data tables with the code lists seeded.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,12 +16,10 @@ from typing import Any
 import httpx
 import pytest
 
-from zizhu.domain import db
-
-from zizhu.domain import installation
-from zizhu.domain.installation import seed_code_lists
 from tests.support import world as world_module
 from tests.support.databases import TEST_DB, blank_database
+from zizhu.domain import db, installation
+from zizhu.domain.installation import seed_code_lists
 
 pytest_plugins = ["tests.support.arq_queue"]  # the arq fixtures: pool, arq_queue
 

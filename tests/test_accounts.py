@@ -1,5 +1,6 @@
 """Accounts (账号): throttled sign-in, hashing off the event loop, token revocation, account
 management from the command line and by administrators, and a demo that never touches accounts."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,11 +11,11 @@ import threading
 
 import pytest
 
+from tests.support.world import PASSWORD
 from zizhu.domain.accounts import passwords, throttle
 from zizhu.domain.demo import DEMO_PASSWORD, load_demo
 from zizhu.domain.errors import Conflict
 from zizhu.domain.models import Account, AuditEntry
-from tests.support.world import PASSWORD
 
 LOGIN = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
 ME = "{ me { username } }"
@@ -102,8 +103,10 @@ async def test_hashing_runs_off_the_event_loop_at_most_n_at_once(gql, world, mon
 async def test_admin_password_reset_ends_old_tokens(gql, world):
     old = await gql.login("school_op")
     admin = await gql.login("admin")
-    data = await gql.data('mutation { setUserPassword(username: "school_op", password: "Brand-new-pass-1") '
-                          "{ username active } }", token=admin)
+    data = await gql.data(
+        'mutation { setUserPassword(username: "school_op", password: "Brand-new-pass-1") { username active } }',
+        token=admin,
+    )
     assert data["setUserPassword"] == {"username": "school_op", "active": True}
     body = await gql.post(ME, token=old)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -122,7 +125,8 @@ async def test_disable_ends_tokens_and_enable_does_not_revive_them(gql, world):
     old = await gql.login("county_op")
     admin = await gql.login("admin")
     assert (await gql.data('mutation { disableUser(username: "county_op") { active } }', token=admin)) == {
-        "disableUser": {"active": False}}
+        "disableUser": {"active": False}
+    }
     assert (await gql.post(ME, token=old))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert (await _login_error(gql, "county_op", PASSWORD))["message"] == "用户名或密码错误"
     await gql.data('mutation { enableUser(username: "county_op") { active } }', token=admin)
@@ -138,8 +142,14 @@ def _cli(database_url: str, *args: str, password: str | None = None) -> subproce
     env.pop("ZIZHU_PASSWORD", None)
     if password is not None:
         env["ZIZHU_PASSWORD"] = password
-    return subprocess.run([sys.executable, "-m", "zizhu.api.cli", *args], env=env, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "zizhu.api.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
 
 
 async def test_cli_user_passwd_disable_enable(gql, world, database_url):
@@ -176,8 +186,7 @@ async def test_demo_refuses_a_non_development_environment(orm, monkeypatch):
 async def test_forced_demo_never_touches_existing_accounts(gql, world):
     admin = await gql.login("admin")
     await gql.data('mutation { disableUser(username: "county_op") { active } }', token=admin)
-    before = {a.username: (a.password_hash, a.active, a.token_version, a.scope_code)
-              for a in await Account.all()}
+    before = {a.username: (a.password_hash, a.active, a.token_version, a.scope_code) for a in await Account.all()}
     await load_demo(force=True)
     after = {a.username: (a.password_hash, a.active, a.token_version, a.scope_code) for a in await Account.all()}
     assert {u: after[u] for u in before} == before  # the disabled demo name stays disabled, passwords kept

@@ -1,5 +1,6 @@
 """Bad input is answered VALIDATION naming the argument, never INTERNAL: lengths and formats of
 codes, NUL bytes, bad cursors, huge ids, oversized and duplicated batches, non-ASCII digits."""
+
 from __future__ import annotations
 
 import base64
@@ -30,19 +31,22 @@ async def validation_argument(gql, query: str, variables: dict | None = None, to
 UNFUNDED = "query($p: String!, $r: String, $s: String, $a: String) { unfundedStudents(period: $p, regionCode: $r, schoolCode: $s, after: $a) { edges { cursor } } }"
 
 
-@pytest.mark.parametrize("variables, argument", [
-    ({"p": "2023-2024-9"}, "period"),
-    ({"p": LONG}, "period"),
-    ({"p": NUL}, "period"),
-    ({"p": "２０２３-２０２４-1"}, "period"),
-    ({"p": "٢٠٢٣-٢٠٢٤-1"}, "period"),
-    ({"p": "2023-2024-1", "r": LONG}, "regionCode"),
-    ({"p": "2023-2024-1", "r": "43010x"}, "regionCode"),
-    ({"p": "2023-2024-1", "s": "2143000002\x00"}, "schoolCode"),
-    ({"p": "2023-2024-1", "s": LONG}, "schoolCode"),
-    ({"p": "2023-2024-1", "a": cursor("row:99999999999999999999")}, "after"),
-    ({"p": "2023-2024-1", "a": LONG}, "after"),
-])
+@pytest.mark.parametrize(
+    "variables, argument",
+    [
+        ({"p": "2023-2024-9"}, "period"),
+        ({"p": LONG}, "period"),
+        ({"p": NUL}, "period"),
+        ({"p": "２０２３-２０２４-1"}, "period"),
+        ({"p": "٢٠٢٣-٢٠٢٤-1"}, "period"),
+        ({"p": "2023-2024-1", "r": LONG}, "regionCode"),
+        ({"p": "2023-2024-1", "r": "43010x"}, "regionCode"),
+        ({"p": "2023-2024-1", "s": "2143000002\x00"}, "schoolCode"),
+        ({"p": "2023-2024-1", "s": LONG}, "schoolCode"),
+        ({"p": "2023-2024-1", "a": cursor("row:99999999999999999999")}, "after"),
+        ({"p": "2023-2024-1", "a": LONG}, "after"),
+    ],
+)
 async def test_list_query_arguments(gql, world, variables, argument):
     token = await gql.login("province_op")
     assert await validation_argument(gql, UNFUNDED, variables, token) == argument
@@ -54,7 +58,7 @@ async def test_other_query_arguments(gql, world):
     cases = [
         ('{ comparisonRun(id: "99999999999999999999") { id } }', "id", token),
         ('{ comparisonRun(id: "１２") { id } }', "id", token),
-        ('{ region(code: "%s") { code } }' % LONG, "code", token),
+        (f'{{ region(code: "{LONG}") {{ code }} }}', "code", token),
         ('{ unfundedStatistics(period: "2023-2024-9") { total { members } } }', "period", token),
         ('{ region { unfundedStatistics(period: "0000-0001-1") { total { members } } } }', "period", token),
         ('{ legacyPovertyReasons(period: "2023-2024-3") { edges { cursor } } }', "period", token),
@@ -86,15 +90,28 @@ async def test_batch_inputs_are_bounded_and_checked(gql, world):
     over = [reason(student_id(i)) for i in range(MAX_BATCH + 1)]
     assert await validation_argument(gql, REPORT, {"inputs": over}, token) == "inputs"
     assert await validation_argument(gql, REPORT, {"inputs": [one, one]}, token) == "inputs[1]"
-    assert await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), idNumber=LONG)]}, token) == "inputs[0].idNumber"
-    assert await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), reasonCode="0" * 50)]}, token) == "inputs[0].reasonCode"
-    assert await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), detail="说明" * 1000)]}, token) == "inputs[0].detail"
-    assert await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), period="2023-2024-1\x00")]}, token) == "inputs[0].period"
+    assert (
+        await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), idNumber=LONG)]}, token)
+        == "inputs[0].idNumber"
+    )
+    assert (
+        await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), reasonCode="0" * 50)]}, token)
+        == "inputs[0].reasonCode"
+    )
+    assert (
+        await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), detail="说明" * 1000)]}, token)
+        == "inputs[0].detail"
+    )
+    assert (
+        await validation_argument(gql, REPORT, {"inputs": [reason(student_id(1), period="2023-2024-1\x00")]}, token)
+        == "inputs[0].period"
+    )
     # A full-width ID number is not an ID number.
     fullwidth = student_id(1).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     body = await gql.post(REPORT, {"inputs": [reason(fullwidth)]}, token)
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
     from zizhu.domain.models import AuditEntry
+
     assert await AuditEntry.filter(action="reason.report").count() == 0
 
 

@@ -1,4 +1,5 @@
 """History carry-over (历史原因继承): 2023 autumn legacy reasons become inherited reasons, once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,10 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
-from zizhu.domain.models import AuditEntry, LegacyPovertyReason, UnfundedReason
-from zizhu.domain.settings import SHANGHAI
 from tests.support.world import student_id
+from zizhu.domain.models import AuditEntry, LegacyPovertyReason, UnfundedReason
+from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
+from zizhu.domain.settings import SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[1]
 P = "2023-2024-1"
@@ -22,8 +23,15 @@ NOW = dt.datetime(2024, 3, 5, 2, 0, tzinfo=SHANGHAI)
 
 async def legacy(serial: int, stage: str, school: str, code: str, period: str = P, at=T1, detail: str = ""):
     return await LegacyPovertyReason.create(
-        id_number=student_id(serial), name=f"学生{serial}", school_code=school, province="43",
-        stage=stage, period=period, reason_code=code, detail=detail, reported_at=at,
+        id_number=student_id(serial),
+        name=f"学生{serial}",
+        school_code=school,
+        province="43",
+        stage=stage,
+        period=period,
+        reason_code=code,
+        detail=detail,
+        reported_at=at,
     )
 
 
@@ -45,8 +53,15 @@ async def test_legacy_reasons_become_inherited_reasons_once(world):
     # A reason already reported in the new module is never overwritten.
     await legacy(6, "COMPULSORY", PRIMARY, "01")
     await UnfundedReason.create(
-        period=P, stage="COMPULSORY", id_number=student_id(6), school_code=PRIMARY, province="43",
-        reason_code="10", detail="", reported_by="school_op", reported_at=T2,
+        period=P,
+        stage="COMPULSORY",
+        id_number=student_id(6),
+        school_code=PRIMARY,
+        province="43",
+        reason_code="10",
+        detail="",
+        reported_by="school_op",
+        reported_at=T2,
     )
 
     assert await carry_over_legacy_reasons(actor="admin", now=NOW) == 4
@@ -61,7 +76,12 @@ async def test_legacy_reasons_become_inherited_reasons_once(world):
     }
     r1 = got[(P, "PRESCHOOL", student_id(1))]
     assert (r1.reason_code, r1.inherited, r1.reported_by, r1.school_code, r1.province) == (
-        "01", True, "carry-over", KG, "43")
+        "01",
+        True,
+        "carry-over",
+        KG,
+        "43",
+    )
     assert r1.reported_at == T1
     r2 = got[(P, "COMPULSORY", student_id(2))]
     assert (r2.reason_code, r2.detail, r2.reported_at) == ("99", "家长外出务工", NOW)
@@ -76,8 +96,7 @@ async def test_legacy_reasons_become_inherited_reasons_once(world):
     assert await UnfundedReason.all().count() == 5
 
     entries = await AuditEntry.filter(action="CARRY_OVER").order_by("id")
-    assert [(e.actor, e.entity_key, e.after["inserted"]) for e in entries] == [
-        ("admin", P, 4), ("admin", P, 0)]
+    assert [(e.actor, e.entity_key, e.after["inserted"]) for e in entries] == [("admin", P, 4), ("admin", P, 0)]
 
 
 async def test_same_time_at_two_schools_picks_one_deterministically(world):
@@ -99,8 +118,14 @@ async def test_cli_carry_over(world, database_url):
     await legacy(9, "COMPULSORY", PRIMARY, "03")
     env = {**os.environ, "DATABASE_URL": database_url}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "zizhu.api.cli", "carry-over", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "zizhu.api.cli",
+        "carry-over",
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()

@@ -4,13 +4,14 @@ Hand-made runs of 2023-2024-1. Run 1: a, b, c at 2143000002 (county 430102; c fu
 2143000008 (county 430202). Then a is funded, c loses its aid, e joins 2143000002 and f joins
 2143000008. Run 2: newly unfunded c, e (2143000002) and f (2143000008); newly funded a.
 """
+
 from __future__ import annotations
 
 from strawberry.relay import GlobalID
 
-from zizhu.domain.models import AidRecord, ComparisonRun, RunStatistic, UnfundedResult
 from tests.support.world import student_id
 from tests.test_comparison import aid, compare, enrol, member
+from zizhu.domain.models import AidRecord, ComparisonRun, RunStatistic, UnfundedResult
 
 P = "2023-2024-1"
 PRIMARY, OTHER = "2143000002", "2143000008"
@@ -61,12 +62,20 @@ async def test_a_school_sees_its_own_changes_in_full(gql, world):
     for edge in new["edges"]:
         node = edge["node"]
         assert (node["kind"], node["name"], node["schoolCode"], node["stage"], node["categories"]) == (
-            "NEWLY_UNFUNDED", "学生", PRIMARY, "COMPULSORY", ["POVERTY_ALLEVIATED"])
+            "NEWLY_UNFUNDED",
+            "学生",
+            PRIMARY,
+            "COMPULSORY",
+            ["POVERTY_ALLEVIATED"],
+        )
     funded = await _changes(gql, school, second, "NEWLY_FUNDED")
     assert _ids(funded) == [A] and funded["edges"][0]["node"]["categories"] == ["POVERTY_ALLEVIATED"]
     both = (await _changes(gql, school, second))["edges"]  # no kind: both kinds
     assert sorted((e["node"]["kind"], e["node"]["idNumber"]) for e in both) == [
-        ("NEWLY_FUNDED", A), ("NEWLY_UNFUNDED", C), ("NEWLY_UNFUNDED", E)]
+        ("NEWLY_FUNDED", A),
+        ("NEWLY_UNFUNDED", C),
+        ("NEWLY_UNFUNDED", E),
+    ]
     other = await gql.login("other_school_op")
     assert _ids(await _changes(gql, other, second, "NEWLY_UNFUNDED")) == [F]
     assert _ids(await _changes(gql, other, second, "NEWLY_FUNDED")) == []
@@ -76,7 +85,9 @@ async def test_authorities_see_their_subtree_masked(gql, world):
     _, second = await two_runs()
     county = await gql.login("county_op")
     assert sorted(_ids(await _changes(gql, county, second, "NEWLY_UNFUNDED"))) == [
-        C[:6] + "********" + C[-4:], E[:6] + "********" + E[-4:]]
+        C[:6] + "********" + C[-4:],
+        E[:6] + "********" + E[-4:],
+    ]
     province = await gql.login("province_op")
     new = await _changes(gql, province, second, "NEWLY_UNFUNDED")
     assert new["totalCount"] == 3 and sorted(e["node"]["schoolCode"] for e in new["edges"]) == [PRIMARY, PRIMARY, OTHER]
@@ -98,11 +109,14 @@ async def test_changes_are_paged(gql, world):
 
 
 async def test_a_school_lists_todays_newly_unfunded_without_a_reason(gql, world):
-    _, second = await two_runs()
+    _, _second = await two_runs()
     school = await gql.login("school_op")
     assert sorted(_ids((await gql.data(NEW_PENDING, token=school))["unfundedStudents"])) == [C, E]
-    reported = (await gql.data(REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": C, "reasonCode": "01"}},
-                               token=school))["reportUnfundedReason"]
+    reported = (
+        await gql.data(
+            REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": C, "reasonCode": "01"}}, token=school
+        )
+    )["reportUnfundedReason"]
     assert (reported["idNumber"], reported["reason"]) == (C, {"code": "01"})
     assert _ids((await gql.data(NEW_PENDING, token=school))["unfundedStudents"]) == [E]
     # B was unfunded in both runs: on the list, never newly

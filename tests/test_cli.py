@@ -1,5 +1,6 @@
 """The command line explains itself: help and --version, and every mistake ends as one Chinese
 line with the fix (exit 2), without a traceback and without hanging."""
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,12 @@ def zizhu(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
     base = {k: v for k, v in os.environ.items() if not k.startswith(("ZIZHU_", "DATABASE_URL"))}
     base["ZIZHU_SECRET_KEY"] = "k" * 40
     return subprocess.run(
-        [sys.executable, "-m", "zizhu.api.cli", *args], capture_output=True, text=True,
-        env={**base, **(env or {})}, cwd=cwd or ROOT, timeout=TIMEOUT_S,
+        [sys.executable, "-m", "zizhu.api.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd or ROOT,
+        timeout=TIMEOUT_S,
     )
 
 
@@ -54,13 +59,16 @@ def test_subcommand_help_shows_choices_and_defaults():
     assert "AUTHORITY_OPERATOR" in out and "PRESCHOOL" in out
 
 
-@pytest.mark.parametrize("env, fragments", [
-    ({"ZIZHU_TOKEN_HOURS": "abc"}, ("ZIZHU_TOKEN_HOURS", "1 到 720")),
-    ({"DATABASE_URL": "mysql://u:pw@h/db"}, ("DATABASE_URL", "mysql", "postgres://")),
-    ({"ZIZHU_SECRET_KEY": "short"}, ("ZIZHU_SECRET_KEY", "32")),
-    ({"ZIZHU_ENV": "production", "ZIZHU_SECRET_KEY": ""}, ("ZIZHU_SECRET_KEY",)),
-    ({"ZIZHU_ENV": "prod"}, ("ZIZHU_ENV", "production")),
-])
+@pytest.mark.parametrize(
+    "env, fragments",
+    [
+        ({"ZIZHU_TOKEN_HOURS": "abc"}, ("ZIZHU_TOKEN_HOURS", "1 到 720")),
+        ({"DATABASE_URL": "mysql://u:pw@h/db"}, ("DATABASE_URL", "mysql", "postgres://")),
+        ({"ZIZHU_SECRET_KEY": "short"}, ("ZIZHU_SECRET_KEY", "32")),
+        ({"ZIZHU_ENV": "production", "ZIZHU_SECRET_KEY": ""}, ("ZIZHU_SECRET_KEY",)),
+        ({"ZIZHU_ENV": "prod"}, ("ZIZHU_ENV", "production")),
+    ],
+)
 def test_bad_settings_are_one_line(env, fragments):
     line = one_line_error(zizhu("migrate", env=env), *fragments)
     assert "pw" not in line
@@ -69,7 +77,9 @@ def test_bad_settings_are_one_line(env, fragments):
 def test_unreachable_and_missing_postgres(tmp_path):
     base = os.environ.get("ZIZHU_TEST_PG", "postgres://postgres@127.0.0.1:5432")
     one_line_error(zizhu("migrate", env={"DATABASE_URL": base + "/zizhu_no_such_database"}), "不存在", "createdb")
-    one_line_error(zizhu("migrate", env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x"}), "无法连接", "127.0.0.1:1")
+    one_line_error(
+        zizhu("migrate", env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/x"}), "无法连接", "127.0.0.1:1"
+    )
 
 
 @pytest.mark.parametrize("command", ["migrate", "demo"])

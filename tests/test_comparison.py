@@ -1,4 +1,5 @@
 """The comparison engine (docs/domain.md, the comparison): every rule on a hand-made data set, on both databases."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,7 @@ from decimal import Decimal
 import pytest
 from tortoise.expressions import Q
 
+from tests.support.world import student_id
 from zizhu.domain.comparison import engine as comparison
 from zizhu.domain.comparison.steps import list_rows_of
 from zizhu.domain.errors import ValidationFailed
@@ -22,7 +24,6 @@ from zizhu.domain.models import (
     UnfundedResult,
 )
 from zizhu.domain.settings import SHANGHAI
-from tests.support.world import student_id
 
 P = "2023-2024-1"
 P2 = "2023-2024-2"
@@ -51,11 +52,17 @@ async def enrol(id_number: str, school: str = PRIMARY, stage: str = "COMPULSORY"
     )
 
 
-async def aid(id_number: str, project: str = "CMP_LIVING", period: str = P, status: str = "APPROVED",
-              school: str = PRIMARY) -> None:
+async def aid(
+    id_number: str, project: str = "CMP_LIVING", period: str = P, status: str = "APPROVED", school: str = PRIMARY
+) -> None:
     await AidRecord.create(
-        id_number=id_number, school_code=school, project_code=project, period=period,
-        amount=Decimal("500.00"), status=status, province=school[2:4],
+        id_number=id_number,
+        school_code=school,
+        project_code=project,
+        period=period,
+        amount=Decimal("500.00"),
+        status=status,
+        province=school[2:4],
     )
 
 
@@ -98,9 +105,15 @@ async def stat(run: ComparisonRun, school: str, category: str, source: str, stag
 
 # --- funding rules -----------------------------------------------------------------------------
 async def test_merit_aid_does_not_fund_relief_does(world):
-    await member(sid(1)); await enrol(sid(1), UNIVERSITY, "HIGHER"); await aid(sid(1), "HE_NATIONAL_SCHOLARSHIP", "2023-2024")
-    await member(sid(2)); await enrol(sid(2), UNIVERSITY, "HIGHER"); await aid(sid(2), "HE_GRANT", "2023-2024")
-    await member(sid(3)); await enrol(sid(3)); await aid(sid(3), "CMP_NUTRITION")  # kind OTHER
+    await member(sid(1))
+    await enrol(sid(1), UNIVERSITY, "HIGHER")
+    await aid(sid(1), "HE_NATIONAL_SCHOLARSHIP", "2023-2024")
+    await member(sid(2))
+    await enrol(sid(2), UNIVERSITY, "HIGHER")
+    await aid(sid(2), "HE_GRANT", "2023-2024")
+    await member(sid(3))
+    await enrol(sid(3))
+    await aid(sid(3), "CMP_NUTRITION")  # kind OTHER
     run = await compare()
     assert counts(run) == (3, 3, 0, 1, 2)
     assert await unfunded(run) == {sid(1), sid(3)}
@@ -108,15 +121,21 @@ async def test_merit_aid_does_not_fund_relief_does(world):
 
 async def test_only_approved_aid_funds(world):
     for n, status in enumerate(["DRAFT", "SUBMITTED", "SCHOOL_APPROVED", "RETURNED", "APPROVED"], start=1):
-        await member(sid(n)); await enrol(sid(n)); await aid(sid(n), status=status)
+        await member(sid(n))
+        await enrol(sid(n))
+        await aid(sid(n), status=status)
     run = await compare()
     assert counts(run) == (5, 5, 0, 1, 4)
     assert await unfunded(run) == {sid(1), sid(2), sid(3), sid(4)}
 
 
 async def test_another_stages_relief_project_does_not_fund(world):
-    await member(sid(1)); await enrol(sid(1)); await aid(sid(1), "GH_GRANT", school=HIGH)
-    await member(sid(2)); await enrol(sid(2), HIGH, "GENERAL_HIGH"); await aid(sid(2), "GH_GRANT", school=HIGH)
+    await member(sid(1))
+    await enrol(sid(1))
+    await aid(sid(1), "GH_GRANT", school=HIGH)
+    await member(sid(2))
+    await enrol(sid(2), HIGH, "GENERAL_HIGH")
+    await aid(sid(2), "GH_GRANT", school=HIGH)
     run = await compare()
     assert counts(run) == (2, 2, 0, 1, 1)
     assert await unfunded(run) == {sid(1)}
@@ -138,14 +157,19 @@ async def test_year_cycle_project_funds_both_semesters_only_its_year(world):
 
 
 async def test_semester_project_funds_only_its_semester(world):
-    await member(sid(1)); await member(sid(1), period=P2); await enrol(sid(1)); await aid(sid(1), period=P)
+    await member(sid(1))
+    await member(sid(1), period=P2)
+    await enrol(sid(1))
+    await aid(sid(1), period=P)
     autumn, spring = await compare(P), await compare(P2)
     assert (autumn.funded, autumn.unfunded) == (1, 0)
     assert (spring.funded, spring.unfunded) == (0, 1)
 
 
 async def test_funding_is_by_person_and_stage_not_school(world):
-    await member(sid(1)); await enrol(sid(1), PRIMARY); await aid(sid(1), school=PRIMARY_2)
+    await member(sid(1))
+    await enrol(sid(1), PRIMARY)
+    await aid(sid(1), school=PRIMARY_2)
     run = await compare()
     assert counts(run) == (1, 1, 0, 1, 0)
 
@@ -153,9 +177,13 @@ async def test_funding_is_by_person_and_stage_not_school(world):
 # --- matching ------------------------------------------------------------------------------------
 async def test_members_not_enrolled_are_unmatched(world):
     await member(sid(1))  # no enrolment at all
-    await member(sid(2)); await enrol(sid(2), status="GRADUATED")
-    await member(sid(3)); await enrol(sid(3), status="TRANSFERRED"); await enrol(sid(3), PRIMARY_2)
-    await member(sid(4), period=P2); await enrol(sid(4))  # another period's member
+    await member(sid(2))
+    await enrol(sid(2), status="GRADUATED")
+    await member(sid(3))
+    await enrol(sid(3), status="TRANSFERRED")
+    await enrol(sid(3), PRIMARY_2)
+    await member(sid(4), period=P2)
+    await enrol(sid(4))  # another period's member
     run = await compare()
     assert counts(run) == (3, 1, 2, 0, 1)
     assert {(r.id_number, r.school_code) for r in await list_rows(run)} == {(sid(3), PRIMARY_2)}
@@ -167,8 +195,10 @@ async def test_lower_case_x_matches_and_duplicates_do_not_double_count(world):
     await member(x, "01", "CENTRAL")  # the same record again, upper-case
     await member(x, "05", "SELF")
     await enrol(x)
-    await member(sid(500)); await enrol(sid(500))
-    await aid(sid(500)); await aid(sid(500), "CMP_NUTRITION")  # two aid records, one funded row
+    await member(sid(500))
+    await enrol(sid(500))
+    await aid(sid(500))
+    await aid(sid(500), "CMP_NUTRITION")  # two aid records, one funded row
     run = await compare()
     assert counts(run) == (2, 2, 0, 1, 1)
     (row,) = await list_rows(run)
@@ -184,7 +214,8 @@ async def test_several_categories_and_sources_count_once_each(world):
     for cat, src in [("01", "CENTRAL"), ("05", "CENTRAL"), ("05", "SELF"), ("07", "SELF")]:
         await member(a, cat, src)
     await member(b, "01", "SELF")
-    await member(c, "13", "CENTRAL"); await aid(c)
+    await member(c, "13", "CENTRAL")
+    await aid(c)
     for n in (a, b, c):
         await enrol(n)
     run = await compare()
@@ -192,11 +223,19 @@ async def test_several_categories_and_sources_count_once_each(world):
     masks = {r.id_number: (r.central_mask, r.self_mask) for r in await list_rows(run)}
     assert masks == {a: (1 + 16, 16 + 64), b: (0, 1)}
     expected = {
-        ("00", "ALL"): (3, 1, 2), ("00", "CENTRAL"): (2, 1, 1), ("00", "SELF"): (2, 0, 2),
-        ("01", "ALL"): (2, 0, 2), ("01", "CENTRAL"): (1, 0, 1), ("01", "SELF"): (1, 0, 1),
-        ("05", "ALL"): (1, 0, 1), ("05", "CENTRAL"): (1, 0, 1), ("05", "SELF"): (1, 0, 1),
-        ("07", "ALL"): (1, 0, 1), ("07", "SELF"): (1, 0, 1),
-        ("13", "ALL"): (1, 1, 0), ("13", "CENTRAL"): (1, 1, 0),
+        ("00", "ALL"): (3, 1, 2),
+        ("00", "CENTRAL"): (2, 1, 1),
+        ("00", "SELF"): (2, 0, 2),
+        ("01", "ALL"): (2, 0, 2),
+        ("01", "CENTRAL"): (1, 0, 1),
+        ("01", "SELF"): (1, 0, 1),
+        ("05", "ALL"): (1, 0, 1),
+        ("05", "CENTRAL"): (1, 0, 1),
+        ("05", "SELF"): (1, 0, 1),
+        ("07", "ALL"): (1, 0, 1),
+        ("07", "SELF"): (1, 0, 1),
+        ("13", "ALL"): (1, 1, 0),
+        ("13", "CENTRAL"): (1, 1, 0),
     }
     rows = await RunStatistic.filter(run_id=run.id)
     assert len(rows) == 1 and cells(rows[0]) == expected
@@ -204,7 +243,9 @@ async def test_several_categories_and_sources_count_once_each(world):
 
 
 async def test_one_student_in_two_stages_counts_once_per_stage(world):
-    await member(sid(1)); await enrol(sid(1), PRIMARY_2, "COMPULSORY"); await enrol(sid(1), HIGH, "GENERAL_HIGH")
+    await member(sid(1))
+    await enrol(sid(1), PRIMARY_2, "COMPULSORY")
+    await enrol(sid(1), HIGH, "GENERAL_HIGH")
     await aid(sid(1), "GH_GRANT", school=HIGH)
     run = await compare()
     assert counts(run) == (1, 1, 0, 1, 1)
@@ -215,10 +256,12 @@ async def test_one_student_in_two_stages_counts_once_per_stage(world):
 # --- runs, changes, publication -----------------------------------------------------------------
 async def test_two_runs_of_one_period_at_once_keep_one_list(world):
     for n in (1, 2, 3):
-        await member(sid(n)); await enrol(sid(n))
+        await member(sid(n))
+        await enrol(sid(n))
     await compare()
     await aid(sid(1))  # funded now
-    await member(sid(4)); await enrol(sid(4))  # a new unfunded student: both runs would add it
+    await member(sid(4))
+    await enrol(sid(4))  # a new unfunded student: both runs would add it
     runs = [await comparison.create_run(P, "MANUAL", "admin") for _ in range(2)]
     done = await asyncio.gather(*(comparison.execute_run(r.id) for r in runs))
     # the newer one always succeeds; the older one too if it took the chain's lock first, else
@@ -232,11 +275,13 @@ async def test_two_runs_of_one_period_at_once_keep_one_list(world):
 
 async def test_a_run_overtaken_by_a_newer_one_is_superseded_not_published(world):
     for n in (1, 2):
-        await member(sid(n)); await enrol(sid(n))
+        await member(sid(n))
+        await enrol(sid(n))
     await compare()
     retried, manual = [await comparison.create_run(P, trigger, "admin") for trigger in ("CRON", "MANUAL")]
     await aid(sid(1))
-    await member(sid(3)); await enrol(sid(3))
+    await member(sid(3))
+    await enrol(sid(3))
     manual = await comparison.execute_run(manual.id)  # the manual recompute finishes first
     retried = await comparison.execute_run(retried.id)  # then the older run's retry comes in
     assert (retried.status, retried.published) == ("FAILED", False)
@@ -249,13 +294,20 @@ async def test_a_run_overtaken_by_a_newer_one_is_superseded_not_published(world)
 async def test_rerun_changes_and_reasons_survive(world):
     a, b, c = sid(1), sid(2), sid(3)
     for n in (a, b, c):
-        await member(n); await enrol(n)
+        await member(n)
+        await enrol(n)
     await aid(c)
     first = await compare()
     assert (first.unfunded, first.newly_unfunded, first.newly_funded) == (2, 0, 0)  # no baseline
     await UnfundedReason.create(
-        period=P, stage="COMPULSORY", id_number=b, school_code=PRIMARY, province="43", reason_code="01",
-        reported_by="school_op", reported_at=dt.datetime(2024, 1, 2, tzinfo=SHANGHAI),
+        period=P,
+        stage="COMPULSORY",
+        id_number=b,
+        school_code=PRIMARY,
+        province="43",
+        reason_code="01",
+        reported_by="school_op",
+        reported_at=dt.datetime(2024, 1, 2, tzinfo=SHANGHAI),
     )
     await aid(a)  # a becomes funded
     await AidRecord.filter(id_number=c).update(status="RETURNED")  # c loses its aid
@@ -271,11 +323,14 @@ async def test_rerun_changes_and_reasons_survive(world):
 
 
 async def test_failure_between_steps_keeps_previous_run_published(world):
-    await member(sid(1)); await enrol(sid(1))
+    await member(sid(1))
+    await enrol(sid(1))
     first = await compare()
-    await member(sid(2)); await enrol(sid(2))
+    await member(sid(2))
+    await enrol(sid(2))
 
     for step in ("statistics", "changes", "publish"):
+
         async def boom(name: str, step=step) -> None:
             if name == step:
                 raise RuntimeError(f"killed at {name}")
@@ -316,7 +371,8 @@ async def test_run_comparison_now_returns_failed_run(world):
 
 
 async def test_history_is_bounded(world):
-    await member(sid(1)); await enrol(sid(1))
+    await member(sid(1))
+    await enrol(sid(1))
     runs = []
     for n in range(12):  # a new name every night: every run closes one version and adds one
         await Enrolment.filter(id_number=sid(1)).update(name=f"学生{n}")
@@ -332,7 +388,8 @@ async def test_history_is_bounded(world):
 async def test_unchanged_rerun_writes_no_list_rows_and_old_runs_stay_readable(world):
     a, b = sid(1), sid(2)
     for n in (a, b):
-        await member(n); await enrol(n)
+        await member(n)
+        await enrol(n)
     first = await compare()
     rows = await UnfundedResult.all().count()
     second = await compare()

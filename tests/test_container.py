@@ -1,5 +1,6 @@
 """The container: Dockerfile and compose pass their linters (hadolint, dclint), the compose file
 describes a safe deployment, and the image's entrypoint maps each role to the right command."""
+
 from __future__ import annotations
 
 import os
@@ -63,14 +64,17 @@ def fake_zizhu(tmp_path) -> dict[str, str]:
     return {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "ZIZHU_PORT": "8123"}
 
 
-@pytest.mark.parametrize("args, expected", [
-    ([], "zizhu serve --host 0.0.0.0 --port 8123 --no-migrate"),
-    (["api"], "zizhu serve --host 0.0.0.0 --port 8123 --no-migrate"),
-    (["worker"], "zizhu worker"),
-    (["migrate"], "zizhu migrate"),
-    (["healthcheck-worker"], "zizhu worker --check --this-host"),
-    (["zizhu", "user", "add", "admin"], "zizhu user add admin"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ([], "zizhu serve --host 0.0.0.0 --port 8123 --no-migrate"),
+        (["api"], "zizhu serve --host 0.0.0.0 --port 8123 --no-migrate"),
+        (["worker"], "zizhu worker"),
+        (["migrate"], "zizhu migrate"),
+        (["healthcheck-worker"], "zizhu worker --check --this-host"),
+        (["zizhu", "user", "add", "admin"], "zizhu user add admin"),
+    ],
+)
 def test_entrypoint_roles(fake_zizhu, args, expected):
     result = subprocess.run(["sh", str(ENTRYPOINT), *args], env=fake_zizhu, capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == expected, result

@@ -1,5 +1,6 @@
 """The documentation stands on its own: every link in README.md and docs/ resolves to a file of
 this repository (anchors to a heading of that file), and the docs cover what a user needs."""
+
 from __future__ import annotations
 
 import re
@@ -31,10 +32,24 @@ def test_links_stay_inside_the_repository():
 
 def test_docs_cover_rules_formats_api_and_operations():
     text = {p.name: p.read_text(encoding="utf-8") for p in DOCS}
-    assert all(kind in text["imports.md"] for kind in ("regions", "schools", "students", "aid", "special-groups",
-                                                          "legacy-reasons", "GB18030"))
-    assert all(code in text["api.md"] for code in ("UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "VALIDATION",
-                                                    "CONFLICT", "WINDOW_CLOSED", "QUEUE_UNAVAILABLE", "pageInfo"))
+    assert all(
+        kind in text["imports.md"]
+        for kind in ("regions", "schools", "students", "aid", "special-groups", "legacy-reasons", "GB18030")
+    )
+    assert all(
+        code in text["api.md"]
+        for code in (
+            "UNAUTHENTICATED",
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "VALIDATION",
+            "CONFLICT",
+            "WINDOW_CLOSED",
+            "QUEUE_UNAVAILABLE",
+            "pageInfo",
+        )
+    )
     assert all(word in text["domain.md"] for word in ("本级", "RETURNED", "carry", "02:00", "exclusive"))
-    assert all(word in text["operations.md"] for word in ("ZIZHU_SECRET_KEY", "/readyz", "pg_dump", "migrate",
-                                                           "Scaling out"))
+    assert all(
+        word in text["operations.md"] for word in ("ZIZHU_SECRET_KEY", "/readyz", "pg_dump", "migrate", "Scaling out")
+    )

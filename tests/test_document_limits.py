@@ -1,5 +1,6 @@
 """Bounded validation work: document size, tokens, nesting and fragment spreads are checked before
 parsing; depth and aliases are computed once per fragment; every error leaves with a code."""
+
 from __future__ import annotations
 
 from zizhu.api.gql import document_limits
@@ -73,8 +74,11 @@ async def test_depth_counts_through_fragments(gql):
 
 
 async def test_aliases_are_counted_through_repeated_fragments(gql):
-    doc = "query { ...A ...A2 } fragment A on Query { " + " ".join(
-        f"a{i}: __typename" for i in range(20)) + " } fragment A2 on Query { ...A }"
+    doc = (
+        "query { ...A ...A2 } fragment A on Query { "
+        + " ".join(f"a{i}: __typename" for i in range(20))
+        + " } fragment A2 on Query { ...A }"
+    )
     assert limit_of(await gql.post(doc)) == "aliases"
 
 

@@ -1,14 +1,15 @@
 """The statistics table export: headers, every cell equal to unfundedStatistics, scope, links."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-from zizhu.domain.models import AuditEntry, Region
-from zizhu.domain.reference.codes import Category
-from zizhu.domain.settings import SHANGHAI
 from tests.support.exports import download, link, workbook
 from tests.test_comparison import P, compare
 from tests.test_statistics_api import build_data, reason, sid
+from zizhu.domain.models import AuditEntry, Region
+from zizhu.domain.reference.codes import Category
+from zizhu.domain.settings import SHANGHAI
 
 EXPORT = """mutation($p: String!, $r: String, $s: Stage, $rows: StatisticsRows! = REGIONS) {
   exportUnfundedStatistics(period: $p, regionCode: $r, stage: $s, rows: $rows) { url filename expiresAt } }"""
@@ -51,9 +52,20 @@ async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
     assert "湖南省" in title and "2023-2024学年秋季学期" in title and "全部学段" in title
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A2:A4", "B2:B4", "C2:Q2", "C3:G3", "H3:L3", "M3:Q3", "R2:AF2"} <= merged
-    assert [ws.cell(row=2, column=c).value for c in (1, 2, 3, 18)] == ["区划代码", "名称", "特殊群体学生合计", "脱贫家庭学生"]
+    assert [ws.cell(row=2, column=c).value for c in (1, 2, 3, 18)] == [
+        "区划代码",
+        "名称",
+        "特殊群体学生合计",
+        "脱贫家庭学生",
+    ]
     assert [ws.cell(row=3, column=c).value for c in (3, 8, 13)] == ["合计", "中央下发", "自采集"]
-    assert [ws.cell(row=4, column=c).value for c in range(3, 8)] == ["特殊群体学生数", "已资助", "未资助", "已填报原因", "未填报原因"]
+    assert [ws.cell(row=4, column=c).value for c in range(3, 8)] == [
+        "特殊群体学生数",
+        "已资助",
+        "未资助",
+        "已填报原因",
+        "未填报原因",
+    ]
     assert ws.cell(row=2, column=3 + 15 * 13).value == Category.OTHER_LOW_INCOME.label
     assert ws.max_column == 2 + 14 * 15
     assert ws.freeze_panes == "C5"
@@ -130,11 +142,15 @@ async def test_links_expire_are_bound_to_their_export_and_are_not_sign_in_tokens
     r = await download(gql, old["url"])
     assert r.status_code == 401 and "过期" in r.json()["errors"][0]["message"]
     # the route also takes a Bearer token with the filters as query parameters
-    r = await download(gql, f"http://test/exports/unfunded-statistics.xlsx?period={P}",
-                       {"Authorization": f"Bearer {token}"})
+    r = await download(
+        gql, f"http://test/exports/unfunded-statistics.xlsx?period={P}", {"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200
-    r = await download(gql, f"http://test/exports/unfunded-statistics.xlsx?period={P}&regionCode=430000",
-                       {"Authorization": f"Bearer {token}"})
+    r = await download(
+        gql,
+        f"http://test/exports/unfunded-statistics.xlsx?period={P}&regionCode=430000",
+        {"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 404 and r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert (await download(gql, f"http://test/exports/unfunded-statistics.xlsx?period={P}")).status_code == 401
     assert (await download(gql, "http://test/exports/unfunded-statistics.csv")).status_code == 404

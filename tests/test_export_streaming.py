@@ -1,5 +1,6 @@
 """The streamed writers: constant memory whatever the length, the first bytes before the first
 page is read, rows past a sheet's limit on the next sheet, text that stays text."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,10 @@ class Source:
     async def pages(self):
         for start in range(0, self.rows, 500):
             self.pulled += 1
-            yield [(f"43010220150101{n % 10000:04d}", f"学生{n}", "说明" * 20 + str(n), n)
-                   for n in range(start, min(self.rows, start + 500))]
+            yield [
+                (f"43010220150101{n % 10000:04d}", f"学生{n}", "说明" * 20 + str(n), n)
+                for n in range(start, min(self.rows, start + 500))
+            ]
 
 
 async def peak_while_streaming(stream) -> tuple[int, int]:
@@ -93,5 +96,13 @@ async def test_cells_are_escaped_and_neutralised():
     assert [c.value for c in ws[2]] == ["0012", "<b>&amp;</b> bell", "'=1+1", 7]
     assert [c.value for c in ws[3]] == ["43", " 前后空格 ", "'@SUM(A1)", None]
     assert ws["A2"].data_type == "s" and ws["A2"].number_format == "@"
-    assert [neutralise(v) for v in ("=a", "+a", "-a", "@a", "\ta", "\ra", "a=b", "")] == \
-        ["'=a", "'+a", "'-a", "'@a", "'\ta", "'\ra", "a=b", ""]
+    assert [neutralise(v) for v in ("=a", "+a", "-a", "@a", "\ta", "\ra", "a=b", "")] == [
+        "'=a",
+        "'+a",
+        "'-a",
+        "'@a",
+        "'\ta",
+        "'\ra",
+        "a=b",
+        "",
+    ]

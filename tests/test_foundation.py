@@ -1,4 +1,5 @@
 """Foundation: migrations and seeds, ID numbers, sign-in, error codes, health, schema in sync."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,17 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from zizhu.domain import db
-
-from zizhu.domain import installation
+from zizhu.domain import db, installation
+from zizhu.domain.models import AidProject, CategoryCode, ReasonCode, StageCode
 from zizhu.domain.reference.codes import Category
 from zizhu.domain.reference.identity import (
     InvalidIdNumber,
-    mask_id_number,
     make_id_number,
+    mask_id_number,
     validate_id_number,
 )
-from zizhu.domain.models import AidProject, CategoryCode, ReasonCode, StageCode
 from zizhu.domain.reference.periods import InvalidPeriod, parse_aid_period, parse_semester, semester_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +53,11 @@ def test_id_numbers():
         validate_id_number(make_id_number("11010120151301123"))
     # A retired region code (e.g. 110103 崇文区) is still a valid ID.
     assert validate_id_number(make_id_number("11010320150101123"))
-    x = next(make_id_number(f"110101201501011{i:02d}") for i in range(100) if make_id_number(f"110101201501011{i:02d}").endswith("X"))
+    x = next(
+        make_id_number(f"110101201501011{i:02d}")
+        for i in range(100)
+        if make_id_number(f"110101201501011{i:02d}").endswith("X")
+    )
     assert validate_id_number(x.lower()) == x
     assert mask_id_number(good) == good[:6] + "********" + good[14:]
 
@@ -88,9 +91,7 @@ async def test_login_and_me(gql, world):
 
 
 async def test_bad_login_and_missing_token(gql, world):
-    code = await gql.error_code(
-        'mutation { login(username: "county_op", password: "wrong-password") { token } }'
-    )
+    code = await gql.error_code('mutation { login(username: "county_op", password: "wrong-password") { token } }')
     assert code == "UNAUTHENTICATED"
     assert await gql.error_code("{ me { username } }") == "UNAUTHENTICATED"
     assert await gql.error_code("{ me { username } }", token="not-a-token") == "UNAUTHENTICATED"
@@ -103,7 +104,7 @@ async def test_expired_token_is_rejected(gql, world):
 
     from zizhu.domain import settings
 
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     claims = {"sub": "county_op", "iat": past, "exp": past + dt.timedelta(hours=1)}
     token = jwt.encode(claims, settings.load().signing_key, algorithm="HS256")
     body = await gql.post("{ me { username } }", token=token)
@@ -130,7 +131,9 @@ async def test_unexpected_errors_are_masked(gql, monkeypatch, caplog):
     async def boom(*a, **k):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(RC, "all", classmethod(lambda cls: (_ for _ in ()).throw(RuntimeError("secret internal detail"))))
+    monkeypatch.setattr(
+        RC, "all", classmethod(lambda cls: (_ for _ in ()).throw(RuntimeError("secret internal detail")))
+    )
     body = await gql.post("{ codeLists { reasons { code } } }")
     err = body["errors"][0]
     assert "secret" not in err["message"]

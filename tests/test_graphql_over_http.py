@@ -1,5 +1,6 @@
 """GraphQL over HTTP: graphql-response+json with 4xx for request errors, request body limits
 before the body is read, and CORS for the configured origins only."""
+
 from __future__ import annotations
 
 import httpx
@@ -22,8 +23,11 @@ async def test_graphql_response_media_type_and_status(http):
     assert ok.status_code == 200 and ok.headers["content-type"].startswith(GRAPHQL_RESPONSE)
     assert len(ok.json()["data"]["codeLists"]["stages"]) == 6
 
-    for body in ({"query": "{ nope }"}, {"query": "{"},
-                 {"query": "query($p: Boolean!) { __typename @include(if: $p) }", "variables": {"p": "yes"}}):
+    for body in (
+        {"query": "{ nope }"},
+        {"query": "{"},
+        {"query": "query($p: Boolean!) { __typename @include(if: $p) }", "variables": {"p": "yes"}},
+    ):
         r = await http.post("/graphql", json=body, headers=ACCEPT)
         assert r.status_code == 400, r.text
         assert r.headers["content-type"].startswith(GRAPHQL_RESPONSE)
@@ -68,23 +72,27 @@ async def test_anonymous_upload_is_refused_before_its_body_is_read(app):
             message = await receive()
             read["bytes"] += len(message.get("body", b""))
             return message
+
         await app(scope, counting, send)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_counting_reads), base_url="http://t") as http:
         r = await http.post("/graphql", data={"operations": "{}", "map": "{}"}, files={"0": ("a.xlsx", b"x" * 100_000)})
         assert r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert read["bytes"] == 0
-        r = await http.post("/graphql", files={"0": ("a.xlsx", b"x")},
-                            headers={"Authorization": "Bearer not-a-token"})
+        r = await http.post("/graphql", files={"0": ("a.xlsx", b"x")}, headers={"Authorization": "Bearer not-a-token"})
         assert r.status_code == 401
 
 
 async def test_signed_in_upload_over_the_limit_is_refused(http, gql, world):
     token = await gql.login("kg_op")
     r = await http.post(
-        "/graphql", files={"0": ("a.xlsx", b"x")}, headers={
-            "Authorization": f"Bearer {token}", "Content-Length": str(MAX_MULTIPART_BYTES + 1),
-            "Content-Type": "multipart/form-data; boundary=b"},
+        "/graphql",
+        files={"0": ("a.xlsx", b"x")},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Length": str(MAX_MULTIPART_BYTES + 1),
+            "Content-Type": "multipart/form-data; boundary=b",
+        },
     )
     assert r.status_code == 413
 
@@ -92,21 +100,28 @@ async def test_signed_in_upload_over_the_limit_is_refused(http, gql, world):
 async def test_cors_only_for_configured_origins(orm, clock, monkeypatch):
     from zizhu.api.app import create_app
 
-    preflight = {"Origin": "https://portal.example.cn", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization, content-type"}
+    preflight = {
+        "Origin": "https://portal.example.cn",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
     monkeypatch.delenv("ZIZHU_CORS_ORIGINS", raising=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(clock=clock, manage_orm=False)),
-                                 base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(clock=clock, manage_orm=False)), base_url="http://t"
+    ) as http:
         r = await http.options("/graphql", headers=preflight)
         assert "access-control-allow-origin" not in r.headers
 
     monkeypatch.setenv("ZIZHU_CORS_ORIGINS", "https://portal.example.cn, https://other.example.cn")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(clock=clock, manage_orm=False)),
-                                 base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(clock=clock, manage_orm=False)), base_url="http://t"
+    ) as http:
         r = await http.options("/graphql", headers=preflight)
         assert r.status_code == 200
         assert r.headers["access-control-allow-origin"] == "https://portal.example.cn"
-        r = await http.post("/graphql", json={"query": "{ __typename }"}, headers={"Origin": "https://portal.example.cn"})
+        r = await http.post(
+            "/graphql", json={"query": "{ __typename }"}, headers={"Origin": "https://portal.example.cn"}
+        )
         assert r.headers["access-control-allow-origin"] == "https://portal.example.cn"
         r = await http.options("/graphql", headers={**preflight, "Origin": "https://evil.example.com"})
         assert r.headers.get("access-control-allow-origin") != "https://evil.example.com"

@@ -1,5 +1,6 @@
 """Files a Chinese office produces: CSV saved by Excel on Chinese Windows (GBK/GB18030), a workbook
 renamed .csv, and an old .xls workbook (refused with what to do)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ The roster upload and the bulk imports ignore a workbook's declared dimension, c
 they read (blank ones too), refuse an archive that unpacks past the limit before opening it, and
 name the row (and column) where a file went past a limit. Nothing is written.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,17 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.roster import PERIOD, enrol, set_window
+from tests.support.spreadsheets import forge, sheet_xml
 from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.imports import ImportRejected, run_import
-from zizhu.domain.imports import reader
+from zizhu.domain.imports import ImportRejected, reader, run_import
 from zizhu.domain.imports.kinds import KINDS
 from zizhu.domain.models import AidRecord, AuditEntry, Enrolment
 from zizhu.domain.reference.codes import Role
 from zizhu.domain.roster import importer
 from zizhu.domain.roster.importer import HEADERS, import_roster
 from zizhu.domain.settings import SHANGHAI
-from tests.support.roster import PERIOD, enrol, set_window
-from tests.support.spreadsheets import forge, sheet_xml
 
 KG_OP = Viewer("kg_op", Role.SCHOOL_OPERATOR, "1143000001", ())
 INSIDE = dt.datetime(2024, 1, 10, tzinfo=SHANGHAI)
@@ -99,8 +99,10 @@ async def test_an_archive_that_unpacks_past_the_limit_is_refused_before_it_is_op
     if bomb == "white-space":
         content = forge(sheet_xml(roster_rows(children), padding=size))
     else:
-        strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
-                   b"<si><t>" + b"A" * size + b"</t></si></sst>")
+        strings = (
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
+            b"<si><t>" + b"A" * size + b"</t></si></sst>"
+        )
         content = forge(sheet_xml(roster_rows(children)), {"xl/sharedStrings.xml": strings})
     assert len(content) < size // 100  # a small upload
     (error,) = await rejected_roster(content)
@@ -111,8 +113,10 @@ async def test_an_archive_that_unpacks_past_the_limit_is_refused_before_it_is_op
 async def test_a_huge_cell_is_named_by_row_and_column(children):
     rows = roster_rows(children)
     rows[2] = (3, [rows[2][1][0], "童" * 5000, "500"])
-    for content, name in ((forge(sheet_xml(rows)), "r.xlsx"),
-                          ("\n".join(",".join(r) for _, r in rows).encode(), "r.csv")):
+    for content, name in (
+        (forge(sheet_xml(rows)), "r.xlsx"),
+        ("\n".join(",".join(r) for _, r in rows).encode(), "r.csv"),
+    ):
         (error,) = await rejected_roster(content, name)
         assert error[:2] == (3, "姓名") and "过长" in error[2], name
 
@@ -162,8 +166,10 @@ def students_file(tmp_path: Path, rows, **sheet) -> Path:
     return path
 
 
-STUDENTS = [(2, [A, "张三", "2143000002", "义务教育", "三年级", "在读"]),
-            (3, [B, "李四", "2143000002", "义务教育", "三年级", "在读"])]
+STUDENTS = [
+    (2, [A, "张三", "2143000002", "义务教育", "三年级", "在读"]),
+    (3, [B, "李四", "2143000002", "义务教育", "三年级", "在读"]),
+]
 
 
 async def test_bulk_import_ignores_the_declared_dimension_and_reads_off_the_loop(
@@ -188,12 +194,25 @@ async def test_bulk_import_counts_blank_rows_and_bounds_the_archive(world, tmp_p
     assert await Enrolment.all().count() == before
 
 
-@pytest.mark.parametrize("content, expected", [
-    (f"{','.join(STUDENT_HEADERS)}\n{A},张\x00三,2143000002,义务教育,,在读\n".encode(), (2, "姓名")),
-    (f"{','.join(STUDENT_HEADERS)}\n{A},张三,2143000002,义务教育,,在读\n{B},\"{'长' * 200_000}\",,,,\n".encode(), (3, "")),
-    (f"{','.join(STUDENT_HEADERS)}\n{A},张三,2143000002,义务教育,,在读\n{B},{'长' * 900_000},,,,\n".encode(), (3, "")),
-    (f"{','.join(STUDENT_HEADERS)}\n{A},=HYPERLINK(\"http://x\"),2143000002,义务教育,,在读\n".encode(), (2, "姓名")),
-], ids=["nul-byte", "quoted-field-past-csv-limit", "line-past-limit", "formula"])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (f"{','.join(STUDENT_HEADERS)}\n{A},张\x00三,2143000002,义务教育,,在读\n".encode(), (2, "姓名")),
+        (
+            f"{','.join(STUDENT_HEADERS)}\n{A},张三,2143000002,义务教育,,在读\n{B},\"{'长' * 200_000}\",,,,\n".encode(),
+            (3, ""),
+        ),
+        (
+            f"{','.join(STUDENT_HEADERS)}\n{A},张三,2143000002,义务教育,,在读\n{B},{'长' * 900_000},,,,\n".encode(),
+            (3, ""),
+        ),
+        (
+            f"{','.join(STUDENT_HEADERS)}\n{A},=HYPERLINK(\"http://x\"),2143000002,义务教育,,在读\n".encode(),
+            (2, "姓名"),
+        ),
+    ],
+    ids=["nul-byte", "quoted-field-past-csv-limit", "line-past-limit", "formula"],
+)
 async def test_bulk_csv_problems_are_named_errors(world, tmp_path, content, expected):
     path = tmp_path / "students.csv"
     path.write_bytes(content)

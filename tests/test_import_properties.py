@@ -10,6 +10,7 @@ rejected file writes nothing.
 `ZIZHU_HYPOTHESIS_EXAMPLES` sets the examples per importer (default 40); they are derandomised so
 CI is stable, unless `ZIZHU_HYPOTHESIS_EXPLORE=1` asks for new ones.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,22 +18,27 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests.support.roster import PERIOD, enrol, set_window
+from tests.support.spreadsheets import forge, sheet_xml
+from tests.test_imports import CASES, everything
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.imports import ImportRejected, run_import
 from zizhu.domain.imports.kinds import KINDS
 from zizhu.domain.models import AidRecord, AuditEntry
 from zizhu.domain.reference.codes import Role
-from zizhu.domain.roster.importer import HEADERS as ROSTER_HEADERS, import_roster
+from zizhu.domain.roster.importer import HEADERS as ROSTER_HEADERS
+from zizhu.domain.roster.importer import import_roster
 from zizhu.domain.settings import SHANGHAI
-from tests.support.roster import PERIOD, enrol, set_window
-from tests.support.spreadsheets import forge, sheet_xml
-from tests.test_imports import CASES, everything
 
 EXAMPLES = int(os.environ.get("ZIZHU_HYPOTHESIS_EXAMPLES", "40"))
 PROPERTY = settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("ZIZHU_HYPOTHESIS_EXPLORE"), database=None,
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not os.environ.get("ZIZHU_HYPOTHESIS_EXPLORE"),
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
@@ -41,8 +47,22 @@ cell_text = st.one_of(
     st.text(max_size=40),  # anything printable or not, in any script
     st.text(st.characters(codec="utf-8", categories=["Cc", "Cf", "Zs", "Zl", "Zp"]), min_size=1, max_size=5),
     st.integers(1_000, 150_000).map(lambda n: "长" * n),  # huge cells
-    st.sampled_from(["=1+1", '=HYPERLINK("http://example.com","点我")', "+86-10-1234", "@SUM(A1:A9)",
-                     "=cmd|' /C calc'!A0", "张\x00三", " ", "\ufeff", "#DIV/0!", "1e309", "NaN", "-0"]),
+    st.sampled_from(
+        [
+            "=1+1",
+            '=HYPERLINK("http://example.com","点我")',
+            "+86-10-1234",
+            "@SUM(A1:A9)",
+            "=cmd|' /C calc'!A0",
+            "张\x00三",
+            " ",
+            "\ufeff",
+            "#DIV/0!",
+            "1e309",
+            "NaN",
+            "-0",
+        ]
+    ),
 )
 
 
@@ -53,7 +73,7 @@ def mangled_table(draw, headers: tuple[str, ...], rows: list[list]) -> list[list
     change = draw(st.sampled_from(["keep", "drop", "rename", "move", "duplicate", "blank-first-row"]))
     col = draw(st.integers(0, len(headers) - 1))
     if change == "drop":
-        table = [r[:col] + r[col + 1:] for r in table]
+        table = [r[:col] + r[col + 1 :] for r in table]
     elif change == "rename":
         table[0][col] += draw(st.sampled_from(["x", " 列", "（必填）"]))
     elif change == "move":
@@ -72,6 +92,7 @@ def mangled_table(draw, headers: tuple[str, ...], rows: list[list]) -> list[list
 def _csv(table: list[list[str]]) -> str:
     def field(v: str) -> str:
         return '"' + v.replace('"', '""') + '"' if any(ch in v for ch in ',"\r\n') else v
+
     return "".join(",".join(field(v) for v in row) + "\r\n" for row in table)
 
 
@@ -94,7 +115,7 @@ def mangled_file(draw, headers: tuple[str, ...], rows: list[list]) -> tuple[str,
         if how == "cut":
             content = content[:at]
         elif how == "flip":
-            content = content[:at] + bytes([draw(st.integers(0, 255))]) + content[at + 1:]
+            content = content[:at] + bytes([draw(st.integers(0, 255))]) + content[at + 1 :]
         else:
             content = content[:at] + draw(st.binary(min_size=1, max_size=20)) + content[at:]
     return name, content
@@ -132,8 +153,7 @@ async def roster_rows(world) -> list[list[str]]:
 
 
 async def _roster_written() -> tuple:
-    return (sorted(await AidRecord.all().values_list("id_number", "amount", "status")),
-            await AuditEntry.all().count())
+    return (sorted(await AidRecord.all().values_list("id_number", "amount", "status")), await AuditEntry.all().count())
 
 
 @PROPERTY
@@ -150,10 +170,12 @@ async def test_the_roster_upload_names_its_errors_and_writes_nothing_when_it_rej
 
 
 async def test_an_xml_entity_bomb_is_a_named_error(world, tmp_path):
-    laughs = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-              + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i else "")) * 10}">' for i in range(1, 10))
-              + ']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-              '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>')
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i} "{("&lol%s;" % (i - 1 if i else "")) * 10}">' for i in range(1, 10))
+        + ']><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row></sheetData></worksheet>'
+    )
     path = Path(tmp_path / "bomb.xlsx")
     path.write_bytes(forge(laughs.encode()))
     with pytest.raises(ImportRejected) as rejected:
@@ -166,8 +188,12 @@ any_cell = st.text(st.sampled_from("甲乙丙 ab1,\"'\t\r\n"), max_size=6)
 
 
 @PROPERTY
-@given(table=st.lists(st.lists(any_cell, min_size=3, max_size=3), min_size=1, max_size=12),
-       end=st.sampled_from(["\n", "\r\n", "\r"]), block=st.integers(1, 40), bom=st.booleans())
+@given(
+    table=st.lists(st.lists(any_cell, min_size=3, max_size=3), min_size=1, max_size=12),
+    end=st.sampled_from(["\n", "\r\n", "\r"]),
+    block=st.integers(1, 40),
+    bom=st.booleans(),
+)
 def test_csv_rows_do_not_depend_on_where_reading_blocks_end(table, end, block, bom, monkeypatch_block):
     """Blocks cut anywhere (even between CR and LF) give the rows a whole-text CSV parse gives."""
     import csv
@@ -176,16 +202,23 @@ def test_csv_rows_do_not_depend_on_where_reading_blocks_end(table, end, block, b
     from zizhu.domain.imports.reader import read_rows
 
     text = "".join(",".join('"' + c.replace('"', '""') + '"' for c in row) + end for row in [["a", "b", "c"], *table])
-    expected = [(n, dict(zip("abc", (c.strip() for c in rec))))
-                for n, rec in enumerate(csv.reader(io.StringIO(text, newline="")), start=1) if n > 1 and any(c.strip() for c in rec)]
+    expected = [
+        (n, dict(zip("abc", (c.strip() for c in rec))))
+        for n, rec in enumerate(csv.reader(io.StringIO(text, newline="")), start=1)
+        if n > 1 and any(c.strip() for c in rec)
+    ]
     monkeypatch_block(block)
     content = ("\ufeff" if bom else "").encode() + text.encode()
     assert list(read_rows(content, ("a", "b", "c"), "t.csv")) == expected
 
 
 @PROPERTY
-@given(table=st.lists(st.lists(plain_cell, min_size=3, max_size=3), min_size=1, max_size=12),
-       end=st.sampled_from(["\n", "\r\n", "\r"]), block=st.integers(1, 40), data=st.data())
+@given(
+    table=st.lists(st.lists(plain_cell, min_size=3, max_size=3), min_size=1, max_size=12),
+    end=st.sampled_from(["\n", "\r\n", "\r"]),
+    block=st.integers(1, 40),
+    data=st.data(),
+)
 def test_a_byte_that_is_not_utf8_is_reported_at_its_own_row(table, end, block, data, monkeypatch_block):
     from zizhu.domain.imports.reader import read_rows
 

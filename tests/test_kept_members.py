@@ -1,6 +1,7 @@
 """The members of a period kept between runs on PostgreSQL (domain/comparison_members.py): reused
 while the special-group records are unchanged, rebuilt after any write to them by any writer, and
 nobody — runs, writers, TRUNCATE — waits for a run because of them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,23 +9,28 @@ import asyncio
 import asyncpg
 import pytest
 
-from zizhu.domain.comparison import engine as comparison, members as comparison_members
+from tests.test_comparison import P2, P, aid, compare, enrol, member, sid, unfunded
 from zizhu.domain import db
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.comparison import members as comparison_members
 from zizhu.domain.comparison import steps
 from zizhu.domain.models import SpecialGroupRecord
-from tests.test_comparison import P, P2, aid, compare, enrol, member, sid, unfunded
 
 pytestmark = pytest.mark.postgres_only
 
-INSERT = ("INSERT INTO special_group_record (id_number, name, category, source, period)"
-          " VALUES ($1, '新', '01', 'CENTRAL', $2)")
+INSERT = (
+    "INSERT INTO special_group_record (id_number, name, category, source, period)"
+    " VALUES ($1, '新', '01', 'CENTRAL', $2)"
+)
 
 
 async def stamp(period: str = P) -> dict | None:
     """The period's stamp if it is valid (built at the current generation)."""
     rows = await db.fetch(
         f"SELECT members, built_at FROM {comparison_members.STAMP_TABLE} WHERE period = :p"
-        f" AND generation = (SELECT last_value FROM {comparison_members.GENERATION})", {"p": period})
+        f" AND generation = (SELECT last_value FROM {comparison_members.GENERATION})",
+        {"p": period},
+    )
     return rows[0] if rows else None
 
 
@@ -35,8 +41,10 @@ async def kept_tables() -> set[str]:
 
 async def three_students() -> None:
     for n in (1, 2, 3):
-        await member(sid(n)); await enrol(sid(n))
-    await enrol(sid(4)); await enrol(sid(5))
+        await member(sid(n))
+        await enrol(sid(n))
+    await enrol(sid(4))
+    await enrol(sid(5))
 
 
 async def side(database_url: str) -> asyncpg.Connection:
@@ -70,12 +78,16 @@ async def test_members_are_kept_while_the_records_do_not_change(world):
     assert await unfunded(second) == {sid(2), sid(3)}
 
 
-@pytest.mark.parametrize("write", [
-    "INSERT INTO special_group_record (id_number, name, category, source, period)"
-    " VALUES ('{new}', '新', '02', 'SELF', '{period}')",
-    "UPDATE special_group_record SET id_number = '{new}' WHERE id_number = '{old}'",
-    "DELETE FROM special_group_record WHERE id_number = '{old}'",
-], ids=["insert", "update", "delete"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        "INSERT INTO special_group_record (id_number, name, category, source, period)"
+        " VALUES ('{new}', '新', '02', 'SELF', '{period}')",
+        "UPDATE special_group_record SET id_number = '{new}' WHERE id_number = '{old}'",
+        "DELETE FROM special_group_record WHERE id_number = '{old}'",
+    ],
+    ids=["insert", "update", "delete"],
+)
 async def test_any_write_to_the_records_rebuilds_the_members(world, write):
     await three_students()
     await enrol(sid(9))
@@ -108,7 +120,8 @@ async def test_a_changed_members_query_rebuilds_them(world):
 async def test_truncating_the_records_invalidates_every_period(world):
     await three_students()
     await member(sid(4), period=P2)
-    await compare(); await compare(P2)
+    await compare()
+    await compare(P2)
     assert await stamp(P) is not None and await stamp(P2) is not None
     await db.execute("TRUNCATE special_group_record")
     assert await stamp(P) is None and await stamp(P2) is None
@@ -194,7 +207,8 @@ async def test_writers_do_not_wait_for_runs_nor_for_each_other(world, database_u
         during = await asyncio.wait_for(running, 30)
     finally:
         comparison.STEP_HOOK = None
-        await first.close(); await second.close()
+        await first.close()
+        await second.close()
     assert await unfunded(during) == {sid(1), sid(2), sid(3)}  # the members as they were when it started
     assert await stamp() is None
     assert await unfunded(await compare()) == {sid(1), sid(2), sid(3), sid(4), sid(5)}

@@ -1,4 +1,5 @@
 """Logs: every logged value is bounded and no full ID number reaches any log line."""
+
 from __future__ import annotations
 
 import logging

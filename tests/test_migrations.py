@@ -5,6 +5,7 @@ with old-style rows (one copy per run, keyed by run_id), then migrated to the la
 copy must become valid for its own run only, except the newest succeeded run of each
 (period, province) chain, whose rows stay current; every run must still read back its own list.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,9 +13,9 @@ import datetime as dt
 import pytest
 from tortoise.migrations.api import migrate as run_migrations
 
+from tests.support.databases import blank_database
 from zizhu.domain import db
 from zizhu.domain.comparison.steps import list_rows_of
-from tests.support.databases import blank_database
 
 P1, P2 = "2023-2024-1", "2023-2024-2"
 A, B, C = "110101201501011234", "110101201501012345", "430101201501013456"
@@ -24,8 +25,13 @@ async def _add_run(period: str, province: str, status: str, published: bool) -> 
     await db.execute(
         "INSERT INTO comparison_run (period, province, trigger, status, published, queued_at)"
         " VALUES (:period, :province, 'CLI', :status, :published, :queued_at)",
-        {"period": period, "province": province, "status": status, "published": published,
-         "queued_at": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)},
+        {
+            "period": period,
+            "province": province,
+            "status": status,
+            "published": published,
+            "queued_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        },
     )
     return (await db.fetch("SELECT MAX(id) AS id FROM comparison_run"))[0]["id"]
 
@@ -92,10 +98,13 @@ async def test_0004_turns_run_copies_into_versions(tmp_path, database_url, orm):
 
 
 async def _triggers_and_tables() -> tuple[set[str], set[str]]:
-    triggers = await db.fetch("SELECT tgname FROM pg_trigger WHERE tgrelid = CAST('special_group_record' AS regclass)"
-                              " AND NOT tgisinternal")
-    tables = await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                            " AND (tablename LIKE 'cmp%' OR tablename = 'comparison_member_stamp')")
+    triggers = await db.fetch(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST('special_group_record' AS regclass) AND NOT tgisinternal"
+    )
+    tables = await db.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        " AND (tablename LIKE 'cmp%' OR tablename = 'comparison_member_stamp')"
+    )
     return {r["tgname"] for r in triggers}, {r["tablename"] for r in tables}
 
 
@@ -136,7 +145,9 @@ async def test_0012_remembers_the_runs_that_succeeded_for_trends(tmp_path, datab
             for run_id in (good, failed):
                 await db.execute(
                     "INSERT INTO run_statistic (run_id, school_code, region_code, stage, members_00_all,"
-                    " funded_00_all) VALUES (:run, '2143000002', '430102', 'COMPULSORY', 5, 2)", {"run": run_id})
+                    " funded_00_all) VALUES (:run, '2143000002', '430102', 'COMPULSORY', 5, 2)",
+                    {"run": run_id},
+                )
             await db.close()
             await run_migrations(config=db.tortoise_config(url))
             await db.close()

@@ -1,25 +1,33 @@
 """The 02:00 tick: the history carry-over first, then the comparisons; its outcome is recorded
 and admins see it with the runs' status. A legacy reason imported late is carried the next night."""
+
 from __future__ import annotations
 
 import datetime as dt
 
+from tests.support.tiny_comparison import PERIOD, SCHOOL, tiny_data_set
+from tests.support.world import student_id
 from zizhu.domain import nightly
 from zizhu.domain.models import AuditEntry, LegacyPovertyReason, NightlyTick, UnfundedReason
 from zizhu.domain.settings import SHANGHAI
 from zizhu.workers.jobs import nightly_compare
-from tests.support.tiny_comparison import PERIOD, SCHOOL, tiny_data_set
-from tests.support.world import student_id
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NIGHT_1 = dt.datetime(2024, 1, 9, 18, 0, tzinfo=UTC)  # 02:00 on 2024-01-10 in Shanghai
 NIGHT_2 = NIGHT_1 + dt.timedelta(days=1)
 TICKS = "{ nightlyTicks { day carriedOver carryOverError finishedAt runs { period status trigger } } }"
 
 
 async def legacy(n: int, reason: str) -> None:
-    await LegacyPovertyReason.create(id_number=student_id(n), name="学生", school_code=SCHOOL, province="43",
-                                     stage="COMPULSORY", period=PERIOD, reason_code=reason)
+    await LegacyPovertyReason.create(
+        id_number=student_id(n),
+        name="学生",
+        school_code=SCHOOL,
+        province="43",
+        stage="COMPULSORY",
+        period=PERIOD,
+        reason_code=reason,
+    )
 
 
 async def test_a_late_legacy_import_is_carried_the_next_night(gql, world, pool, arq_queue):
@@ -30,9 +38,16 @@ async def test_a_late_legacy_import_is_carried_the_next_night(gql, world, pool, 
     assert (carried.id_number, carried.reason_code, carried.inherited) == (student_id(1), "03", True)
 
     # imported after the first night: student 2 has its school's own reason, student 9 none yet
-    await UnfundedReason.create(period=PERIOD, stage="COMPULSORY", id_number=student_id(2), school_code=SCHOOL,
-                                province="43", reason_code="01", reported_by="school_op",
-                                reported_at=dt.datetime(2024, 1, 10, 9, tzinfo=SHANGHAI))
+    await UnfundedReason.create(
+        period=PERIOD,
+        stage="COMPULSORY",
+        id_number=student_id(2),
+        school_code=SCHOOL,
+        province="43",
+        reason_code="01",
+        reported_by="school_op",
+        reported_at=dt.datetime(2024, 1, 10, 9, tzinfo=SHANGHAI),
+    )
     await legacy(2, "05")
     await legacy(9, "04")
     second = await nightly_compare({"redis": pool, "clock": lambda: NIGHT_2})
@@ -41,13 +56,17 @@ async def test_a_late_legacy_import_is_carried_the_next_night(gql, world, pool, 
     assert len(first) == len(second) == 1 and first != second
 
     # the carry-over ran before the comparison was enqueued, each night
-    actions = [a.action for a in await AuditEntry.filter(action__in=("CARRY_OVER", "COMPARISON_SCHEDULED")).order_by("id")]
+    actions = [
+        a.action for a in await AuditEntry.filter(action__in=("CARRY_OVER", "COMPARISON_SCHEDULED")).order_by("id")
+    ]
     assert actions == ["CARRY_OVER", "COMPARISON_SCHEDULED"] * 2
 
     admin = await gql.login("admin")
     ticks = (await gql.data(TICKS, token=admin))["nightlyTicks"]
     assert [(t["day"], t["carriedOver"], t["carryOverError"]) for t in ticks] == [
-        ("2024-01-11", 1, None), ("2024-01-10", 1, None)]
+        ("2024-01-11", 1, None),
+        ("2024-01-10", 1, None),
+    ]
     assert all(t["finishedAt"] for t in ticks)
     assert [t["runs"] for t in ticks] == [[{"period": PERIOD, "status": "QUEUED", "trigger": "CRON"}]] * 2
     assert await gql.error_code(TICKS, token=await gql.login("province_op")) == "FORBIDDEN"

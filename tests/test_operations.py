@@ -1,18 +1,19 @@
 """Observability: readiness (database, Redis, a worker heartbeat), the queueHealth query for
 admins, Prometheus /metrics, and worker heartbeats written and removed by the worker itself."""
-from __future__ import annotations
 
-from strawberry.relay import GlobalID
+from __future__ import annotations
 
 import datetime as dt
 import re
+
+from strawberry.relay import GlobalID
 
 from zizhu.domain.comparison import engine
 from zizhu.domain.operations import heartbeat
 from zizhu.workers import main as worker_main
 from zizhu.workers.jobs import nightly_compare
 
-TICK = dt.datetime(2024, 1, 9, 18, 0, tzinfo=dt.timezone.utc)  # 02:00 on 2024-01-10 in Shanghai
+TICK = dt.datetime(2024, 1, 9, 18, 0, tzinfo=dt.UTC)  # 02:00 on 2024-01-10 in Shanghai
 QUEUE_HEALTH = """{ queueHealth { queue redisReachable aliveWorkers queuedJobs runningJobs
   workers { workerId alive lastHeartbeat } lastNightlyTick { day error runs { id status } }
   stalledRuns { id period status } } }"""
@@ -36,14 +37,14 @@ async def test_readyz_needs_a_recent_worker_heartbeat(gql, pool, monkeypatch):
     status, body = await _readyz(gql)
     assert status == 503 and body["checks"]["redis"]["ok"] and not body["checks"]["worker"]["ok"]
 
-    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     with monkeypatch.context() as patched:
         patched.setattr(heartbeat, "utcnow", lambda: long_ago)
         await heartbeat.beat(pool, "old-host:1", long_ago)
     status, _ = await _readyz(gql)
     assert status == 503  # a stale heartbeat is no worker
 
-    await heartbeat.beat(pool, "host:2", dt.datetime.now(dt.timezone.utc))
+    await heartbeat.beat(pool, "host:2", dt.datetime.now(dt.UTC))
     status, body = await _readyz(gql)
     assert status == 200 and body["status"] == "ok"
 
@@ -69,9 +70,11 @@ async def test_queue_health_lists_runs_no_worker_takes(gql, world, pool, arq_que
     health = (await gql.data(QUEUE_HEALTH, token=admin))["queueHealth"]
     assert health["queue"] == arq_queue and health["redisReachable"] and health["aliveWorkers"] == 0
     assert health["queuedJobs"] == 1 and health["runningJobs"] == 0
-    assert [(r["id"], r["status"]) for r in health["stalledRuns"]] == [(str(GlobalID("ComparisonRun", str(queued.id))), "QUEUED")]
+    assert [(r["id"], r["status"]) for r in health["stalledRuns"]] == [
+        (str(GlobalID("ComparisonRun", str(queued.id))), "QUEUED")
+    ]
 
-    await heartbeat.beat(pool, "host:3", dt.datetime.now(dt.timezone.utc))
+    await heartbeat.beat(pool, "host:3", dt.datetime.now(dt.UTC))
     health = (await gql.data(QUEUE_HEALTH, token=admin))["queueHealth"]
     assert health["aliveWorkers"] == 1 and health["workers"][0]["workerId"] == "host:3"
     assert health["stalledRuns"] == []  # a live worker will take a run queued a moment ago

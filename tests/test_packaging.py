@@ -1,4 +1,5 @@
 """The distribution installs under the one import name `zizhu`, and lists every package."""
+
 from __future__ import annotations
 
 import tomllib

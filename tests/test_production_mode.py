@@ -1,5 +1,6 @@
 """Production mode: GraphiQL and introspection off unless switched on, security headers, a key of
 at least 32 bytes, tokens that carry an expiry, and the GraphiQL page served without a CDN."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -86,9 +87,11 @@ def test_production_requires_a_key(monkeypatch):
 
 
 async def test_token_without_expiry_is_refused(gql, world):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     key = settings.load().signing_key
     forever = jwt.encode({"sub": "admin", "ver": 0, "iat": now}, key, algorithm="HS256")
-    good = jwt.encode({"sub": "admin", "ver": 0, "iat": now, "exp": now + dt.timedelta(hours=1)}, key, algorithm="HS256")
+    good = jwt.encode(
+        {"sub": "admin", "ver": 0, "iat": now, "exp": now + dt.timedelta(hours=1)}, key, algorithm="HS256"
+    )
     assert (await gql.data("{ me { username } }", token=good))["me"]["username"] == "admin"
     assert await gql.error_code("{ me { username } }", token=forever) == "UNAUTHENTICATED"

@@ -1,18 +1,19 @@
 """Served statistics stay exact through the read caches: after every kind of write that changes
 reason counts or the published list, the (cached) dashboard answer equals a recount from scratch
 over the published list, its per-school rows and the reasons table."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-from zizhu.domain.comparison.steps import list_rows_of
-from zizhu.domain import db
-from zizhu.domain.models import ComparisonRun, LegacyPovertyReason
-from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
-from zizhu.domain.settings import SHANGHAI
 from tests.support.statements import statements
 from tests.test_comparison import P, aid, compare, enrol, member, sid
 from tests.test_statistics_api import COUNTS, build_data, triple
+from zizhu.domain import db
+from zizhu.domain.comparison.steps import list_rows_of
+from zizhu.domain.models import ComparisonRun, LegacyPovertyReason
+from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
+from zizhu.domain.settings import SHANGHAI
 
 DASHBOARD = f"""query($period: String!) {{ region {{ code
   unfundedStatistics(period: $period) {{ total {{ {COUNTS} }} byCategory {{ category all {{ {COUNTS} }} }} }}
@@ -30,7 +31,8 @@ async def recount(prefix: str) -> tuple[int, int, int, int, int]:
     like = {"prefix": prefix + "%"}
     (school_rows,) = await db.fetch(
         "SELECT COALESCE(SUM(members_00_all), 0) AS m, COALESCE(SUM(funded_00_all), 0) AS f FROM run_statistic"
-        f" WHERE run_id = {run.id} AND region_code LIKE :prefix", like,
+        f" WHERE run_id = {run.id} AND region_code LIKE :prefix",
+        like,
     )
     (listed,) = await db.fetch(
         "SELECT COUNT(*) AS unfunded, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM unfunded_reason r"
@@ -38,7 +40,9 @@ async def recount(prefix: str) -> tuple[int, int, int, int, int]:
         f" AS reported FROM unfunded_result t WHERE {list_rows_of('t', run.id, P)} AND t.region_code LIKE :prefix",
         like,
     )
-    members, funded, unfunded, reported = (int(v) for v in (school_rows["m"], school_rows["f"], listed["unfunded"], listed["reported"]))
+    members, funded, unfunded, reported = (
+        int(v) for v in (school_rows["m"], school_rows["f"], listed["unfunded"], listed["reported"])
+    )
     assert members - funded == unfunded
     return members, funded, unfunded, reported, unfunded - reported
 
@@ -71,10 +75,14 @@ def reported(region: dict) -> int:
 async def test_a_single_report_is_counted_at_once(world, gql):
     token = await setup(gql)
     school = await gql.login("school_op")
-    await gql.data(REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}}, token=school)
+    await gql.data(
+        REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}}, token=school
+    )
     assert reported(await assert_served_equals_recount(gql, token)) == 1
     # a change of the reason's code moves no count, and is still served exactly
-    await gql.data(REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "02"}}, token=school)
+    await gql.data(
+        REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "02"}}, token=school
+    )
     assert reported(await assert_served_equals_recount(gql, token)) == 1
 
 
@@ -89,8 +97,15 @@ async def test_a_batch_of_reports_is_counted_at_once(world, gql):
 async def test_the_carry_over_is_counted_at_once(world, gql):
     token = await setup(gql)
     await LegacyPovertyReason.create(
-        id_number=sid(4), name="学生", school_code="2143000003", province="43", stage="COMPULSORY", period=P,
-        reason_code="04", detail="", reported_at=dt.datetime(2023, 12, 1, tzinfo=SHANGHAI),
+        id_number=sid(4),
+        name="学生",
+        school_code="2143000003",
+        province="43",
+        stage="COMPULSORY",
+        period=P,
+        reason_code="04",
+        detail="",
+        reported_at=dt.datetime(2023, 12, 1, tzinfo=SHANGHAI),
     )
     assert await carry_over_legacy_reasons(actor="test") == 1
     assert reported(await assert_served_equals_recount(gql, token)) == 1
@@ -99,7 +114,9 @@ async def test_the_carry_over_is_counted_at_once(world, gql):
 async def test_a_new_published_run_that_adds_and_drops_students(world, gql):
     token = await setup(gql)
     school = await gql.login("school_op")
-    await gql.data(REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}}, token=school)
+    await gql.data(
+        REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}}, token=school
+    )
     before = await assert_served_equals_recount(gql, token)
     await aid(sid(1))  # s1 becomes funded: leaves the list, its reason stays in history
     await member(sid(10), "08", "CENTRAL")

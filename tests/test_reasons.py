@@ -1,4 +1,5 @@
 """Unfunded list, reason reporting (school and own level) and the read-only legacy history."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from zizhu.domain.reference.codes import Category
-from zizhu.domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, UnfundedReason, UnfundedResult
-from zizhu.domain.settings import SHANGHAI
 from tests.support.world import student_id
+from zizhu.domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, UnfundedReason, UnfundedResult
+from zizhu.domain.reference.codes import Category
+from zizhu.domain.settings import SHANGHAI
 
 P = "2023-2024-1"
 A, B, C = student_id(1), student_id(2), student_id(3)
@@ -37,9 +38,19 @@ async def published(world):
     run = await ComparisonRun.create(
         period=P, trigger="CLI", status="SUCCEEDED", published=True, queued_at=dt.datetime.now(SHANGHAI)
     )
-    await UnfundedResult.create(period=P, valid_from_run=old.id, valid_until_run=run.id, id_number=student_id(9),
-                                name="旧", school_code="2143000002", region_code="430102", stage="COMPULSORY",
-                                province="43", central_mask=1, self_mask=0)
+    await UnfundedResult.create(
+        period=P,
+        valid_from_run=old.id,
+        valid_until_run=run.id,
+        id_number=student_id(9),
+        name="旧",
+        school_code="2143000002",
+        region_code="430102",
+        stage="COMPULSORY",
+        province="43",
+        central_mask=1,
+        self_mask=0,
+    )
     rows = [
         (A, "甲", "2143000002", "430102", Category.ORPHAN.bit | Category.DISABLED.bit, Category.ORPHAN.bit),
         (B, "乙", "2143000002", "430102", Category.POVERTY_ALLEVIATED.bit, 0),
@@ -48,8 +59,16 @@ async def published(world):
     ]
     for id_number, name, school, region, central, self_ in rows:
         await UnfundedResult.create(
-            period=P, valid_from_run=run.id, id_number=id_number, name=name, school_code=school, region_code=region,
-            stage="COMPULSORY", province="43", central_mask=central, self_mask=self_,
+            period=P,
+            valid_from_run=run.id,
+            id_number=id_number,
+            name=name,
+            school_code=school,
+            region_code=region,
+            stage="COMPULSORY",
+            province="43",
+            central_mask=central,
+            self_mask=self_,
         )
     return run
 
@@ -108,12 +127,19 @@ async def test_report_reason_and_status_filter(gql, published):
     token = await gql.login("school_op")
     i = {"period": P, "stage": "COMPULSORY", "idNumber": A.lower(), "reasonCode": "01"}
     assert (await gql.data(REPORT, {"i": i}, token=token))["reportUnfundedReason"]["reason"] == {
-        "code": "01", "detail": "", "inherited": False}
+        "code": "01",
+        "detail": "",
+        "inherited": False,
+    }
     i2 = {**i, "reasonCode": "99", "detail": "家长外出务工，联系中"}
     await gql.data(REPORT, {"i": i2}, token=token)
     reason = await UnfundedReason.get(id_number=A)
     assert (reason.reason_code, reason.detail, reason.school_code, reason.reported_by) == (
-        "99", "家长外出务工，联系中", "2143000002", "school_op")
+        "99",
+        "家长外出务工，联系中",
+        "2143000002",
+        "school_op",
+    )
     audits = await AuditEntry.filter(entity="unfunded_reason").order_by("id")
     assert [a.action for a in audits] == ["reason.report", "reason.report"]
     assert audits[0].before is None and audits[1].before["reason_code"] == "01"
@@ -128,8 +154,14 @@ async def test_report_validation(gql, published):
     base = {"period": P, "stage": "COMPULSORY", "idNumber": A}
     assert await gql.error_code(REPORT, {"i": {**base, "reasonCode": "99"}}, token=token) == "VALIDATION"
     assert await gql.error_code(REPORT, {"i": {**base, "reasonCode": "42"}}, token=token) == "VALIDATION"
-    assert await gql.error_code(REPORT, {"i": {**base, "idNumber": A[:17] + "Y", "reasonCode": "01"}}, token=token) == "VALIDATION"
-    assert await gql.error_code(REPORT, {"i": {**base, "reasonCode": "01", "stage": "PRESCHOOL"}}, token=token) == "NOT_FOUND"
+    assert (
+        await gql.error_code(REPORT, {"i": {**base, "idNumber": A[:17] + "Y", "reasonCode": "01"}}, token=token)
+        == "VALIDATION"
+    )
+    assert (
+        await gql.error_code(REPORT, {"i": {**base, "reasonCode": "01", "stage": "PRESCHOOL"}}, token=token)
+        == "NOT_FOUND"
+    )
     county = await gql.login("county_op")
     assert await gql.error_code(REPORT, {"i": {**base, "reasonCode": "01"}}, token=county) == "FORBIDDEN"
     assert await UnfundedReason.all().count() == 0
@@ -152,22 +184,49 @@ async def test_batch_is_all_or_nothing(gql, published):
 async def test_region_reason_own_level(gql, published):
     q = """mutation($i: RegionReasonInput!) { reportRegionReason(input: $i) { regionCode category reasonCode detail } }"""
     county = await gql.login("county_op")
-    saved = (await gql.data(q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10", "category": "ORPHAN"}},
-                            token=county))["reportRegionReason"]
+    saved = (
+        await gql.data(
+            q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10", "category": "ORPHAN"}}, token=county
+        )
+    )["reportRegionReason"]
     assert saved == {"regionCode": "430102", "category": "ORPHAN", "reasonCode": "10", "detail": ""}
-    assert await gql.error_code(q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "99"}}, token=county) == "VALIDATION"
+    assert (
+        await gql.error_code(q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "99"}}, token=county)
+        == "VALIDATION"
+    )
     school = await gql.login("school_op")
-    assert await gql.error_code(q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10"}}, token=school) == "FORBIDDEN"
-    listed = await gql.data('{ regionReasons(period: "2023-2024-1", regionCode: "430102") { reasonCode } }',
-                            token=await gql.login("city_op"))
+    assert (
+        await gql.error_code(q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10"}}, token=school)
+        == "FORBIDDEN"
+    )
+    listed = await gql.data(
+        '{ regionReasons(period: "2023-2024-1", regionCode: "430102") { reasonCode } }',
+        token=await gql.login("city_op"),
+    )
     assert listed["regionReasons"] == [{"reasonCode": "10"}]
 
 
 async def test_legacy_history_is_read_only_and_scoped(gql, world, app):
-    await LegacyPovertyReason.create(id_number=A, name="甲", school_code="2143000002", province="43",
-                                     stage="COMPULSORY", period=P, reason_code="01", detail="")
-    await LegacyPovertyReason.create(id_number=D, name="丁", school_code=OTHER_SCHOOL, province="43",
-                                     stage="COMPULSORY", period="2022-2023-2", reason_code="03", detail="")
+    await LegacyPovertyReason.create(
+        id_number=A,
+        name="甲",
+        school_code="2143000002",
+        province="43",
+        stage="COMPULSORY",
+        period=P,
+        reason_code="01",
+        detail="",
+    )
+    await LegacyPovertyReason.create(
+        id_number=D,
+        name="丁",
+        school_code=OTHER_SCHOOL,
+        province="43",
+        stage="COMPULSORY",
+        period="2022-2023-2",
+        reason_code="03",
+        detail="",
+    )
     q = "query($p: String) { legacyPovertyReasons(period: $p) { edges { node { idNumber name period reasonCode } } } }"
     school = await gql.login("school_op")
     nodes = [e["node"] for e in (await gql.data(q, token=school))["legacyPovertyReasons"]["edges"]]
@@ -175,7 +234,9 @@ async def test_legacy_history_is_read_only_and_scoped(gql, world, app):
     province = await gql.login("province_op")
     nodes = [e["node"] for e in (await gql.data(q, token=province))["legacyPovertyReasons"]["edges"]]
     assert [n["name"] for n in nodes] == ["甲", "丁"] and nodes[1]["idNumber"] == D[:6] + "********" + D[14:]
-    assert [e["node"]["name"] for e in (await gql.data(q, {"p": P}, token=province))["legacyPovertyReasons"]["edges"]] == ["甲"]
+    assert [
+        e["node"]["name"] for e in (await gql.data(q, {"p": P}, token=province))["legacyPovertyReasons"]["edges"]
+    ] == ["甲"]
     from zizhu.api.schema import schema
 
     mutations = schema.get_type_by_name("Mutation").fields
@@ -191,8 +252,9 @@ async def test_concurrent_reports_of_one_student_all_apply_in_turn(gql, publishe
     the audit trail is one chain, each entry replacing the value the previous one wrote."""
     token = await gql.login("school_op")
     base = {"period": P, "stage": "COMPULSORY", "idNumber": A, "reasonCode": "99"}
-    bodies = await asyncio.gather(*(
-        gql.post(REPORT_V, {"i": {**base, "detail": f"说明{n}"}}, token=token) for n in range(8)))
+    bodies = await asyncio.gather(
+        *(gql.post(REPORT_V, {"i": {**base, "detail": f"说明{n}"}}, token=token) for n in range(8))
+    )
     assert [b.get("errors") for b in bodies] == [None] * 8
     # each answer is the student as it stands after that report (later reports may already show)
     versions = [b["data"]["reportUnfundedReason"]["reason"]["version"] for b in bodies]
@@ -214,7 +276,7 @@ async def test_a_report_on_a_version_someone_changed_is_a_conflict(gql, publishe
     assert stale["errors"][0]["extensions"] == {"code": "CONFLICT", "currentVersion": 1}
     assert (await UnfundedReason.get(id_number=A)).reason_code == "01"
     assert await AuditEntry.filter(entity="unfunded_reason").count() == 1
-    seen = (await gql.data(LIST.replace("inherited }", "inherited version }"), {"first": 1}, token=token))
+    seen = await gql.data(LIST.replace("inherited }", "inherited version }"), {"first": 1}, token=token)
     assert seen["unfundedStudents"]["edges"][0]["node"]["reason"]["version"] == 1
     fresh = {**first, "reasonCode": "03", "expectedVersion": 1}
     assert (await gql.data(REPORT_V, {"i": fresh}, token=token))["reportUnfundedReason"]["reason"]["version"] == 2
@@ -226,7 +288,9 @@ async def test_a_report_on_a_version_someone_changed_is_a_conflict(gql, publishe
     batch = "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { reason { code version } } }"
     both = [{**unchecked, "idNumber": C, "reasonCode": "05"}, {**unchecked, "reasonCode": "06"}]
     assert [s["reason"] for s in (await gql.data(batch, {"i": both}, token=token))["reportUnfundedReasons"]] == [
-        {"code": "05", "version": 1}, {"code": "06", "version": 4}]  # in the order asked
+        {"code": "05", "version": 1},
+        {"code": "06", "version": 4},
+    ]  # in the order asked
 
 
 async def test_region_reason_versions(gql, published):

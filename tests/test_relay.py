@@ -1,17 +1,18 @@
 """Relay and cache conventions: global IDs on every cacheable type, node(id)/nodes(ids) within
 scope, complete PageInfo, bounded `first`, mutations returning the objects a cache updates."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from zizhu.domain.comparison import engine as comparison
-from zizhu.domain.models import LegacyPovertyReason, RegionReason
-from zizhu.domain.settings import SHANGHAI
 from tests.support import roster as roster_support
 from tests.support.tiny_comparison import PERIOD, SCHOOL, tiny_data_set
 from tests.support.world import student_id
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.models import LegacyPovertyReason, RegionReason
+from zizhu.domain.settings import SHANGHAI
 
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
@@ -24,11 +25,25 @@ async def scene(world):
     """One object of every cacheable type, within 芙蓉区 (430102) of 湖南; {type: (global id, viewer)}."""
     await tiny_data_set()
     run = await comparison.run_comparison_now(PERIOD)
-    await LegacyPovertyReason.create(id_number=student_id(1), name="甲", school_code=SCHOOL, province="43",
-                                     stage="COMPULSORY", period=PERIOD, reason_code="03")
-    await RegionReason.create(period=PERIOD, stage="COMPULSORY", region_code="430102", category="00",
-                              reason_code="10", detail="", reported_by="county_op",
-                              reported_at=dt.datetime(2024, 1, 3, tzinfo=SHANGHAI))
+    await LegacyPovertyReason.create(
+        id_number=student_id(1),
+        name="甲",
+        school_code=SCHOOL,
+        province="43",
+        stage="COMPULSORY",
+        period=PERIOD,
+        reason_code="03",
+    )
+    await RegionReason.create(
+        period=PERIOD,
+        stage="COMPULSORY",
+        region_code="430102",
+        category="00",
+        reason_code="10",
+        detail="",
+        reported_by="county_op",
+        reported_at=dt.datetime(2024, 1, 3, tzinfo=SHANGHAI),
+    )
     await roster_support.open_windows()
     return run
 
@@ -37,13 +52,16 @@ async def _ids(gql) -> dict[str, tuple[str, str]]:
     """Each type's global ID as its list shows it, with an account that sees it."""
     school, county, kg = await gql.login("school_op"), await gql.login("county_op"), await gql.login("kg_op")
     entry = await roster_support.add(gql, kg, await roster_support.enrol(1, "小明"))
-    q = await gql.data("""{
+    q = await gql.data(
+        """{
       unfundedStudents(period: "2023-2024-1") { edges { node { id } } }
       legacyPovertyReasons { edges { node { id } } }
       comparisonRuns(period: "2023-2024-1") { edges { node { id } } }
       region { id }
       regionReasons(period: "2023-2024-1") { id }
-      timeWindows(period: "2023-2024-1") { id } }""", token=county)
+      timeWindows(period: "2023-2024-1") { id } }""",
+        token=county,
+    )
     return {
         "UnfundedStudent": (q["unfundedStudents"]["edges"][0]["node"]["id"], school),
         "LegacyPovertyReason": (q["legacyPovertyReasons"]["edges"][0]["node"]["id"], school),
@@ -109,11 +127,21 @@ async def test_first_outside_its_bound_is_refused_naming_it(gql, scene, first):
     queries = [
         (LIST, {}, county),
         ('query($first: Int!) { legacyPovertyReasons(first: $first) { edges { cursor } } }', {}, county),
-        ('query($first: Int!) { comparisonRuns(period: "2023-2024-1", first: $first) { edges { cursor } } }', {}, county),
-        ('query($first: Int!, $id: ID!) { comparisonRun(id: $id) { changes(first: $first) { edges { cursor } } } }',
-         {"id": ids["ComparisonRun"][0]}, county),
-        ('query($first: Int!) { preschoolRoster(period: "2023-2024-1") { entries(first: $first) { edges { cursor } } } }',
-         {}, kg),
+        (
+            'query($first: Int!) { comparisonRuns(period: "2023-2024-1", first: $first) { edges { cursor } } }',
+            {},
+            county,
+        ),
+        (
+            'query($first: Int!, $id: ID!) { comparisonRun(id: $id) { changes(first: $first) { edges { cursor } } } }',
+            {"id": ids["ComparisonRun"][0]},
+            county,
+        ),
+        (
+            'query($first: Int!) { preschoolRoster(period: "2023-2024-1") { entries(first: $first) { edges { cursor } } } }',
+            {},
+            kg,
+        ),
     ]
     for query, variables, token in queries:
         body = await gql.post(query, {"first": first, **variables}, token=token)

@@ -1,4 +1,5 @@
 """Preschool roster (学前教育政府资助名单): windows per mutation, workflow, validation, scope, audit."""
+
 from __future__ import annotations
 
 import re
@@ -7,12 +8,23 @@ from decimal import Decimal
 import pytest
 from strawberry.relay import GlobalID
 
+from tests.support.roster import (
+    ADD,
+    DELETE,
+    KG,
+    PERIOD,
+    REVIEW,
+    SUBMIT,
+    UPDATE,
+    add,
+    close_window,
+    enrol,
+    now,
+    open_windows,
+)
+from tests.support.world import student_id
 from zizhu.domain.comparison.engine import run_comparison_now
 from zizhu.domain.models import AidRecord, AuditEntry, SpecialGroupRecord
-from tests.support.world import student_id
-from tests.support.roster import (
-    ADD, DELETE, KG, PERIOD, REVIEW, SUBMIT, UPDATE, add, close_window, enrol, now, open_windows,
-)
 
 ROSTER = """query($p: String!, $s: String, $st: AidStatus, $f: Int, $a: String) {
   preschoolRoster(period: $p, schoolCode: $s) {
@@ -79,7 +91,11 @@ async def test_review_needs_the_review_window(gql, world):
     approve = {"ids": [entry["id"]], "d": "APPROVE", "c": None}
     body = await gql.post(REVIEW, approve, token=rev)  # no REVIEW window at all
     assert body["errors"][0]["extensions"] == {
-        "code": "WINDOW_CLOSED", "action": "REVIEW", "start": None, "end": None, "period": PERIOD,
+        "code": "WINDOW_CLOSED",
+        "action": "REVIEW",
+        "start": None,
+        "end": None,
+        "period": PERIOD,
     }
     await close_window("REVIEW")
     assert await gql.error_code(REVIEW, approve, token=rev) == "WINDOW_CLOSED"
@@ -104,10 +120,15 @@ async def test_full_workflow_and_approval_makes_the_child_funded_in_the_comparis
     await gql.data(SUBMIT, {"ids": [entry["id"]]}, token=op)
     await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=rev)
     assert (await run_comparison_now(PERIOD)).funded == 0  # SCHOOL_APPROVED is not 上级审核通过 yet
-    done = (await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": "同意"}, token=county))
+    done = await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": "同意"}, token=county)
     assert done["reviewPreschoolRosterEntries"][0]["status"] == "APPROVED"
     record = await AidRecord.get(id_number=child)
-    assert (record.project_code, record.period, record.status, record.amount) == ("PRE_GOV", PERIOD, "APPROVED", Decimal("1500.00"))
+    assert (record.project_code, record.period, record.status, record.amount) == (
+        "PRE_GOV",
+        PERIOD,
+        "APPROVED",
+        Decimal("1500.00"),
+    )
     run = await run_comparison_now(PERIOD)
     assert (run.members, run.matched, run.funded, run.unfunded) == (1, 1, 1, 0)
 
@@ -151,7 +172,7 @@ async def test_a_return_goes_back_to_the_school_which_edits_and_resubmits(gql, w
     b = await add(gql, op, await enrol(2, "乙"), "1000")
     await gql.data(SUBMIT, {"ids": [a["id"], b["id"]]}, token=op)
     await gql.data(REVIEW, {"ids": [a["id"], b["id"]], "d": "APPROVE", "c": None}, token=rev)
-    returned = (await gql.data(REVIEW, {"ids": [a["id"]], "d": "RETURN", "c": "金额有误"}, token=county))
+    returned = await gql.data(REVIEW, {"ids": [a["id"]], "d": "RETURN", "c": "金额有误"}, token=county)
     assert returned["reviewPreschoolRosterEntries"][0]["returnComment"] == "金额有误"
     listed = (await gql.data(ROSTER, {"p": PERIOD, "st": "RETURNED"}, token=op))["preschoolRoster"]
     assert [(e["node"]["name"], e["node"]["returnComment"]) for e in listed["entries"]["edges"]] == [("甲", "金额有误")]
@@ -176,12 +197,19 @@ async def test_every_change_is_audited_with_who_before_and_after(gql, world):
     await gql.data(DELETE, {"id": e["id"]}, token=op)
     rows = await AuditEntry.filter(entity="aid_record", entity_key=GlobalID.from_id(e["id"]).node_id).order_by("id")
     assert [(r.actor, r.action) for r in rows] == [
-        ("kg_op", "roster.add"), ("kg_op", "roster.update"), ("kg_op", "roster.submit"),
-        ("kg_rev", "roster.return"), ("kg_op", "roster.delete"),
+        ("kg_op", "roster.add"),
+        ("kg_op", "roster.update"),
+        ("kg_op", "roster.submit"),
+        ("kg_rev", "roster.return"),
+        ("kg_op", "roster.delete"),
     ]
     assert rows[0].before is None and rows[0].after["amount"] == "1000.00"
     assert (rows[1].before["amount"], rows[1].after["amount"]) == ("1000.00", "900.00")
-    assert (rows[3].before["status"], rows[3].after["status"], rows[3].after["return_comment"]) == ("SUBMITTED", "RETURNED", "请核对")
+    assert (rows[3].before["status"], rows[3].after["status"], rows[3].after["return_comment"]) == (
+        "SUBMITTED",
+        "RETURNED",
+        "请核对",
+    )
     assert rows[4].after is None and rows[4].before["status"] == "RETURNED"
     assert all(r.at is not None for r in rows)
 
@@ -223,7 +251,6 @@ async def test_one_entry_per_child_and_period_across_schools(gql, world):
     code = await gql.error_code(ADD, {"p": PERIOD, "i": child, "a": "1", "s": None}, token=await gql.login("school_op"))
     assert code == "CONFLICT"
     assert await AidRecord.all().count() == 1
-
 
 
 async def test_a_school_learns_nothing_about_children_it_does_not_enrol(gql, world):
@@ -279,15 +306,18 @@ async def test_roles_and_scope(gql, world):
     await gql.data(SUBMIT, {"ids": [entry["id"]]}, token=op)
     # another school's reviewer, an authority outside the subtree
     school_rev = await gql.login("school_rev")
-    assert await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=school_rev) == "NOT_FOUND"
+    assert (
+        await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=school_rev) == "NOT_FOUND"
+    )
     await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=rev)
     gd = await gql.login("gd_op")
     assert await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=gd) == "NOT_FOUND"
     assert await gql.error_code(ROSTER, {"p": PERIOD, "s": KG}, token=gd) == "NOT_FOUND"
     assert await _statuses() == {"甲": "SCHOOL_APPROVED"}
     # the province authority limited to preschool reviews; a whole-province one does too
-    approved = await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None},
-                              token=await gql.login("province_preschool_op"))
+    approved = await gql.data(
+        REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=await gql.login("province_preschool_op")
+    )
     assert approved["reviewPreschoolRosterEntries"][0]["status"] == "APPROVED"
 
 
@@ -302,7 +332,7 @@ async def test_roster_query_windows_masking_and_pages(gql, world, clock):
     assert [e["node"]["idNumber"] for e in first["entries"]["edges"]] == ids[:2]
     assert first["entryWindow"]["isOpen"] is True and first["entryWindow"]["provinceCode"] is None
     assert first["reviewWindow"] == {"start": None, "end": None, "isOpen": False, "provinceCode": None}
-    rest = (await gql.data(ROSTER, {"p": PERIOD, "f": 10, "a": first["entries"]["pageInfo"]["endCursor"]}, token=op))
+    rest = await gql.data(ROSTER, {"p": PERIOD, "f": 10, "a": first["entries"]["pageInfo"]["endCursor"]}, token=op)
     assert [e["node"]["name"] for e in rest["preschoolRoster"]["entries"]["edges"]] == ["童3", "童4", "童5"]
     assert rest["preschoolRoster"]["entries"]["pageInfo"]["hasNextPage"] is False
     # an authority must name a school of its subtree and sees masked ID numbers
@@ -321,11 +351,16 @@ async def test_roster_query_windows_masking_and_pages(gql, world, clock):
 
 
 async def test_an_authority_without_the_preschool_stage_sees_no_roster(gql, world):
-    from zizhu.domain.models import Account
     from tests.support.world import _password_hash
+    from zizhu.domain.models import Account
 
-    await Account.create(username="hn_high_op", password_hash=_password_hash(), role="AUTHORITY_OPERATOR",
-                         scope_code="430000", stages="GENERAL_HIGH")
+    await Account.create(
+        username="hn_high_op",
+        password_hash=_password_hash(),
+        role="AUTHORITY_OPERATOR",
+        scope_code="430000",
+        stages="GENERAL_HIGH",
+    )
     await open_windows()
     op = await gql.login("kg_op")
     entry = await add(gql, op, await enrol(1, "甲"))
@@ -341,10 +376,17 @@ def test_the_window_directive_is_printed_on_every_roster_mutation():
     assert "directive @window(action: WindowAction!) on FIELD_DEFINITION" in sdl
     # one line per field: drop the descriptions, join arguments printed one per line
     sdl = re.sub(r'\s*"""(?:.|\n)*?"""', "", sdl)
-    sdl = re.sub(r"\(\s*\n([^)]*?)\n\s*\)", lambda m: "(" + ", ".join(a.strip() for a in m.group(1).splitlines()) + ")", sdl)
+    sdl = re.sub(
+        r"\(\s*\n([^)]*?)\n\s*\)", lambda m: "(" + ", ".join(a.strip() for a in m.group(1).splitlines()) + ")", sdl
+    )
     lines = {line.strip().split("(")[0]: line for line in sdl.splitlines() if "PreschoolRoster" in line and "(" in line}
-    for name in ("addPreschoolRosterEntry", "updatePreschoolRosterEntry", "deletePreschoolRosterEntry",
-                 "submitPreschoolRosterEntries", "importPreschoolRoster"):
+    for name in (
+        "addPreschoolRosterEntry",
+        "updatePreschoolRosterEntry",
+        "deletePreschoolRosterEntry",
+        "submitPreschoolRosterEntries",
+        "importPreschoolRoster",
+    ):
         assert lines[name].endswith("@window(action: ENTRY)"), name
     assert lines["reviewPreschoolRosterEntries"].endswith("@window(action: REVIEW)")
     assert "@window" not in lines["preschoolRoster"]

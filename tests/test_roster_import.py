@@ -1,4 +1,5 @@
 """Template download and batch import of the preschool roster (GraphQL multipart upload)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,10 +12,10 @@ from decimal import Decimal
 import httpx
 from openpyxl import load_workbook
 
+from tests.support.roster import HOUR, PERIOD, SUBMIT, add, close_window, enrol, open_windows, set_window
+from tests.support.world import student_id
 from zizhu.domain.models import AidRecord, AuditEntry
 from zizhu.domain.settings import SHANGHAI
-from tests.support.world import student_id
-from tests.support.roster import HOUR, PERIOD, SUBMIT, add, close_window, enrol, open_windows, set_window
 
 IMPORT = """mutation($p: String!, $f: Upload!) { importPreschoolRoster(period: $p, file: $f) {
   __typename
@@ -28,8 +29,10 @@ async def upload(http: httpx.AsyncClient, token: str, content: bytes, filename: 
     operations = json.dumps({"query": IMPORT, "variables": {"p": period, "f": None}})
     ctype = XLSX if filename.endswith(".xlsx") else "text/csv"
     r = await http.post(
-        "/graphql", data={"operations": operations, "map": json.dumps({"0": ["variables.f"]})},
-        files={"0": (filename, content, ctype)}, headers={"Authorization": f"Bearer {token}"},
+        "/graphql",
+        data={"operations": operations, "map": json.dumps({"0": ["variables.f"]})},
+        files={"0": (filename, content, ctype)},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert r.status_code == 200, r.text
     return r.json()
@@ -92,7 +95,6 @@ async def test_template_round_trip(gql, world):
     assert (await AidRecord.get(name="李小二")).amount == Decimal("600.00")
 
 
-
 async def test_the_template_is_built_once_and_never_on_the_event_loop(gql, monkeypatch):
     from openpyxl.workbook.workbook import Workbook
 
@@ -115,6 +117,7 @@ async def test_the_template_is_built_once_and_never_on_the_event_loop(gql, monke
     assert len(builds) == 1 and builds[0] != threading.main_thread().name
     assert load_workbook(io.BytesIO(answers[0].content)).sheetnames == ["资助名单", "填写说明"]
 
+
 async def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(gql, world):
     await open_windows("ENTRY")
     token = await gql.login("kg_op")
@@ -125,24 +128,31 @@ async def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(gql,
     await gql.data(SUBMIT, {"ids": [entry["id"]]}, token=token)
     bad_check = good[:17] + ("0" if good[17] != "0" else "1")
     content = csv_bytes(
-        (good, "甲", "1000"),                      # 2 fine
-        (bad_check, "某", "1000"),                 # 3 check digit
+        (good, "甲", "1000"),  # 2 fine
+        (bad_check, "某", "1000"),  # 3 check digit
         (student_id(99, birth="20200101"), "某", "1000"),  # 4 valid ID, not enrolled here
-        (b, "乙", "0"),                            # 5 amount must be positive
-        (good, "甲", "500"),                       # 6 repeats row 2
-        (c, "", "10"),                             # 7 name missing
-        (d, "戊", "12.345"),                       # 8 three decimals
-        (e, "己己", "10"),                         # 9 name differs from the enrolment
-        (submitted, "丙", "10"),                   # 10 already submitted
-        ("", "", ""),                              # 11 blank: skipped
-        (f, "庚", "abc"),                          # 12 not a number
+        (b, "乙", "0"),  # 5 amount must be positive
+        (good, "甲", "500"),  # 6 repeats row 2
+        (c, "", "10"),  # 7 name missing
+        (d, "戊", "12.345"),  # 8 three decimals
+        (e, "己己", "10"),  # 9 name differs from the enrolment
+        (submitted, "丙", "10"),  # 10 already submitted
+        ("", "", ""),  # 11 blank: skipped
+        (f, "庚", "abc"),  # 12 not a number
     )
     body = await upload(gql.http, token, content, "roster.csv")
     result = body["data"]["importPreschoolRoster"]
     assert result["__typename"] == "RosterImportRejected"
     assert [(e["row"], e["column"]) for e in result["errors"]] == [
-        (3, "身份证件号"), (4, "身份证件号"), (5, "金额"), (6, "身份证件号"), (7, "姓名"), (8, "金额"),
-        (9, "姓名"), (10, "身份证件号"), (12, "金额"),
+        (3, "身份证件号"),
+        (4, "身份证件号"),
+        (5, "金额"),
+        (6, "身份证件号"),
+        (7, "姓名"),
+        (8, "金额"),
+        (9, "姓名"),
+        (10, "身份证件号"),
+        (12, "金额"),
     ]
     messages = {e["row"]: e["message"] for e in result["errors"]}
     assert "校验位" in messages[3] and "第2行" in messages[6] and "已上报" in messages[10]
@@ -227,10 +237,10 @@ async def test_domain_import_reads_the_clock_at_commit(world):
     """Direct call (e.g. from a job): the `now` callable is evaluated inside the committing transaction."""
     import pytest
 
-    from zizhu.domain.reference.codes import Role
-    from zizhu.domain.errors import WindowClosed
-    from zizhu.domain.roster.importer import import_roster
     from zizhu.domain.accounts.scopes import Viewer
+    from zizhu.domain.errors import WindowClosed
+    from zizhu.domain.reference.codes import Role
+    from zizhu.domain.roster.importer import import_roster
 
     await set_window("ENTRY", dt.datetime(2024, 1, 1, tzinfo=SHANGHAI), dt.datetime(2024, 1, 26, tzinfo=SHANGHAI))
     child = await enrol(1, "甲")
@@ -244,6 +254,11 @@ async def test_domain_import_reads_the_clock_at_commit(world):
     with pytest.raises(WindowClosed):
         await import_roster(viewer, PERIOD, csv_bytes((child, "甲", "1")), "r.csv", late)
     assert seen == ["AidRecord"] and await AidRecord.all().count() == 0
-    result = await import_roster(viewer, PERIOD, csv_bytes((child, "甲", "1"), bom=False), "r.csv",
-                                 lambda: dt.datetime(2024, 1, 25, 23, 59, 59, tzinfo=SHANGHAI))
+    result = await import_roster(
+        viewer,
+        PERIOD,
+        csv_bytes((child, "甲", "1"), bom=False),
+        "r.csv",
+        lambda: dt.datetime(2024, 1, 25, 23, 59, 59, tzinfo=SHANGHAI),
+    )
     assert (result.rows, result.created) == (1, 1)

@@ -1,5 +1,6 @@
 """Run leases: a run whose worker died is marked FAILED and the next run proceeds; a live run's
 lease is renewed; a run that lost its lease never publishes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,12 +8,15 @@ import datetime as dt
 
 import pytest
 
+from tests.support.tiny_comparison import PERIOD as P
+from tests.support.tiny_comparison import tiny_data_set
 from zizhu.domain import db
-from zizhu.domain.comparison import engine as comparison, leases
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.comparison import leases
 from zizhu.domain.models import AuditEntry, ComparisonRun
 from zizhu.domain.settings import SHANGHAI
-from zizhu.workers import jobs, main as worker_main
-from tests.support.tiny_comparison import PERIOD as P, tiny_data_set
+from zizhu.workers import jobs
+from zizhu.workers import main as worker_main
 
 
 def _ago(seconds: float) -> dt.datetime:
@@ -22,8 +26,9 @@ def _ago(seconds: float) -> dt.datetime:
 async def _killed_run(lease_until: dt.datetime | None) -> ComparisonRun:
     """A run left RUNNING by a worker killed mid-run (nothing renews its lease any more)."""
     run = await comparison.create_run(P, "CRON", "cron")
-    await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_ago(3600), attempts=1,
-                                                 lease_until=lease_until)
+    await ComparisonRun.filter(id=run.id).update(
+        status="RUNNING", started_at=_ago(3600), attempts=1, lease_until=lease_until
+    )
     return run
 
 

@@ -1,14 +1,16 @@
 """recomputeUnfunded / comparisonRun / comparisonRuns over GraphQL, with the real Redis."""
+
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-
-from zizhu.domain.comparison import engine as comparison, queue
-from zizhu.domain.models import AuditEntry, ComparisonRun
-from tests.support.tiny_comparison import tiny_data_set
 from strawberry.relay import GlobalID
+
+from tests.support.tiny_comparison import tiny_data_set
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.comparison import queue
+from zizhu.domain.models import AuditEntry, ComparisonRun
 
 P = "2023-2024-1"
 
@@ -20,6 +22,8 @@ def gid(run_id: int) -> str:
 
 def local(global_id: str) -> int:
     return int(GlobalID.from_id(global_id).node_id)
+
+
 RECOMPUTE = """mutation($p: String!) { recomputeUnfunded(period: $p) {
     id period trigger requestedBy status published attempts error } }"""
 RUN = """query($id: ID!) { comparisonRun(id: $id) {
@@ -33,8 +37,14 @@ async def test_admin_recompute_queues_a_run_and_a_job(gql, world, pool, arq_queu
     token = await gql.login("admin")
     run = (await gql.data(RECOMPUTE, {"p": P}, token=token))["recomputeUnfunded"]
     assert {k: run[k] for k in ("period", "trigger", "requestedBy", "status", "published", "attempts", "error")} == {
-        "period": P, "trigger": "MANUAL", "requestedBy": "admin", "status": "QUEUED", "published": False,
-        "attempts": 0, "error": None}
+        "period": P,
+        "trigger": "MANUAL",
+        "requestedBy": "admin",
+        "status": "QUEUED",
+        "published": False,
+        "attempts": 0,
+        "error": None,
+    }
 
     (job,) = await pool.queued_jobs(queue_name=arq_queue)
     assert (job.function, job.args) == ("compare_period", (local(run["id"]),))
@@ -143,10 +153,30 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     queued = await comparison.create_run(P, "MANUAL", "admin")
     token = await gql.login("admin")
     got = (await gql.data(RUN, {"id": str(done.id)}, token=token))["comparisonRun"]
-    assert {k: got[k] for k in ("status", "published", "members", "matched", "unmatched", "funded", "unfunded",
-                                "newlyUnfunded", "newlyFunded")} == {
-        "status": "SUCCEEDED", "published": True, "members": 3, "matched": 2, "unmatched": 1, "funded": 1,
-        "unfunded": 1, "newlyUnfunded": 0, "newlyFunded": 0}
+    assert {
+        k: got[k]
+        for k in (
+            "status",
+            "published",
+            "members",
+            "matched",
+            "unmatched",
+            "funded",
+            "unfunded",
+            "newlyUnfunded",
+            "newlyFunded",
+        )
+    } == {
+        "status": "SUCCEEDED",
+        "published": True,
+        "members": 3,
+        "matched": 2,
+        "unmatched": 1,
+        "funded": 1,
+        "unfunded": 1,
+        "newlyUnfunded": 0,
+        "newlyFunded": 0,
+    }
     assert got["startedAt"] and got["finishedAt"]
     waiting = (await gql.data(RUN, {"id": str(queued.id)}, token=token))["comparisonRun"]
     assert (waiting["status"], waiting["published"], waiting["startedAt"]) == ("QUEUED", False, None)
@@ -205,9 +235,11 @@ async def test_comparison_runs_are_paged_newest_first(gql, world):
     admin = await gql.login("admin")
     page = (await gql.data(RUNS, {"p": P, "first": 2}, token=admin))["comparisonRuns"]
     assert [(e["node"]["id"], e["node"]["trigger"]) for e in page["edges"]] == [
-        (gid(made[2].id), "CLI"), (gid(made[1].id), "MANUAL")]
+        (gid(made[2].id), "CLI"),
+        (gid(made[1].id), "MANUAL"),
+    ]
     assert page["pageInfo"]["hasNextPage"] is True
-    rest = (await gql.data(RUNS, {"p": P, "first": 2, "after": page["pageInfo"]["endCursor"]}, token=admin))
+    rest = await gql.data(RUNS, {"p": P, "first": 2, "after": page["pageInfo"]["endCursor"]}, token=admin)
     rest = rest["comparisonRuns"]
     assert [e["node"]["id"] for e in rest["edges"]] == [gid(made[0].id)]
     assert rest["pageInfo"]["hasNextPage"] is False

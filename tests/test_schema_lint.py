@@ -1,11 +1,16 @@
 """Schema lint: every type, field, argument, input field and enum value of the exported schema has a
 description (enum values: their Chinese label), and `codeLists` lists every enum with its labels."""
+
 from __future__ import annotations
 
 import re
 
 from graphql import (
-    GraphQLEnumType, GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLScalarType,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLScalarType,
 )
 
 from zizhu.api.schema import schema
@@ -13,7 +18,11 @@ from zizhu.api.schema import schema
 # Deliberate exceptions, each with its reason. Keep this list short.
 EXCLUDED = {
     # GraphQL's own scalars are described by the specification, not by this schema
-    "String", "Int", "Float", "Boolean", "ID",
+    "String",
+    "Int",
+    "Float",
+    "Boolean",
+    "ID",
 }
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -62,8 +71,11 @@ def test_the_exported_sdl_carries_the_descriptions():
 
 
 def test_code_lists_cover_every_enum_with_its_labels():
-    enums = {name: t for name, t in schema._schema.type_map.items()
-             if isinstance(t, GraphQLEnumType) and not name.startswith("__")}
+    enums = {
+        name: t
+        for name, t in schema._schema.type_map.items()
+        if isinstance(t, GraphQLEnumType) and not name.startswith("__")
+    }
     item_fields = [f for f in schema._schema.type_map["CodeLists"].fields]
     selection = " ".join(f"{f} {{ code label }}" for f in item_fields if f not in ("reasons", "projects"))
     result = schema.execute_sync(f"{{ codeLists {{ {selection} }} }}")

@@ -1,4 +1,5 @@
 """School drill-down: `school(code)` and `Region.schools` with each school's figures and stages."""
+
 from __future__ import annotations
 
 from tests.support.statements import statements
@@ -33,7 +34,7 @@ async def test_a_county_sees_every_school_with_its_figures(world, gql):
     assert triple(primary["unfundedStatistics"]["total"]) == (2, 1, 1, 1, 0)  # s1 unfunded with a reason, s2 funded
     assert triple(kindergarten["unfundedStatistics"]["total"]) == (1, 0, 1, 0, 1)  # s3
     # the schools' figures add up to the county's
-    county = (await gql.data(f'{{ unfundedStatistics(period: "{P}") {{ total {{ {COUNTS} }} }} }}', token=token))
+    county = await gql.data(f'{{ unfundedStatistics(period: "{P}") {{ total {{ {COUNTS} }} }} }}', token=token)
     assert [sum(x) for x in zip(*(triple(n["unfundedStatistics"]["total"]) for n in nodes.values()))] == list(
         triple(county["unfundedStatistics"]["total"])
     )
@@ -50,9 +51,18 @@ async def test_schools_are_paged_by_code_and_filtered_by_stage(world, gql):
     await enrol(sid(30), "1143000001", "PRESCHOOL")
     preschool = await schools_page(gql, token, stage="PRESCHOOL")
     assert [e["node"]["code"] for e in preschool["edges"]] == ["1143000001"]
-    assert await gql.error_code(SCHOOLS, {"code": None, "first": 0, "after": None, "stage": None}, token=token) == "VALIDATION"
-    assert await gql.error_code(SCHOOLS, {"code": None, "first": 501, "after": None, "stage": None}, token=token) == "VALIDATION"
-    assert await gql.error_code(SCHOOLS, {"code": None, "first": 5, "after": "bm9wZQ==", "stage": None}, token=token) == "VALIDATION"
+    assert (
+        await gql.error_code(SCHOOLS, {"code": None, "first": 0, "after": None, "stage": None}, token=token)
+        == "VALIDATION"
+    )
+    assert (
+        await gql.error_code(SCHOOLS, {"code": None, "first": 501, "after": None, "stage": None}, token=token)
+        == "VALIDATION"
+    )
+    assert (
+        await gql.error_code(SCHOOLS, {"code": None, "first": 5, "after": "bm9wZQ==", "stage": None}, token=token)
+        == "VALIDATION"
+    )
 
 
 async def test_a_page_of_schools_costs_the_same_statements_whatever_its_length(world, gql):

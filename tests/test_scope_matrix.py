@@ -4,15 +4,16 @@ Outcomes: "ok" (data returned), or the extensions.code of the refusal. Out-of-sc
 NOT_FOUND (as if they did not exist); a role that may never do the thing is FORBIDDEN. The last
 test fails when an operation exists in the schema without a row here.
 """
+
 from __future__ import annotations
 
 import pytest
 from strawberry.relay import GlobalID
 
+from tests.support.world import ACCOUNTS
 from zizhu.api.schema import schema
 from zizhu.domain.accounts.users import issue_token
 from zizhu.domain.models import Account
-from tests.support.world import ACCOUNTS
 
 ROLES = [a[0] for a in ACCOUNTS]
 P = "2023-2024-1"
@@ -36,51 +37,146 @@ case("login", 'mutation { login(username: "admin", password: "wrong-password") {
 # --- unfunded list and reasons ----------------------------------------------------------
 LIST = "query($r: String, $s: String) { unfundedStudents(period: \"2023-2024-1\", regionCode: $r, schoolCode: $s) { edges { cursor } } }"
 case("unfundedStudents", LIST)
-case("unfundedStudents", LIST, {"r": "430102"}, default="NOT_FOUND",
-     county_op="ok", city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
-case("unfundedStudents", LIST, {"s": HUNAN_SCHOOL}, default="NOT_FOUND",
-     school_op="ok", school_rev="ok", county_op="ok", city_op="ok", province_op="ok",
-     province_preschool_op="ok", admin="ok")
+case(
+    "unfundedStudents",
+    LIST,
+    {"r": "430102"},
+    default="NOT_FOUND",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
+case(
+    "unfundedStudents",
+    LIST,
+    {"s": HUNAN_SCHOOL},
+    default="NOT_FOUND",
+    school_op="ok",
+    school_rev="ok",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+)
 LEGACY = "query($s: String) { legacyPovertyReasons(schoolCode: $s) { edges { cursor } } }"
 case("legacyPovertyReasons", LEGACY)
 case("legacyPovertyReasons", LEGACY, {"s": GD_SCHOOL}, default="NOT_FOUND", gd_op="ok", admin="ok")
 REGION_REASONS = "query($r: String) { regionReasons(period: \"2023-2024-1\", regionCode: $r) { reasonCode } }"
 case("regionReasons", REGION_REASONS, default="ok", **NOT_SCHOOLS)
 case("regionReasons", REGION_REASONS, {"r": "440000"}, default="NOT_FOUND", gd_op="ok", admin="ok", **NOT_SCHOOLS)
-REPORT = ("mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { reason { code } } }")
+REPORT = "mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { reason { code } } }"
 STUDENT_INPUT = {"period": P, "stage": "COMPULSORY", "reasonCode": "01"}
-case("reportUnfundedReason", REPORT, {"i": {**STUDENT_INPUT, "idNumber": "@A"}}, default="FORBIDDEN",
-     kg_op="NOT_FOUND", school_op="ok", other_school_op="NOT_FOUND")
-case("reportUnfundedReasons", "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { reason { code } } }",
-     {"i": [{**STUDENT_INPUT, "idNumber": "@A"}]}, default="FORBIDDEN",
-     kg_op="NOT_FOUND", school_op="ok", other_school_op="NOT_FOUND")
-case("reportRegionReason",
-     "mutation($i: RegionReasonInput!) { reportRegionReason(input: $i) { reasonCode } }",
-     {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10"}}, default="FORBIDDEN",
-     county_op="ok", city_op="ok", province_op="ok", gd_op="ok", province_preschool_op="NOT_FOUND")
+case(
+    "reportUnfundedReason",
+    REPORT,
+    {"i": {**STUDENT_INPUT, "idNumber": "@A"}},
+    default="FORBIDDEN",
+    kg_op="NOT_FOUND",
+    school_op="ok",
+    other_school_op="NOT_FOUND",
+)
+case(
+    "reportUnfundedReasons",
+    "mutation($i: [ReasonInput!]!) { reportUnfundedReasons(inputs: $i) { reason { code } } }",
+    {"i": [{**STUDENT_INPUT, "idNumber": "@A"}]},
+    default="FORBIDDEN",
+    kg_op="NOT_FOUND",
+    school_op="ok",
+    other_school_op="NOT_FOUND",
+)
+case(
+    "reportRegionReason",
+    "mutation($i: RegionReasonInput!) { reportRegionReason(input: $i) { reasonCode } }",
+    {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10"}},
+    default="FORBIDDEN",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    gd_op="ok",
+    province_preschool_op="NOT_FOUND",
+)
 
 # --- statistics and comparison runs ---------------------------------------------------------
 STATS = "query($r: String) { unfundedStatistics(period: \"2023-2024-1\", regionCode: $r) { total { members } } }"
 case("unfundedStatistics", STATS)
-case("unfundedStatistics", STATS, {"r": "430100"}, default="NOT_FOUND",
-     city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
+case(
+    "unfundedStatistics",
+    STATS,
+    {"r": "430100"},
+    default="NOT_FOUND",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
 SCHOOL = "query($c: String) { school(code: $c) { code stages unfundedStatistics(period: \"2023-2024-1\") { total { members } } } }"
-case("school", SCHOOL, default="NOT_FOUND", school_op="ok", school_rev="ok", other_school_op="ok", kg_op="ok", kg_rev="ok")
-case("school", SCHOOL, {"c": HUNAN_SCHOOL}, default="NOT_FOUND", school_op="ok", school_rev="ok", county_op="ok",
-     city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok")
+case(
+    "school",
+    SCHOOL,
+    default="NOT_FOUND",
+    school_op="ok",
+    school_rev="ok",
+    other_school_op="ok",
+    kg_op="ok",
+    kg_rev="ok",
+)
+case(
+    "school",
+    SCHOOL,
+    {"c": HUNAN_SCHOOL},
+    default="NOT_FOUND",
+    school_op="ok",
+    school_rev="ok",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+)
 SCHOOLS_OF = "query($c: String) { region(code: $c) { schools(first: 5) { edges { node { code } } } } }"
-case("region", SCHOOLS_OF, {"c": "430102"}, default="NOT_FOUND", county_op="ok", city_op="ok", province_op="ok",
-     province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
+case(
+    "region",
+    SCHOOLS_OF,
+    {"c": "430102"},
+    default="NOT_FOUND",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
 REGION = "query($c: String) { region(code: $c) { code children { code } } }"
 case("region", REGION, default="ok", **NOT_SCHOOLS)
-case("region", REGION, {"c": "430000"}, default="NOT_FOUND", province_op="ok", province_preschool_op="ok",
-     admin="ok", **NOT_SCHOOLS)
-case("recomputeUnfunded", "mutation { recomputeUnfunded(period: \"2023-2024-1\") { status } }",
-     default="FORBIDDEN", admin="ok")
+case(
+    "region",
+    REGION,
+    {"c": "430000"},
+    default="NOT_FOUND",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
+case(
+    "recomputeUnfunded",
+    "mutation { recomputeUnfunded(period: \"2023-2024-1\") { status } }",
+    default="FORBIDDEN",
+    admin="ok",
+)
 # @RUN is national: everyone watches it (its totals only nationwide accounts); what it changed is
 # scoped like the list
-case("comparisonRun", "query($id: ID!) { comparisonRun(id: $id) { status changes { edges { cursor } } } }",
-     {"id": "@RUN"}, default="ok")
+case(
+    "comparisonRun",
+    "query($id: ID!) { comparisonRun(id: $id) { status changes { edges { cursor } } } }",
+    {"id": "@RUN"},
+    default="ok",
+)
 case("comparisonRuns", "{ comparisonRuns(period: \"2023-2024-1\") { edges { node { id } } } }", default="ok")
 
 case("nightlyTicks", "{ nightlyTicks { day } }", default="FORBIDDEN", admin="ok")
@@ -88,71 +184,169 @@ case("nightlyTicks", "{ nightlyTicks { day } }", default="FORBIDDEN", admin="ok"
 # --- objects by global ID: out of scope is NOT_FOUND, as if it did not exist -------------------------
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 case("node", NODE, {"id": "@RUN_NODE"})
-case("node", NODE, {"id": "@REGION_NODE"}, default="NOT_FOUND", province_op="ok", province_preschool_op="ok",
-     admin="ok")
-case("node", NODE, {"id": "@STUDENT_NODE"}, default="NOT_FOUND", school_op="ok", school_rev="ok",
-     county_op="ok", city_op="ok", province_op="ok", admin="ok")
-case("nodes", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["@STUDENT_NODE"]},
-     default="NOT_FOUND", school_op="ok", school_rev="ok", county_op="ok", city_op="ok", province_op="ok",
-     admin="ok")
+case(
+    "node", NODE, {"id": "@REGION_NODE"}, default="NOT_FOUND", province_op="ok", province_preschool_op="ok", admin="ok"
+)
+case(
+    "node",
+    NODE,
+    {"id": "@STUDENT_NODE"},
+    default="NOT_FOUND",
+    school_op="ok",
+    school_rev="ok",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    admin="ok",
+)
+case(
+    "nodes",
+    "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+    {"ids": ["@STUDENT_NODE"]},
+    default="NOT_FOUND",
+    school_op="ok",
+    school_rev="ok",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    admin="ok",
+)
 
 # --- account management ------------------------------------------------------------------------
 for _op in ("disableUser", "enableUser"):
     case(_op, f'mutation {{ {_op}(username: "school_op") {{ active }} }}', default="FORBIDDEN", admin="ok")
-case("setUserPassword", 'mutation { setUserPassword(username: "school_op", password: "New-password-1") { active } }',
-     default="FORBIDDEN", admin="ok")
+case(
+    "setUserPassword",
+    'mutation { setUserPassword(username: "school_op", password: "New-password-1") { active } }',
+    default="FORBIDDEN",
+    admin="ok",
+)
 
 # --- time windows and the preschool roster ----------------------------------------------------
 case("timeWindows", "{ timeWindows(period: \"2023-2024-1\") { action } }")
-case("setTimeWindow", """mutation { setTimeWindow(period: "2023-2024-1", action: ENTRY,
+case(
+    "setTimeWindow",
+    """mutation { setTimeWindow(period: "2023-2024-1", action: ENTRY,
      start: "2023-09-01T00:00:00+08:00", end: "2024-01-26T00:00:00+08:00") { action } }""",
-     default="FORBIDDEN", admin="ok")
+    default="FORBIDDEN",
+    admin="ok",
+)
 ROSTER = "query($s: String) { preschoolRoster(period: \"2023-2024-1\", schoolCode: $s) { entries(first: 5) { edges { cursor } } entryWindow { isOpen } } }"
-HUNAN_PRESCHOOL_VIEWERS = dict(kg_op="ok", kg_rev="ok", county_op="ok", city_op="ok", province_op="ok",
-                               province_preschool_op="ok", admin="ok")
+HUNAN_PRESCHOOL_VIEWERS = dict(
+    kg_op="ok", kg_rev="ok", county_op="ok", city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok"
+)
 case("preschoolRoster", ROSTER, {"s": KG}, default="NOT_FOUND", **HUNAN_PRESCHOOL_VIEWERS)
 ENTRY_ROLES = dict(kg_op="ok", school_op="NOT_FOUND", other_school_op="NOT_FOUND")
-case("addPreschoolRosterEntry",
-     "mutation($i: String!) { addPreschoolRosterEntry(period: \"2023-2024-1\", idNumber: $i, amount: \"500.00\") { id } }",
-     {"i": "@CHILD"}, default="FORBIDDEN", kg_op="ok", school_op="VALIDATION", other_school_op="VALIDATION")
-case("updatePreschoolRosterEntry", "mutation($id: ID!) { updatePreschoolRosterEntry(id: $id, amount: \"600.00\") { id } }",
-     {"id": "@DRAFT"}, default="FORBIDDEN", **ENTRY_ROLES)
-case("deletePreschoolRosterEntry", "mutation($id: ID!) { deletePreschoolRosterEntry(id: $id) }",
-     {"id": "@DRAFT"}, default="FORBIDDEN", **ENTRY_ROLES)
-case("submitPreschoolRosterEntries", "mutation($id: ID!) { submitPreschoolRosterEntries(ids: [$id]) { id } }",
-     {"id": "@DRAFT"}, default="FORBIDDEN", **ENTRY_ROLES)
-case("reviewPreschoolRosterEntries",
-     "mutation($id: ID!) { reviewPreschoolRosterEntries(ids: [$id], decision: APPROVE) { status } }",
-     {"id": "@SUBMITTED"}, default="FORBIDDEN", kg_rev="ok", school_rev="NOT_FOUND",
-     county_op="CONFLICT", city_op="CONFLICT", province_op="CONFLICT", province_preschool_op="CONFLICT",
-     gd_op="NOT_FOUND")
+case(
+    "addPreschoolRosterEntry",
+    "mutation($i: String!) { addPreschoolRosterEntry(period: \"2023-2024-1\", idNumber: $i, amount: \"500.00\") { id } }",
+    {"i": "@CHILD"},
+    default="FORBIDDEN",
+    kg_op="ok",
+    school_op="VALIDATION",
+    other_school_op="VALIDATION",
+)
+case(
+    "updatePreschoolRosterEntry",
+    "mutation($id: ID!) { updatePreschoolRosterEntry(id: $id, amount: \"600.00\") { id } }",
+    {"id": "@DRAFT"},
+    default="FORBIDDEN",
+    **ENTRY_ROLES,
+)
+case(
+    "deletePreschoolRosterEntry",
+    "mutation($id: ID!) { deletePreschoolRosterEntry(id: $id) }",
+    {"id": "@DRAFT"},
+    default="FORBIDDEN",
+    **ENTRY_ROLES,
+)
+case(
+    "submitPreschoolRosterEntries",
+    "mutation($id: ID!) { submitPreschoolRosterEntries(ids: [$id]) { id } }",
+    {"id": "@DRAFT"},
+    default="FORBIDDEN",
+    **ENTRY_ROLES,
+)
+case(
+    "reviewPreschoolRosterEntries",
+    "mutation($id: ID!) { reviewPreschoolRosterEntries(ids: [$id], decision: APPROVE) { status } }",
+    {"id": "@SUBMITTED"},
+    default="FORBIDDEN",
+    kg_rev="ok",
+    school_rev="NOT_FOUND",
+    county_op="CONFLICT",
+    city_op="CONFLICT",
+    province_op="CONFLICT",
+    province_preschool_op="CONFLICT",
+    gd_op="NOT_FOUND",
+)
 
 # --- funding periods -------------------------------------------------------------------------
 case("periods", "{ periods { code isActive } }")
-case("setPeriod", 'mutation { setPeriod(code: "2023-2024-1", forceActive: true) { isActive } }',
-     default="FORBIDDEN", admin="ok")
+case(
+    "setPeriod",
+    'mutation { setPeriod(code: "2023-2024-1", forceActive: true) { isActive } }',
+    default="FORBIDDEN",
+    admin="ok",
+)
 
 # --- operations --------------------------------------------------------------------------------
 case("queueHealth", "{ queueHealth { queue aliveWorkers } }", default="FORBIDDEN", admin="ok")
 
 # --- exports: a link is handed out with the scope of the matching query ------------------------
-EXPORT_LIST = ("mutation($r: String, $s: String) { exportUnfundedStudents(period: \"2023-2024-1\", regionCode: $r, "
-               "schoolCode: $s, format: CSV) { url } }")
+EXPORT_LIST = (
+    "mutation($r: String, $s: String) { exportUnfundedStudents(period: \"2023-2024-1\", regionCode: $r, "
+    "schoolCode: $s, format: CSV) { url } }"
+)
 case("exportUnfundedStudents", EXPORT_LIST)
-case("exportUnfundedStudents", EXPORT_LIST, {"r": "430102"}, default="NOT_FOUND",
-     county_op="ok", city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
-case("exportUnfundedStudents", EXPORT_LIST, {"s": HUNAN_SCHOOL}, default="NOT_FOUND",
-     school_op="ok", school_rev="ok", county_op="ok", city_op="ok", province_op="ok",
-     province_preschool_op="ok", admin="ok")
+case(
+    "exportUnfundedStudents",
+    EXPORT_LIST,
+    {"r": "430102"},
+    default="NOT_FOUND",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
+case(
+    "exportUnfundedStudents",
+    EXPORT_LIST,
+    {"s": HUNAN_SCHOOL},
+    default="NOT_FOUND",
+    school_op="ok",
+    school_rev="ok",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+)
 EXPORT_LEGACY = "mutation($s: String) { exportLegacyPovertyReasons(schoolCode: $s) { url } }"
 case("exportLegacyPovertyReasons", EXPORT_LEGACY)
 case("exportLegacyPovertyReasons", EXPORT_LEGACY, {"s": GD_SCHOOL}, default="NOT_FOUND", gd_op="ok", admin="ok")
 EXPORT_STATS = "mutation($r: String) { exportUnfundedStatistics(period: \"2023-2024-1\", regionCode: $r) { url } }"
 case("exportUnfundedStatistics", EXPORT_STATS, default="ok", **NOT_SCHOOLS)
-case("exportUnfundedStatistics", EXPORT_STATS, {"r": "430100"}, default="NOT_FOUND",
-     city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok", **NOT_SCHOOLS)
-case("exportPreschoolRoster", "mutation($s: String) { exportPreschoolRoster(period: \"2023-2024-1\", schoolCode: $s) { url } }",
-     {"s": KG}, default="NOT_FOUND", **HUNAN_PRESCHOOL_VIEWERS)
+case(
+    "exportUnfundedStatistics",
+    EXPORT_STATS,
+    {"r": "430100"},
+    default="NOT_FOUND",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
+case(
+    "exportPreschoolRoster",
+    "mutation($s: String) { exportPreschoolRoster(period: \"2023-2024-1\", schoolCode: $s) { url } }",
+    {"s": KG},
+    default="NOT_FOUND",
+    **HUNAN_PRESCHOOL_VIEWERS,
+)
 
 # Operations whose scope rules are proven in their own test module (they need a file upload).
 COVERED_ELSEWHERE = {
@@ -172,31 +366,65 @@ async def scene(world):
     """A published run with one unfunded student at 2143000002, so reporting can succeed."""
     import datetime as dt
 
-    from zizhu.domain.models import AidRecord, ComparisonRun, UnfundedResult
     from tests.support import roster as roster_support
-    from zizhu.domain.settings import SHANGHAI
     from tests.support.world import student_id
+    from zizhu.domain.models import AidRecord, ComparisonRun, UnfundedResult
+    from zizhu.domain.settings import SHANGHAI
 
-    run = await ComparisonRun.create(period=P, trigger="CLI", status="SUCCEEDED", published=True,
-                                     queued_at=dt.datetime.now(SHANGHAI))
+    run = await ComparisonRun.create(
+        period=P, trigger="CLI", status="SUCCEEDED", published=True, queued_at=dt.datetime.now(SHANGHAI)
+    )
     a = student_id(1)
-    await UnfundedResult.create(period=P, valid_from_run=run.id, id_number=a, name="甲", school_code=HUNAN_SCHOOL, region_code="430102",
-                                stage="COMPULSORY", province="43", central_mask=1, self_mask=0)
-    comparison = await ComparisonRun.create(period=P, trigger="MANUAL", status="QUEUED",
-                                            queued_at=dt.datetime.now(SHANGHAI))
+    await UnfundedResult.create(
+        period=P,
+        valid_from_run=run.id,
+        id_number=a,
+        name="甲",
+        school_code=HUNAN_SCHOOL,
+        region_code="430102",
+        stage="COMPULSORY",
+        province="43",
+        central_mask=1,
+        self_mask=0,
+    )
+    comparison = await ComparisonRun.create(
+        period=P, trigger="MANUAL", status="QUEUED", queued_at=dt.datetime.now(SHANGHAI)
+    )
     await roster_support.open_windows()
     child = await roster_support.enrol(1, "小明")
     draft_child = await roster_support.enrol(2, "小红")
     submitted_child = await roster_support.enrol(3, "小刚")
-    draft = await AidRecord.create(id_number=draft_child, name="小红", school_code=KG, project_code="PRE_GOV",
-                                   period=P, amount="800.00", status="DRAFT", province="43")
-    submitted = await AidRecord.create(id_number=submitted_child, name="小刚", school_code=KG, project_code="PRE_GOV",
-                                       period=P, amount="800.00", status="SUBMITTED", province="43")
+    draft = await AidRecord.create(
+        id_number=draft_child,
+        name="小红",
+        school_code=KG,
+        project_code="PRE_GOV",
+        period=P,
+        amount="800.00",
+        status="DRAFT",
+        province="43",
+    )
+    submitted = await AidRecord.create(
+        id_number=submitted_child,
+        name="小刚",
+        school_code=KG,
+        project_code="PRE_GOV",
+        period=P,
+        amount="800.00",
+        status="SUBMITTED",
+        province="43",
+    )
     row = await UnfundedResult.get(id_number=a)
-    return {"@A": a, "@RUN": str(comparison.id), "@RUN_NODE": str(GlobalID("ComparisonRun", str(run.id))),
-            "@REGION_NODE": str(GlobalID("Region", "430000")),
-            "@STUDENT_NODE": str(GlobalID("UnfundedStudent", str(row.id))), "@CHILD": child, "@DRAFT": str(draft.id),
-            "@SUBMITTED": str(submitted.id)}
+    return {
+        "@A": a,
+        "@RUN": str(comparison.id),
+        "@RUN_NODE": str(GlobalID("ComparisonRun", str(run.id))),
+        "@REGION_NODE": str(GlobalID("Region", "430000")),
+        "@STUDENT_NODE": str(GlobalID("UnfundedStudent", str(row.id))),
+        "@CHILD": child,
+        "@DRAFT": str(draft.id),
+        "@SUBMITTED": str(submitted.id),
+    }
 
 
 def _substitute(value, scene):

@@ -1,4 +1,5 @@
 """`zizhu serve --workers N` runs several server processes on one port, each answering."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,11 @@ def test_serve_with_two_workers_answers_from_two_processes(tmp_path, database_ur
     env = {**os.environ, "DATABASE_URL": database_url}
     server = subprocess.Popen(
         [sys.executable, "-m", "zizhu.api.cli", "serve", "--no-migrate", "--port", str(port), "--workers", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -34,7 +39,9 @@ def test_serve_with_two_workers_answers_from_two_processes(tmp_path, database_ur
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
-        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ codeLists { stages { code } } }"}, timeout=10)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/graphql", json={"query": "{ codeLists { stages { code } } }"}, timeout=10
+        )
         assert answer.json()["data"]["codeLists"]["stages"][0]["code"] == "PRESCHOOL"
     finally:
         server.terminate()

@@ -1,4 +1,5 @@
 """The raw-SQL binder: `:name` placeholders only, never a `::` cast or text inside a literal."""
+
 from __future__ import annotations
 
 from zizhu.domain import db
@@ -11,9 +12,17 @@ async def test_binder_leaves_casts_literals_and_comments_alone(orm):
     assert "'x:b it''s :c'" in text and '"odd:col"' in text
     assert ":d in a comment" in text and "/* :e */" in text
     if db.is_postgres():
-        assert text.startswith("SELECT CAST($1 AS integer)") and text.endswith("CAST($1 AS integer) AS again") and values == [7]
+        assert (
+            text.startswith("SELECT CAST($1 AS integer)")
+            and text.endswith("CAST($1 AS integer) AS again")
+            and values == [7]
+        )
     else:
-        assert text.startswith("SELECT CAST(? AS integer)") and text.endswith("CAST(? AS integer) AS again") and values == [7, 7]
+        assert (
+            text.startswith("SELECT CAST(? AS integer)")
+            and text.endswith("CAST(? AS integer) AS again")
+            and values == [7, 7]
+        )
     assert db.placeholders(sql) == ["a", "a"]
     rows = await db.fetch(sql.replace('"odd:col" AS q', "1 AS q"), {"a": 7})
     assert rows[0]["lit"] == "x:b it's :c" and rows[0]["again"] == 7

@@ -1,14 +1,15 @@
 """unfundedStatistics and region rollups: prefix sums, own level, stage filter, scope, live reasons."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from zizhu.domain.models import UnfundedReason
-from zizhu.domain.settings import SHANGHAI
 from tests.support.statements import statements
 from tests.test_comparison import P, aid, compare, enrol, member, sid
+from zizhu.domain.models import UnfundedReason
+from zizhu.domain.settings import SHANGHAI
 
 CACHE_CHECKS = 1  # statements the response cache adds to a cacheable query (its version check)
 
@@ -22,15 +23,25 @@ STATS = f"""query($period: String!, $region: String, $stage: Stage) {{
 
 async def build_data() -> None:
     """8 special-group students across the two provinces (see each line)."""
-    await member(sid(1), "01", "CENTRAL"); await member(sid(1), "05", "SELF"); await enrol(sid(1), "2143000002")  # 芙蓉区
-    await member(sid(2), "01", "CENTRAL"); await enrol(sid(2), "2143000002"); await aid(sid(2))  # 芙蓉区, funded
-    await member(sid(3), "07", "SELF"); await enrol(sid(3), "1143000001", "PRESCHOOL")  # 芙蓉区 kindergarten
-    await member(sid(4), "01", "SELF"); await enrol(sid(4), "2143000003")  # 天心区
-    await member(sid(5), "02", "CENTRAL"); await enrol(sid(5), "3443000004", "GENERAL_HIGH")  # 长沙市本级
-    await member(sid(6), "01", "CENTRAL"); await enrol(sid(6), "2143000008")  # 株洲市荷塘区
-    await member(sid(7), "01", "CENTRAL"); await enrol(sid(7), "3643000005", "VOCATIONAL")  # 湖南省本级, funded
+    await member(sid(1), "01", "CENTRAL")
+    await member(sid(1), "05", "SELF")
+    await enrol(sid(1), "2143000002")  # 芙蓉区
+    await member(sid(2), "01", "CENTRAL")
+    await enrol(sid(2), "2143000002")
+    await aid(sid(2))  # 芙蓉区, funded
+    await member(sid(3), "07", "SELF")
+    await enrol(sid(3), "1143000001", "PRESCHOOL")  # 芙蓉区 kindergarten
+    await member(sid(4), "01", "SELF")
+    await enrol(sid(4), "2143000003")  # 天心区
+    await member(sid(5), "02", "CENTRAL")
+    await enrol(sid(5), "3443000004", "GENERAL_HIGH")  # 长沙市本级
+    await member(sid(6), "01", "CENTRAL")
+    await enrol(sid(6), "2143000008")  # 株洲市荷塘区
+    await member(sid(7), "01", "CENTRAL")
+    await enrol(sid(7), "3643000005", "VOCATIONAL")  # 湖南省本级, funded
     await aid(sid(7), "VOC_GRANT", school="3643000005")
-    await member(sid(8), "01", "CENTRAL"); await enrol(sid(8), "2144000009")  # 广东 荔湾区
+    await member(sid(8), "01", "CENTRAL")
+    await enrol(sid(8), "2144000009")  # 广东 荔湾区
 
 
 def triple(counts: dict) -> tuple[int, int, int, int, int]:
@@ -44,8 +55,14 @@ async def stats_as(gql, username: str, region: str | None = None, stage: str | N
 
 async def reason(id_number: str, school: str, stage: str = "COMPULSORY") -> None:
     await UnfundedReason.create(
-        period=P, stage=stage, id_number=id_number, school_code=school, province=school[2:4], reason_code="01",
-        reported_by="test", reported_at=dt.datetime(2024, 1, 5, tzinfo=SHANGHAI),
+        period=P,
+        stage=stage,
+        id_number=id_number,
+        school_code=school,
+        province=school[2:4],
+        reason_code="01",
+        reported_by="test",
+        reported_at=dt.datetime(2024, 1, 5, tzinfo=SHANGHAI),
     )
 
 
@@ -151,7 +168,8 @@ async def test_nested_region_rollups_in_a_fixed_number_of_statements(world, gql)
     assert triple(changsha["unfundedStatistics"]["total"]) == (5, 1, 4, 1, 3)
     assert triple(changsha["ownLevelStatistics"]["total"]) == (1, 0, 1, 0, 1)
     assert {c["code"]: triple(c["unfundedStatistics"]["total"]) for c in changsha["children"]} == {
-        "430102": (3, 1, 2, 0, 2), "430103": (1, 0, 1, 1, 0),
+        "430102": (3, 1, 2, 0, 2),
+        "430103": (1, 0, 1, 1, 0),
     }
     assert triple(children["430200"]["unfundedStatistics"]["total"]) == (1, 0, 1, 0, 1)
     # province → cities (+ own level) → counties: the region, its subtree of regions, the published
@@ -167,6 +185,9 @@ async def test_nested_region_rollups_in_a_fixed_number_of_statements(world, gql)
 async def test_region_defaults_to_own_scope(world, gql, username):
     token = await gql.login(username)
     region = (await gql.data("query { region { code level } }", token=token))["region"]
-    assert region == {"430102": {"code": "430102", "level": "COUNTY"}, "admin": {"code": "000000", "level": "NATION"}}[
-        "430102" if username == "county_op" else "admin"
-    ]
+    assert (
+        region
+        == {"430102": {"code": "430102", "level": "COUNTY"}, "admin": {"code": "000000", "level": "NATION"}}[
+            "430102" if username == "county_op" else "admin"
+        ]
+    )

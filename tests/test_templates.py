@@ -1,5 +1,6 @@
 """Import templates of every kind: GET /templates/{kind}.xlsx and `zizhu template`; an untouched
 template imports as an empty file, and each example row imports cleanly in import order."""
+
 from __future__ import annotations
 
 import io
@@ -8,14 +9,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from tests.support.roster import KG, open_windows
+from tests.test_roster_import import imported
 from zizhu.api.cli import main as cli
 from zizhu.domain.exports.templates import DATA_SHEET, EXAMPLES, NOTES_SHEET, TEMPLATE_KINDS
 from zizhu.domain.imports import run_import
 from zizhu.domain.imports.kinds import KINDS
 from zizhu.domain.models import AidRecord, Enrolment, LegacyPovertyReason, Region, School, SpecialGroupRecord
 from zizhu.domain.roster.importer import EXAMPLE as ROSTER_EXAMPLE
-from tests.support.roster import KG, open_windows
-from tests.test_roster_import import imported
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT_ORDER = ("regions", "schools", "students", "aid", "special-groups", "legacy-reasons")
@@ -48,12 +49,16 @@ async def test_every_kind_has_a_template_with_headers_notes_and_example(gql):
         assert wb.sheetnames == [DATA_SHEET, NOTES_SHEET]
         data = wb.worksheets[0]
         assert tuple(c.value for c in data[1]) == KINDS[kind].headers
-        assert all(c.value is None for row in data.iter_rows(min_row=2) for c in row)  # no data: nothing to import by mistake
+        assert all(
+            c.value is None for row in data.iter_rows(min_row=2) for c in row
+        )  # no data: nothing to import by mistake
         assert data.freeze_panes == "A2"
         notes = [r[0] for r in wb[NOTES_SHEET].iter_rows(values_only=True)]
         assert all(h in notes for h in KINDS[kind].headers)  # every column is explained
         assert example_of(wb) == list(EXAMPLES[kind])
-        id_columns = [i for i, h in enumerate(KINDS[kind].headers, 1) if h in ("身份证件号", "学校标识码", "行政区划代码")]
+        id_columns = [
+            i for i, h in enumerate(KINDS[kind].headers, 1) if h in ("身份证件号", "学校标识码", "行政区划代码")
+        ]
         assert all(data.cell(row=2, column=i).number_format == "@" for i in id_columns)
     wb = await template(gql, "preschool-roster")
     assert [c.value for c in wb.worksheets[0][1]] == ["身份证件号", "姓名", "金额"]
@@ -88,8 +93,14 @@ async def test_untouched_templates_import_empty_and_the_examples_import_in_order
 
 async def test_the_roster_example_imports(world, gql):
     await open_windows("ENTRY")
-    await Enrolment.create(id_number=ROSTER_EXAMPLE[0], name=ROSTER_EXAMPLE[1], school_code=KG, stage="PRESCHOOL",
-                           status="ENROLLED", province="43")
+    await Enrolment.create(
+        id_number=ROSTER_EXAMPLE[0],
+        name=ROSTER_EXAMPLE[1],
+        school_code=KG,
+        stage="PRESCHOOL",
+        status="ENROLLED",
+        province="43",
+    )
     wb = await template(gql, "preschool-roster")
     notes = [list(r) for r in wb["填写说明"].iter_rows(values_only=True)]
     example = notes[notes.index(["身份证件号", "姓名", "金额"]) + 1][:3]

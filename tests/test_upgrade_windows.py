@@ -3,20 +3,19 @@
 `zizhu migrate` creates the national PRE_GOV windows of 2023-2024-1 for ENTRY and REVIEW when they
 are missing, and never changes a window an admin has set or moved, nor a province's override.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
-from zizhu.domain import db
-
-from zizhu.domain import installation
+from tests.support.databases import blank_database
+from tests.support.roster import ADD, PERIOD, REVIEW, SUBMIT, add, enrol, set_window
+from zizhu.domain import db, installation
 from zizhu.domain.demo import load_demo
 from zizhu.domain.models import AuditEntry, Period, Region, TimeWindow
 from zizhu.domain.roster import windows
 from zizhu.domain.roster.upgrade_windows import seed_upgrade_windows
 from zizhu.domain.settings import SHANGHAI
-from tests.support.databases import blank_database
-from tests.support.roster import ADD, PERIOD, REVIEW, SUBMIT, add, enrol, set_window
 
 SEPT_1 = dt.datetime(2023, 9, 1, tzinfo=SHANGHAI)
 MIDNIGHT = dt.datetime(2024, 1, 26, tzinfo=SHANGHAI)  # 2024-01-25 24:00, end exclusive
@@ -30,8 +29,9 @@ ROSTER = """query($p: String!) { preschoolRoster(period: $p) {
 async def _windows() -> list[tuple]:
     """(action, province, start, end, updated_by) of every window, in Asia/Shanghai."""
     rows = await TimeWindow.filter(period=PERIOD, project_code="PRE_GOV").order_by("action", "province")
-    return [(w.action, w.province, windows.in_shanghai(w.start), windows.in_shanghai(w.end), w.updated_by)
-            for w in rows]
+    return [
+        (w.action, w.province, windows.in_shanghai(w.start), windows.in_shanghai(w.end), w.updated_by) for w in rows
+    ]
 
 
 SEEDED = [("ENTRY", "", SEPT_1, MIDNIGHT, "system"), ("REVIEW", "", SEPT_1, MIDNIGHT, "system")]
@@ -82,19 +82,31 @@ async def test_seeding_creates_only_the_missing_national_window(orm):
 
 
 async def test_the_window_starts_on_the_period_rows_start_date(orm):
-    await Period.create(code=PERIOD, academic_year="2023-2024", term=1,
-                        start_date=dt.date(2023, 8, 28), end_date=dt.date(2024, 2, 29))
+    await Period.create(
+        code=PERIOD, academic_year="2023-2024", term=1, start_date=dt.date(2023, 8, 28), end_date=dt.date(2024, 2, 29)
+    )
     await seed_upgrade_windows()
     late_august = dt.datetime(2023, 8, 28, tzinfo=SHANGHAI)
     assert [(w[0], w[2], w[3]) for w in await _windows()] == [
-        ("ENTRY", late_august, MIDNIGHT), ("REVIEW", late_august, MIDNIGHT)]
+        ("ENTRY", late_august, MIDNIGHT),
+        ("REVIEW", late_august, MIDNIGHT),
+    ]
 
 
 async def test_the_seeded_windows_are_listed_shown_and_enforced(gql, world, clock):
     await seed_upgrade_windows()
     clock.value = LAST_SECOND
-    shown = [{"action": a, "provinceCode": None, "start": "2023-09-01T00:00:00+08:00",
-              "end": "2024-01-26T00:00:00+08:00", "isOpen": True, "updatedBy": "system"} for a in ("ENTRY", "REVIEW")]
+    shown = [
+        {
+            "action": a,
+            "provinceCode": None,
+            "start": "2023-09-01T00:00:00+08:00",
+            "end": "2024-01-26T00:00:00+08:00",
+            "isOpen": True,
+            "updatedBy": "system",
+        }
+        for a in ("ENTRY", "REVIEW")
+    ]
     assert (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("admin")))["timeWindows"] == shown
 
     op, rev = await gql.login("kg_op"), await gql.login("kg_rev")
@@ -113,8 +125,12 @@ async def test_the_seeded_windows_are_listed_shown_and_enforced(gql, world, cloc
 
     # 2024-01-26 00:00:00: both are refused, the error carrying the window's bounds.
     clock.value = MIDNIGHT
-    closed = {"code": "WINDOW_CLOSED", "start": "2023-09-01T00:00:00+08:00", "end": "2024-01-26T00:00:00+08:00",
-              "period": PERIOD}
+    closed = {
+        "code": "WINDOW_CLOSED",
+        "start": "2023-09-01T00:00:00+08:00",
+        "end": "2024-01-26T00:00:00+08:00",
+        "period": PERIOD,
+    }
     body = await gql.post(ADD, {"p": PERIOD, "i": await enrol(3, "王三"), "a": "800", "s": None}, token=op)
     assert body["errors"][0]["extensions"] == {**closed, "action": "ENTRY"}
     assert "已截止" in body["errors"][0]["message"]
@@ -129,6 +145,7 @@ async def test_the_demo_still_opens_its_own_windows(orm):
     await load_demo()
     demo = await _windows()
     assert [(w[0], w[1], w[3] - w[2], w[4]) for w in demo] == [
-        (a, "", dt.timedelta(days=31), "demo") for a in ("ENTRY", "REVIEW")]
+        (a, "", dt.timedelta(days=31), "demo") for a in ("ENTRY", "REVIEW")
+    ]
     assert await seed_upgrade_windows() == []
     assert await _windows() == demo

@@ -1,10 +1,12 @@
 """Property-based tests (hypothesis) of the ID-number validator and the period parser: any text
 either parses to a well-formed value or raises the coded VALIDATION error; never another crash."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from stdnum.cn import ric
 
 from zizhu.domain.errors import ValidationFailed
@@ -48,7 +50,7 @@ def test_valid_id_numbers_survive_spacing_and_case(number, space, lower):
 
 @given(valid_id_numbers(), st.integers(0, 16), st.sampled_from(LOOKALIKE_DIGITS))
 def test_non_ascii_digits_never_validate(number, position, lookalike):
-    mangled = number[:position] + lookalike + number[position + 1:]
+    mangled = number[:position] + lookalike + number[position + 1 :]
     try:
         validate_id_number(mangled)
     except InvalidIdNumber:
@@ -59,7 +61,7 @@ def test_non_ascii_digits_never_validate(number, position, lookalike):
 @given(valid_id_numbers(), st.integers(0, 17))
 def test_one_changed_character_is_caught(number, position):
     replacement = "0" if number[position] != "0" else "1"
-    mangled = number[:position] + replacement + number[position + 1:]
+    mangled = number[:position] + replacement + number[position + 1 :]
     try:
         validate_id_number(mangled)
     except InvalidIdNumber:
@@ -103,7 +105,7 @@ def test_years_outside_the_range_are_refused(year, term):
 def test_periods_with_lookalike_digits_are_refused(year, position, lookalike):
     code = f"{year}-{year + 1}-1"
     position = position if position < 4 else position + 1  # a digit, not the dash
-    mangled = code[:position] + lookalike + code[position + 1:]
+    mangled = code[:position] + lookalike + code[position + 1 :]
     try:
         parse_semester(mangled)
     except InvalidPeriod:

@@ -1,6 +1,7 @@
 """The wheel stands on its own: built from the repository's files, installed in a fresh virtual
 environment outside the tree, it migrates, loads the demo and serves the API with its offline
 GraphiQL. Building it writes nothing into the working tree."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ STEP_TIMEOUT_S = 900
 
 
 def _tree_files() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                         cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return [f for f in out.split("\0") if f and (ROOT / f).is_file()]
 
 
@@ -33,7 +38,9 @@ def _free_port() -> int:
 
 
 def _get(url: str, data: bytes | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", "Accept": "text/html"})
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json", "Accept": "text/html"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status, response.read().decode()
 
@@ -46,22 +53,49 @@ def installed(tmp_path_factory) -> Path:
         pytest.skip("git is needed to list the repository's files")
     work = tmp_path_factory.mktemp("wheel")
     source = work / "source"
-    before = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True, text=True).stdout
+    before = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     for name in _tree_files():
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(work / "dist"),
-                    str(source)], check=True, timeout=STEP_TIMEOUT_S, capture_output=True)
-    after = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True, text=True).stdout
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(work / "dist"),
+            str(source),
+        ],
+        check=True,
+        timeout=STEP_TIMEOUT_S,
+        capture_output=True,
+    )
+    after = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     assert after == before, "building the wheel changed the working tree"
 
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=STEP_TIMEOUT_S)
     (wheel,) = (work / "dist").glob("zizhu-*.whl")
-    target = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", target, str(wheel)],
-                   check=True, timeout=STEP_TIMEOUT_S, capture_output=True)
+    target = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", target, str(wheel)],
+        check=True,
+        timeout=STEP_TIMEOUT_S,
+        capture_output=True,
+    )
     (Path(target) / "zz_test_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     # The console script, as an installer would write it.
     script = venv / "bin" / "zizhu"
@@ -77,18 +111,30 @@ def _env(tmp: Path) -> dict[str, str]:
 
 def test_installed_wheel_migrates_loads_the_demo_and_serves(installed, tmp_path):
     env = _env(tmp_path)
-    where = subprocess.run([str(installed / "bin" / "python"), "-c", "import zizhu.api; print(zizhu.api.__file__)"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(installed / "bin" / "python"), "-c", "import zizhu.api; print(zizhu.api.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert str(installed) in where and str(ROOT) not in where
 
     zizhu = str(installed / "bin" / "zizhu")
     for args in (["migrate"], ["demo"]):
-        result = subprocess.run([zizhu, *args], cwd=tmp_path, env=env, capture_output=True, text=True,
-                                timeout=STEP_TIMEOUT_S)
+        result = subprocess.run(
+            [zizhu, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT_S
+        )
         assert result.returncode == 0, result.stderr
     port = _free_port()
-    server = subprocess.Popen([zizhu, "serve", "--no-migrate", "--port", str(port)], cwd=tmp_path, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [zizhu, "serve", "--no-migrate", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300

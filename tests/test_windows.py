@@ -1,19 +1,32 @@
 """Time windows (时间窗口): setting, listing, the effective window, the 24:00 boundary, overrides."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from zizhu.domain.roster import windows
-from zizhu.domain.reference.codes import Role, WindowAction
+from tests.support.roster import (
+    ADD,
+    ADMIN,
+    GD,
+    HOUR,
+    KG,
+    PERIOD,
+    add,
+    add_gd_operator,
+    close_window,
+    enrol,
+    now,
+    open_windows,
+    set_window,
+)
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.errors import Forbidden, ValidationFailed, WindowClosed
 from zizhu.domain.models import AidRecord, AuditEntry, TimeWindow
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.reference.codes import Role, WindowAction
+from zizhu.domain.roster import windows
 from zizhu.domain.settings import SHANGHAI
-from tests.support.roster import (
-    ADD, ADMIN, GD, HOUR, KG, PERIOD, add, add_gd_operator, close_window, enrol, now, open_windows, set_window,
-)
 
 SET = """mutation($p: String!, $a: WindowAction!, $s: DateTime!, $e: DateTime!, $prov: String) {
   setTimeWindow(period: $p, action: $a, start: $s, end: $e, provinceCode: $prov) {
@@ -28,28 +41,59 @@ MIDNIGHT = dt.datetime(2024, 1, 26, 0, 0, tzinfo=SHANGHAI)
 async def test_admin_sets_national_and_province_windows_and_each_account_sees_its_own(gql, world, clock):
     clock.value = dt.datetime(2024, 1, 10, 12, tzinfo=SHANGHAI)
     admin = await gql.login("admin")
-    national = (await gql.data(SET, {"p": PERIOD, "a": "ENTRY", "s": "2024-01-01T00:00:00+08:00",
-                                      "e": "2024-01-26T00:00:00+08:00"}, token=admin))["setTimeWindow"]
+    national = (
+        await gql.data(
+            SET,
+            {"p": PERIOD, "a": "ENTRY", "s": "2024-01-01T00:00:00+08:00", "e": "2024-01-26T00:00:00+08:00"},
+            token=admin,
+        )
+    )["setTimeWindow"]
     assert national == {
-        "period": PERIOD, "projectCode": "PRE_GOV", "action": "ENTRY", "provinceCode": None,
-        "start": "2024-01-01T00:00:00+08:00", "end": "2024-01-26T00:00:00+08:00", "isOpen": True,
+        "period": PERIOD,
+        "projectCode": "PRE_GOV",
+        "action": "ENTRY",
+        "provinceCode": None,
+        "start": "2024-01-01T00:00:00+08:00",
+        "end": "2024-01-26T00:00:00+08:00",
+        "isOpen": True,
         "updatedBy": "admin",
     }
     # 湖南 is given a later window; an instant in UTC is shown in Asia/Shanghai.
-    hunan = (await gql.data(SET, {"p": PERIOD, "a": "ENTRY", "s": "2024-01-14T16:00:00Z",
-                                   "e": "2024-02-01T00:00:00+08:00", "prov": "430000"}, token=admin))["setTimeWindow"]
+    hunan = (
+        await gql.data(
+            SET,
+            {
+                "p": PERIOD,
+                "a": "ENTRY",
+                "s": "2024-01-14T16:00:00Z",
+                "e": "2024-02-01T00:00:00+08:00",
+                "prov": "430000",
+            },
+            token=admin,
+        )
+    )["setTimeWindow"]
     assert (hunan["provinceCode"], hunan["start"], hunan["isOpen"]) == ("430000", "2024-01-15T00:00:00+08:00", False)
-    await gql.data(SET, {"p": PERIOD, "a": "REVIEW", "s": "2024-02-01T00:00:00+08:00",
-                         "e": "2024-02-10T00:00:00+08:00", "prov": "44"}, token=admin)
+    await gql.data(
+        SET,
+        {"p": PERIOD, "a": "REVIEW", "s": "2024-02-01T00:00:00+08:00", "e": "2024-02-10T00:00:00+08:00", "prov": "44"},
+        token=admin,
+    )
 
     as_admin = (await gql.data(LIST, {"p": PERIOD}, token=admin))["timeWindows"]
-    assert [(w["action"], w["provinceCode"]) for w in as_admin] == [("ENTRY", None), ("ENTRY", "430000"), ("REVIEW", "440000")]
+    assert [(w["action"], w["provinceCode"]) for w in as_admin] == [
+        ("ENTRY", None),
+        ("ENTRY", "430000"),
+        ("REVIEW", "440000"),
+    ]
     county = (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("county_op")))["timeWindows"]
     assert [(w["action"], w["provinceCode"]) for w in county] == [("ENTRY", None), ("ENTRY", "430000")]
     school = (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("kg_op")))["timeWindows"]
     assert [(w["action"], w["provinceCode"]) for w in school] == [("ENTRY", None), ("ENTRY", "430000")]
     guangdong = (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("gd_op")))["timeWindows"]
-    assert [(w["action"], w["provinceCode"], w["isOpen"]) for w in guangdong] == [("ENTRY", None, True), ("REVIEW", "440000", False)]
+    assert [(w["action"], w["provinceCode"], w["isOpen"]) for w in guangdong] == [
+        ("ENTRY", None, True),
+        ("REVIEW", "440000", False),
+    ]
 
 
 async def test_set_window_is_an_audited_upsert(world):
@@ -77,7 +121,9 @@ async def test_set_window_refuses_bad_input_and_non_admins(gql, world):
     with pytest.raises(ValidationFailed, match="资助项目"):
         await windows.set_window(ADMIN, PERIOD, "NO_SUCH", WindowAction.ENTRY, JAN_1, MIDNIGHT)
     with pytest.raises(Forbidden):
-        await windows.set_window(Viewer("x", Role.AUTHORITY_OPERATOR, "000000"), PERIOD, "PRE_GOV", "ENTRY", JAN_1, MIDNIGHT)
+        await windows.set_window(
+            Viewer("x", Role.AUTHORITY_OPERATOR, "000000"), PERIOD, "PRE_GOV", "ENTRY", JAN_1, MIDNIGHT
+        )
     assert await TimeWindow.all().count() == 0
 
 
@@ -85,8 +131,8 @@ async def test_a_naive_instant_is_read_as_shanghai_time(world):
     await set_window("ENTRY", dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 26))
     w = await windows.effective_window(PERIOD, "PRE_GOV", WindowAction.ENTRY, "43")
     assert windows.in_shanghai(w.end) == MIDNIGHT
-    assert windows.is_open(w, dt.datetime(2024, 1, 25, 15, 59, 59, tzinfo=dt.timezone.utc))
-    assert not windows.is_open(w, dt.datetime(2024, 1, 25, 16, 0, 0, tzinfo=dt.timezone.utc))
+    assert windows.is_open(w, dt.datetime(2024, 1, 25, 15, 59, 59, tzinfo=dt.UTC))
+    assert not windows.is_open(w, dt.datetime(2024, 1, 25, 16, 0, 0, tzinfo=dt.UTC))
 
 
 async def test_end_is_exclusive_at_24_00(gql, world, clock):
@@ -100,8 +146,11 @@ async def test_end_is_exclusive_at_24_00(gql, world, clock):
     body = await gql.post(ADD, {"p": PERIOD, "i": second, "a": "800", "s": None}, token=token)
     error = body["errors"][0]
     assert error["extensions"] == {
-        "code": "WINDOW_CLOSED", "action": "ENTRY", "start": "2024-01-01T00:00:00+08:00",
-        "end": "2024-01-26T00:00:00+08:00", "period": PERIOD,
+        "code": "WINDOW_CLOSED",
+        "action": "ENTRY",
+        "start": "2024-01-01T00:00:00+08:00",
+        "end": "2024-01-26T00:00:00+08:00",
+        "period": PERIOD,
     }
     assert "已截止" in error["message"] and "2024-01-26 00:00:00" in error["message"]
     assert [r.id_number for r in await AidRecord.all()] == [first]
@@ -116,7 +165,11 @@ async def test_no_window_means_closed(gql, world):
     child = await enrol(1, "李一")
     body = await gql.post(ADD, {"p": PERIOD, "i": child, "a": "500", "s": None}, token=await gql.login("kg_op"))
     assert body["errors"][0]["extensions"] == {
-        "code": "WINDOW_CLOSED", "action": "ENTRY", "start": None, "end": None, "period": PERIOD,
+        "code": "WINDOW_CLOSED",
+        "action": "ENTRY",
+        "start": None,
+        "end": None,
+        "period": PERIOD,
     }
     # A window of another period or of the other action does not open it either.
     await open_windows("ENTRY", province=None)
@@ -133,8 +186,9 @@ async def test_province_override_opens_hunan_while_the_nation_is_closed(gql, wor
     await open_windows("ENTRY", province="430000")
     hunan_child, gd_child = await enrol(1, "湘一"), await enrol(2, "粤一", school=GD)
     await add(gql, await gql.login("kg_op"), hunan_child)
-    code = await gql.error_code(ADD, {"p": PERIOD, "i": gd_child, "a": "500", "s": None},
-                                token=await gql.login("gd_kg_op"))
+    code = await gql.error_code(
+        ADD, {"p": PERIOD, "i": gd_child, "a": "500", "s": None}, token=await gql.login("gd_kg_op")
+    )
     assert code == "WINDOW_CLOSED"
     assert [r.school_code for r in await AidRecord.all()] == [KG]
 

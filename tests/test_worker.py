@@ -1,5 +1,6 @@
 """The arq worker against the real Redis: the 02:00 Asia/Shanghai cron, one run per period and
 day, a job run end to end in burst mode, bounded retries, and the carry-over job."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,15 +11,16 @@ from zoneinfo import ZoneInfo
 from arq.connections import create_pool
 from arq.worker import Worker, create_worker
 
-from zizhu.domain.comparison import engine as comparison, queue
-from zizhu.domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, Period, UnfundedReason
 from tests.support.arq_queue import drop_queue
 from tests.support.tiny_comparison import tiny_data_set
 from tests.support.world import student_id
+from zizhu.domain.comparison import engine as comparison
+from zizhu.domain.comparison import queue
+from zizhu.domain.models import AuditEntry, ComparisonRun, LegacyPovertyReason, Period, UnfundedReason
 from zizhu.workers import main as worker_main
 from zizhu.workers.jobs import MAX_TRIES, nightly_compare
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 P = "2023-2024-1"
 SCHOOL = "2143000002"
@@ -29,8 +31,15 @@ TICK = dt.datetime(2024, 1, 9, 18, 0, tzinfo=UTC)
 def burst_worker(pool, name: str, **ctx) -> Worker:
     """The real job functions and start-up hooks, run once over the queue."""
     return Worker(
-        functions=worker_main.FUNCTIONS, redis_pool=pool, burst=True, poll_delay=0, handle_signals=False,
-        queue_name=name, on_startup=worker_main.startup, on_shutdown=worker_main.shutdown, ctx=ctx,
+        functions=worker_main.FUNCTIONS,
+        redis_pool=pool,
+        burst=True,
+        poll_delay=0,
+        handle_signals=False,
+        queue_name=name,
+        on_startup=worker_main.startup,
+        on_shutdown=worker_main.shutdown,
+        ctx=ctx,
     )
 
 
@@ -55,8 +64,17 @@ async def test_cron_is_registered_at_0200_shanghai(pool, arq_queue):
     # Drive the worker's own cron loop on a far-future day (a fresh job id on every test run).
     day = dt.date(2200, 1, 10) + dt.timedelta(days=random.randrange(30000))
     eve = dt.datetime.combine(day, dt.time(1, 59, 59), SHANGHAI)
-    workers = [create_worker(worker_main.WorkerSettings, redis_pool=pool, queue_name=arq_queue,
-                             burst=True, poll_delay=0, handle_signals=False) for _ in range(2)]
+    workers = [
+        create_worker(
+            worker_main.WorkerSettings,
+            redis_pool=pool,
+            queue_name=arq_queue,
+            burst=True,
+            poll_delay=0,
+            handle_signals=False,
+        )
+        for _ in range(2)
+    ]
     expected_utc = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(18, 0, 0, 123000), UTC)
     expected_ms = (expected_utc - dt.datetime(1970, 1, 1, tzinfo=UTC)) // dt.timedelta(milliseconds=1)
     cron_job_id = f"cron:nightly_compare:{expected_ms}"
@@ -80,10 +98,21 @@ async def test_cron_is_registered_at_0200_shanghai(pool, arq_queue):
 
 
 async def test_nightly_tick_enqueues_one_job_per_active_period(pool, arq_queue):
-    await Period.create(code="2022-2023-2", academic_year="2022-2023", term=2,
-                        start_date=dt.date(2023, 3, 1), end_date=dt.date(2023, 8, 31), force_active=True)
-    await Period.create(code="2023-2024-2", academic_year="2023-2024", term=2,
-                        start_date=dt.date(2024, 3, 1), end_date=dt.date(2024, 8, 31))
+    await Period.create(
+        code="2022-2023-2",
+        academic_year="2022-2023",
+        term=2,
+        start_date=dt.date(2023, 3, 1),
+        end_date=dt.date(2023, 8, 31),
+        force_active=True,
+    )
+    await Period.create(
+        code="2023-2024-2",
+        academic_year="2023-2024",
+        term=2,
+        start_date=dt.date(2024, 3, 1),
+        end_date=dt.date(2024, 8, 31),
+    )
     run_ids = await nightly_compare({"redis": pool, "clock": lambda: TICK})
 
     # The current semester was created with its default dates.
@@ -91,13 +120,18 @@ async def test_nightly_tick_enqueues_one_job_per_active_period(pool, arq_queue):
     assert (current.start_date, current.end_date) == (dt.date(2023, 9, 1), dt.date(2024, 2, 29))
     jobs = sorted(await pool.queued_jobs(queue_name=arq_queue), key=lambda j: j.job_id)
     assert [j.job_id for j in jobs] == [
-        f"{arq_queue}:compare:2022-2023-2:2024-01-10", f"{arq_queue}:compare:2023-2024-1:2024-01-10"]
+        f"{arq_queue}:compare:2022-2023-2:2024-01-10",
+        f"{arq_queue}:compare:2023-2024-1:2024-01-10",
+    ]
     assert {j.function for j in jobs} == {"compare_period"}
     runs = await ComparisonRun.all().order_by("period")
     assert [(r.period, r.trigger, r.status, r.requested_by) for r in runs] == [
-        ("2022-2023-2", "CRON", "QUEUED", "cron"), (P, "CRON", "QUEUED", "cron")]
+        ("2022-2023-2", "CRON", "QUEUED", "cron"),
+        (P, "CRON", "QUEUED", "cron"),
+    ]
     assert sorted(j.args for j in jobs) == sorted((r.id,) for r in runs) and sorted(run_ids) == sorted(
-        r.id for r in runs)
+        r.id for r in runs
+    )
 
 
 async def test_two_concurrent_ticks_on_one_day_make_one_run(pool, arq_queue):
@@ -171,8 +205,9 @@ async def test_worker_does_not_reopen_the_orm_it_was_given(pool, arq_queue):
 
 
 async def test_carry_over_job(pool, arq_queue, world):
-    await LegacyPovertyReason.create(id_number=student_id(9), school_code=SCHOOL, province="43",
-                                     stage="COMPULSORY", period=P, reason_code="01")
+    await LegacyPovertyReason.create(
+        id_number=student_id(9), school_code=SCHOOL, province="43", stage="COMPULSORY", period=P, reason_code="01"
+    )
     await pool.enqueue_job("carry_over", _queue_name=arq_queue, _job_id=f"{arq_queue}:carry-over")
     worker = await run_burst(arq_queue)
     assert worker.jobs_complete == 1

@@ -4,6 +4,7 @@ Jobs are thin: they call domain services. `ctx` may carry `clock` (a callable re
 datetime, default: now in Asia/Shanghai) and `retry_defer_s` (seconds before a retry, default
 RETRY_DEFER_S times the try number); tests set both.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,13 +13,13 @@ from typing import Any
 
 from arq import Retry
 
-from zizhu.domain.accounts import audit
 from zizhu.domain import nightly
+from zizhu.domain.accounts import audit
 from zizhu.domain.comparison import leases
-from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.comparison.engine import execute_run, get_run, mark_failed
 from zizhu.domain.comparison.schedule import shanghai_today
 from zizhu.domain.operations import heartbeat
+from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.worker")
@@ -63,14 +64,16 @@ async def compare_period(ctx: dict[str, Any], run_id: int) -> dict[str, Any]:
         if tries < MAX_TRIES:
             defer = ctx.get("retry_defer_s", RETRY_DEFER_S * tries)
             await leases.renew(run_id, defer + leases.LEASE_S)  # still held while waiting for the retry
-            log.warning("comparison run %s failed (try %s of %s), retrying in %ss: %s",
-                        run_id, tries, MAX_TRIES, defer, exc)
+            log.warning(
+                "comparison run %s failed (try %s of %s), retrying in %ss: %s", run_id, tries, MAX_TRIES, defer, exc
+            )
             raise Retry(defer=defer) from exc
         error = f"{type(exc).__name__}: {exc}"
         log.error("comparison run %s failed after %s tries: %s", run_id, tries, error, exc_info=exc)
         await mark_failed(run_id, f"重试 {tries} 次后仍失败：{error}")
-        await audit.record(WORKER_ACTOR, "COMPARISON_FAILED", "comparison_run", str(run_id),
-                           after={"tries": tries, "error": error})
+        await audit.record(
+            WORKER_ACTOR, "COMPARISON_FAILED", "comparison_run", str(run_id), after={"tries": tries, "error": error}
+        )
         raise
     return {"run": run.id, "status": run.status, "unfunded": run.unfunded}
 

@@ -5,6 +5,7 @@ whatever the host's zone (02:00 Shanghai = 18:00 UTC the day before). `unique=Tr
 results stop a second worker, or a restarted one, from running the same tick again; the
 comparison jobs themselves carry a per-(period, day) job id (zizhu.domain.comparison.queue.daily_job_id).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,8 @@ from arq import cron, func
 from tortoise import Tortoise
 
 from zizhu.domain import db
-from zizhu.domain.operations import heartbeat
 from zizhu.domain.comparison import leases, queue
+from zizhu.domain.operations import heartbeat
 from zizhu.domain.settings import SHANGHAI
 from zizhu.workers.jobs import MAX_TRIES, carry_over, compare_period, nightly_compare
 
@@ -55,7 +56,7 @@ class WorkerSettings:
     """The queue name and Redis come from the settings when the worker starts (run_worker)."""
 
     functions = FUNCTIONS
-    cron_jobs = [NIGHTLY]
+    cron_jobs = (NIGHTLY,)  # arq reads it as a sequence
     timezone = SHANGHAI
     keep_result = KEEP_RESULT_S
     on_startup = startup

@@ -6,6 +6,7 @@ subcommand is writing one such pair. Settings are validated once, before any com
 mistake ends as one Chinese line that says how to fix it (a traceback only with `--debug`), and
 every database command first checks, with a timeout, that the database can be opened.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,16 +14,16 @@ import asyncio
 import getpass
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from zizhu.api.cli.progress import Progress
-from zizhu.domain import db, settings
-from zizhu.domain import installation
-from zizhu.domain.operations import logs
+from zizhu.domain import db, installation, settings
 from zizhu.domain.errors import DomainError, NotOperational
 from zizhu.domain.imports.kinds import KINDS
+from zizhu.domain.operations import logs
 from zizhu.domain.reference.codes import Role, Stage
 
 SUBCOMMANDS: list[Callable[[Any], None]] = []
@@ -76,6 +77,7 @@ def _migrate() -> None:
 
 # --- serve, worker, migrate ---------------------------------------------------------------
 
+
 def run_migrate(args) -> int:
     _migrate()
     print("数据库已迁移到最新版本，代码表和 2023-2024-1 学前资助名单填报/审核时间已就绪")
@@ -100,8 +102,15 @@ def run_serve(args) -> int:
     print(f"zizhu API: http://{args.host}:{args.port}/graphql  (/healthz /readyz /metrics)", flush=True)
     level = settings.load().log_level.lower()
     if args.workers > 1:  # several processes: uvicorn imports the app factory in each of them
-        uvicorn.run("zizhu.api.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_config=None, log_level=level)
+        uvicorn.run(
+            "zizhu.api.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_config=None,
+            log_level=level,
+        )
     else:
         uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, log_level=level)
     return 0
@@ -113,8 +122,13 @@ def add_serve(sub) -> None:
     p.add_argument("--host", default="127.0.0.1", help="监听地址；容器中用 0.0.0.0")
     p.add_argument("--port", type=int, default=8000, help="监听端口")
     p.add_argument("--no-migrate", action="store_true", help="启动前不迁移数据库（由单独的 migrate 步骤负责时）")
-    p.add_argument("--workers", type=_positive, default=1, metavar="N",
-                   help="服务进程数（共用一个端口；生产环境约每个 CPU 核一个）")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="服务进程数（共用一个端口；生产环境约每个 CPU 核一个）",
+    )
     p.set_defaults(func=run_serve)
 
 
@@ -156,13 +170,16 @@ def run_worker_check(args) -> int:
 
 @subcommand
 def add_worker(sub) -> None:
-    p = sub.add_parser("worker", help="启动后台 worker：每日 02:00（北京时间）比对与按需任务", formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "worker", help="启动后台 worker：每日 02:00（北京时间）比对与按需任务", formatter_class=HelpFormatter
+    )
     p.add_argument("--check", action="store_true", help="不启动，只检查是否有 worker 近期发出心跳（健康检查用）")
     p.add_argument("--this-host", action="store_true", help="与 --check 合用：只看本机（本容器）的 worker")
     p.set_defaults(func=lambda args: run_worker_check(args) if args.check else run_worker(args))
 
 
 # --- data ---------------------------------------------------------------------------------
+
 
 def run_demo(args) -> int:
     from zizhu.domain.demo import DEMO_ACCOUNTS, load_demo
@@ -182,10 +199,13 @@ def run_demo(args) -> int:
 
 @subcommand
 def add_demo(sub) -> None:
-    p = sub.add_parser("demo", help="载入演示数据和演示账号（仅用于试用，勿在生产环境执行）", formatter_class=HelpFormatter)
-    p.add_argument("--scale", type=int, default=None, metavar="N", help="生成约 N 名学生（基准测试用）；默认为小型演示集")
-    p.add_argument("--force", action="store_true",
-                   help="数据库已有数据或不是开发环境时也载入（已有账号不会被改动）")
+    p = sub.add_parser(
+        "demo", help="载入演示数据和演示账号（仅用于试用，勿在生产环境执行）", formatter_class=HelpFormatter
+    )
+    p.add_argument(
+        "--scale", type=int, default=None, metavar="N", help="生成约 N 名学生（基准测试用）；默认为小型演示集"
+    )
+    p.add_argument("--force", action="store_true", help="数据库已有数据或不是开发环境时也载入（已有账号不会被改动）")
     p.set_defaults(func=run_demo)
 
 
@@ -199,7 +219,8 @@ def _import_file(text: str) -> Path:
 
 
 def run_import(args) -> int:
-    from zizhu.domain.imports import ImportRejected, run_import as import_file
+    from zizhu.domain.imports import ImportRejected
+    from zizhu.domain.imports import run_import as import_file
 
     path = _import_file(args.file)
     progress = Progress()
@@ -228,7 +249,9 @@ def run_import(args) -> int:
 def add_import(sub) -> None:
     kinds = "\n".join(f"  {name:<15} {spec.label}：{'、'.join(spec.headers)}" for name, spec in KINDS.items())
     p = sub.add_parser(
-        "import", help="导入 CSV 或 .xlsx 文件（整份导入或整份拒绝）", formatter_class=HelpFormatter,
+        "import",
+        help="导入 CSV 或 .xlsx 文件（整份导入或整份拒绝）",
+        formatter_class=HelpFormatter,
         description=f"首行为表头。各类文件的表头：\n{kinds}",
     )
     p.add_argument("kind", choices=list(KINDS), help="文件类型")
@@ -252,14 +275,22 @@ def run_compare(args) -> int:
         f"已资助 {run.funded}，未资助 {run.unfunded}"
     )
     if run.status == "SUCCEEDED" and not run.members:
-        print(f"警告：资助周期 {args.period} 没有特殊群体学生名单，请先导入（zizhu import special-groups …）", file=sys.stderr)
+        print(
+            f"警告：资助周期 {args.period} 没有特殊群体学生名单，请先导入（zizhu import special-groups …）",
+            file=sys.stderr,
+        )
     return 0 if run.status == "SUCCEEDED" else 1
 
 
 @subcommand
 def add_compare(sub) -> None:
     p = sub.add_parser("compare", help="在本进程中立即比对一个资助周期", formatter_class=HelpFormatter)
-    p.add_argument("--period", required=True, metavar="PERIOD", help="资助周期，如 2023-2024-1（秋季学期）、2023-2024-2（春季学期）")
+    p.add_argument(
+        "--period",
+        required=True,
+        metavar="PERIOD",
+        help="资助周期，如 2023-2024-1（秋季学期）、2023-2024-2（春季学期）",
+    )
     p.set_defaults(func=run_compare)
 
 
@@ -273,8 +304,11 @@ def run_carry_over(args) -> int:
 
 @subcommand
 def add_carry_over(sub) -> None:
-    p = sub.add_parser("carry-over", help="把 2023 年秋季学期脱贫家庭学生的未资助原因继承到新模块（可重复执行）",
-                       formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "carry-over",
+        help="把 2023 年秋季学期脱贫家庭学生的未资助原因继承到新模块（可重复执行）",
+        formatter_class=HelpFormatter,
+    )
     p.set_defaults(func=run_carry_over)
 
 
@@ -290,7 +324,9 @@ def run_template(args) -> int:
 def add_template(sub) -> None:
     from zizhu.domain.exports.templates import TEMPLATE_KINDS
 
-    p = sub.add_parser("template", help="写出某类导入文件的空白 .xlsx 模板（含填写说明）", formatter_class=HelpFormatter)
+    p = sub.add_parser(
+        "template", help="写出某类导入文件的空白 .xlsx 模板（含填写说明）", formatter_class=HelpFormatter
+    )
     p.add_argument("kind", choices=TEMPLATE_KINDS, help="导入类型")
     p.add_argument("--output", "-o", required=True, help="写入的文件")
     p.set_defaults(func=run_template)
@@ -316,6 +352,7 @@ def add_export_schema(sub) -> None:
 
 
 # --- accounts -----------------------------------------------------------------------------
+
 
 def _new_password() -> str:
     """The password from ZIZHU_PASSWORD, else asked for on a terminal."""
@@ -358,15 +395,19 @@ def run_user_add(args) -> int:
 def add_user_commands(sub) -> None:
     p = sub.add_parser("user", help="管理账号", formatter_class=HelpFormatter)
     users = p.add_subparsers(dest="user_command", required=True, metavar="{add,passwd,disable,enable}")
-    a = users.add_parser("add", help="新建账号或重置已有账号（密码取自 ZIZHU_PASSWORD，否则询问）",
-                         formatter_class=HelpFormatter)
+    a = users.add_parser(
+        "add", help="新建账号或重置已有账号（密码取自 ZIZHU_PASSWORD，否则询问）", formatter_class=HelpFormatter
+    )
     a.add_argument("username", help="用户名")
     a.add_argument("--role", required=True, choices=[r.value for r in Role], help="角色")
-    a.add_argument("--scope", required=True, help="范围：学校角色为 10 位学校标识码，其余为 6 位行政区划代码（全国 000000）")
+    a.add_argument(
+        "--scope", required=True, help="范围：学校角色为 10 位学校标识码，其余为 6 位行政区划代码（全国 000000）"
+    )
     a.add_argument("--stage", action="append", choices=[s.value for s in Stage], help="限定学段（可重复）；默认不限")
     a.set_defaults(func=run_user_add)
-    pw = users.add_parser("passwd", help="设置新密码（取自 ZIZHU_PASSWORD，否则询问）；此前的令牌全部失效",
-                          formatter_class=HelpFormatter)
+    pw = users.add_parser(
+        "passwd", help="设置新密码（取自 ZIZHU_PASSWORD，否则询问）；此前的令牌全部失效", formatter_class=HelpFormatter
+    )
     pw.add_argument("username", help="用户名")
     pw.set_defaults(func=run_user_passwd)
     for name, text in (("disable", "停用账号；其令牌全部失效"), ("enable", "重新启用账号（旧令牌不会恢复）")):
@@ -377,9 +418,11 @@ def add_user_commands(sub) -> None:
 
 # --- the parser and the entry point --------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="zizhu", description="全国学生资助管理信息系统 V3.3.2 功能服务（GraphQL API 与后台 worker）",
+        prog="zizhu",
+        description="全国学生资助管理信息系统 V3.3.2 功能服务（GraphQL API 与后台 worker）",
         formatter_class=HelpFormatter,
         epilog="配置取自环境变量（DATABASE_URL、REDIS_URL、ZIZHU_SECRET_KEY、ZIZHU_ENV 等），见 docs/operations.md",
     )
@@ -413,5 +456,3 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"错误：{explain(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, (NotOperational, DomainError)) else 1
-
-

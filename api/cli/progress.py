@@ -1,5 +1,6 @@
 """Command-line progress (进度): a tqdm bar with total, rate and ETA on a terminal; plain lines
 (one per report, never a carriage return) when the output is a file or a pipe."""
+
 from __future__ import annotations
 
 import sys

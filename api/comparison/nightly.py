@@ -1,4 +1,5 @@
 """The 02:00 tick (每日比对) as admins see it: the carry-over's outcome and the runs it started."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,14 @@ class NightlyTick:
 
 
 def _tick(t: TickRow) -> NightlyTick:
-    return NightlyTick(day=t.day, started_at=t.started_at, finished_at=t.finished_at, carried_over=t.carried_over,
-                       carry_over_error=t.carry_over_error, run_ids=nightly.run_ids(t))
+    return NightlyTick(
+        day=t.day,
+        started_at=t.started_at,
+        finished_at=t.finished_at,
+        carried_over=t.carried_over,
+        carry_over_error=t.carry_over_error,
+        run_ids=nightly.run_ids(t),
+    )
 
 
 @strawberry.type

@@ -1,4 +1,5 @@
 """Funding periods (资助周期): dates and whether the nightly comparison covers them."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,12 @@ class FundingPeriod:
 
 def _period(p, today: dt.date) -> FundingPeriod:
     return FundingPeriod(
-        code=p.code, label=parse_semester(p.code).label, start_date=p.start_date, end_date=p.end_date,
-        force_active=p.force_active, is_active=p.force_active or p.start_date <= today <= p.end_date,
+        code=p.code,
+        label=parse_semester(p.code).label,
+        start_date=p.start_date,
+        end_date=p.end_date,
+        force_active=p.force_active,
+        is_active=p.force_active or p.start_date <= today <= p.end_date,
     )
 
 
@@ -41,7 +46,11 @@ class PeriodQuery:
 class PeriodMutation:
     @strawberry.mutation(description="设置资助周期的起止日期或标记为有效（系统管理员）")
     async def set_period(
-        self, info: Info, code: str, start_date: dt.date | None = None, end_date: dt.date | None = None,
+        self,
+        info: Info,
+        code: str,
+        start_date: dt.date | None = None,
+        end_date: dt.date | None = None,
         force_active: bool | None = None,
     ) -> FundingPeriod:
         viewer = await info.context.viewer()

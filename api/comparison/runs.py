@@ -1,8 +1,9 @@
 """Comparison runs (比对批次): request a recomputation, watch its progress and results."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 import strawberry
 from strawberry import relay
@@ -11,7 +12,8 @@ from strawberry.types import Info
 from zizhu.api.gql.enums import Category, ChangeKind, RunStatus, RunTrigger, Stage
 from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
-from zizhu.domain.comparison import changes as run_changes, runs
+from zizhu.domain.comparison import changes as run_changes
+from zizhu.domain.comparison import runs
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun as RunRow
 
@@ -28,7 +30,7 @@ class StudentChange(relay.Node):
     categories: list[Category] = strawberry.field(description="该学生的特殊群体类型（名单历史已清理时为空）")
 
     @classmethod
-    def resolve_id(cls, root: "StudentChange", *, info: Info) -> str:
+    def resolve_id(cls, root: StudentChange, *, info: Info) -> str:
         return str(root.pk)
 
     @classmethod
@@ -40,8 +42,15 @@ class StudentChange(relay.Node):
 
 
 def _change(c: run_changes.StudentChange) -> StudentChange:
-    return StudentChange(pk=c.row_id, kind=c.kind, id_number=c.id_number, name=c.name, school_code=c.school_code,
-                         stage=c.stage, categories=c.categories)
+    return StudentChange(
+        pk=c.row_id,
+        kind=c.kind,
+        id_number=c.id_number,
+        name=c.name,
+        school_code=c.school_code,
+        stage=c.stage,
+        categories=c.categories,
+    )
 
 
 @node_type
@@ -58,17 +67,31 @@ class ComparisonRun(relay.Node):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     attempts: int
-    members: int | None = strawberry.field(description="特殊群体学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
-    matched: int | None = strawberry.field(description="匹配到在读学籍的学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
-    unmatched: int | None = strawberry.field(description="未匹配到在读学籍的学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
-    funded: int | None = strawberry.field(description="已资助（学生×学段）（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
-    unfunded: int | None = strawberry.field(description="未资助（学生×学段）（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
-    newly_unfunded: int | None = strawberry.field(description="较上次发布新增未资助（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
-    newly_funded: int | None = strawberry.field(description="较上次发布新获资助（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）")
+    members: int | None = strawberry.field(
+        description="特殊群体学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
+    matched: int | None = strawberry.field(
+        description="匹配到在读学籍的学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
+    unmatched: int | None = strawberry.field(
+        description="未匹配到在读学籍的学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
+    funded: int | None = strawberry.field(
+        description="已资助（学生×学段）（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
+    unfunded: int | None = strawberry.field(
+        description="未资助（学生×学段）（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
+    newly_unfunded: int | None = strawberry.field(
+        description="较上次发布新增未资助（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
+    newly_funded: int | None = strawberry.field(
+        description="较上次发布新获资助（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
     error: str | None
 
     @classmethod
-    def resolve_id(cls, root: "ComparisonRun", *, info: Info) -> str:
+    def resolve_id(cls, root: ComparisonRun, *, info: Info) -> str:
         return str(root.pk)
 
     @classmethod
@@ -91,11 +114,25 @@ class ComparisonRun(relay.Node):
 
 def _run(r: RunRow) -> ComparisonRun:
     return ComparisonRun(
-        pk=r.id, period=r.period, province=r.province, trigger=RunTrigger(r.trigger),
-        requested_by=r.requested_by, status=RunStatus(r.status), published=r.published,
-        queued_at=r.queued_at, started_at=r.started_at, finished_at=r.finished_at, attempts=r.attempts,
-        members=r.members, matched=r.matched, unmatched=r.unmatched, funded=r.funded, unfunded=r.unfunded,
-        newly_unfunded=r.newly_unfunded, newly_funded=r.newly_funded, error=r.error,
+        pk=r.id,
+        period=r.period,
+        province=r.province,
+        trigger=RunTrigger(r.trigger),
+        requested_by=r.requested_by,
+        status=RunStatus(r.status),
+        published=r.published,
+        queued_at=r.queued_at,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        attempts=r.attempts,
+        members=r.members,
+        matched=r.matched,
+        unmatched=r.unmatched,
+        funded=r.funded,
+        unfunded=r.unfunded,
+        newly_unfunded=r.newly_unfunded,
+        newly_funded=r.newly_funded,
+        error=r.error,
     )
 
 

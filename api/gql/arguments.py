@@ -4,6 +4,7 @@
 checks each string, list and integer against `zizhu.domain.reference.inputs` by its GraphQL name,
 so an oversized or malformed value is answered VALIDATION naming it (`inputs[3].idNumber`).
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,15 +1,17 @@
 """Request context: the authenticated viewer, the server clock and the per-request loaders."""
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from starlette.requests import Request
 
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.accounts.users import viewer_from_token
 from zizhu.domain.errors import Unauthenticated
-from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.settings import SHANGHAI
 
 Clock = Callable[[], dt.datetime]

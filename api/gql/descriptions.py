@@ -4,6 +4,7 @@ schema wherever the code gives none. A field or argument whose meaning is its ow
 description in the code; `Type.name` entries here cover the few common names that differ.
 tests/test_schema_lint.py checks that every type, field, argument and enum value is described.
 """
+
 from __future__ import annotations
 
 from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema

@@ -5,9 +5,11 @@ schema.graphql shows which window guards which mutation) and checks, before the 
 that the window is open on the server's clock (`info.context.now()`) for the province of the school
 concerned. The domain service checks the same window again inside its committing transaction.
 """
+
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
@@ -16,16 +18,17 @@ from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
 from zizhu.api.gql.enums import WindowAction
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.reference import codes
 from zizhu.domain.roster import windows
-from zizhu.domain.accounts.scopes import Viewer
 
 # (viewer, resolver arguments) → the (period, project, province) whose window guards the call
 Targets = Callable[[Viewer, codes.WindowAction, dict[str, Any]], Awaitable[Iterable[tuple[str, str, str]]]]
 
 
 @strawberry.schema_directive(
-    name="window", locations=[Location.FIELD_DEFINITION],
+    name="window",
+    locations=[Location.FIELD_DEFINITION],
     description="只在该动作的时间窗口内可用（服务器时间，Asia/Shanghai；结束时间不含）",
 )
 class Window:

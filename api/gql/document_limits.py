@@ -13,6 +13,7 @@ Two stages, both linear in the size of the document:
 
 Refusals are GraphQL errors with `extensions.code` VALIDATION and the bound that was exceeded.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -107,17 +108,23 @@ class OperationCost(ASTValidationRule):
                 cost = _selection_cost(definition.selection_set, fragments, memo, set())
                 name = definition.name.value if definition.name else "anonymous"
                 if cost.depth > MAX_DEPTH:
-                    self.report_error(limit_error(
-                        f"操作“{name}”的嵌套深度超过 {MAX_DEPTH}", "depth", MAX_DEPTH, [definition]))
+                    self.report_error(
+                        limit_error(f"操作“{name}”的嵌套深度超过 {MAX_DEPTH}", "depth", MAX_DEPTH, [definition])
+                    )
                 if cost.aliases > MAX_ALIASES:
-                    self.report_error(limit_error(
-                        f"操作“{name}”的别名（alias）超过 {MAX_ALIASES} 个", "aliases", MAX_ALIASES, [definition]))
+                    self.report_error(
+                        limit_error(
+                            f"操作“{name}”的别名（alias）超过 {MAX_ALIASES} 个", "aliases", MAX_ALIASES, [definition]
+                        )
+                    )
         return self.BREAK
 
 
 def _selection_cost(
-    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-    memo: dict[str, Cost], active: set[str],
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    memo: dict[str, Cost],
+    active: set[str],
 ) -> Cost:
     depth = aliases = 0
     for selection in selection_set.selections if selection_set else ():
@@ -137,8 +144,9 @@ def _selection_cost(
     return Cost(depth, aliases)
 
 
-def _fragment_cost(name: str, fragments: dict[str, FragmentDefinitionNode], memo: dict[str, Cost],
-                   active: set[str]) -> Cost:
+def _fragment_cost(
+    name: str, fragments: dict[str, FragmentDefinitionNode], memo: dict[str, Cost], active: set[str]
+) -> Cost:
     if name in memo:
         return memo[name]
     fragment = fragments.get(name)

@@ -3,6 +3,7 @@
 Every enum here is also listed with its labels by `codeLists` (zizhu.api.reference), so a page
 never hard-codes a label.
 """
+
 import strawberry
 
 from zizhu.domain.reference import codes
@@ -31,4 +32,3 @@ RunTrigger = labelled(codes.RunTrigger, "比对触发方式")
 ReasonStatus = labelled(codes.ReasonStatus, "原因填报状态")
 ChangeKind = labelled(codes.ChangeKind, "比对变动类型（较上一次发布的批次）")
 ReviewDecision = labelled(codes.ReviewDecision, "审核结果：通过或退回")
-

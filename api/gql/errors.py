@@ -1,4 +1,5 @@
 """Error shaping: domain errors carry extensions.code; anything unexpected is masked and logged."""
+
 from __future__ import annotations
 
 import logging
@@ -72,8 +73,9 @@ def log_errors(errors: list[GraphQLError]) -> None:
     for error in errors:
         domain = _domain_error(error)
         if domain is not None:
-            log.log(logging.WARNING if isinstance(domain, TimedOut) else logging.INFO, "%s: %s", domain.code,
-                    domain.message)
+            log.log(
+                logging.WARNING if isinstance(domain, TimedOut) else logging.INFO, "%s: %s", domain.code, domain.message
+            )
         elif error.original_error is None or isinstance(error.original_error, GraphQLError):
             log.info("invalid request: %s", error.message)
         else:

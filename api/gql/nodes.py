@@ -6,9 +6,10 @@ through the domain, so scope holds: an object outside the viewer's scope is NOT_
 as if it did not exist. Arguments that name one object (`comparisonRun(id)`, roster entry ids)
 take its global ID, or the bare key as before.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import strawberry
 from strawberry import relay
@@ -105,6 +106,8 @@ class NodeQuery:
         (node,) = await _resolve(info, [id])
         return node
 
-    @strawberry.field(description="按全局 ID 取多个对象（至多 100 个，顺序与 ids 相同；任一不存在或超出范围则报 NOT_FOUND）")
+    @strawberry.field(
+        description="按全局 ID 取多个对象（至多 100 个，顺序与 ids 相同；任一不存在或超出范围则报 NOT_FOUND）"
+    )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node]:
         return await _resolve(info, ids)

@@ -1,8 +1,10 @@
 """Relay-style connections with keyset cursors (the cursor wraps the last row id)."""
+
 from __future__ import annotations
 
 import base64
-from typing import Awaitable, Callable, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 import strawberry
 
@@ -70,14 +72,23 @@ def decode_code_cursor(cursor: str | None) -> str | None:
     return value
 
 
-def connection(items: list, has_next: bool, row_id, to_node, after: str | None = None,
-               counter: Callable[[], Awaitable[int]] | None = None, cursor=encode_cursor) -> Connection:
+def connection(
+    items: list,
+    has_next: bool,
+    row_id,
+    to_node,
+    after: str | None = None,
+    counter: Callable[[], Awaitable[int]] | None = None,
+    cursor=encode_cursor,
+) -> Connection:
     """Build a connection from a page of domain rows: `row_id(item)` gives the keyset (a row id, or
     with `cursor=encode_code_cursor` a code); `after` is the cursor the page started after;
     `counter` counts every row when totalCount is asked."""
     edges = [Edge(cursor=cursor(row_id(i)), node=to_node(i)) for i in items]
     info = PageInfo(
-        has_next_page=has_next, has_previous_page=bool(after),
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
+        has_next_page=has_next,
+        has_previous_page=bool(after),
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
     )
     return Connection(edges=edges, page_info=info, counter=counter)

@@ -11,6 +11,7 @@ kept. The store is a per-process LRU bounded in bytes; several server processes 
 
 Fields reachable from the cacheable roots may only read data whose writers move the version.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,5 +1,6 @@
 """Per-request loads: one load answers every region's and school's statistics of a request, and one
 load of the region subtree gives every region's children."""
+
 from __future__ import annotations
 
 import asyncio

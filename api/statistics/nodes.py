@@ -1,8 +1,9 @@
 """The Region and School nodes: nested rollups and the school drill-down."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 import strawberry
 from strawberry import relay
@@ -30,7 +31,7 @@ class School(relay.Node):
     region_code: str = strawberry.field(description="主管行政区划代码")
 
     @classmethod
-    def resolve_id(cls, root: "School", *, info: Info) -> str:
+    def resolve_id(cls, root: School, *, info: Info) -> str:
         return root.code
 
     @classmethod
@@ -39,7 +40,7 @@ class School(relay.Node):
         return await in_scope(node_ids, viewer.school, _school, missing=(Forbidden, NotFound))
 
     @strawberry.field(description="主管行政区划")
-    async def region(self, info: Info) -> "Region":
+    async def region(self, info: Info) -> Region:
         return _region(await _loader(info, "region-by-code", lambda: _regions_by_code).load(self.region_code))
 
     @strawberry.field(description="学校有在籍学生的学段")
@@ -51,7 +52,7 @@ class School(relay.Node):
         return await _area_statistics(info, stats.Area("school", self.code), period, stage)
 
     @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本校的人数，从早到晚")
-    async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list["TrendPoint"]:
+    async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:
         viewer = await info.context.viewer()
         return _trend(await trends.trend_for(period, stats.Area("school", self.code), viewer.visible_stages(stage)))
 
@@ -75,8 +76,16 @@ class TrendPoint:
 
 
 def _trend(points: list[trends.TrendPoint]) -> list[TrendPoint]:
-    return [TrendPoint(run_id=strawberry.ID(str(p.run_id)), computed_at=p.computed_at, members=p.members,
-                       funded=p.funded, unfunded=p.unfunded) for p in points]
+    return [
+        TrendPoint(
+            run_id=strawberry.ID(str(p.run_id)),
+            computed_at=p.computed_at,
+            members=p.members,
+            funded=p.funded,
+            unfunded=p.unfunded,
+        )
+        for p in points
+    ]
 
 
 @node_type
@@ -87,7 +96,7 @@ class Region(relay.Node):
     level: RegionLevel = strawberry.field(description="级别")
 
     @classmethod
-    def resolve_id(cls, root: "Region", *, info: Info) -> str:
+    def resolve_id(cls, root: Region, *, info: Info) -> str:
         return root.code
 
     @classmethod
@@ -101,7 +110,7 @@ class Region(relay.Node):
         return _trend(await trends.trend_for(period, stats.subtree(self.code), viewer.visible_stages(stage)))
 
     @strawberry.field(description="直接下级行政区划")
-    async def children(self, info: Info) -> list["Region"]:
+    async def children(self, info: Info) -> list[Region]:
         rows = await _loader(info, "region-children", RegionTree).load(self.code)
         return [_region(r) for r in rows]
 
@@ -113,9 +122,7 @@ class Region(relay.Node):
     async def own_level_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
         return await _area_statistics(info, stats.own_level(self.code), period, stage)
 
-    @strawberry.field(
-        description="本区域（含全部下级）的学校，按学校标识码排序；指定学段时只列有该学段在籍学生的学校"
-    )
+    @strawberry.field(description="本区域（含全部下级）的学校，按学校标识码排序；指定学段时只列有该学段在籍学生的学校")
     async def schools(
         self, info: Info, stage: Stage | None = None, first: int = 50, after: str | None = None
     ) -> Connection[School]:

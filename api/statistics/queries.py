@@ -1,4 +1,5 @@
 """The statistics' root fields: unfundedStatistics, region and school."""
+
 from __future__ import annotations
 
 import strawberry

@@ -1,4 +1,5 @@
 """The statistics' types: counts, per-category counts, and the statistics of one area."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,11 @@ class CategoryStatistics:
 
 def _counts(c: stats.Counts) -> StatisticCounts:
     return StatisticCounts(
-        members=c.members, funded=c.funded, unfunded=c.unfunded,
-        reason_reported=c.reason_reported, reason_pending=c.reason_pending,
+        members=c.members,
+        funded=c.funded,
+        unfunded=c.unfunded,
+        reason_reported=c.reason_reported,
+        reason_pending=c.reason_pending,
     )
 
 
@@ -56,7 +60,9 @@ class UnfundedStatistics:
     async def by_category(self) -> list[CategoryStatistics]:
         return [
             CategoryStatistics(
-                category=c.category, all=_counts(c.all), central=_counts(c.central),
+                category=c.category,
+                all=_counts(c.all),
+                central=_counts(c.central),
                 self_collected=_counts(c.self_collected),
             )
             for c in self.figures.by_category
@@ -70,4 +76,3 @@ def _statistics(s: stats.UnfundedStatistics) -> UnfundedStatistics:
         computed_at=s.computed_at,
         figures=s,
     )
-

@@ -5,14 +5,15 @@ and only with a valid token: an anonymous upload is refused before one byte of i
 A declared `Content-Length` over the bound is refused at once; a body without one (chunked) is
 counted as it arrives and refused when it passes the bound.
 """
+
 from __future__ import annotations
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zizhu.api.gql.context import bearer_token
-from zizhu.api.web.media import error_response
 from zizhu.api.roster import MAX_UPLOAD_BYTES
+from zizhu.api.web.media import error_response
 from zizhu.domain.accounts.users import token_payload
 from zizhu.domain.errors import DomainError, Unauthenticated, ValidationFailed
 

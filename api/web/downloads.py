@@ -1,4 +1,5 @@
 """What every file download route shares: the attachment header and errors as JSON."""
+
 from __future__ import annotations
 
 from urllib.parse import quote

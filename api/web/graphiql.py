@@ -1,5 +1,6 @@
 """GraphiQL served offline: the page and its assets ship inside the package (api/web/static/graphiql),
 so the IDE works on an intranet with no access to a public CDN."""
+
 from __future__ import annotations
 
 from functools import lru_cache

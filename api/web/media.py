@@ -5,6 +5,7 @@ error (the document does not parse or validate, or the variables do not coerce) 
 with HTTP 400 and no `data` entry; once execution has started the answer is 200 with `data`.
 Clients asking for `application/json` (or anything else) keep the classic answers: 200 always.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,5 +53,6 @@ def media_type(headers) -> str:
 def error_response(headers, error: DomainError, status: int) -> Response:
     """An HTTP-level refusal shaped as a GraphQL response without data."""
     body = {"errors": [{"message": error.message, "extensions": {"code": error.code, **error.extensions}}]}
-    return Response(json.dumps(body, ensure_ascii=False), status_code=status,
-                    media_type=f"{media_type(headers)}; charset=utf-8")
+    return Response(
+        json.dumps(body, ensure_ascii=False), status_code=status, media_type=f"{media_type(headers)}; charset=utf-8"
+    )

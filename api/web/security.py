@@ -3,6 +3,7 @@
 GraphiQL and introspection are on in development and off under ZIZHU_ENV=production unless
 ZIZHU_GRAPHIQL / ZIZHU_INTROSPECTION turn them on (see zizhu.domain.settings).
 """
+
 from __future__ import annotations
 
 from graphql.validation import NoSchemaIntrospectionCustomRule

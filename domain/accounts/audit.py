@@ -1,4 +1,5 @@
 """Audit log (操作日志): every write records who, what, before/after and when."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,6 +36,11 @@ async def record(
     using_db=None,
 ) -> None:
     await AuditEntry.create(
-        actor=actor, action=action, entity=entity, entity_key=key,
-        before=_plain(before), after=_plain(after), using_db=using_db,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_key=key,
+        before=_plain(before),
+        after=_plain(after),
+        using_db=using_db,
     )

@@ -6,6 +6,7 @@ once per process: further sign-ins wait their turn instead of taking every core.
 unknown username checks the password against a dummy hash, so it costs the same as a wrong
 password and the timing does not tell which usernames exist.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,14 +3,15 @@
 Every query and mutation goes through a `Viewer`. Objects outside the viewer's scope behave as
 if they did not exist (NotFound); an action the role may not perform at all is Forbidden.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from zizhu.domain.reference.codes import Role, Stage
 from zizhu.domain.errors import Forbidden, NotFound
-from zizhu.domain.reference.identity import mask_id_number, region_prefix
 from zizhu.domain.models import Region, School
+from zizhu.domain.reference.codes import Role, Stage
+from zizhu.domain.reference.identity import mask_id_number, region_prefix
 
 SCHOOL_ROLES = (Role.SCHOOL_OPERATOR, Role.SCHOOL_REVIEWER)
 
@@ -64,8 +65,10 @@ class Viewer:
 
     def covers_region_code(self, region_code: str) -> bool:
         prefix = self.region_prefix
-        return prefix is not None and region_code.startswith(prefix) and (
-            self.is_admin or len(region_prefix(region_code)) >= len(prefix)
+        return (
+            prefix is not None
+            and region_code.startswith(prefix)
+            and (self.is_admin or len(region_prefix(region_code)) >= len(prefix))
         )
 
     async def region(self, code: str | None = None) -> Region:

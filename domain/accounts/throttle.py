@@ -7,13 +7,14 @@ run of wrong ones is refused too. Unknown usernames are counted exactly like rea
 tells nothing about which usernames exist. The state lives in the API process (bounded: the least
 recently failed keys are forgotten first).
 """
+
 from __future__ import annotations
 
 import math
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 ACCOUNT_LIMIT = 5  # failures of one username within WINDOW_S
 CLIENT_LIMIT = 30  # failures from one client address within WINDOW_S

@@ -3,20 +3,21 @@
 A token carries the account's `token_version`; changing the password or disabling the account
 moves it, so every token issued before stops working at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
 import jwt
 
+from zizhu.domain import db, settings
 from zizhu.domain.accounts import audit, throttle
 from zizhu.domain.accounts.passwords import check_password, hash_password
-from zizhu.domain import db, settings
-from zizhu.domain.reference.codes import Role, Stage
-from zizhu.domain.errors import NotFound, Unauthenticated, ValidationFailed
-from zizhu.domain.reference.identity import is_region_code, is_school_code
-from zizhu.domain.models import Account, Region, School
 from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
+from zizhu.domain.errors import NotFound, Unauthenticated, ValidationFailed
+from zizhu.domain.models import Account, Region, School
+from zizhu.domain.reference.codes import Role, Stage
+from zizhu.domain.reference.identity import is_region_code, is_school_code
 
 _ALGORITHM = "HS256"
 MAX_USERNAME = 64  # the column's length
@@ -30,11 +31,16 @@ def _check_new_password(password: str) -> None:
     if len(password) > MAX_PASSWORD:
         raise ValidationFailed(f"密码不能超过{MAX_PASSWORD}位")
 
+
 _REQUIRED_CLAIMS = ["sub", "iat", "exp"]  # a token without an expiry is never accepted
 
 
 async def add_user(
-    username: str, password: str, role: str, scope_code: str, stages: list[str] | None = None,
+    username: str,
+    password: str,
+    role: str,
+    scope_code: str,
+    stages: list[str] | None = None,
     actor: str = "cli",
 ) -> Account:
     """Create (or reset) an account after checking that its scope exists. Resetting an existing
@@ -55,8 +61,11 @@ async def add_user(
     if role_ == Role.ADMIN and scope_code != "000000":
         raise ValidationFailed("系统管理员的范围须为全国 000000")
     values = {
-        "password_hash": await hash_password(password), "role": role_.value,
-        "scope_code": scope_code, "stages": ",".join(stage_list), "active": True,
+        "password_hash": await hash_password(password),
+        "role": role_.value,
+        "scope_code": scope_code,
+        "stages": ",".join(stage_list),
+        "active": True,
     }
     async with db.transaction() as tx:
         existing = await Account.select_for_update().using_db(tx).get_or_none(username=username)
@@ -65,8 +74,14 @@ async def add_user(
         else:
             await Account.filter(id=existing.id).using_db(tx).update(**values, token_version=existing.token_version + 1)
         after = {k: v for k, v in values.items() if k != "password_hash"}
-        await audit.record(actor, "account.create" if existing is None else "account.update", "account",
-                           username, after=after, using_db=tx)
+        await audit.record(
+            actor,
+            "account.create" if existing is None else "account.update",
+            "account",
+            username,
+            after=after,
+            using_db=tx,
+        )
     throttle.record_success(username)
     return await Account.get(username=username)
 
@@ -85,8 +100,9 @@ async def login(username: str, password: str, client: str | None = None) -> tupl
         raise ValidationFailed(f"用户名不能超过{MAX_USERNAME}个字符，密码不能超过{MAX_PASSWORD}位")
     wait = throttle.retry_after(username, client)
     if wait:
-        raise Unauthenticated(f"登录失败次数过多，请{max(1, round(wait / 60))}分钟后再试",
-                              reason="THROTTLED", retryAfterSeconds=wait)
+        raise Unauthenticated(
+            f"登录失败次数过多，请{max(1, round(wait / 60))}分钟后再试", reason="THROTTLED", retryAfterSeconds=wait
+        )
     account = await Account.get_or_none(username=username, active=True)
     if not await check_password(account.password_hash if account else None, password):
         throttle.record_failure(username, client)
@@ -98,9 +114,13 @@ async def login(username: str, password: str, client: str | None = None) -> tupl
 def issue_token(account: Account) -> str:
     """A signed token for an account that has already proved who it is."""
     cfg = settings.load()
-    now = dt.datetime.now(dt.timezone.utc)
-    payload = {"sub": account.username, "ver": account.token_version, "iat": now,
-               "exp": now + dt.timedelta(hours=cfg.token_hours)}
+    now = dt.datetime.now(dt.UTC)
+    payload = {
+        "sub": account.username,
+        "ver": account.token_version,
+        "iat": now,
+        "exp": now + dt.timedelta(hours=cfg.token_hours),
+    }
     return jwt.encode(payload, cfg.signing_key, algorithm=_ALGORITHM)
 
 
@@ -148,8 +168,9 @@ async def _change(actor: str, username: str, action: str, values: dict, revoke: 
 async def set_password(actor: str, username: str, password: str) -> Account:
     """Set a new password (修改密码); every token issued before stops working."""
     _check_new_password(password)
-    account = await _change(actor, username, "account.password", {"password_hash": await hash_password(password)},
-                            revoke=True)
+    account = await _change(
+        actor, username, "account.password", {"password_hash": await hash_password(password)}, revoke=True
+    )
     throttle.record_success(username)
     return account
 
@@ -158,5 +179,6 @@ async def set_active(actor: str, username: str, active: bool) -> Account:
     """Disable (停用) or enable (启用) an account; disabling ends every token issued so far."""
     if not active and username == actor:
         raise ValidationFailed("不能停用自己的账号")
-    return await _change(actor, username, "account.enable" if active else "account.disable",
-                         {"active": active}, revoke=not active)
+    return await _change(
+        actor, username, "account.enable" if active else "account.disable", {"active": active}, revoke=not active
+    )

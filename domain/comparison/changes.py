@@ -5,13 +5,14 @@ sees its own students, an authority its subtree; ID numbers are masked outside t
 school. Names and categories come from the list row the change opened (newly unfunded) or
 closed (newly funded), when the history still holds it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.comparison.published_list import keyset_page, keyset_params, categories_in, scope_conditions
+from zizhu.domain.comparison.published_list import categories_in, keyset_page, keyset_params, scope_conditions
 from zizhu.domain.reference.codes import Category, ChangeKind, Stage
 
 
@@ -42,14 +43,26 @@ _SELECT = """SELECT c.id, c.run_id, c.change, c.id_number, c.school_code, c.regi
 def _change(viewer: Viewer, r: dict) -> StudentChange:
     mask = (r["central_mask"] or 0) | (r["self_mask"] or 0)
     return StudentChange(
-        row_id=r["id"], run_id=r["run_id"], kind=ChangeKind(r["change"]),
-        id_number=viewer.id_number_for(r["id_number"], r["school_code"]), name=r["name"] or "",
-        school_code=r["school_code"], stage=Stage(r["stage"]), categories=categories_in(mask),
+        row_id=r["id"],
+        run_id=r["run_id"],
+        kind=ChangeKind(r["change"]),
+        id_number=viewer.id_number_for(r["id_number"], r["school_code"]),
+        name=r["name"] or "",
+        school_code=r["school_code"],
+        stage=Stage(r["stage"]),
+        categories=categories_in(mask),
     )
 
 
-async def _where(viewer: Viewer, run_id: int, kind: ChangeKind | None, params: dict,
-                 region_code: str | None, school_code: str | None, stage: Stage | None) -> list[str]:
+async def _where(
+    viewer: Viewer,
+    run_id: int,
+    kind: ChangeKind | None,
+    params: dict,
+    region_code: str | None,
+    school_code: str | None,
+    stage: Stage | None,
+) -> list[str]:
     params["run"] = run_id
     where = ["c.run_id = :run"]
     if kind is not None:
@@ -59,8 +72,15 @@ async def _where(viewer: Viewer, run_id: int, kind: ChangeKind | None, params: d
 
 
 async def list_changes(
-    viewer: Viewer, run_id: int, kind: ChangeKind | None = None, *, region_code: str | None = None,
-    school_code: str | None = None, stage: Stage | None = None, first: int = 50, after: int | None = None,
+    viewer: Viewer,
+    run_id: int,
+    kind: ChangeKind | None = None,
+    *,
+    region_code: str | None = None,
+    school_code: str | None = None,
+    stage: Stage | None = None,
+    first: int = 50,
+    after: int | None = None,
 ) -> tuple[list[StudentChange], bool]:
     """One page of the run's changes within the viewer's scope (keyset on the change id)."""
     params = keyset_params(first, after)
@@ -70,8 +90,13 @@ async def list_changes(
 
 
 async def count_changes(
-    viewer: Viewer, run_id: int, kind: ChangeKind | None = None, *, region_code: str | None = None,
-    school_code: str | None = None, stage: Stage | None = None,
+    viewer: Viewer,
+    run_id: int,
+    kind: ChangeKind | None = None,
+    *,
+    region_code: str | None = None,
+    school_code: str | None = None,
+    stage: Stage | None = None,
 ) -> int:
     """How many changes `list_changes` would page through (a run's changes are few)."""
     params: dict = {}
@@ -86,5 +111,8 @@ async def changes_by_ids(viewer: Viewer, row_ids: list[int]) -> dict[int, Studen
         return {}
     params = {f"id{i}": int(v) for i, v in enumerate(row_ids)}
     rows = await db.fetch(f"{_SELECT} WHERE c.id IN ({', '.join(':' + k for k in params)})", params)
-    return {r["id"]: _change(viewer, r) for r in rows
-            if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"])}
+    return {
+        r["id"]: _change(viewer, r)
+        for r in rows
+        if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"])
+    }

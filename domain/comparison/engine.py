@@ -20,14 +20,15 @@ unmatched count is 0). Publishing a national run unpublishes the province runs o
 each step ("members", "matched", "results", "statistics", "changes", "publish") inside the
 transaction; raising from it simulates a run killed at that point.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
-from zizhu.domain.comparison import leases, steps
 from zizhu.domain import db, versions
+from zizhu.domain.comparison import leases, steps
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.periods import parse_semester
@@ -53,20 +54,34 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
         await db.execute(
             "UPDATE comparison_run SET published = :f WHERE period = :period AND province = :province"
             " AND published = :t AND id <> :run",
-            {"f": False, "t": True, "period": run.period, "province": run.province, "run": run.id}, client=tx,
+            {"f": False, "t": True, "period": run.period, "province": run.province, "run": run.id},
+            client=tx,
         )
     else:  # a national run supersedes every run of the period
         await db.execute(
             "UPDATE comparison_run SET published = :f WHERE period = :period AND published = :t AND id <> :run",
-            {"f": False, "t": True, "period": run.period, "run": run.id}, client=tx,
+            {"f": False, "t": True, "period": run.period, "run": run.id},
+            client=tx,
         )
     members = counts["members"] if not run.province else counts["matched"]
     finished = _now()
-    held = await ComparisonRun.filter(id=run.id, status="RUNNING").using_db(tx).update(
-        status="SUCCEEDED", published=True, finished_at=finished, error=None, lease_until=None,
-        members=members, matched=counts["matched"], unmatched=members - counts["matched"],
-        funded=counts["funded"], unfunded=counts["unfunded"],
-        newly_unfunded=changes[0], newly_funded=changes[1],
+    held = (
+        await ComparisonRun.filter(id=run.id, status="RUNNING")
+        .using_db(tx)
+        .update(
+            status="SUCCEEDED",
+            published=True,
+            finished_at=finished,
+            error=None,
+            lease_until=None,
+            members=members,
+            matched=counts["matched"],
+            unmatched=members - counts["matched"],
+            funded=counts["funded"],
+            unfunded=counts["unfunded"],
+            newly_unfunded=changes[0],
+            newly_funded=changes[1],
+        )
     )
     if not held:  # its lease expired and it was marked FAILED meanwhile: publish nothing
         raise RuntimeError(f"comparison run {run.id} lost its lease before publishing")
@@ -78,9 +93,7 @@ async def prune_history(period: str, province: str = "", keep: int = HISTORY) ->
     """Delete finished, unpublished runs of (period, province) beyond the newest `keep`, with
     their statistics and changes, and the list versions no remaining run can see any more (closed
     at or before the oldest remaining run). Returns how many runs were removed."""
-    keep_ids = [
-        r.id for r in await ComparisonRun.filter(period=period, province=province).order_by("-id").limit(keep)
-    ]
+    keep_ids = [r.id for r in await ComparisonRun.filter(period=period, province=province).order_by("-id").limit(keep)]
     old = await ComparisonRun.filter(
         period=period, province=province, published=False, status__in=("SUCCEEDED", "FAILED")
     ).exclude(id__in=keep_ids or [0])
@@ -110,8 +123,13 @@ async def create_run(
         if existing is not None:
             return existing
     return await ComparisonRun.create(
-        period=semester.code, province=province, trigger=trigger, requested_by=requested_by,
-        status="QUEUED", queued_at=_now(), job_id=job_id,
+        period=semester.code,
+        province=province,
+        trigger=trigger,
+        requested_by=requested_by,
+        status="QUEUED",
+        queued_at=_now(),
+        job_id=job_id,
     )
 
 
@@ -166,8 +184,9 @@ async def execute_run(run_id: int) -> ComparisonRun:
     if run.status == "SUCCEEDED":
         return run
     await leases.expire_lapsed_runs(but=run.id)
-    await ComparisonRun.filter(id=run.id).update(status="RUNNING", started_at=_now(), attempts=run.attempts + 1,
-                                                 lease_until=leases.lease_end())
+    await ComparisonRun.filter(id=run.id).update(
+        status="RUNNING", started_at=_now(), attempts=run.attempts + 1, lease_until=leases.lease_end()
+    )
     newer = None
     try:
         if db.is_postgres():
@@ -175,9 +194,14 @@ async def execute_run(run_id: int) -> ComparisonRun:
         async with leases.renewing(run.id), db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
             await work.prepare(run)
-            succeeded = await ComparisonRun.filter(  # the chain's other runs that succeeded
-                period=run.period, province=run.province, status="SUCCEEDED"
-            ).using_db(tx).exclude(id=run.id).values_list("id", flat=True)
+            succeeded = (
+                await ComparisonRun.filter(  # the chain's other runs that succeeded
+                    period=run.period, province=run.province, status="SUCCEEDED"
+                )
+                .using_db(tx)
+                .exclude(id=run.id)
+                .values_list("id", flat=True)
+            )
             newer = max((i for i in succeeded if i > run.id), default=None)
             if newer is None:  # a first run of the chain has no baseline for changes
                 await _compute_and_publish(tx, run, work, baseline=bool(succeeded))
@@ -196,8 +220,9 @@ async def execute_run(run_id: int) -> ComparisonRun:
 
 async def mark_failed(run_id: int, error: str) -> ComparisonRun:
     await get_run(run_id)
-    await ComparisonRun.filter(id=run_id).update(status="FAILED", finished_at=_now(), error=error[:2000],
-                                                 lease_until=None)
+    await ComparisonRun.filter(id=run_id).update(
+        status="FAILED", finished_at=_now(), error=error[:2000], lease_until=None
+    )
     return await get_run(run_id)
 
 

@@ -10,13 +10,14 @@ still be RUNNING), even if its holder was only frozen and wakes up.
 On SQLite the renewal waits while the run's own transaction holds the single connection, so there
 the lease must outlast a whole run (runs are small there).
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from tortoise.expressions import Q
 
@@ -86,7 +87,8 @@ async def expire_lapsed_runs(but: int | None = None) -> list[int]:
             status="FAILED", finished_at=now, lease_until=None, error=LAPSED_MESSAGE
         ):
             log.warning("comparison run %s: lease expired, marked FAILED", run_id)
-            await audit.record(REAPER, "COMPARISON_LEASE_EXPIRED", "comparison_run", str(run_id),
-                               after={"status": "FAILED"})
+            await audit.record(
+                REAPER, "COMPARISON_LEASE_EXPIRED", "comparison_run", str(run_id), after={"status": "FAILED"}
+            )
             expired.append(run_id)
     return expired

@@ -22,10 +22,11 @@ kept in an UNLOGGED table `cmp_members_<period>` and reused while the records ar
 - **Reusing** (`kept_members`, inside the run's transaction): the period's key shared until the
   run ends, then the stamp must match the current generation and query.
 """
+
 from __future__ import annotations
 
 import hashlib
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from zizhu.domain import db
 from zizhu.domain.reference.periods import parse_semester
@@ -93,7 +94,8 @@ async def _valid_members(client, period: str, definition: str) -> int | None:
     rows = await db.fetch(
         f"""SELECT members FROM {STAMP_TABLE} WHERE period = :period AND definition = :definition
                AND generation = (SELECT last_value FROM {GENERATION})""",
-        {"period": period, "definition": definition}, client=client,
+        {"period": period, "definition": definition},
+        client=client,
     )
     return int(rows[0]["members"]) if rows else None
 
@@ -134,7 +136,8 @@ async def _drop_stale(tx, definition: str) -> None:
     """Drop the other periods' tables that are no longer valid and that no run is reading."""
     tables = await db.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE :pattern",
-        {"pattern": TABLE_PREFIX.replace("_", "\\_") + "%"}, client=tx,
+        {"pattern": TABLE_PREFIX.replace("_", "\\_") + "%"},
+        client=tx,
     )
     for name in sorted(r["tablename"] for r in tables):
         period = name.removeprefix(TABLE_PREFIX).replace("_", "-")

@@ -2,6 +2,7 @@
 
 Both are read paths: lists are keyset-paginated on the row id and filtered by the viewer's scope.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,12 +10,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from zizhu.domain import db
-from zizhu.domain.reference.codes import Category, Source, Stage
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison.engine import published_run
 from zizhu.domain.comparison.steps import list_rows_of
-from zizhu.domain.reference.identity import region_prefix
-from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.paging import page_size
+from zizhu.domain.reference.codes import Category, Source, Stage
+from zizhu.domain.reference.identity import region_prefix
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,13 @@ def _in_list(column: str, values: list[str], params: dict, name: str) -> str:
 
 
 async def scope_conditions(
-    viewer: Viewer, alias: str, params: dict, region_code: str | None, school_code: str | None,
-    stage: Stage | None, region_column: str | None = "region_code",
+    viewer: Viewer,
+    alias: str,
+    params: dict,
+    region_code: str | None,
+    school_code: str | None,
+    stage: Stage | None,
+    region_column: str | None = "region_code",
 ) -> list[str]:
     """WHERE conditions restricting rows with school_code (and region_code) to the viewer's scope."""
     where = [_in_list(f"{alias}.stage", viewer.visible_stages(stage), params, "stage")]
@@ -117,19 +123,35 @@ NEWLY_UNFUNDED_IN_RUN = (
 
 def _student(viewer: Viewer, r: dict) -> UnfundedStudent:
     return UnfundedStudent(
-        row_id=r["id"], id_number=viewer.id_number_for(r["id_number"], r["school_code"]), name=r["name"],
-        school_code=r["school_code"], stage=Stage(r["stage"]),
+        row_id=r["id"],
+        id_number=viewer.id_number_for(r["id_number"], r["school_code"]),
+        name=r["name"],
+        school_code=r["school_code"],
+        stage=Stage(r["stage"]),
         categories=categories_in(r["central_mask"] | r["self_mask"]),
-        central=categories_in(r["central_mask"]), self_collected=categories_in(r["self_mask"]),
-        reason_code=r["reason_code"], reason_detail=r["detail"], reason_inherited=bool(r["inherited"]),
-        reported_at=db.as_datetime(r["reported_at"]), reason_version=r["version"] or 0,
+        central=categories_in(r["central_mask"]),
+        self_collected=categories_in(r["self_mask"]),
+        reason_code=r["reason_code"],
+        reason_detail=r["detail"],
+        reason_inherited=bool(r["inherited"]),
+        reported_at=db.as_datetime(r["reported_at"]),
+        reason_version=r["version"] or 0,
     )
 
 
 async def list_unfunded_students(
-    viewer: Viewer, period: str, *, stage: Stage | None = None, region_code: str | None = None,
-    school_code: str | None = None, category: Category | None = None, source: Source | None = None,
-    reason_reported: bool | None = None, newly_unfunded: bool = False, first: int = 50, after: int | None = None,
+    viewer: Viewer,
+    period: str,
+    *,
+    stage: Stage | None = None,
+    region_code: str | None = None,
+    school_code: str | None = None,
+    category: Category | None = None,
+    source: Source | None = None,
+    reason_reported: bool | None = None,
+    newly_unfunded: bool = False,
+    first: int = 50,
+    after: int | None = None,
 ) -> tuple[list[UnfundedStudent], bool]:
     """One page of the unfunded list, and whether more rows follow. `newly_unfunded`: only the
     students the published run added to the list (新增未资助)."""
@@ -144,7 +166,9 @@ async def list_unfunded_students(
     where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
     if category is not None:
         params["bit"] = category.bit
-        mask = {None: "(r.central_mask | r.self_mask)", Source.CENTRAL: "r.central_mask", Source.SELF: "r.self_mask"}[source]
+        mask = {None: "(r.central_mask | r.self_mask)", Source.CENTRAL: "r.central_mask", Source.SELF: "r.self_mask"}[
+            source
+        ]
         where.append(f"({mask} & :bit) <> 0")
     elif source is not None:
         where.append("r.central_mask <> 0" if source == Source.CENTRAL else "r.self_mask <> 0")
@@ -169,8 +193,9 @@ async def students_by_ids(viewer: Viewer, row_ids: list[int]) -> dict[int, Unfun
         run_id = await published_run_id(period)
         if run_id is None:
             continue
-        for r in await db.fetch(f"{_STUDENT_SELECT} WHERE {list_rows_of('r', run_id, period)} AND {ids}",
-                                {**params, "period": period}):
+        for r in await db.fetch(
+            f"{_STUDENT_SELECT} WHERE {list_rows_of('r', run_id, period)} AND {ids}", {**params, "period": period}
+        ):
             if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"]):
                 found[r["id"]] = _student(viewer, r)
     return found
@@ -186,15 +211,23 @@ async def students_of_reasons(viewer: Viewer, reasons: list) -> list[UnfundedStu
         params: dict = {"period": period}
         where = [list_rows_of("r", run_id, period)]
         where += await scope_conditions(viewer, "r", params, None, None, None)
-        where.append(_in_list("r.id_number", sorted({r.id_number for r in reasons if r.period == period}), params, "idn"))
+        where.append(
+            _in_list("r.id_number", sorted({r.id_number for r in reasons if r.period == period}), params, "idn")
+        )
         for row in await db.fetch(f"{_STUDENT_SELECT} WHERE {' AND '.join(where)}", params):
             found[(period, row["stage"], row["id_number"])] = _student(viewer, row)
     return [found[(r.period, r.stage, r.id_number)] for r in reasons if (r.period, r.stage, r.id_number) in found]
 
 
 async def list_legacy_reasons(
-    viewer: Viewer, *, period: str | None = None, stage: Stage | None = None, region_code: str | None = None,
-    school_code: str | None = None, first: int = 50, after: int | None = None,
+    viewer: Viewer,
+    *,
+    period: str | None = None,
+    stage: Stage | None = None,
+    region_code: str | None = None,
+    school_code: str | None = None,
+    first: int = 50,
+    after: int | None = None,
 ) -> tuple[list[LegacyReason], bool]:
     """脱贫家庭学生未资助情况查看: read-only history of the old module."""
     params: dict = keyset_params(first, after)
@@ -207,15 +240,23 @@ async def list_legacy_reasons(
     return keyset_page([_legacy(viewer, r) for r in rows], params["limit"])
 
 
-_LEGACY_SELECT = ("SELECT l.id, l.id_number, l.name, l.school_code, l.stage, l.period, l.reason_code, l.detail,"
-                  " l.reported_at FROM legacy_poverty_reason l")
+_LEGACY_SELECT = (
+    "SELECT l.id, l.id_number, l.name, l.school_code, l.stage, l.period, l.reason_code, l.detail,"
+    " l.reported_at FROM legacy_poverty_reason l"
+)
 
 
 def _legacy(viewer: Viewer, r: dict) -> LegacyReason:
     return LegacyReason(
-        row_id=r["id"], id_number=viewer.id_number_for(r["id_number"], r["school_code"]), name=r["name"],
-        school_code=r["school_code"], stage=Stage(r["stage"]), period=r["period"],
-        reason_code=r["reason_code"], detail=r["detail"], reported_at=db.as_datetime(r["reported_at"]),
+        row_id=r["id"],
+        id_number=viewer.id_number_for(r["id_number"], r["school_code"]),
+        name=r["name"],
+        school_code=r["school_code"],
+        stage=Stage(r["stage"]),
+        period=r["period"],
+        reason_code=r["reason_code"],
+        detail=r["detail"],
+        reported_at=db.as_datetime(r["reported_at"]),
     )
 
 
@@ -226,7 +267,11 @@ async def legacy_by_ids(viewer: Viewer, row_ids: list[int]) -> dict[int, LegacyR
     params = {f"id{i}": int(v) for i, v in enumerate(row_ids)}
     rows = await db.fetch(
         f"SELECT x.*, s.region_code FROM ({_LEGACY_SELECT} WHERE l.id IN ({', '.join(':' + k for k in params)})) x"
-        " JOIN school s ON s.code = x.school_code", params,
+        " JOIN school s ON s.code = x.school_code",
+        params,
     )
-    return {r["id"]: _legacy(viewer, r) for r in rows
-            if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"])}
+    return {
+        r["id"]: _legacy(viewer, r)
+        for r in rows
+        if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"])
+    }

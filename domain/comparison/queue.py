@@ -9,26 +9,27 @@ retries) instead of a hanging request; a Redis that accepts connections but neve
 the same after `REPLY_TIMEOUT_S`, as every call to it (the connection check, the enqueue) is
 bounded.
 """
+
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.exceptions import RedisError
 from tortoise.exceptions import IntegrityError
 
+from zizhu.domain import settings
 from zizhu.domain.accounts import audit
 from zizhu.domain.comparison import leases
-from zizhu.domain import settings
 from zizhu.domain.comparison.engine import create_run, mark_failed
+from zizhu.domain.comparison.schedule import active_periods
 from zizhu.domain.errors import NotOperational, QueueUnavailable
 from zizhu.domain.models import ComparisonRun
-from zizhu.domain.comparison.schedule import active_periods
 
 log = logging.getLogger("zizhu.queue")
 
@@ -121,11 +122,21 @@ async def request_comparison(period: str, requested_by: str, trigger: str = "MAN
             await enqueue_run(pool, run)
         except QueueUnavailable as exc:
             await mark_failed(run.id, exc.message)
-            await audit.record(requested_by, "RECOMPUTE_FAILED", "comparison_run", str(run.id),
-                               after={"period": period, "error": exc.message})
+            await audit.record(
+                requested_by,
+                "RECOMPUTE_FAILED",
+                "comparison_run",
+                str(run.id),
+                after={"period": period, "error": exc.message},
+            )
             raise
-    await audit.record(requested_by, "RECOMPUTE_REQUESTED", "comparison_run", str(run.id),
-                       after={"period": period, "trigger": trigger, "job_id": run.job_id})
+    await audit.record(
+        requested_by,
+        "RECOMPUTE_REQUESTED",
+        "comparison_run",
+        str(run.id),
+        after={"period": period, "trigger": trigger, "job_id": run.job_id},
+    )
     return run
 
 
@@ -140,8 +151,13 @@ async def schedule_daily(pool: ArqRedis, day: dt.date) -> list[ComparisonRun]:
         run = await _daily_run(period, day)
         if run.status in PENDING and await enqueue_run(pool, run):
             log.info("enqueued comparison of %s (run %s)", period, run.id)
-            await audit.record(CRON_ACTOR, "COMPARISON_SCHEDULED", "comparison_run", str(run.id),
-                               after={"period": period, "job_id": run.job_id})
+            await audit.record(
+                CRON_ACTOR,
+                "COMPARISON_SCHEDULED",
+                "comparison_run",
+                str(run.id),
+                after={"period": period, "job_id": run.job_id},
+            )
         runs.append(run)
     return runs
 

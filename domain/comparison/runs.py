@@ -9,16 +9,17 @@ to nationwide accounts, a province run's to that province's), and are empty for 
 read their own figures through the statistics. Who requested a run, and a failed run's technical
 error, are shown to administrators only.
 """
+
 from __future__ import annotations
 
+from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
 from zizhu.domain.comparison import queue
-from zizhu.domain.reference.codes import Role
-from zizhu.domain.reference.identity import province_of_school
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
-from zizhu.domain.reference.periods import parse_semester
-from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
 from zizhu.domain.paging import page_size
+from zizhu.domain.reference.codes import Role
+from zizhu.domain.reference.identity import province_of_school
+from zizhu.domain.reference.periods import parse_semester
 
 WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR, *SCHOOL_ROLES)
 FIGURES = ("members", "matched", "unmatched", "funded", "unfunded", "newly_unfunded", "newly_funded")

@@ -4,6 +4,7 @@ A period (row of `period`) is active while the Shanghai date is inside [start_da
 when an admin marks it `force_active`. The semester containing today always exists: it is
 created with its default dates the first time it is needed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,11 +12,11 @@ import datetime as dt
 from tortoise.expressions import Q
 
 from zizhu.domain.accounts import audit
-from zizhu.domain.reference.codes import Role
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.errors import NotFound, ValidationFailed
 from zizhu.domain.models import Period
+from zizhu.domain.reference.codes import Role
 from zizhu.domain.reference.periods import parse_semester, semester_for
-from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.settings import SHANGHAI
 
 SYSTEM_ACTOR = "system"
@@ -41,8 +42,7 @@ async def _period_row(semester) -> tuple[Period, bool]:
     start, end = semester.default_dates()
     return await Period.get_or_create(
         code=semester.code,
-        defaults={"academic_year": semester.academic_year, "term": semester.term,
-                  "start_date": start, "end_date": end},
+        defaults={"academic_year": semester.academic_year, "term": semester.term, "start_date": start, "end_date": end},
     )
 
 
@@ -50,8 +50,13 @@ async def ensure_semester(day: dt.date) -> Period:
     """The period row of the semester containing `day`, created with default dates if missing."""
     period, created = await _period_row(semester_for(day))
     if created:
-        await audit.record(SYSTEM_ACTOR, "CREATE", "period", period.code,
-                           after={"start_date": period.start_date, "end_date": period.end_date})
+        await audit.record(
+            SYSTEM_ACTOR,
+            "CREATE",
+            "period",
+            period.code,
+            after={"start_date": period.start_date, "end_date": period.end_date},
+        )
     return period
 
 
@@ -63,7 +68,11 @@ async def active_periods(day: dt.date) -> list[str]:
 
 
 async def configure_period(
-    viewer: Viewer, code: str, *, start_date: dt.date | None = None, end_date: dt.date | None = None,
+    viewer: Viewer,
+    code: str,
+    *,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
     force_active: bool | None = None,
 ) -> Period:
     """An admin sets a period's dates or marks it active (资助周期设置). Audited."""
@@ -78,8 +87,9 @@ async def configure_period(
     if period.start_date > period.end_date:
         raise ValidationFailed("开始日期不能晚于结束日期", argument="startDate")
     await period.save()
-    await audit.record(viewer.username, "period.configure", "period", period.code,
-                       before=before, after=audit.snapshot(period, fields))
+    await audit.record(
+        viewer.username, "period.configure", "period", period.code, before=before, after=audit.snapshot(period, fields)
+    )
     return period
 
 

@@ -21,18 +21,24 @@ On PostgreSQL the working tables are UNLOGGED tables named after the run, create
 transaction (so a failed or killed run leaves nothing behind), and planned with parallel workers:
 temporary tables could not be scanned by them. On SQLite they are TEMP tables.
 """
+
 from __future__ import annotations
 
-from zizhu.domain.comparison import members as comparison_members
 from zizhu.domain import db
+from zizhu.domain.comparison import members as comparison_members
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
 from zizhu.domain.reference.periods import parse_semester
 
 LIST_KEY = ("id_number", "school_code", "stage")
 # (unfunded_result column, working-table column) of a list row's values
-LIST_VALUES = (("name", "name"), ("region_code", "region_code"), ("province", "province"),
-               ("central_mask", "cm"), ("self_mask", "sm"))
+LIST_VALUES = (
+    ("name", "name"),
+    ("region_code", "region_code"),
+    ("province", "province"),
+    ("central_mask", "cm"),
+    ("self_mask", "sm"),
+)
 
 
 class Work:
@@ -63,8 +69,13 @@ class Work:
 
     async def tune(self) -> None:
         """PostgreSQL: room for the hashes, parallel plans even for mid-size runs."""
-        for setting in ("work_mem = '256MB'", "jit = off", "parallel_setup_cost = 0",
-                        "parallel_tuple_cost = 0", "default_statistics_target = 10"):
+        for setting in (
+            "work_mem = '256MB'",
+            "jit = off",
+            "parallel_setup_cost = 0",
+            "parallel_tuple_cost = 0",
+            "default_statistics_target = 10",
+        ):
             await db.execute(f"SET LOCAL {setting}", client=self.tx)
 
     async def create(self, table: str, select: str, params: dict | None = None, analyze: bool = True) -> int:
@@ -107,8 +118,10 @@ def list_rows_of(alias: str, run_id: int, period: str, scope: str = "") -> str:
     if scope and not (len(scope) == 2 and scope.isdigit()):
         raise ValueError(f"not a province code: {scope!r}")
     run = int(run_id)
-    return (f"({alias}.period = '{code}' AND {alias}.scope = '{scope}' AND {alias}.valid_from_run <= {run}"
-            f" AND ({alias}.valid_until_run IS NULL OR {alias}.valid_until_run > {run}))")
+    return (
+        f"({alias}.period = '{code}' AND {alias}.scope = '{scope}' AND {alias}.valid_from_run <= {run}"
+        f" AND ({alias}.valid_until_run IS NULL OR {alias}.valid_until_run > {run}))"
+    )
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -186,21 +199,26 @@ async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
     if not baseline:
         await db.execute(  # closes nothing unless a chain's runs were deleted by hand
             "UPDATE unfunded_result SET valid_until_run = :run"
-            " WHERE period = :period AND scope = :scope AND valid_until_run IS NULL", chain, client=w.tx)
+            " WHERE period = :period AND scope = :scope AND valid_until_run IS NULL",
+            chain,
+            client=w.tx,
+        )
         source = w.unfunded
     else:
         await w.create(w.diff, _diff_select(w), chain)
         await db.execute(
             f"UPDATE unfunded_result SET valid_until_run = :run"
             f" WHERE id IN (SELECT old_id FROM {w.diff} WHERE old_id IS NOT NULL)",
-            chain, client=w.tx,
+            chain,
+            client=w.tx,
         )
         source = f"{w.diff} WHERE id_number IS NOT NULL"
     await db.execute(
         f"""INSERT INTO unfunded_result (period, scope, valid_from_run, {columns})
             SELECT :period, :scope, :run, {values} FROM {source}
              ORDER BY region_code, school_code""",  # appends in index order
-        chain, client=w.tx,
+        chain,
+        client=w.tx,
     )
 
 
@@ -210,8 +228,7 @@ def _diff_select(w: Work) -> str:
     new_cols = ", ".join(f"m.{c}" for c in LIST_KEY + tuple(new for _, new in LIST_VALUES))
     columns = f"""o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
                   o.stage AS old_stage, o.region_code AS old_region_code, {new_cols}"""
-    current = ("(SELECT * FROM unfunded_result"
-               " WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o")
+    current = "(SELECT * FROM unfunded_result WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o"
     if w.pg:
         return f"""SELECT {columns} FROM {current} FULL JOIN {w.unfunded} m ON {on}
                     WHERE o.id IS NULL OR m.id_number IS NULL OR {differs}"""
@@ -240,7 +257,8 @@ async def statistics(w: Work, run_id: int) -> None:
             SELECT :run, a.school_code, a.region_code, a.stage, {values}
               FROM {w.stat_all} a LEFT JOIN {w.stat_unfunded} u ON u.school_code = a.school_code
                    AND u.region_code = a.region_code AND u.stage = a.stage""",
-        {"run": run_id}, client=w.tx,
+        {"run": run_id},
+        client=w.tx,
     )
     await db.execute(region_statistics_sql(f"t.run_id = {int(run_id)}"), client=w.tx)
 
@@ -267,8 +285,10 @@ def region_statistics_sql(runs: str) -> str:
         f" t.stage, {sums} FROM run_statistic t WHERE ({runs}) AND {condition} GROUP BY 1, 2, 3, 4, 5"
         for i, (region, condition) in enumerate(levels)
     ]
-    return (f"INSERT INTO region_statistic (run_id, province, region_code, kind, stage, {', '.join(columns)}) "
-            + " UNION ALL ".join(selects))
+    return (
+        f"INSERT INTO region_statistic (run_id, province, region_code, kind, stage, {', '.join(columns)}) "
+        + " UNION ALL ".join(selects)
+    )
 
 
 async def history(w: Work, run: ComparisonRun, computed_at) -> None:
@@ -276,13 +296,15 @@ async def history(w: Work, run: ComparisonRun, computed_at) -> None:
     `run_trend`): unlike the run's statistics, they are never pruned."""
     await db.execute(
         "INSERT INTO run_history (run_id, period, scope, computed_at) VALUES (:run, :period, :scope, :at)",
-        {"run": run.id, "period": run.period, "scope": run.province, "at": computed_at}, client=w.tx,
+        {"run": run.id, "period": run.period, "scope": run.province, "at": computed_at},
+        client=w.tx,
     )
     await db.execute(
         """INSERT INTO run_trend (run_id, school_code, region_code, stage, members, funded)
            SELECT run_id, school_code, region_code, stage, members_00_all, funded_00_all
              FROM run_statistic WHERE run_id = :run""",
-        {"run": run.id}, client=w.tx,
+        {"run": run.id},
+        client=w.tx,
     )
 
 
@@ -294,7 +316,8 @@ async def changes(w: Work, run_id: int) -> tuple[int, int]:
         f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
             SELECT :run, id_number, school_code, region_code, stage, 'NEWLY_UNFUNDED'
               FROM {w.diff} WHERE old_id IS NULL""",
-        {"run": run_id}, client=w.tx,
+        {"run": run_id},
+        client=w.tx,
     )
     await w.create(  # a plain join hashes the few changes: (ID, school, stage) is unique in matched
         w.left_funded,
@@ -308,7 +331,8 @@ async def changes(w: Work, run_id: int) -> tuple[int, int]:
     newly_funded = await db.execute(
         f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
             SELECT :run, id_number, school_code, region_code, stage, 'NEWLY_FUNDED' FROM {w.left_funded}""",
-        {"run": run_id}, client=w.tx,
+        {"run": run_id},
+        client=w.tx,
     )
     return newly_unfunded, newly_funded
 

@@ -6,6 +6,7 @@ carrying its own audience, so a link is never accepted as a sign-in token and a 
 never accepted as a link. The account is read again when the link is used: a deactivated
 account's links stop working, and the scope applied is the account's scope at download time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,16 +34,24 @@ def _key() -> str:
 def sign(username: str, kind: str, fmt: str, filters: dict[str, str], now: dt.datetime) -> tuple[str, dt.datetime]:
     """(token, expiry) of a link to export `kind` as `fmt` with `filters` for `username`."""
     expires = now + LIFETIME
-    payload = {"sub": username, "aud": AUDIENCE, "iat": now, "exp": expires, "kind": kind, "fmt": fmt,
-               "filters": {k: v for k, v in filters.items() if v is not None}}
+    payload = {
+        "sub": username,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": expires,
+        "kind": kind,
+        "fmt": fmt,
+        "filters": {k: v for k, v in filters.items() if v is not None},
+    }
     return jwt.encode(payload, _key(), algorithm=_ALGORITHM), expires
 
 
 def verify(token: str, kind: str, fmt: str) -> tuple[str, dict[str, str]]:
     """(username, filters) of a valid, unexpired link for this kind and format; else UNAUTHENTICATED."""
     try:
-        payload = jwt.decode(token, _key(), algorithms=[_ALGORITHM], audience=AUDIENCE,
-                             options={"require": ["exp", "sub", "aud"]})
+        payload = jwt.decode(
+            token, _key(), algorithms=[_ALGORITHM], audience=AUDIENCE, options={"require": ["exp", "sub", "aud"]}
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("下载链接已过期，请重新导出") from None
     except jwt.InvalidTokenError:

@@ -5,16 +5,17 @@ query's keyset, so it has the query's scope, filters and ID masking and never ho
 Filters arrive as text (a download link or a query string) and are parsed here; `check` runs the
 scope checks without reading rows, `open_list` returns the columns and the pages to stream.
 """
+
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Mapping
 
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
 from zizhu.domain.models import School
-from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.reference.codes import UNFUNDED_REASONS, AidStatus, Category, LabelledEnum, Source, Stage
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.roster import entries as roster
@@ -120,20 +121,43 @@ def _labels(categories: list[Category]) -> str:
 
 # --- the three lists -----------------------------------------------------------------------------
 UNFUNDED_COLUMNS = [
-    Column("身份证件号", 21, text=True), Column("姓名", 10), Column("学校标识码", 13, text=True),
-    Column("学校名称", 24), Column("学段", 12), Column("特殊群体类型", 30), Column("中央下发", 24),
-    Column("自采集", 24), Column("原因填报状态", 12), Column("未资助原因代码", 8, text=True),
-    Column("未资助原因", 36), Column("原因说明", 30), Column("原因来源", 12), Column("填报时间", 20),
+    Column("身份证件号", 21, text=True),
+    Column("姓名", 10),
+    Column("学校标识码", 13, text=True),
+    Column("学校名称", 24),
+    Column("学段", 12),
+    Column("特殊群体类型", 30),
+    Column("中央下发", 24),
+    Column("自采集", 24),
+    Column("原因填报状态", 12),
+    Column("未资助原因代码", 8, text=True),
+    Column("未资助原因", 36),
+    Column("原因说明", 30),
+    Column("原因来源", 12),
+    Column("填报时间", 20),
 ]
 LEGACY_COLUMNS = [
-    Column("身份证件号", 21, text=True), Column("姓名", 10), Column("学校标识码", 13, text=True),
-    Column("学校名称", 24), Column("学段", 12), Column("资助周期", 13, text=True),
-    Column("未资助原因代码", 8, text=True), Column("未资助原因", 36), Column("原因说明", 30), Column("填报时间", 20),
+    Column("身份证件号", 21, text=True),
+    Column("姓名", 10),
+    Column("学校标识码", 13, text=True),
+    Column("学校名称", 24),
+    Column("学段", 12),
+    Column("资助周期", 13, text=True),
+    Column("未资助原因代码", 8, text=True),
+    Column("未资助原因", 36),
+    Column("原因说明", 30),
+    Column("填报时间", 20),
 ]
 ROSTER_COLUMNS = [
-    Column("身份证件号", 21, text=True), Column("姓名", 10), Column("学校标识码", 13, text=True),
-    Column("学校名称", 24), Column("资助周期", 13, text=True), Column("金额", 12), Column("审核状态", 14),
-    Column("退回原因", 30), Column("更新时间", 20),
+    Column("身份证件号", 21, text=True),
+    Column("姓名", 10),
+    Column("学校标识码", 13, text=True),
+    Column("学校名称", 24),
+    Column("资助周期", 13, text=True),
+    Column("金额", 12),
+    Column("审核状态", 14),
+    Column("退回原因", 30),
+    Column("更新时间", 20),
 ]
 
 
@@ -142,18 +166,37 @@ async def _unfunded(viewer: Viewer, f: dict) -> ListExport:
 
     async def fetch(after: int | None):
         return await unfunded.list_unfunded_students(
-            viewer, f["period"], stage=f["stage"], region_code=f["region_code"], school_code=f["school_code"],
-            category=f["category"], source=f["source"], reason_reported=f["reason_reported"],
-            first=PAGE_ROWS, after=after,
+            viewer,
+            f["period"],
+            stage=f["stage"],
+            region_code=f["region_code"],
+            school_code=f["school_code"],
+            category=f["category"],
+            source=f["source"],
+            reason_reported=f["reason_reported"],
+            first=PAGE_ROWS,
+            after=after,
         )
 
     async def rows(items: list[unfunded.UnfundedStudent]) -> list[Row]:
         names = await schools.of({s.school_code for s in items})
         return [
-            (s.id_number, s.name, s.school_code, names.get(s.school_code, ""), s.stage.label, _labels(s.categories),
-             _labels(s.central), _labels(s.self_collected), "已填报" if s.reason_code else "未填报", s.reason_code,
-             UNFUNDED_REASONS.get(s.reason_code or "", ""), s.reason_detail,
-             ("继承历史原因" if s.reason_inherited else "学校填报") if s.reason_code else None, s.reported_at)
+            (
+                s.id_number,
+                s.name,
+                s.school_code,
+                names.get(s.school_code, ""),
+                s.stage.label,
+                _labels(s.categories),
+                _labels(s.central),
+                _labels(s.self_collected),
+                "已填报" if s.reason_code else "未填报",
+                s.reason_code,
+                UNFUNDED_REASONS.get(s.reason_code or "", ""),
+                s.reason_detail,
+                ("继承历史原因" if s.reason_inherited else "学校填报") if s.reason_code else None,
+                s.reported_at,
+            )
             for s in items
         ]
 
@@ -166,15 +209,30 @@ async def _legacy(viewer: Viewer, f: dict) -> ListExport:
 
     async def fetch(after: int | None):
         return await unfunded.list_legacy_reasons(
-            viewer, period=f["period"], stage=f["stage"], region_code=f["region_code"], school_code=f["school_code"],
-            first=PAGE_ROWS, after=after,
+            viewer,
+            period=f["period"],
+            stage=f["stage"],
+            region_code=f["region_code"],
+            school_code=f["school_code"],
+            first=PAGE_ROWS,
+            after=after,
         )
 
     async def rows(items: list[unfunded.LegacyReason]) -> list[Row]:
         names = await schools.of({r.school_code for r in items})
         return [
-            (r.id_number, r.name, r.school_code, names.get(r.school_code, ""), r.stage.label, r.period, r.reason_code,
-             UNFUNDED_REASONS.get(r.reason_code, ""), r.detail, r.reported_at)
+            (
+                r.id_number,
+                r.name,
+                r.school_code,
+                names.get(r.school_code, ""),
+                r.stage.label,
+                r.period,
+                r.reason_code,
+                UNFUNDED_REASONS.get(r.reason_code, ""),
+                r.detail,
+                r.reported_at,
+            )
             for r in items
         ]
 
@@ -192,8 +250,17 @@ async def _roster(viewer: Viewer, f: dict) -> ListExport:
 
     async def rows(items) -> list[Row]:
         return [
-            (viewer.id_number_for(e.id_number, e.school_code), e.name, e.school_code, school.name, e.period, e.amount,
-             AidStatus(e.status).label, e.return_comment, e.updated_at)
+            (
+                viewer.id_number_for(e.id_number, e.school_code),
+                e.name,
+                e.school_code,
+                school.name,
+                e.period,
+                e.amount,
+                AidStatus(e.status).label,
+                e.return_comment,
+                e.updated_at,
+            )
             for e in items
         ]
 

@@ -5,10 +5,11 @@ it before handing out a link); `open_export` produces the file: the statistics t
 a list as a stream of chunks. Each download is recorded in the audit log (who exported what),
 since the files carry personal data.
 """
+
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import AsyncIterator, Mapping
 
 from zizhu.domain.accounts import audit
 from zizhu.domain.accounts.scopes import Viewer
@@ -51,8 +52,12 @@ def _statistics_filters(given: Mapping[str, str | None]) -> dict:
         stage = Stage(stage) if stage else None
     except ValueError:
         raise ValidationFailed(f"无效的取值“{stage}”", argument="stage") from None
-    return {"period": parse_semester(given.get("period") or "").code, "region_code": given.get("regionCode") or None,
-            "stage": stage, "rows": given.get("rows") or statistics_table.REGIONS}
+    return {
+        "period": parse_semester(given.get("period") or "").code,
+        "region_code": given.get("regionCode") or None,
+        "stage": stage,
+        "rows": given.get("rows") or statistics_table.REGIONS,
+    }
 
 
 async def check(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, str | None]) -> None:
@@ -77,9 +82,17 @@ async def open_export(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, s
         download = Download(table.filename, table.title, XLSX_TYPE, body)
     else:
         export = await lists.open_list(kind, viewer, given)
-        stream = xlsx_stream(export.title, export.columns, export.pages) if fmt == XLSX else \
-            csv_stream(export.columns, export.pages)
+        stream = (
+            xlsx_stream(export.title, export.columns, export.pages)
+            if fmt == XLSX
+            else csv_stream(export.columns, export.pages)
+        )
         download = Download(f"{kind}.{fmt}", export.title, XLSX_TYPE if fmt == XLSX else CSV_TYPE, stream)
-    await audit.record(viewer.username, f"export.{kind}", "export", download.filename,
-                       after={"format": fmt, **{k: v for k, v in given.items() if v}})
+    await audit.record(
+        viewer.username,
+        f"export.{kind}",
+        "export",
+        download.filename,
+        after={"format": fmt, **{k: v for k, v in given.items() if v}},
+    )
     return download

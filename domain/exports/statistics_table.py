@@ -7,6 +7,7 @@ into 合计 / 中央下发 / 自采集, each of those into the five counts, unde
 then source, then count), with the header and the name columns frozen and the period and stage in
 the title. The figures come from `statistics.figures`, as `unfundedStatistics` answers them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,7 +65,11 @@ def _stage_label(viewer: Viewer, stage: Stage | None) -> str:
 
 
 async def statistics_table(
-    viewer: Viewer, period: str, region_code: str | None = None, stage: Stage | None = None, rows: str = REGIONS,
+    viewer: Viewer,
+    period: str,
+    region_code: str | None = None,
+    stage: Stage | None = None,
+    rows: str = REGIONS,
 ) -> StatisticsTable:
     """The figures of the table, in the viewer's scope (school accounts: FORBIDDEN; outside: NOT_FOUND)."""
     check_rows(rows)
@@ -74,8 +79,10 @@ async def statistics_table(
     if rows == REGIONS:
         children = await Region.filter(parent_code=region.code).order_by("code").limit(MAX_ROWS + 1)
         labelled = [(c.code, c.name, figures.subtree(c.code)) for c in children]
-        labelled += [(region.code, "本级", figures.own_level(region.code)),
-                     (region.code, "合计", figures.subtree(region.code))]
+        labelled += [
+            (region.code, "本级", figures.own_level(region.code)),
+            (region.code, "合计", figures.subtree(region.code)),
+        ]
     else:
         schools = await School.filter(region_code=region.code).order_by("code").limit(MAX_ROWS + 1)
         labelled = [(s.code, s.name, figures.Area("school", s.code)) for s in schools]
@@ -84,11 +91,13 @@ async def statistics_table(
         raise ValidationFailed(f"统计表最多 {MAX_ROWS} 行，请选择下级区划导出", argument="regionCode")
     results = await figures.statistics_for(semester.code, [area for _, _, area in labelled], stages)
     what = "学校" if rows == SCHOOLS else ""
-    title = (f"{region.name}{what}特殊群体学生未资助情况统计表（{semester.label}，{_stage_label(viewer, stage)}）")
+    title = f"{region.name}{what}特殊群体学生未资助情况统计表（{semester.label}，{_stage_label(viewer, stage)}）"
     kind = "schools" if rows == SCHOOLS else "regions"
     return StatisticsTable(
-        title=title, filename=f"unfunded-statistics-{kind}-{region.code}-{semester.code}.xlsx",
-        region_code=region.code, rows=[(code, name, r) for (code, name, _), r in zip(labelled, results)],
+        title=title,
+        filename=f"unfunded-statistics-{kind}-{region.code}-{semester.code}.xlsx",
+        region_code=region.code,
+        rows=[(code, name, r) for (code, name, _), r in zip(labelled, results)],
         summary_rows=1 if rows == SCHOOLS else 2,
     )
 

@@ -10,6 +10,7 @@ Every text cell is neutralised: one that a spreadsheet would read as a formula (
 = + - @, a tab or a carriage return) gets a leading apostrophe. Text columns (ID numbers, codes)
 are written as strings with the text format `@`, never as numbers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,9 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import AsyncIterator, Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from zizhu.domain.settings import SHANGHAI
@@ -202,8 +203,10 @@ class XlsxWriter:
             for i in range(1, len(self.sheets) + 1)
         )
         styles = f'<Relationship Id="rId{len(self.sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
-        self.zip.writestr("xl/_rels/workbook.xml.rels",
-                          _XML_DECL + f'<Relationships xmlns="{_PKG_REL}">{rels}{styles}</Relationships>')
+        self.zip.writestr(
+            "xl/_rels/workbook.xml.rels",
+            _XML_DECL + f'<Relationships xmlns="{_PKG_REL}">{rels}{styles}</Relationships>',
+        )
         self.zip.close()
         return self.sink.take()
 
@@ -253,8 +256,9 @@ class XlsxWriter:
         return f'<row r="{row}">{"".join(cells)}</row>'
 
 
-async def xlsx_stream(title: str, columns: Sequence[Column], pages: Pages,
-                      sheet_rows: int = SHEET_ROWS) -> AsyncIterator[bytes]:
+async def xlsx_stream(
+    title: str, columns: Sequence[Column], pages: Pages, sheet_rows: int = SHEET_ROWS
+) -> AsyncIterator[bytes]:
     """The list as a workbook: the first bytes leave before the first page is read."""
     book = XlsxWriter(title, columns, sheet_rows)
     yield book.start()

@@ -8,6 +8,7 @@ rows it refers to exist (the examples refer to each other in import order). The 
 the notes sheet, so an untouched template imports as an empty file and never as the example.
 The preschool roster's template is the roster importer's own.
 """
+
 from __future__ import annotations
 
 import io
@@ -63,15 +64,23 @@ RULES: dict[str, dict[str, Rule]] = {
     "regions": {
         "行政区划代码": Rule(True, "6位行政区划代码（GB/T 2260），如 430102；全国为 000000", text=True),
         "名称": Rule(True, "区划名称，最多100字"),
-        "上级代码": Rule(False, "上级区划的6位代码；省级可不填（即全国 000000），其余必填；"
-                             "上级须已导入或在本文件中更靠前的行", text=True),
+        "上级代码": Rule(
+            False,
+            "上级区划的6位代码；省级可不填（即全国 000000），其余必填；上级须已导入或在本文件中更靠前的行",
+            text=True,
+        ),
     },
     "schools": {
-        "学校标识码": Rule(True, "10位数字：2位学校类别（11 幼儿园、21 小学、31 初中、34 普通高中、36 中职、"
-                              "41 普通高校）+ 2位省份代码 + 6位序号", text=True),
+        "学校标识码": Rule(
+            True,
+            "10位数字：2位学校类别（11 幼儿园、21 小学、31 初中、34 普通高中、36 中职、"
+            "41 普通高校）+ 2位省份代码 + 6位序号",
+            text=True,
+        ),
         "学校名称": Rule(True, "最多200字"),
-        "主管区划代码": Rule(True, "主管教育部门所在区划的6位代码，须已导入，省份须与学校标识码一致；"
-                              "教育部直属高校为 000000", text=True),
+        "主管区划代码": Rule(
+            True, "主管教育部门所在区划的6位代码，须已导入，省份须与学校标识码一致；教育部直属高校为 000000", text=True
+        ),
     },
     "students": {
         "身份证件号": ID_RULE,
@@ -85,8 +94,9 @@ RULES: dict[str, dict[str, Rule]] = {
         "身份证件号": ID_RULE,
         "学校标识码": SCHOOL_RULE,
         "资助项目代码": Rule(True, "资助项目代码或名称，见下方“资助项目”（管理员增补的项目同样可用）", text=True),
-        "资助周期": Rule(True, "按学期资助的项目填学期代码（如 2023-2024-1），按学年资助的项目填学年（如 2023-2024）",
-                           text=True),
+        "资助周期": Rule(
+            True, "按学期资助的项目填学期代码（如 2023-2024-1），按学年资助的项目填学年（如 2023-2024）", text=True
+        ),
         "金额": Rule(True, "资助金额（元），不小于0，最多两位小数"),
         "审核状态": Rule(True, _named(AidStatus), choices=_choices(AidStatus)),
     },
@@ -129,8 +139,15 @@ def _value_lists(kind: str) -> list[tuple[str, list[list[str]]]]:
     if "未资助原因" in headers:
         lists.append(("未资助原因", [[code, label] for code, label in UNFUNDED_REASONS.items()]))
     if "资助项目代码" in headers:
-        lists.append(("资助项目", [[code, name, stage.label, f"{kind_.label}类，按{cycle.label}"]
-                                  for code, (name, stage, kind_, cycle) in PROJECT_CATALOGUE.items()]))
+        lists.append(
+            (
+                "资助项目",
+                [
+                    [code, name, stage.label, f"{kind_.label}类，按{cycle.label}"]
+                    for code, (name, stage, kind_, cycle) in PROJECT_CATALOGUE.items()
+                ],
+            )
+        )
     if "学段" in headers:
         lists.append(("学段", [[s.value, s.label] for s in Stage]))
     return lists
@@ -188,9 +205,13 @@ def _workbook(kind: str) -> bytes:
     for header in headers:
         notes.append([header, "必填" if rules[header].required else "选填", rules[header].accepts])
     notes.append([])
-    notes.append(["说明", "", f"只导入第一张表「{DATA_SHEET}」：第1行为表头（不可修改），从第2行起每行一条记录；本表不会被导入"])
+    notes.append(
+        ["说明", "", f"只导入第一张表「{DATA_SHEET}」：第1行为表头（不可修改），从第2行起每行一条记录；本表不会被导入"]
+    )
     notes.append(["", "", "也可导入相同表头的 CSV 文件（UTF-8 编码）；列的顺序不限，多余的列被忽略"])
-    notes.append(["", "", "任一行有误则整个文件不导入，并列出每一处错误（行号、列名、原因）；重复导入同一文件不会产生重复数据"])
+    notes.append(
+        ["", "", "任一行有误则整个文件不导入，并列出每一处错误（行号、列名、原因）；重复导入同一文件不会产生重复数据"]
+    )
     notes.append([])
     notes.append([f"示例（请在「{DATA_SHEET}」表中按此格式填写）"])
     notes.append(list(headers))

@@ -3,12 +3,14 @@
 A validator turns one row's `Cells` into a tuple in the order of `Kind.columns` (or None when the
 row is bad); the staging table and the merge are generic over these descriptions.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from zizhu.domain import db
+from zizhu.domain.imports.values import Cells
 from zizhu.domain.reference.codes import (
     REASON_NEEDS_DETAIL,
     AidStatus,
@@ -19,7 +21,6 @@ from zizhu.domain.reference.codes import (
     Stage,
 )
 from zizhu.domain.reference.identity import province_of_school, region_level, region_prefix
-from zizhu.domain.imports.values import Cells
 
 NATION = "000000"
 
@@ -99,8 +100,17 @@ def _student(c: Cells, refs: Refs) -> tuple | None:
     stage = c.enum("学段", Stage, "学段")
     grade = c.text("年级", 20, required=False)
     status = c.enum("学籍状态", EnrolmentStatus, "学籍状态")
-    return c.result((id_number, name, school, stage and stage.value, grade, status and status.value,
-                     school and province_of_school(school)))
+    return c.result(
+        (
+            id_number,
+            name,
+            school,
+            stage and stage.value,
+            grade,
+            status and status.value,
+            school and province_of_school(school),
+        )
+    )
 
 
 def _aid(c: Cells, refs: Refs) -> tuple | None:
@@ -121,8 +131,17 @@ def _aid(c: Cells, refs: Refs) -> tuple | None:
             refs.semesters.add(period)
     amount = c.amount("金额")
     status = c.enum("审核状态", AidStatus, "审核状态")
-    return c.result((id_number, school, project and project[0], period, amount, status and status.value,
-                     school and province_of_school(school)))
+    return c.result(
+        (
+            id_number,
+            school,
+            project and project[0],
+            period,
+            amount,
+            status and status.value,
+            school and province_of_school(school),
+        )
+    )
 
 
 def _special_group(c: Cells, refs: Refs) -> tuple | None:
@@ -149,33 +168,87 @@ def _legacy_reason(c: Cells, refs: Refs) -> tuple | None:
     if reason == REASON_NEEDS_DETAIL and detail == "":
         c.bad("原因说明", "未资助原因为“99 其他”时须填写原因说明")
     reported_at = c.moment("填报时间")
-    return c.result((id_number, name, school, school and province_of_school(school), stage and stage.value,
-                     period, reason, detail, reported_at))
+    return c.result(
+        (
+            id_number,
+            name,
+            school,
+            school and province_of_school(school),
+            stage and stage.value,
+            period,
+            reason,
+            detail,
+            reported_at,
+        )
+    )
 
 
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("regions", "行政区划", ("行政区划代码", "名称", "上级代码"), "region",
-             ("code", "name", "parent_code", "level"), ("code",), _region, frozenset({"regions"})),
-        Kind("schools", "学校", ("学校标识码", "学校名称", "主管区划代码"), "school",
-             ("code", "name", "region_code", "province"), ("code",), _school, frozenset({"regions"})),
-        Kind("students", "学籍", ("身份证件号", "姓名", "学校标识码", "学段", "年级", "学籍状态"), "enrolment",
-             ("id_number", "name", "school_code", "stage", "grade", "status", "province"),
-             ("id_number", "school_code", "stage"), _student, frozenset({"schools"})),
-        Kind("aid", "资助记录", ("身份证件号", "学校标识码", "资助项目代码", "资助周期", "金额", "审核状态"), "aid_record",
-             ("id_number", "school_code", "project_code", "period", "amount", "status", "province"),
-             ("id_number", "project_code", "period"), _aid, frozenset({"schools", "projects"}),
-             typed={"amount": "numeric(12,2)"}, insert_only={"name": "''"}, touched=("updated_at",)),
-        Kind("special-groups", "特殊群体名单", ("身份证件号", "姓名", "特殊群体类型", "数据来源", "资助周期"),
-             "special_group_record", ("id_number", "name", "category", "source", "period"),
-             ("period", "id_number", "category", "source"), _special_group),
-        Kind("legacy-reasons", "脱贫家庭学生历史未资助原因",
-             ("身份证件号", "姓名", "学校标识码", "学段", "资助周期", "未资助原因", "原因说明", "填报时间"),
-             "legacy_poverty_reason",
-             ("id_number", "name", "school_code", "province", "stage", "period", "reason_code", "detail", "reported_at"),
-             ("period", "stage", "id_number", "school_code"), _legacy_reason, frozenset({"schools"}),
-             typed={"reported_at": "timestamptz"}),
+        Kind(
+            "regions",
+            "行政区划",
+            ("行政区划代码", "名称", "上级代码"),
+            "region",
+            ("code", "name", "parent_code", "level"),
+            ("code",),
+            _region,
+            frozenset({"regions"}),
+        ),
+        Kind(
+            "schools",
+            "学校",
+            ("学校标识码", "学校名称", "主管区划代码"),
+            "school",
+            ("code", "name", "region_code", "province"),
+            ("code",),
+            _school,
+            frozenset({"regions"}),
+        ),
+        Kind(
+            "students",
+            "学籍",
+            ("身份证件号", "姓名", "学校标识码", "学段", "年级", "学籍状态"),
+            "enrolment",
+            ("id_number", "name", "school_code", "stage", "grade", "status", "province"),
+            ("id_number", "school_code", "stage"),
+            _student,
+            frozenset({"schools"}),
+        ),
+        Kind(
+            "aid",
+            "资助记录",
+            ("身份证件号", "学校标识码", "资助项目代码", "资助周期", "金额", "审核状态"),
+            "aid_record",
+            ("id_number", "school_code", "project_code", "period", "amount", "status", "province"),
+            ("id_number", "project_code", "period"),
+            _aid,
+            frozenset({"schools", "projects"}),
+            typed={"amount": "numeric(12,2)"},
+            insert_only={"name": "''"},
+            touched=("updated_at",),
+        ),
+        Kind(
+            "special-groups",
+            "特殊群体名单",
+            ("身份证件号", "姓名", "特殊群体类型", "数据来源", "资助周期"),
+            "special_group_record",
+            ("id_number", "name", "category", "source", "period"),
+            ("period", "id_number", "category", "source"),
+            _special_group,
+        ),
+        Kind(
+            "legacy-reasons",
+            "脱贫家庭学生历史未资助原因",
+            ("身份证件号", "姓名", "学校标识码", "学段", "资助周期", "未资助原因", "原因说明", "填报时间"),
+            "legacy_poverty_reason",
+            ("id_number", "name", "school_code", "province", "stage", "period", "reason_code", "detail", "reported_at"),
+            ("period", "stage", "id_number", "school_code"),
+            _legacy_reason,
+            frozenset({"schools"}),
+            typed={"reported_at": "timestamptz"},
+        ),
     )
 }
 

@@ -12,6 +12,7 @@ The format is recognised by content, not by name: a workbook renamed `.csv` is r
 workbook, an old `.xls` workbook is refused with what to do. A CSV's encoding is UTF-8 (with or
 without BOM) or, as saved by Excel on Chinese Windows, GBK/GB18030; the caller may name it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,10 +22,11 @@ import io
 import re
 import time
 import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Sequence, TypeVar
+from typing import BinaryIO, TypeVar
 
 T = TypeVar("T")
 XLSX_MAX_ROWS = 1_048_576  # Excel's own last row: a higher row number is a forged file
@@ -139,7 +141,7 @@ def _peek(stream: BinaryIO) -> bytes:
     return sample
 
 
-def _decode_message(encoding: str) -> str:  # noqa: D103
+def _decode_message(encoding: str) -> str:
     return f"文件内容无法按 {encoding} 编码读取：请另存为“CSV UTF-8（逗号分隔）”，或指定正确的编码（命令行 --encoding）"
 
 
@@ -204,19 +206,20 @@ def _xlsx_rows(stream: BinaryIO, limits: ReadLimits) -> Iterator[list[str]]:
     _check_archive(stream, limits)
     try:
         wb = load_workbook(stream, read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - a broken workbook fails in many ways inside openpyxl
+    except Exception:
         raise _Unreadable(NOT_XLSX) from None
     try:
         ws = wb.worksheets[0]
         ws.reset_dimensions()
-        cells = ws.iter_rows(min_row=1, max_row=min(limits.max_rows, XLSX_MAX_ROWS) + 1,
-                             max_col=limits.max_columns + 1, values_only=True)
+        cells = ws.iter_rows(
+            min_row=1, max_row=min(limits.max_rows, XLSX_MAX_ROWS) + 1, max_col=limits.max_columns + 1, values_only=True
+        )
         while True:
             try:
                 values = next(cells)
             except StopIteration:
                 return
-            except Exception:  # noqa: BLE001 - as above, while the sheet is streamed
+            except Exception:
                 raise _Unreadable(NOT_XLSX) from None
             yield [] if values.count(None) == len(values) else [_cell(v) for v in values]
     except IndexError:
@@ -229,8 +232,9 @@ def is_xlsx(name: str) -> bool:
     return name.lower().endswith((".xlsx", ".xlsm"))
 
 
-def _check_row(row_no: int, values: list[str], limits: ReadLimits, deadline: float | None,
-               positions: list[tuple[str, int]]) -> None:
+def _check_row(
+    row_no: int, values: list[str], limits: ReadLimits, deadline: float | None, positions: list[tuple[str, int]]
+) -> None:
     """Reject the file at this row when it goes past a limit or a kept cell holds control characters."""
     if row_no > limits.max_rows:
         raise _rejected(row_no, f"文件超过 {limits.max_rows - 1:,} 个数据行（空行也计入），请拆分后再导入")
@@ -238,7 +242,7 @@ def _check_row(row_no: int, values: list[str], limits: ReadLimits, deadline: flo
         raise _rejected(row_no, f"读取文件超时（超过 {limits.max_seconds:g} 秒），请拆分后再导入")
     if not values:
         return
-    if len(values) > limits.max_columns and any(values[limits.max_columns:]):
+    if len(values) > limits.max_columns and any(values[limits.max_columns :]):
         extra = next(i for i, v in enumerate(values) if i >= limits.max_columns and v) + 1
         raise _rejected(row_no, f"第{extra}列有内容：一行最多读取 {limits.max_columns} 列")
     if max(map(len, values)) > limits.max_cell_chars:
@@ -278,8 +282,11 @@ def estimate_rows(path: Path) -> int | None:
 
 
 def read_rows(
-    source: Path | bytes | BinaryIO, headers: Sequence[str], filename: str | None = None,
-    limits: ReadLimits = BULK_LIMITS, encoding: str | None = None,
+    source: Path | bytes | BinaryIO,
+    headers: Sequence[str],
+    filename: str | None = None,
+    limits: ReadLimits = BULK_LIMITS,
+    encoding: str | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number, {header: value}) for every non-empty data row.
 
@@ -315,9 +322,18 @@ def read_rows(
             except _Unreadable as e:
                 raise _rejected(row_no + 1, e.message) from None
             row_no += 1
-            if (row_no > max_rows or (deadline is not None and time.monotonic() >= deadline)
-                    or (values and (len(values) > max_columns or max(map(len, values)) > max_chars
-                                    or _CONTROL.search("\t".join(values))))):
+            if (
+                row_no > max_rows
+                or (deadline is not None and time.monotonic() >= deadline)
+                or (
+                    values
+                    and (
+                        len(values) > max_columns
+                        or max(map(len, values)) > max_chars
+                        or _CONTROL.search("\t".join(values))
+                    )
+                )
+            ):
                 _check_row(row_no, values, limits, deadline, positions or [])  # names the problem, if it is one
             if positions is None:
                 index = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(values) if h}

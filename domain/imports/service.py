@@ -4,17 +4,18 @@ A file imports whole or not at all: rows are validated and staged in batches whi
 any bad row rejects the file (every error listed) and the transaction rolls back. Reading and
 validating run on the parser threads, one batch at a time; only staging runs on the event loop.
 """
+
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import Counter
 
-import asyncio
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
-
-from zizhu.domain.accounts import audit
 from zizhu.domain import db, versions
+from zizhu.domain.accounts import audit
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.imports.kinds import KINDS, Kind, Refs, load_refs
 from zizhu.domain.imports.reader import BULK_LIMITS, ImportRejected, estimate_rows, in_parser_thread, read_rows
@@ -46,12 +47,14 @@ async def _ensure_periods(codes: set[str], tx) -> None:
     for code in sorted(codes):
         sem = parse_semester(code)
         start, end = sem.default_dates()
-        rows.append({"code": sem.code, "year": sem.academic_year, "term": sem.term, "start": start, "end": end,
-                     "forced": False})
+        rows.append(
+            {"code": sem.code, "year": sem.academic_year, "term": sem.term, "start": start, "end": end, "forced": False}
+        )
     await db.execute_many(
         "INSERT INTO period (code, academic_year, term, start_date, end_date, force_active) "
         "VALUES (:code, :year, :term, :start, :end, :forced) ON CONFLICT (code) DO NOTHING",
-        rows, client=tx,
+        rows,
+        client=tx,
     )
 
 
@@ -106,11 +109,22 @@ async def run_import(
             progress(reader.rows, label, reader.rows)
         await _ensure_periods(refs.semesters, tx)
         counts = await staging.merge(reader.rows)
-        result = ImportResult(reader.rows, counts.inserted, counts.updated,
-                              counts.distinct - counts.inserted - counts.updated)
-        await audit.record(actor, f"import.{kind}", "import", path.name,
-                           after={"rows": result.rows, "inserted": result.inserted, "updated": result.updated,
-                                  "unchanged": result.unchanged}, using_db=tx)
+        result = ImportResult(
+            reader.rows, counts.inserted, counts.updated, counts.distinct - counts.inserted - counts.updated
+        )
+        await audit.record(
+            actor,
+            f"import.{kind}",
+            "import",
+            path.name,
+            after={
+                "rows": result.rows,
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            },
+            using_db=tx,
+        )
         if result.inserted or result.updated:
             await versions.bump(tx)  # regions, schools and enrolments shape what the read caches serve
     IMPORTED_ROWS.labels(kind).inc(result.rows)

@@ -5,6 +5,7 @@ Validated rows go into a temporary table of the import's transaction: on Postgre
 ON CONFLICT then merges it into the target: the last row of a duplicated key wins, and a row
 whose columns are all unchanged is not touched, so re-importing a file writes nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,12 +35,14 @@ class Staging:
         k = self.kind
         if self.pg:
             cols = ", ".join(f"{c} {k.typed.get(c, 'text')}" for c in k.columns)
-            await db.execute(f"CREATE TEMP TABLE {self.name} (row_no integer NOT NULL, {cols}) ON COMMIT DROP",
-                             client=self.tx)
+            await db.execute(
+                f"CREATE TEMP TABLE {self.name} (row_no integer NOT NULL, {cols}) ON COMMIT DROP", client=self.tx
+            )
         else:
             await db.execute(f"DROP TABLE IF EXISTS temp.{self.name}", client=self.tx)
-            await db.execute(f"CREATE TEMP TABLE {self.name} (row_no INTEGER NOT NULL, {', '.join(k.columns)})",
-                             client=self.tx)
+            await db.execute(
+                f"CREATE TEMP TABLE {self.name} (row_no INTEGER NOT NULL, {', '.join(k.columns)})", client=self.tx
+            )
 
     async def add(self, records: list[tuple]) -> None:
         """Stage (row_no, *columns) tuples."""
@@ -63,13 +66,12 @@ class Staging:
             changed = [f"{k.table}.{c} IS DISTINCT FROM excluded.{c}" for c in k.updated]
         else:
             changed = [
-                f"CAST({k.table}.{c} AS NUMERIC) IS NOT CAST(excluded.{c} AS NUMERIC)" if c in k.typed
-                and k.typed[c].startswith("numeric") else f"{k.table}.{c} IS NOT excluded.{c}"
+                f"CAST({k.table}.{c} AS NUMERIC) IS NOT CAST(excluded.{c} AS NUMERIC)"
+                if c in k.typed and k.typed[c].startswith("numeric")
+                else f"{k.table}.{c} IS NOT excluded.{c}"
                 for c in k.updated
             ]
-        conflict = (
-            f"DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}" if changed else "DO NOTHING"
-        )
+        conflict = f"DO UPDATE SET {', '.join(sets)} WHERE {' OR '.join(changed)}" if changed else "DO NOTHING"
         return (
             f"INSERT INTO {k.table} ({', '.join(targets)}) SELECT {', '.join(values)} FROM {s} s "
             # Last row of a duplicated key wins; SQLite needs a WHERE before ON CONFLICT anyway.
@@ -80,14 +82,20 @@ class Staging:
     async def merge(self, staged: int) -> MergeCounts:
         """Merge the `staged` rows into the target table; returns what changed."""
         k, tx = self.kind, self.tx
-        distinct = (await db.fetch(f"SELECT count(*) AS n FROM (SELECT 1 AS one FROM {self.name} GROUP BY {', '.join(k.keys)}) g",
-                                   client=tx))[0]["n"]
-        if self.pg:
-            row = (await db.fetch(
-                f"WITH merged AS ({self._merge_sql(distinct < staged)} RETURNING (xmax = 0) AS fresh) "
-                "SELECT count(*) FILTER (WHERE fresh) AS inserted, count(*) FILTER (WHERE NOT fresh) AS updated FROM merged",
+        distinct = (
+            await db.fetch(
+                f"SELECT count(*) AS n FROM (SELECT 1 AS one FROM {self.name} GROUP BY {', '.join(k.keys)}) g",
                 client=tx,
-            ))[0]
+            )
+        )[0]["n"]
+        if self.pg:
+            row = (
+                await db.fetch(
+                    f"WITH merged AS ({self._merge_sql(distinct < staged)} RETURNING (xmax = 0) AS fresh) "
+                    "SELECT count(*) FILTER (WHERE fresh) AS inserted, count(*) FILTER (WHERE NOT fresh) AS updated FROM merged",
+                    client=tx,
+                )
+            )[0]
             return MergeCounts(row["inserted"], row["updated"], distinct)
         count_sql = f"SELECT count(*) AS n FROM {k.table}"
         before = (await db.fetch(count_sql, client=tx))[0]["n"]

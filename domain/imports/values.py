@@ -3,6 +3,7 @@
 A `Cells` wraps one data row; its parsers return the clean value, or None after recording the
 problem, so one pass over a row collects every error in it. `Errors` is the file's error list.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +11,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from zizhu.domain.imports.reader import RowError
 from zizhu.domain.reference.codes import UNFUNDED_REASONS, LabelledEnum
 from zizhu.domain.reference.identity import InvalidIdNumber, is_school_code, validate_id_number
-from zizhu.domain.imports.reader import RowError
 from zizhu.domain.reference.periods import InvalidPeriod, parse_aid_period, parse_semester
 from zizhu.domain.settings import SHANGHAI
 
@@ -20,7 +21,14 @@ MAX_LISTED_ERRORS = 100_000
 FORMULA_STARTS = ("=", "+", "@")  # a spreadsheet would run such text as a formula when the data is exported
 _MAX_AMOUNT = Decimal("9999999999.99")
 _CENT = Decimal("0.01")
-_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
+_DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+)
 
 
 class Errors(list):
@@ -73,7 +81,7 @@ _REASONS_BY_TEXT = {**{c: c for c in UNFUNDED_REASONS}, **{label: c for c, label
 class Cells:
     """One data row: row number, {header: text}, and the file's error list."""
 
-    __slots__ = ("row", "values", "errors", "_start")
+    __slots__ = ("_start", "errors", "row", "values")
 
     def __init__(self, row: int, values: dict[str, str], errors: Errors) -> None:
         self.row = row

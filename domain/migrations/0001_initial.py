@@ -1,9 +1,10 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from tortoise import fields
+
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -21,7 +22,12 @@ class Migration(migrations.Migration):
                 ('active', fields.BooleanField(default=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'account', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A scoped user: a school code for school roles, a region code for authorities/admins.'},
+            options={
+                'table': 'account',
+                'app': 'models',
+                'pk_attr': 'id',
+                'table_description': 'A scoped user: a school code for school roles, a region code for authorities/admins.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -33,7 +39,12 @@ class Migration(migrations.Migration):
                 ('kind', fields.CharField(max_length=10)),
                 ('cycle', fields.CharField(max_length=10)),
             ],
-            options={'table': 'aid_project', 'app': 'models', 'pk_attr': 'code', 'table_description': '资助项目: only RELIEF (助困) projects of a student\'s stage decide "funded".'},
+            options={
+                'table': 'aid_project',
+                'app': 'models',
+                'pk_attr': 'code',
+                'table_description': '资助项目: only RELIEF (助困) projects of a student\'s stage decide "funded".',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -51,7 +62,17 @@ class Migration(migrations.Migration):
                 ('return_comment', fields.TextField(null=True, unique=False)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'aid_record', 'app': 'models', 'unique_together': (('id_number', 'project_code', 'period'),), 'indexes': [Index(fields=['school_code', 'period', 'project_code']), Index(fields=['period', 'status'])], 'pk_attr': 'id', 'table_description': '资助记录 (also the preschool roster entries of project PRE_GOV).'},
+            options={
+                'table': 'aid_record',
+                'app': 'models',
+                'unique_together': (('id_number', 'project_code', 'period'),),
+                'indexes': [
+                    Index(fields=['school_code', 'period', 'project_code']),
+                    Index(fields=['period', 'status']),
+                ],
+                'pk_attr': 'id',
+                'table_description': '资助记录 (also the preschool roster entries of project PRE_GOV).',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -63,10 +84,22 @@ class Migration(migrations.Migration):
                 ('action', fields.CharField(max_length=60)),
                 ('entity', fields.CharField(max_length=40)),
                 ('entity_key', fields.CharField(max_length=200)),
-                ('before', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('after', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                (
+                    'before',
+                    fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+                ),
+                (
+                    'after',
+                    fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+                ),
             ],
-            options={'table': 'audit_entry', 'app': 'models', 'indexes': [Index(fields=['entity', 'entity_key'])], 'pk_attr': 'id', 'table_description': 'Every write: who, what, before/after, when.'},
+            options={
+                'table': 'audit_entry',
+                'app': 'models',
+                'indexes': [Index(fields=['entity', 'entity_key'])],
+                'pk_attr': 'id',
+                'table_description': 'Every write: who, what, before/after, when.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -76,7 +109,12 @@ class Migration(migrations.Migration):
                 ('number', fields.CharField(unique=True, max_length=2)),
                 ('label', fields.CharField(max_length=50)),
             ],
-            options={'table': 'category_code', 'app': 'models', 'pk_attr': 'code', 'table_description': '特殊群体类型代码表'},
+            options={
+                'table': 'category_code',
+                'app': 'models',
+                'pk_attr': 'code',
+                'table_description': '特殊群体类型代码表',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -103,7 +141,13 @@ class Migration(migrations.Migration):
                 ('error', fields.TextField(null=True, unique=False)),
                 ('job_id', fields.CharField(null=True, unique=True, max_length=100)),
             ],
-            options={'table': 'comparison_run', 'app': 'models', 'indexes': [Index(fields=['period', 'province', 'published'])], 'pk_attr': 'id', 'table_description': "One comparison of period period (for one province, or all when province is '')."},
+            options={
+                'table': 'comparison_run',
+                'app': 'models',
+                'indexes': [Index(fields=['period', 'province', 'published'])],
+                'pk_attr': 'id',
+                'table_description': "One comparison of period period (for one province, or all when province is '').",
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -118,7 +162,14 @@ class Migration(migrations.Migration):
                 ('status', fields.CharField(max_length=12)),
                 ('province', fields.CharField(max_length=2)),
             ],
-            options={'table': 'enrolment', 'app': 'models', 'unique_together': (('id_number', 'school_code', 'stage'),), 'indexes': [Index(fields=['province', 'status']), Index(fields=['school_code', 'stage'])], 'pk_attr': 'id', 'table_description': '学生学籍: one student at one school in one stage.'},
+            options={
+                'table': 'enrolment',
+                'app': 'models',
+                'unique_together': (('id_number', 'school_code', 'stage'),),
+                'indexes': [Index(fields=['province', 'status']), Index(fields=['school_code', 'stage'])],
+                'pk_attr': 'id',
+                'table_description': '学生学籍: one student at one school in one stage.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -135,7 +186,14 @@ class Migration(migrations.Migration):
                 ('detail', fields.TextField(default='', unique=False)),
                 ('reported_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'legacy_poverty_reason', 'app': 'models', 'unique_together': (('period', 'stage', 'id_number', 'school_code'),), 'indexes': [Index(fields=['school_code', 'period'])], 'pk_attr': 'id', 'table_description': '脱贫家庭学生（原建档立卡）历史未资助原因 — read-only history, imported once.'},
+            options={
+                'table': 'legacy_poverty_reason',
+                'app': 'models',
+                'unique_together': (('period', 'stage', 'id_number', 'school_code'),),
+                'indexes': [Index(fields=['school_code', 'period'])],
+                'pk_attr': 'id',
+                'table_description': '脱贫家庭学生（原建档立卡）历史未资助原因 — read-only history, imported once.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -148,7 +206,12 @@ class Migration(migrations.Migration):
                 ('end_date', fields.DateField()),
                 ('force_active', fields.BooleanField(default=False)),
             ],
-            options={'table': 'period', 'app': 'models', 'pk_attr': 'code', 'table_description': '资助周期 (a semester): active while today is inside [start_date, end_date] or when forced.'},
+            options={
+                'table': 'period',
+                'app': 'models',
+                'pk_attr': 'code',
+                'table_description': '资助周期 (a semester): active while today is inside [start_date, end_date] or when forced.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -158,7 +221,12 @@ class Migration(migrations.Migration):
                 ('label', fields.CharField(max_length=100)),
                 ('needs_detail', fields.BooleanField(default=False)),
             ],
-            options={'table': 'reason_code', 'app': 'models', 'pk_attr': 'code', 'table_description': '未资助原因代码表'},
+            options={
+                'table': 'reason_code',
+                'app': 'models',
+                'pk_attr': 'code',
+                'table_description': '未资助原因代码表',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -169,7 +237,12 @@ class Migration(migrations.Migration):
                 ('parent_code', fields.CharField(null=True, db_index=True, max_length=6)),
                 ('level', fields.CharField(max_length=10)),
             ],
-            options={'table': 'region', 'app': 'models', 'pk_attr': 'code', 'table_description': '行政区划: 6-digit GB/T 2260 code, 000000 is the nation.'},
+            options={
+                'table': 'region',
+                'app': 'models',
+                'pk_attr': 'code',
+                'table_description': '行政区划: 6-digit GB/T 2260 code, 000000 is the nation.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -185,7 +258,13 @@ class Migration(migrations.Migration):
                 ('reported_by', fields.CharField(max_length=64)),
                 ('reported_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'region_reason', 'app': 'models', 'unique_together': (('period', 'stage', 'region_code', 'category'),), 'pk_attr': 'id', 'table_description': "主管部门本级未资助原因: an authority's own-level explanation for a period and stage."},
+            options={
+                'table': 'region_reason',
+                'app': 'models',
+                'unique_together': (('period', 'stage', 'region_code', 'category'),),
+                'pk_attr': 'id',
+                'table_description': "主管部门本级未资助原因: an authority's own-level explanation for a period and stage.",
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -199,7 +278,13 @@ class Migration(migrations.Migration):
                 ('stage', fields.CharField(max_length=20)),
                 ('change', fields.CharField(max_length=16)),
             ],
-            options={'table': 'run_change', 'app': 'models', 'indexes': [Index(fields=['run_id', 'change'])], 'pk_attr': 'id', 'table_description': 'A student newly unfunded or newly funded compared with the previously published run.'},
+            options={
+                'table': 'run_change',
+                'app': 'models',
+                'indexes': [Index(fields=['run_id', 'change'])],
+                'pk_attr': 'id',
+                'table_description': 'A student newly unfunded or newly funded compared with the previously published run.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -216,7 +301,13 @@ class Migration(migrations.Migration):
                 ('funded', fields.IntField()),
                 ('unfunded', fields.IntField()),
             ],
-            options={'table': 'run_statistic', 'app': 'models', 'indexes': [Index(fields=['run_id', 'region_code'])], 'pk_attr': 'id', 'table_description': 'Precomputed counts of a run per (school, stage, category, source).'},
+            options={
+                'table': 'run_statistic',
+                'app': 'models',
+                'indexes': [Index(fields=['run_id', 'region_code'])],
+                'pk_attr': 'id',
+                'table_description': 'Precomputed counts of a run per (school, stage, category, source).',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -227,7 +318,12 @@ class Migration(migrations.Migration):
                 ('region_code', fields.CharField(db_index=True, max_length=6)),
                 ('province', fields.CharField(db_index=True, max_length=2)),
             ],
-            options={'table': 'school', 'app': 'models', 'pk_attr': 'code', 'table_description': '学校: 10-digit 学校标识码, administered by the authority of region_code.'},
+            options={
+                'table': 'school',
+                'app': 'models',
+                'pk_attr': 'code',
+                'table_description': '学校: 10-digit 学校标识码, administered by the authority of region_code.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -240,7 +336,13 @@ class Migration(migrations.Migration):
                 ('source', fields.CharField(max_length=8)),
                 ('period', fields.CharField(max_length=11)),
             ],
-            options={'table': 'special_group_record', 'app': 'models', 'unique_together': (('period', 'id_number', 'category', 'source'),), 'pk_attr': 'id', 'table_description': '特殊群体学生名单: one (student, category, source) in one period.'},
+            options={
+                'table': 'special_group_record',
+                'app': 'models',
+                'unique_together': (('period', 'id_number', 'category', 'source'),),
+                'pk_attr': 'id',
+                'table_description': '特殊群体学生名单: one (student, category, source) in one period.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -265,7 +367,13 @@ class Migration(migrations.Migration):
                 ('end', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('updated_by', fields.CharField(default='', max_length=64)),
             ],
-            options={'table': 'time_window', 'app': 'models', 'unique_together': (('period', 'project_code', 'action', 'province'),), 'pk_attr': 'id', 'table_description': "[start, end) for (period, project, action), province '' is the national window."},
+            options={
+                'table': 'time_window',
+                'app': 'models',
+                'unique_together': (('period', 'project_code', 'action', 'province'),),
+                'pk_attr': 'id',
+                'table_description': "[start, end) for (period, project, action), province '' is the national window.",
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -283,7 +391,13 @@ class Migration(migrations.Migration):
                 ('reported_by', fields.CharField(max_length=64)),
                 ('reported_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'unfunded_reason', 'app': 'models', 'unique_together': (('period', 'stage', 'id_number'),), 'pk_attr': 'id', 'table_description': '特殊群体学生未资助原因, keyed by (period, stage, ID number) — never by a comparison run.'},
+            options={
+                'table': 'unfunded_reason',
+                'app': 'models',
+                'unique_together': (('period', 'stage', 'id_number'),),
+                'pk_attr': 'id',
+                'table_description': '特殊群体学生未资助原因, keyed by (period, stage, ID number) — never by a comparison run.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -300,7 +414,17 @@ class Migration(migrations.Migration):
                 ('central_mask', fields.IntField()),
                 ('self_mask', fields.IntField()),
             ],
-            options={'table': 'unfunded_result', 'app': 'models', 'indexes': [Index(fields=['run_id', 'region_code']), Index(fields=['run_id', 'school_code', 'stage']), Index(fields=['run_id', 'id_number'])], 'pk_attr': 'id', 'table_description': '未资助名单 row of a run: one (student, school, stage), with category bit masks per source.'},
+            options={
+                'table': 'unfunded_result',
+                'app': 'models',
+                'indexes': [
+                    Index(fields=['run_id', 'region_code']),
+                    Index(fields=['run_id', 'school_code', 'stage']),
+                    Index(fields=['run_id', 'id_number']),
+                ],
+                'pk_attr': 'id',
+                'table_description': '未资助名单 row of a run: one (student, school, stage), with category bit masks per source.',
+            },
             bases=['Model'],
         ),
     ]

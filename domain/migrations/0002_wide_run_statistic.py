@@ -1,20 +1,23 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from tortoise import fields
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
 
 # Existing long rows (one per school, stage, category, source) become one wide row per
 # (run, school, stage): the new rows are marked with category '' until the long ones are gone.
 _CELLS = [(f"{k:02d}", source) for k in range(14) for source in ("ALL", "CENTRAL", "SELF")]
 _WIDE = [f"{kind}_{c}_{s.lower()}" for c, s in _CELLS for kind in ("members", "funded")]
-_PICK = [f"SUM(CASE WHEN category = '{c}' AND source = '{s}' THEN {kind} ELSE 0 END)"
-         for c, s in _CELLS for kind in ("members", "funded")]
+_PICK = [
+    f"SUM(CASE WHEN category = '{c}' AND source = '{s}' THEN {kind} ELSE 0 END)"
+    for c, s in _CELLS
+    for kind in ("members", "funded")
+]
 TO_WIDE = [
     "INSERT INTO run_statistic (run_id, school_code, region_code, stage, category, source, members, funded, "
     f"unfunded, {', '.join(_WIDE)}) SELECT run_id, school_code, region_code, stage, '', '', 0, 0, 0, "
     f"{', '.join(_PICK)} FROM run_statistic WHERE category <> '' GROUP BY run_id, school_code, region_code, stage",
     "DELETE FROM run_statistic WHERE category <> ''",
 ]
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0001_initial')]
@@ -24,7 +27,13 @@ class Migration(migrations.Migration):
     operations = [
         ops.AlterModelOptions(
             name='RunStatistic',
-            options={'table': 'run_statistic', 'app': 'models', 'indexes': [Index(fields=['run_id', 'region_code'])], 'pk_attr': 'id', 'table_description': 'Precomputed counts of a run for one (school, stage), one row per pair.'},
+            options={
+                'table': 'run_statistic',
+                'app': 'models',
+                'indexes': [Index(fields=['run_id', 'region_code'])],
+                'pk_attr': 'id',
+                'table_description': 'Precomputed counts of a run for one (school, stage), one row per pair.',
+            },
         ),
         ops.AddField(
             model_name='RunStatistic',

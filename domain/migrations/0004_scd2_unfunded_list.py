@@ -1,7 +1,6 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from tortoise import fields
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
 
 # Each existing run kept a full copy of its list (no way back: the copies are not rebuilt): its rows become versions valid for that run
 # only, except the rows of each chain's newest succeeded run, which stay current.
@@ -17,6 +16,7 @@ TO_VERSIONS = [
     " AND r.province = unfunded_result.scope AND r.status = 'SUCCEEDED')",
 ]
 
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0003_lean_unfunded_result_index')]
 
@@ -30,7 +30,13 @@ class Migration(migrations.Migration):
         ),
         ops.AlterModelOptions(
             name='UnfundedResult',
-            options={'table': 'unfunded_result', 'app': 'models', 'indexes': [Index(fields=['period', 'scope', 'region_code', 'school_code'])], 'pk_attr': 'id', 'table_description': '未资助名单 row: one (student, school, stage) with category bit masks per source.'},
+            options={
+                'table': 'unfunded_result',
+                'app': 'models',
+                'indexes': [Index(fields=['period', 'scope', 'region_code', 'school_code'])],
+                'pk_attr': 'id',
+                'table_description': '未资助名单 row: one (student, school, stage) with category bit masks per source.',
+            },
         ),
         ops.AddField(
             model_name='UnfundedResult',

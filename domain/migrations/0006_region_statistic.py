@@ -1,7 +1,6 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from tortoise import fields
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
 
 from zizhu.domain.comparison.steps import region_statistics_sql
 
@@ -117,7 +116,13 @@ class Migration(migrations.Migration):
                 ('members_13_self', fields.IntField(default=0, db_default=0)),
                 ('funded_13_self', fields.IntField(default=0, db_default=0)),
             ],
-            options={'table': 'region_statistic', 'app': 'models', 'indexes': [Index(fields=['run_id', 'region_code'])], 'pk_attr': 'id', 'table_description': 'Precomputed counts of a run for one region (区域统计), written when the run is computed.'},
+            options={
+                'table': 'region_statistic',
+                'app': 'models',
+                'indexes': [Index(fields=['run_id', 'region_code'])],
+                'pk_attr': 'id',
+                'table_description': 'Precomputed counts of a run for one region (区域统计), written when the run is computed.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -126,7 +131,12 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=40)),
                 ('value', fields.BigIntField(default=0, db_default=0)),
             ],
-            options={'table': 'data_version', 'app': 'models', 'pk_attr': 'name', 'table_description': 'A counter (数据版本) moved in the same transaction as every write that changes what the cached read path serves.'},
+            options={
+                'table': 'data_version',
+                'app': 'models',
+                'pk_attr': 'name',
+                'table_description': 'A counter (数据版本) moved in the same transaction as every write that changes what the cached read path serves.',
+            },
             bases=['Model'],
         ),
         ops.RunPython(forward, backward),

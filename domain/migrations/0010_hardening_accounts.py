@@ -1,6 +1,5 @@
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
-from tortoise import fields
 
 # Token invalidation on password change or disable, optimistic versions of reported reasons,
 # and the lease a worker holds on a running comparison run.

@@ -1,7 +1,6 @@
-from tortoise import migrations
-from tortoise.migrations import operations as ops
-from tortoise import fields
+from tortoise import fields, migrations
 from tortoise.indexes import Index
+from tortoise.migrations import operations as ops
 
 # The runs that succeeded before this migration were published: remember them, with the totals
 # of their statistics rows, so their trend points survive their pruning.
@@ -12,6 +11,7 @@ BACKFILL = [
     " SELECT run_id, school_code, region_code, stage, members_00_all, funded_00_all FROM run_statistic"
     " WHERE run_id IN (SELECT run_id FROM run_history)",
 ]
+
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0010_hardening_accounts')]
@@ -30,7 +30,12 @@ class Migration(migrations.Migration):
                 ('carry_over_error', fields.TextField(null=True, unique=False)),
                 ('run_ids', fields.CharField(default='', db_default='', max_length=400)),
             ],
-            options={'table': 'nightly_tick', 'app': 'models', 'pk_attr': 'id', 'table_description': "One 02:00 tick (每日比对): the history carry-over's outcome and the runs it enqueued."},
+            options={
+                'table': 'nightly_tick',
+                'app': 'models',
+                'pk_attr': 'id',
+                'table_description': "One 02:00 tick (每日比对): the history carry-over's outcome and the runs it enqueued.",
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -42,7 +47,13 @@ class Migration(migrations.Migration):
                 ('scope', fields.CharField(default='', db_default='', max_length=2)),
                 ('computed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'run_history', 'app': 'models', 'indexes': [Index(fields=['period', 'scope'])], 'pk_attr': 'id', 'table_description': 'A published run remembered for trends (历次比对): kept when the run itself is pruned.'},
+            options={
+                'table': 'run_history',
+                'app': 'models',
+                'indexes': [Index(fields=['period', 'scope'])],
+                'pk_attr': 'id',
+                'table_description': 'A published run remembered for trends (历次比对): kept when the run itself is pruned.',
+            },
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -56,7 +67,13 @@ class Migration(migrations.Migration):
                 ('members', fields.IntField(default=0, db_default=0)),
                 ('funded', fields.IntField(default=0, db_default=0)),
             ],
-            options={'table': 'run_trend', 'app': 'models', 'indexes': [Index(fields=['run_id', 'region_code'])], 'pk_attr': 'id', 'table_description': 'The totals of a published run for one (school, stage): members and funded, any category'},
+            options={
+                'table': 'run_trend',
+                'app': 'models',
+                'indexes': [Index(fields=['run_id', 'region_code'])],
+                'pk_attr': 'id',
+                'table_description': 'The totals of a published run for one (school, stage): members and funded, any category',
+            },
             bases=['Model'],
         ),
         ops.RunSQL(BACKFILL, reverse_sql=[]),  # the tables go with the models

@@ -1,4 +1,5 @@
 """Tortoise models of zizhu. One module per concept; all are registered as app models."""
+
 from zizhu.domain.models.accounts import Account, AuditEntry
 from zizhu.domain.models.catalogue import AidProject, CategoryCode, Period, ReasonCode, StageCode
 from zizhu.domain.models.comparison import (
@@ -18,9 +19,29 @@ from zizhu.domain.models.students import AidRecord, Enrolment, SpecialGroupRecor
 from zizhu.domain.models.windows import TimeWindow
 
 __all__ = [
-    "Account", "AuditEntry", "AidProject", "CategoryCode", "Period", "ReasonCode", "StageCode",
-    "ComparisonRun", "DataVersion", "NightlyTick", "RegionStatistic", "RunChange", "RunHistory", "RunStatistic",
-    "RunTrend", "UnfundedResult", "Region", "School",
-    "LegacyPovertyReason", "RegionReason", "UnfundedReason", "AidRecord", "Enrolment",
-    "SpecialGroupRecord", "TimeWindow",
+    "Account",
+    "AidProject",
+    "AidRecord",
+    "AuditEntry",
+    "CategoryCode",
+    "ComparisonRun",
+    "DataVersion",
+    "Enrolment",
+    "LegacyPovertyReason",
+    "NightlyTick",
+    "Period",
+    "ReasonCode",
+    "Region",
+    "RegionReason",
+    "RegionStatistic",
+    "RunChange",
+    "RunHistory",
+    "RunStatistic",
+    "RunTrend",
+    "School",
+    "SpecialGroupRecord",
+    "StageCode",
+    "TimeWindow",
+    "UnfundedReason",
+    "UnfundedResult",
 ]

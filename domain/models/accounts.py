@@ -1,4 +1,5 @@
 """Accounts (账号) and the audit log (操作日志)."""
+
 from tortoise import fields
 from tortoise.models import Model
 

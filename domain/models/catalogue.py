@@ -1,4 +1,5 @@
 """Seeded code lists (stages, categories, reasons), the aid project catalogue and periods."""
+
 from tortoise import fields
 from tortoise.models import Model
 

@@ -1,4 +1,5 @@
 """Comparison runs (比对批次) and what they produce. Nothing here is keyed by reasons."""
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -12,7 +13,9 @@ def _count_fields() -> dict[str, fields.IntField]:
     """members_k_source and funded_k_source for every category column k and source."""
     return {
         f"{kind}_{category}_{source}": fields.IntField(default=0, db_default=0)
-        for category in STAT_CATEGORIES for source in STAT_SOURCES for kind in ("members", "funded")
+        for category in STAT_CATEGORIES
+        for source in STAT_SOURCES
+        for kind in ("members", "funded")
     }
 
 

@@ -1,4 +1,5 @@
 """Regions (行政区划) and schools (学校)."""
+
 from tortoise import fields
 from tortoise.models import Model
 

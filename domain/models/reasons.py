@@ -1,4 +1,5 @@
 """Unfunded reasons (未资助原因): the new module's, authorities' own-level ones, and legacy history."""
+
 from tortoise import fields
 from tortoise.models import Model
 

@@ -3,6 +3,7 @@
 Tables that belong to a school carry the 2-digit province so they can be partitioned or
 distributed by province (docs/operations.md, scaling out).
 """
+
 from tortoise import fields
 from tortoise.models import Model
 

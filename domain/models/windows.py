@@ -1,4 +1,5 @@
 """Time windows (填报时间范围) for preschool roster entry and review."""
+
 from tortoise import fields
 from tortoise.models import Model
 

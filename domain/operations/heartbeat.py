@@ -4,6 +4,7 @@ Every running worker writes `{queue}:worker:{worker id}` every HEARTBEAT_S secon
 so a killed worker's key disappears); a worker is *alive* while its last heartbeat is younger
 than ZIZHU_WORKER_STALE_SECONDS. The 02:00 tick writes `{queue}:nightly-tick` when it ends.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,7 +45,7 @@ class NightlyTick:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def worker_id() -> str:
@@ -71,7 +72,7 @@ async def keep_beating(redis, wid: str) -> None:
     while True:
         try:
             await beat(redis, wid, started_at)
-        except Exception as exc:  # noqa: BLE001 - the next beat tries again
+        except Exception as exc:
             log.warning("heartbeat not written: %s", exc)
         await asyncio.sleep(HEARTBEAT_S)
 
@@ -89,8 +90,15 @@ async def workers(redis) -> list[WorkerBeat]:
             continue
         data = json.loads(raw)
         wid = (key.decode() if isinstance(key, bytes) else key).split(":worker:", 1)[1]
-        found.append(WorkerBeat(wid, data["host"], data["pid"], dt.datetime.fromisoformat(data["started_at"]),
-                                dt.datetime.fromisoformat(data["last_seen"])))
+        found.append(
+            WorkerBeat(
+                wid,
+                data["host"],
+                data["pid"],
+                dt.datetime.fromisoformat(data["started_at"]),
+                dt.datetime.fromisoformat(data["last_seen"]),
+            )
+        )
     return sorted(found, key=lambda w: w.last_seen, reverse=True)
 
 

@@ -7,6 +7,7 @@ number in it is masked like `mask_id_number` does (110101********1234), and it i
 `MAX_LINE` and the whole to `MAX_TRACEBACK`, so a 2 MB value sent by a client cannot become a
 4 MB log entry and a unique-violation message cannot carry a student's ID number.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,7 @@ def _traceback(exc_info) -> str:
 def sanitise(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a malformed record is logged as its bare template
+    except Exception:
         message = str(record.msg)
     record.msg, record.args = redact(message), None
     if record.exc_info and record.exc_info[0] is not None:

@@ -3,6 +3,7 @@
 `configure()` is called once by each process entry point (the command line, `serve`, `worker`)
 with the validated settings; ZIZHU_LOG_LEVEL and ZIZHU_LOG_FORMAT choose level and format.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,6 +34,8 @@ def configure(settings: Settings, stream=None) -> logging.Handler:
     for name in (ROOT_LOGGER, *ALSO):
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if h.get_name() != "zizhu"] + [handler]
-        logger.setLevel(settings.log_level if name == ROOT_LOGGER else max(logging.INFO, logging.getLevelName(settings.log_level)))
+        logger.setLevel(
+            settings.log_level if name == ROOT_LOGGER else max(logging.INFO, logging.getLevelName(settings.log_level))
+        )
         logger.propagate = False
     return handler

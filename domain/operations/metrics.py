@@ -1,5 +1,6 @@
 """Prometheus metrics (监控指标) of the domain read at scrape time
 (queue depth, workers alive, stalled runs, each period's last run: duration and row counts)."""
+
 from __future__ import annotations
 
 from prometheus_client import Gauge

@@ -6,12 +6,13 @@ for (that period, its stage, its ID number), marked `inherited`, unless a reason
 When the legacy table holds the same (period, stage, ID number) at two schools, the latest
 `reported_at` wins (a missing time counts as oldest), then the highest row id.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
-from zizhu.domain.accounts import audit
 from zizhu.domain import db, versions
+from zizhu.domain.accounts import audit
 from zizhu.domain.settings import SHANGHAI
 
 CARRY_OVER_PERIOD = "2023-2024-1"
@@ -52,8 +53,12 @@ async def carry_over_legacy_reasons(actor: str, now: dt.datetime | None = None) 
             CARRY_OVER_SQL, {"period": CARRY_OVER_PERIOD, "reported_by": CARRY_OVER_ACTOR, "now": now}, tx
         )
         await audit.record(
-            actor, "CARRY_OVER", "unfunded_reason", CARRY_OVER_PERIOD,
-            after={"inserted": inserted, "source": "legacy_poverty_reason"}, using_db=tx,
+            actor,
+            "CARRY_OVER",
+            "unfunded_reason",
+            CARRY_OVER_PERIOD,
+            after={"inserted": inserted, "source": "legacy_poverty_reason"},
+            using_db=tx,
         )
         await versions.bump(tx)
     return inserted

@@ -9,22 +9,23 @@ version (版本号), 1 when first reported and moved by every change; a client t
 version it saw (`expected_version`, 0 = "no reason yet") gets CONFLICT when someone changed the
 reason since, instead of overwriting that change unseen.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from zizhu.domain.accounts import audit
 from zizhu.domain import db, versions
-from zizhu.domain.reference.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
+from zizhu.domain.accounts import audit
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison.published_list import published_run_id
+from zizhu.domain.comparison.steps import list_rows_of
 from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
+from zizhu.domain.models import ReasonCode, RegionReason, UnfundedReason
+from zizhu.domain.reference.codes import REASON_NEEDS_DETAIL, Category, Role, Stage
 from zizhu.domain.reference.identity import normalise_id_number, validate_id_number
 from zizhu.domain.reference.inputs import reject_duplicates
-from zizhu.domain.models import ReasonCode, RegionReason, UnfundedReason
 from zizhu.domain.reference.periods import parse_semester
-from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.comparison.steps import list_rows_of
-from zizhu.domain.comparison.published_list import published_run_id
 
 AUDITED = ("reason_code", "detail", "inherited", "reported_by", "reported_at")
 
@@ -64,12 +65,23 @@ async def _unfunded_row(period: str, stage: Stage, id_number: str, school_code: 
 
 def _check_version(expected: int | None, current: int, entity_key: str) -> None:
     if expected is not None and expected != current:
-        raise Conflict(f"{entity_key} 的原因已被他人修改（当前版本 {current}，您看到的是版本 {expected}），请刷新后重试",
-                       currentVersion=current)
+        raise Conflict(
+            f"{entity_key} 的原因已被他人修改（当前版本 {current}，您看到的是版本 {expected}），请刷新后重试",
+            currentVersion=current,
+        )
 
 
-async def _upsert_audited(model, key: dict, values: dict, audited: tuple[str, ...], actor: str,
-                          action: str, entity: str, tx, expected_version: int | None = None):
+async def _upsert_audited(
+    model,
+    key: dict,
+    values: dict,
+    audited: tuple[str, ...],
+    actor: str,
+    action: str,
+    entity: str,
+    tx,
+    expected_version: int | None = None,
+):
     """Insert or update the row of `key` with `values` and audit before/after, inside `tx`.
 
     Never fails on a race: the insert skips a row another transaction has just written, and the
@@ -82,7 +94,8 @@ async def _upsert_audited(model, key: dict, values: dict, audited: tuple[str, ..
     inserted = await db.fetch(
         f"INSERT INTO {table} ({', '.join(columns)}, version) VALUES ({', '.join(':' + c for c in columns)}, 1) "
         f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING id",
-        {**key, **values}, client=tx,
+        {**key, **values},
+        client=tx,
     )
     if inserted:
         _check_version(expected_version, 0, entity_key)
@@ -96,8 +109,9 @@ async def _upsert_audited(model, key: dict, values: dict, audited: tuple[str, ..
         before = audit.snapshot(existing, audited)
         await model.filter(id=existing.id).using_db(tx).update(**values, version=current["version"] + 1)
     row = await model.get(**key, using_db=tx)
-    await audit.record(actor, action, entity, entity_key, before=before, after=audit.snapshot(row, audited),
-                       using_db=tx)
+    await audit.record(
+        actor, action, entity, entity_key, before=before, after=audit.snapshot(row, audited), using_db=tx
+    )
     return row
 
 
@@ -142,12 +156,23 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
             r, id_number, row = checked[index]
             key = {"period": r.period, "stage": r.stage.value, "id_number": id_number}
             values = {
-                "reason_code": r.reason_code, "detail": r.detail.strip(), "inherited": False,
-                "reported_by": viewer.username, "reported_at": now,
-                "school_code": row["school_code"], "province": row["province"],
+                "reason_code": r.reason_code,
+                "detail": r.detail.strip(),
+                "inherited": False,
+                "reported_by": viewer.username,
+                "reported_at": now,
+                "school_code": row["school_code"],
+                "province": row["province"],
             }
             saved[index] = await _upsert_audited(
-                UnfundedReason, key, values, AUDITED, viewer.username, "reason.report", "unfunded_reason", tx,
+                UnfundedReason,
+                key,
+                values,
+                AUDITED,
+                viewer.username,
+                "reason.report",
+                "unfunded_reason",
+                tx,
                 expected_version=r.expected_version,
             )
         await versions.bump(tx)  # reason counts served from caches are stale from this commit on
@@ -155,8 +180,14 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
 
 
 async def report_region_reason(
-    viewer: Viewer, period: str, stage: Stage, reason_code: str, detail: str,
-    category: Category | None, now: dt.datetime, expected_version: int | None = None,
+    viewer: Viewer,
+    period: str,
+    stage: Stage,
+    reason_code: str,
+    detail: str,
+    category: Category | None,
+    now: dt.datetime,
+    expected_version: int | None = None,
 ) -> RegionReason:
     """An authority fills its own level's reason (主管部门填报本级原因) for its own region."""
     viewer.require_role(Role.AUTHORITY_OPERATOR)
@@ -165,17 +196,30 @@ async def report_region_reason(
     message = await _check_reason_code(reason_code, detail)
     if message:
         raise ValidationFailed(message)
-    key = {"period": period, "stage": stage.value, "region_code": viewer.scope_code,
-           "category": category.number if category else "00"}
+    key = {
+        "period": period,
+        "stage": stage.value,
+        "region_code": viewer.scope_code,
+        "category": category.number if category else "00",
+    }
     values = {"reason_code": reason_code, "detail": detail.strip(), "reported_by": viewer.username, "reported_at": now}
     async with db.transaction() as tx:
         return await _upsert_audited(
-            RegionReason, key, values, tuple(values), viewer.username, "region_reason.report", "region_reason", tx,
+            RegionReason,
+            key,
+            values,
+            tuple(values),
+            viewer.username,
+            "region_reason.report",
+            "region_reason",
+            tx,
             expected_version=expected_version,
         )
 
 
-async def region_reasons(viewer: Viewer, period: str, region_code: str | None, stage: Stage | None) -> list[RegionReason]:
+async def region_reasons(
+    viewer: Viewer, period: str, region_code: str | None, stage: Stage | None
+) -> list[RegionReason]:
     region = await viewer.region(region_code)
     return await RegionReason.filter(
         period=period, region_code=region.code, stage__in=viewer.visible_stages(stage)
@@ -186,5 +230,8 @@ async def region_reasons_by_ids(viewer: Viewer, ids: list[int]) -> dict[int, Reg
     """The own-level reasons asked for that the viewer may see (others are missing)."""
     if viewer.is_school:
         return {}
-    return {r.id: r for r in await RegionReason.filter(id__in=ids or [0])
-            if viewer.allows_stage(r.stage) and viewer.covers_region_code(r.region_code)}
+    return {
+        r.id: r
+        for r in await RegionReason.filter(id__in=ids or [0])
+        if viewer.allows_stage(r.stage) and viewer.covers_region_code(r.region_code)
+    }

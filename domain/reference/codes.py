@@ -3,12 +3,13 @@
 Each enum member carries its Chinese label; parsing accepts the English code, the
 two-digit code where one exists, or any Chinese name, so imports and the API agree.
 """
+
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class LabelledEnum(str, Enum):
+class LabelledEnum(StrEnum):
     """A str enum whose members have Chinese labels (and optional alias names)."""
 
     def __new__(cls, value: str, label: str, *aliases: str):

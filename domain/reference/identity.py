@@ -6,6 +6,7 @@ that code is retired; the birth date is checked here directly, since stdnum's
 `get_birth_date` re-normalises the number and costs more than the rest of the check (imports
 validate millions of IDs).
 """
+
 from __future__ import annotations
 
 import re

@@ -5,13 +5,13 @@ oversized value is answered VALIDATION naming the argument, never INTERNAL from 
 (NUL bytes, values longer than a column, integers beyond 64 bits, lists beyond a driver's
 parameter limit). The services still check the meaning (does the school exist, is it in scope).
 """
+
 from __future__ import annotations
 
 import base64
-
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.reference.identity import is_region_code, is_school_code
@@ -121,7 +121,9 @@ def check_text(field: str, name: str, value: str, path: str) -> None:
 
 def check_list(name: str, items: list, path: str) -> None:
     if len(items) > MAX_BATCH:
-        raise ValidationFailed(f"参数 {path} 一次最多 {MAX_BATCH} 项，实为 {len(items)} 项", argument=path, max=MAX_BATCH)
+        raise ValidationFailed(
+            f"参数 {path} 一次最多 {MAX_BATCH} 项，实为 {len(items)} 项", argument=path, max=MAX_BATCH
+        )
 
 
 def check_int(name: str, value: int, path: str) -> None:

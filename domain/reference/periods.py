@@ -1,4 +1,5 @@
 """Funding periods (资助周期): `2023-2024-1` autumn semester, `2023-2024-2` spring, `2023-2024` year."""
+
 from __future__ import annotations
 
 import calendar

@@ -7,16 +7,20 @@ and RETURNED entries can be edited or deleted. Entry actions need the ENTRY wind
 actions the REVIEW window; every write checks its window again inside the committing transaction,
 on the clock `now` passed in (a callable, read at commit). Every change is audited.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Iterable
 
-from zizhu.domain.accounts import audit
 from zizhu.domain import db
-from zizhu.domain.roster import windows
+from zizhu.domain.accounts import audit
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
+from zizhu.domain.models import AidRecord, Enrolment, School
+from zizhu.domain.paging import page_size
 from zizhu.domain.reference.codes import (
     PRESCHOOL_PROJECT,
     AidStatus,
@@ -26,13 +30,10 @@ from zizhu.domain.reference.codes import (
     Stage,
     WindowAction,
 )
-from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
 from zizhu.domain.reference.identity import validate_id_number
-from zizhu.domain.models import AidRecord, Enrolment, School
 from zizhu.domain.reference.inputs import reject_duplicates
 from zizhu.domain.reference.periods import parse_semester
-from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.paging import page_size
+from zizhu.domain.roster import windows
 
 PROJECT = PRESCHOOL_PROJECT
 Now = Callable[[], dt.datetime]
@@ -57,7 +58,6 @@ def check_period(text: str) -> str:
     return parse_semester(text).code
 
 
-
 def check_amount(raw: Decimal | str | float | int) -> Decimal:
     """A positive amount in yuan with at most two decimals (金额)."""
     try:
@@ -74,8 +74,12 @@ def check_amount(raw: Decimal | str | float | int) -> Decimal:
 
 
 def child_problems(
-    id_number: str, name: str | None, enrolled: dict[str, str], existing: AidRecord | None,
-    school_code: str, allow_editable: bool,
+    id_number: str,
+    name: str | None,
+    enrolled: dict[str, str],
+    existing: AidRecord | None,
+    school_code: str,
+    allow_editable: bool,
 ) -> list[tuple[str, str]]:
     """(column, message) for a child who cannot be put on this school's roster.
 
@@ -101,10 +105,16 @@ async def enrolled_names(school_code: str, id_numbers: Iterable[str], using_db=N
     ids = list(set(id_numbers))
     found: dict[str, str] = {}
     for i in range(0, len(ids), 500):
-        rows = await Enrolment.filter(
-            school_code=school_code, stage=Stage.PRESCHOOL.value, status=EnrolmentStatus.ENROLLED.value,
-            id_number__in=ids[i:i + 500],
-        ).using_db(using_db).values_list("id_number", "name")
+        rows = (
+            await Enrolment.filter(
+                school_code=school_code,
+                stage=Stage.PRESCHOOL.value,
+                status=EnrolmentStatus.ENROLLED.value,
+                id_number__in=ids[i : i + 500],
+            )
+            .using_db(using_db)
+            .values_list("id_number", "name")
+        )
         found.update(dict(rows))
     return found
 
@@ -114,9 +124,9 @@ async def existing_entries(period: str, id_numbers: Iterable[str], using_db=None
     ids = list(set(id_numbers))
     found: dict[str, AidRecord] = {}
     for i in range(0, len(ids), 500):
-        for row in await AidRecord.filter(
-            project_code=PROJECT, period=period, id_number__in=ids[i:i + 500]
-        ).using_db(using_db):
+        for row in await AidRecord.filter(project_code=PROJECT, period=period, id_number__in=ids[i : i + 500]).using_db(
+            using_db
+        ):
             found[row.id_number] = row
     return found
 
@@ -170,8 +180,12 @@ def _require_action_role(viewer: Viewer, action: WindowAction) -> None:
 
 
 async def window_targets(
-    viewer: Viewer, action: WindowAction, *, period: str | None = None,
-    school_code: str | None = None, ids: Iterable | None = None,
+    viewer: Viewer,
+    action: WindowAction,
+    *,
+    period: str | None = None,
+    school_code: str | None = None,
+    ids: Iterable | None = None,
 ) -> set[tuple[str, str]]:
     """(period, province) pairs whose window guards a roster action (used by the API guard)."""
     _require_action_role(viewer, action)
@@ -191,14 +205,20 @@ def _conflict(entry: AidRecord, doing: str) -> Conflict:
     status = AidStatus(entry.status)
     return Conflict(
         f"名单记录 {entry.id}（{entry.name}）状态为“{status.label}”，不能{doing}",
-        entryId=str(entry.id), status=status.value,
+        entryId=str(entry.id),
+        status=status.value,
     )
 
 
 # --- entry (SCHOOL_OPERATOR, ENTRY window) -------------------------------------------------------
 async def add_entry(
-    viewer: Viewer, period: str, id_number: str, amount, now: Now,
-    name: str | None = None, school_code: str | None = None,
+    viewer: Viewer,
+    period: str,
+    id_number: str,
+    amount,
+    now: Now,
+    name: str | None = None,
+    school_code: str | None = None,
 ) -> AidRecord:
     school = await entry_school(viewer, school_code)
     period, id_number, amount = check_period(period), validate_id_number(id_number), check_amount(amount)
@@ -212,12 +232,25 @@ async def add_entry(
             error = Conflict if id_number in enrolled and existing is not None else ValidationFailed
             raise error("；".join(m for _, m in problems), argument="idNumber")
         entry = await AidRecord.create(
-            id_number=id_number, name=enrolled[id_number], school_code=school.code, project_code=PROJECT,
-            period=period, amount=amount, status=AidStatus.DRAFT.value, province=school.province,
+            id_number=id_number,
+            name=enrolled[id_number],
+            school_code=school.code,
+            project_code=PROJECT,
+            period=period,
+            amount=amount,
+            status=AidStatus.DRAFT.value,
+            province=school.province,
             using_db=tx,
         )
-        await audit.record(viewer.username, "roster.add", "aid_record", str(entry.id),
-                           None, audit.snapshot(entry, AUDITED), using_db=tx)
+        await audit.record(
+            viewer.username,
+            "roster.add",
+            "aid_record",
+            str(entry.id),
+            None,
+            audit.snapshot(entry, AUDITED),
+            using_db=tx,
+        )
     return entry
 
 
@@ -238,8 +271,15 @@ async def update_entry(viewer: Viewer, entry_id, amount, now: Now) -> AidRecord:
         before = audit.snapshot(entry, AUDITED)
         entry.amount = amount
         await entry.save(using_db=tx)
-        await audit.record(viewer.username, "roster.update", "aid_record", str(entry.id),
-                           before, audit.snapshot(entry, AUDITED), using_db=tx)
+        await audit.record(
+            viewer.username,
+            "roster.update",
+            "aid_record",
+            str(entry.id),
+            before,
+            audit.snapshot(entry, AUDITED),
+            using_db=tx,
+        )
     return entry
 
 
@@ -248,8 +288,7 @@ async def delete_entry(viewer: Viewer, entry_id, now: Now) -> str:
         entry = await _editable_entry(viewer, entry_id, "删除", now, tx)
         before = audit.snapshot(entry, AUDITED)
         await entry.delete(using_db=tx)
-        await audit.record(viewer.username, "roster.delete", "aid_record", str(entry.id),
-                           before, None, using_db=tx)
+        await audit.record(viewer.username, "roster.delete", "aid_record", str(entry.id), before, None, using_db=tx)
     return str(entry.id)
 
 
@@ -257,8 +296,15 @@ async def _move(viewer: Viewer, entry: AidRecord, status: AidStatus, comment: st
     before = audit.snapshot(entry, AUDITED)
     entry.status, entry.return_comment = status.value, comment
     await entry.save(using_db=tx)
-    await audit.record(viewer.username, f"roster.{verb}", "aid_record", str(entry.id),
-                       before, audit.snapshot(entry, AUDITED), using_db=tx)
+    await audit.record(
+        viewer.username,
+        f"roster.{verb}",
+        "aid_record",
+        str(entry.id),
+        before,
+        audit.snapshot(entry, AUDITED),
+        using_db=tx,
+    )
 
 
 async def submit_entries(viewer: Viewer, ids: Iterable, now: Now) -> list[AidRecord]:
@@ -310,8 +356,12 @@ class RosterPage:
 
 
 async def list_entries(
-    viewer: Viewer, period: str, school_code: str | None = None, status: AidStatus | None = None,
-    first: int = 50, after_id: int | None = None,
+    viewer: Viewer,
+    period: str,
+    school_code: str | None = None,
+    status: AidStatus | None = None,
+    first: int = 50,
+    after_id: int | None = None,
 ) -> RosterPage:
     """One page of a school's roster (keyset on id)."""
     page_size(first)
@@ -331,7 +381,6 @@ async def count_entries(viewer: Viewer, period: str, school_code: str | None = N
     """How many entries a school's roster of `period` has, whatever their status."""
     school = await roster_school(viewer, school_code)
     return await AidRecord.filter(project_code=PROJECT, period=check_period(period), school_code=school.code).count()
-
 
 
 async def roster_windows(period: str, school: School, now: dt.datetime) -> dict[WindowAction, windows.WindowState]:

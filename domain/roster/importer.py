@@ -12,6 +12,7 @@ window is checked inside the transaction that commits, on the clock read at that
 An upload is read on the parser threads within `UPLOAD_LIMITS` (rows, columns, cell length,
 unpacked size, time). The template is built once per process, off the event loop.
 """
+
 from __future__ import annotations
 
 import io
@@ -21,16 +22,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
-from zizhu.domain.accounts import audit
 from zizhu.domain import db
-from zizhu.domain.roster import entries as roster, windows
-from zizhu.domain.reference.codes import AidStatus, WindowAction
+from zizhu.domain.accounts import audit
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.errors import ValidationFailed
-from zizhu.domain.reference.identity import make_id_number, validate_id_number
 from zizhu.domain.imports import ImportRejected, RowError, read_rows
 from zizhu.domain.imports.reader import ReadLimits, in_parser_thread, is_xlsx
 from zizhu.domain.models import AidRecord
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.reference.codes import AidStatus, WindowAction
+from zizhu.domain.reference.identity import make_id_number, validate_id_number
+from zizhu.domain.roster import entries as roster
+from zizhu.domain.roster import windows
 
 ID, NAME, AMOUNT = "身份证件号", "姓名", "金额"
 HEADERS = (ID, NAME, AMOUNT)
@@ -38,8 +40,14 @@ DATA_SHEET, NOTES_SHEET = "资助名单", "填写说明"
 TEMPLATE_FILENAME = "preschool-roster.xlsx"
 MAX_ROWS = 5000
 # Row 1 is the header; blank rows count. The template's own sheet unpacks to well under 1 MB.
-UPLOAD_LIMITS = ReadLimits(max_rows=MAX_ROWS + 1, max_columns=64, max_cell_chars=1_000,
-                           max_unpacked_bytes=20 * 1024**2, max_members=200, max_seconds=30.0)
+UPLOAD_LIMITS = ReadLimits(
+    max_rows=MAX_ROWS + 1,
+    max_columns=64,
+    max_cell_chars=1_000,
+    max_unpacked_bytes=20 * 1024**2,
+    max_members=200,
+    max_seconds=30.0,
+)
 EXAMPLE = (make_id_number("43010220200101001"), "张小明", "1000.00")
 
 
@@ -89,7 +97,7 @@ def _parse(source: bytes | BinaryIO | Path, filename: str | None) -> tuple[list[
                 rows.append(_Row(row_no, id_number, values[NAME], amount))
     except ImportRejected:
         raise
-    except Exception:  # noqa: BLE001 - a corrupt workbook can fail in many ways inside openpyxl
+    except Exception:
         raise ImportRejected([RowError(1, "", "文件无法读取，请使用下载的 .xlsx 模板或 UTF-8 CSV")]) from None
     if not rows and not errors:
         raise ImportRejected([RowError(2, "", "文件中没有数据行")])
@@ -97,8 +105,12 @@ def _parse(source: bytes | BinaryIO | Path, filename: str | None) -> tuple[list[
 
 
 async def import_roster(
-    viewer: Viewer, period: str, source: bytes | BinaryIO | Path, filename: str | None,
-    now: roster.Now, school_code: str | None = None,
+    viewer: Viewer,
+    period: str,
+    source: bytes | BinaryIO | Path,
+    filename: str | None,
+    now: roster.Now,
+    school_code: str | None = None,
 ) -> ImportResult:
     """Import a filled template into the school's roster as DRAFT entries, all or nothing."""
     school = await roster.entry_school(viewer, school_code)
@@ -117,24 +129,46 @@ async def import_roster(
             ):
                 errors.append(RowError(r.row, column, message))
         if errors:
-            raise ImportRejected(sorted(errors, key=lambda e: (e.row, HEADERS.index(e.column) if e.column in HEADERS else -1)))
+            raise ImportRejected(
+                sorted(errors, key=lambda e: (e.row, HEADERS.index(e.column) if e.column in HEADERS else -1))
+            )
         for r in rows:
             entry = existing.get(r.id_number)
             if entry is None:
                 entry = await AidRecord.create(
-                    id_number=r.id_number, name=enrolled[r.id_number], school_code=school.code,
-                    project_code=roster.PROJECT, period=period, amount=r.amount,
-                    status=AidStatus.DRAFT.value, province=school.province, using_db=tx,
+                    id_number=r.id_number,
+                    name=enrolled[r.id_number],
+                    school_code=school.code,
+                    project_code=roster.PROJECT,
+                    period=period,
+                    amount=r.amount,
+                    status=AidStatus.DRAFT.value,
+                    province=school.province,
+                    using_db=tx,
                 )
-                await audit.record(viewer.username, "roster.import", "aid_record", str(entry.id),
-                                   None, audit.snapshot(entry, roster.AUDITED), using_db=tx)
+                await audit.record(
+                    viewer.username,
+                    "roster.import",
+                    "aid_record",
+                    str(entry.id),
+                    None,
+                    audit.snapshot(entry, roster.AUDITED),
+                    using_db=tx,
+                )
                 created += 1
             elif entry.amount != r.amount:
                 before = audit.snapshot(entry, roster.AUDITED)
                 entry.amount = r.amount
                 await entry.save(using_db=tx)
-                await audit.record(viewer.username, "roster.import", "aid_record", str(entry.id),
-                                   before, audit.snapshot(entry, roster.AUDITED), using_db=tx)
+                await audit.record(
+                    viewer.username,
+                    "roster.import",
+                    "aid_record",
+                    str(entry.id),
+                    before,
+                    audit.snapshot(entry, roster.AUDITED),
+                    using_db=tx,
+                )
                 updated += 1
     return ImportResult(rows=len(rows), created=created, updated=updated, unchanged=len(rows) - created - updated)
 
@@ -175,8 +209,13 @@ def _build_template() -> bytes:
     # Text format keeps an 18-digit ID number from turning into a rounded number in Excel.
     for row in range(2, 1002):
         ws.cell(row=row, column=1).number_format = "@"
-    amounts = DataValidation(type="decimal", operator="greaterThan", formula1="0",
-                             error="金额须为大于0的数字，最多两位小数", errorTitle="金额无效")
+    amounts = DataValidation(
+        type="decimal",
+        operator="greaterThan",
+        formula1="0",
+        error="金额须为大于0的数字，最多两位小数",
+        errorTitle="金额无效",
+    )
     ws.add_data_validation(amounts)
     amounts.add("C2:C5001")
     ws.freeze_panes = "A2"
@@ -187,9 +226,13 @@ def _build_template() -> bytes:
     notes.append([NAME, "必填", "与学籍系统中的姓名一致"])
     notes.append([AMOUNT, "必填", "资助金额（元），大于0，最多两位小数"])
     notes.append([])
-    notes.append(["说明", "", f"只导入第一张表「{DATA_SHEET}」，从第2行开始，每行一名幼儿，最多{MAX_ROWS}行；本表不会被导入"])
+    notes.append(
+        ["说明", "", f"只导入第一张表「{DATA_SHEET}」，从第2行开始，每行一名幼儿，最多{MAX_ROWS}行；本表不会被导入"]
+    )
     notes.append(["", "", "资助周期在导入时选择（如 2023-2024-1 表示 2023-2024学年秋季学期）"])
-    notes.append(["", "", "导入的记录状态为“录入”；已录入或被退回的幼儿再次导入时按文件更新金额；任一行有误则整个文件不导入"])
+    notes.append(
+        ["", "", "导入的记录状态为“录入”；已录入或被退回的幼儿再次导入时按文件更新金额；任一行有误则整个文件不导入"]
+    )
     notes.append(["", "", "只能在名单录入时间范围内导入"])
     notes.append([])
     notes.append(["示例（请在「资助名单」表中按此格式填写）"])

@@ -7,6 +7,7 @@ from the semester's start (its period row's start date, else 09-01) to 2024-01-2
 end exclusive. A window that already exists — set or moved by an admin, or seeded before — is
 never touched, and neither is a province's override: only a missing national window is created.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,16 +46,25 @@ async def seed_upgrade_windows() -> list[TimeWindow]:
         return []
     created: list[TimeWindow] = []
     for action in WindowAction:
-        key = {"period": UPGRADE_PERIOD, "project_code": PRESCHOOL_PROJECT, "action": action.value,
-               "province": NATIONAL}
+        key = {
+            "period": UPGRADE_PERIOD,
+            "project_code": PRESCHOOL_PROJECT,
+            "action": action.value,
+            "province": NATIONAL,
+        }
         async with db.transaction() as tx:
             window, is_new = await TimeWindow.get_or_create(
                 defaults={"start": start, "end": UPGRADE_WINDOW_END, "updated_by": SEEDED_BY}, using_db=tx, **key
             )
             if is_new:
                 await audit.record(
-                    SEEDED_BY, "time_window.seed", "time_window", "/".join(key.values()),
-                    None, audit.snapshot(window, _AUDITED), using_db=tx,
+                    SEEDED_BY,
+                    "time_window.seed",
+                    "time_window",
+                    "/".join(key.values()),
+                    None,
+                    audit.snapshot(window, _AUDITED),
+                    using_db=tx,
                 )
                 created.append(window)
     return created

@@ -5,19 +5,20 @@ A window is data: (period, project, action, province) → [start, end), end excl
 national one (province ''); with no window the action is closed. Instants are stored tz-aware; a
 naive instant given by a user is read as Asia/Shanghai time, the zone the rules are written in.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from zizhu.domain.accounts import audit
 from zizhu.domain import db
-from zizhu.domain.reference.codes import Cycle, Role, WindowAction
-from zizhu.domain.errors import ValidationFailed, WindowClosed
-from zizhu.domain.reference.identity import province_of_school
-from zizhu.domain.models import AidProject, Region, TimeWindow
-from zizhu.domain.reference.periods import parse_aid_period, parse_semester
+from zizhu.domain.accounts import audit
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.errors import ValidationFailed, WindowClosed
+from zizhu.domain.models import AidProject, Region, TimeWindow
+from zizhu.domain.reference.codes import Cycle, Role, WindowAction
+from zizhu.domain.reference.identity import province_of_school
+from zizhu.domain.reference.periods import parse_aid_period, parse_semester
 from zizhu.domain.settings import SHANGHAI
 
 NATIONAL = ""
@@ -74,7 +75,9 @@ async def effective_window(
 ) -> TimeWindow | None:
     """The province's own window if one is set, else the national one, else None."""
     rows = await TimeWindow.filter(
-        period=period, project_code=project_code, action=WindowAction(action).value,
+        period=period,
+        project_code=project_code,
+        action=WindowAction(action).value,
         province__in=[NATIONAL, province],
     ).using_db(using_db)
     by_province = {w.province: w for w in rows}
@@ -121,8 +124,13 @@ def _show(value: dt.datetime | None) -> str:
 
 
 async def set_window(
-    viewer: Viewer, period: str, project_code: str, action: WindowAction,
-    start: dt.datetime, end: dt.datetime, province: str | None = None,
+    viewer: Viewer,
+    period: str,
+    project_code: str,
+    action: WindowAction,
+    start: dt.datetime,
+    end: dt.datetime,
+    province: str | None = None,
 ) -> TimeWindow:
     """Create or replace the window of (period, project, action, province). ADMIN only, audited."""
     viewer.require_role(Role.ADMIN)
@@ -143,8 +151,13 @@ async def set_window(
             window.start, window.end, window.updated_by = start, end, viewer.username
             await window.save(using_db=tx)
         await audit.record(
-            viewer.username, "time_window.set", "time_window", "/".join(key.values()),
-            before, audit.snapshot(window, _AUDITED), using_db=tx,
+            viewer.username,
+            "time_window.set",
+            "time_window",
+            "/".join(key.values()),
+            before,
+            audit.snapshot(window, _AUDITED),
+            using_db=tx,
         )
     return window
 

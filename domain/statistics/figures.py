@@ -16,6 +16,7 @@ region tree (province → cities → counties) is answered from one load.
 With no published run for the period every count is zero and `run_id` / `computed_at` are None.
 A school account sees its own school's statistics only; passing a region code is FORBIDDEN.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -164,7 +165,9 @@ def _range(prefix: str, column: str, params: dict) -> str:
 
 
 def _reported_sums(alias: str) -> str:
-    return ", ".join(f"SUM({counted(c, s, f'{alias}.cm', f'{alias}.sm')} * {alias}.n) AS {col}" for col, c, s in _REPORTED)
+    return ", ".join(
+        f"SUM({counted(c, s, f'{alias}.cm', f'{alias}.sm')} * {alias}.n) AS {col}" for col, c, s in _REPORTED
+    )
 
 
 @dataclass
@@ -182,22 +185,24 @@ class Figures:
     school_codes: list[str] = field(default_factory=list)
 
     @classmethod
-    def plan(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> "Figures":
+    def plan(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> Figures:
         """What a load of these areas will cover, known before it runs (`covers` works at once)."""
         regions = [a for a in areas if a.kind != "school"]
         prefix = os.path.commonprefix([a.value if a.kind == "prefix" else region_prefix(a.value) for a in regions])
         return cls(
-            period=parse_semester(period).code, stages=tuple(stages), run=None,
+            period=parse_semester(period).code,
+            stages=tuple(stages),
+            run=None,
             prefix=prefix if regions else None,
             region_areas=None if whole_subtree else regions,
             school_codes=sorted({a.value for a in areas if a.kind == "school"}),
         )
 
     @classmethod
-    async def load(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> "Figures":
+    async def load(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> Figures:
         return await cls.plan(period, stages, areas, whole_subtree).fill()
 
-    async def fill(self) -> "Figures":
+    async def fill(self) -> Figures:
         runs = await ComparisonRun.filter(period=self.period, published=True).order_by("id")
         sources = sources_of(runs)
         self.run = runs[-1] if runs else None
@@ -313,4 +318,3 @@ async def unfunded_statistics(
     area = await area_for(viewer, region_code)
     (result,) = await statistics_for(period, [area], stages)
     return result
-

@@ -1,4 +1,5 @@
 """School drill-down (学校下钻): the schools of a region in the viewer's scope, and their stages."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,6 +9,7 @@ from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.models import School
 from zizhu.domain.reference.codes import Stage
 from zizhu.domain.reference.identity import region_prefix
+
 
 async def schools_of_region(
     viewer: Viewer, region_code: str, stage: Stage | None, first: int, after: str | None

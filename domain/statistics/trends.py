@@ -6,6 +6,7 @@ pruned with the run's list history, so a trend covers every run ever published. 
 takes the national runs and, below the nation, its province's runs, oldest first; a run with no
 student in the area is a point of zeros.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,7 +51,7 @@ async def trend_for(period: str, area: Area, stages: list[str]) -> list[TrendPoi
     for i, value in enumerate(list(stages) + list(scopes)):
         params[f"v{i}"] = value
         names.append(f":v{i}")
-    stage_names, scope_names = names[: len(stages)], names[len(stages):]
+    stage_names, scope_names = names[: len(stages)], names[len(stages) :]
     stage_in = f"t.stage IN ({', '.join(stage_names)})" if stage_names else "1 = 0"
     rows = await db.fetch(
         f"""SELECT h.run_id, h.computed_at, COALESCE(SUM(t.members), 0) AS members,
@@ -61,5 +62,12 @@ async def trend_for(period: str, area: Area, stages: list[str]) -> list[TrendPoi
              GROUP BY h.run_id, h.computed_at ORDER BY h.run_id""",
         params,
     )
-    return [TrendPoint(run_id=r["run_id"], computed_at=db.as_datetime(r["computed_at"]),
-                       members=int(r["members"]), funded=int(r["funded"])) for r in rows]
+    return [
+        TrendPoint(
+            run_id=r["run_id"],
+            computed_at=db.as_datetime(r["computed_at"]),
+            members=int(r["members"]),
+            funded=int(r["funded"]),
+        )
+        for r in rows
+    ]

@@ -1,10 +1,11 @@
 """A private arq queue per test on the test Redis (db 15): nothing is shared with other tests or
 with a concurrent pytest process, and every key of the queue is removed afterwards."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import pytest
 from arq.connections import ArqRedis, create_pool

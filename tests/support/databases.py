@@ -1,11 +1,12 @@
 """Throw-away databases for tests: a SQLite file, or a PostgreSQL database dropped afterwards."""
+
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import asyncpg
 

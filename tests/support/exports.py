@@ -1,4 +1,5 @@
 """Shared helpers of the export tests: ask for a link, download it, open the file."""
+
 from __future__ import annotations
 
 import csv

@@ -1,15 +1,16 @@
 """Shared set-up for the preschool roster tests: windows, enrolled children, GraphQL snippets."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-from zizhu.domain.roster import windows
+from tests.support.world import _password_hash, student_id
+from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.models import Account, Enrolment
 from zizhu.domain.reference.codes import Role
 from zizhu.domain.reference.identity import province_of_school
-from zizhu.domain.models import Account, Enrolment
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.roster import windows
 from zizhu.domain.settings import SHANGHAI
-from tests.support.world import _password_hash, student_id
 
 PERIOD = "2023-2024-1"
 KG = "1143000001"  # 芙蓉区第一幼儿园 (湖南 43, county 430102): kg_op, kg_rev
@@ -22,8 +23,9 @@ def now() -> dt.datetime:
     return dt.datetime.now(SHANGHAI)
 
 
-async def set_window(action: str, start: dt.datetime, end: dt.datetime, province: str | None = None,
-                     period: str = PERIOD) -> None:
+async def set_window(
+    action: str, start: dt.datetime, end: dt.datetime, province: str | None = None, period: str = PERIOD
+) -> None:
     await windows.set_window(ADMIN, period, "PRE_GOV", action, start, end, province)
 
 
@@ -42,14 +44,21 @@ async def close_window(action: str, *, future: bool = False, province: str | Non
 
 async def enrol(serial: int, name: str, school: str = KG, stage: str = "PRESCHOOL", status: str = "ENROLLED") -> str:
     id_number = student_id(serial, birth="20200101")
-    await Enrolment.create(id_number=id_number, name=name, school_code=school, stage=stage, status=status,
-                           province=province_of_school(school))
+    await Enrolment.create(
+        id_number=id_number,
+        name=name,
+        school_code=school,
+        stage=stage,
+        status=status,
+        province=province_of_school(school),
+    )
     return id_number
 
 
 async def add_gd_operator() -> None:
-    await Account.create(username="gd_kg_op", password_hash=_password_hash(), role="SCHOOL_OPERATOR",
-                         scope_code=GD, stages="")
+    await Account.create(
+        username="gd_kg_op", password_hash=_password_hash(), role="SCHOOL_OPERATOR", scope_code=GD, stages=""
+    )
 
 
 ENTRY_FIELDS = "id idNumber name amount status returnComment schoolCode"

@@ -3,12 +3,13 @@
 `forge` starts from a real workbook written by openpyxl and swaps the first sheet's XML for one
 written here, so a test controls exactly which rows and cells the file holds.
 """
+
 from __future__ import annotations
 
 import functools
 import io
 import zipfile
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
@@ -41,13 +42,16 @@ def sheet_xml(rows: Rows, dimension: str | None = None, padding: int = 0, formul
     for number, cells in rows:
         if isinstance(cells, list):
             cells = dict(enumerate(cells, start=1))
-        xml = "".join(_cell(f"{get_column_letter(col)}{number}", str(text), formulas)
-                      for col, text in sorted(cells.items()))
+        xml = "".join(
+            _cell(f"{get_column_letter(col)}{number}", str(text), formulas) for col, text in sorted(cells.items())
+        )
         parts.append(f'<row r="{number}">{xml}</row>')
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-            f"{dim}<sheetData>").encode()
+    head = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"{dim}<sheetData>"
+    ).encode()
     return head + b" " * padding + "".join(parts).encode() + b"</sheetData></worksheet>"
 
 
@@ -65,8 +69,13 @@ def forge(sheet: bytes, members: Mapping[str, bytes] | None = None) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
         for name, data in _members():
-            dst.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), replaced.pop(name, None) or data,
-                         compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(
+                zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)),
+                replaced.pop(name, None) or data,
+                compress_type=zipfile.ZIP_DEFLATED,
+            )
         for name, data in replaced.items():
-            dst.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
+            dst.writestr(
+                zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED
+            )
     return out.getvalue()

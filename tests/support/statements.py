@@ -1,9 +1,10 @@
 """Count the SQL statements the ORM's clients send (tortoise logs each one on `tortoise.db_client`)."""
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class _Collector(logging.Handler):

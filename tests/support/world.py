@@ -1,4 +1,5 @@
 """A small hand-made world: two provinces, schools at every administrative level, one account per role."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +7,8 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 
-from zizhu.domain.reference.identity import make_id_number
 from zizhu.domain.models import Account, Region, School
+from zizhu.domain.reference.identity import make_id_number
 
 PASSWORD = "Zizhu-test-2024"
 
