@@ -47,6 +47,13 @@ class Work:
     the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
     TABLES = ("member", "matched", "unfunded", "diff", "left_funded", "stat_all", "stat_unfunded")
+    member: str
+    matched: str
+    unfunded: str
+    diff: str
+    left_funded: str
+    stat_all: str
+    stat_unfunded: str
 
     def __init__(self, tx, run_id: int, pg: bool):
         self.tx, self.pg = tx, pg
