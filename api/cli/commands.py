@@ -371,7 +371,9 @@ def run_schema_changes(args) -> int:
             f"{args.changelog} 的 Unreleased 一节须写明以上未记录的不兼容变更（写出其名称，如 {missing[0].coordinate}）"
         )
         return 1
-    print(f"{args.schema} 与 {against} 相比：{len(breaks)} 处不兼容变更，均已记录")
+    print(
+        f"{args.schema} 与 {against} 相比：" + (f"{len(breaks)} 处不兼容变更，均已记录" if breaks else "没有不兼容变更")
+    )
     return 0
 
 
