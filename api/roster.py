@@ -153,14 +153,14 @@ class PreschoolRoster:
 
 
 @strawberry.type(description="模板导入中的一处错误")
-class RosterRowError:
+class RosterRowError(FromDomain):
     row: int = strawberry.field(description="Excel 中的行号（表头为第1行）")
     column: str
     message: str
 
 
 @strawberry.type(description="导入成功")
-class RosterImported:
+class RosterImported(FromDomain):
     count: int = strawberry.field(description="导入的行数")
     created: int
     updated: int
@@ -305,11 +305,9 @@ class RosterMutation:
         except ImportRejected as rejected:
             return RosterImportRejected(
                 message=f"文件有 {len(rejected.errors)} 处错误，未导入任何数据",
-                errors=[RosterRowError(row=e.row, column=e.column, message=e.message) for e in rejected.errors],
+                errors=[RosterRowError.from_domain(e) for e in rejected.errors],
             )
-        return RosterImported(
-            count=result.rows, created=result.created, updated=result.updated, unchanged=result.unchanged
-        )
+        return RosterImported.from_domain(result, count=result.rows)
 
     @strawberry.mutation(
         description="审核（学校审核人员：已上报 → 学校审核通过/退回；主管部门：学校审核通过 → 审核通过/退回），"
