@@ -193,7 +193,9 @@ case(
     admin="ok",
     **NOT_SCHOOLS,
 )
-EXPORT_DUPLICATES = "mutation($r: String) { exportDuplicateEnrolments(period: \"2023-2024-1\", regionCode: $r) { url } }"
+EXPORT_DUPLICATES = (
+    "mutation($r: String) { exportDuplicateEnrolments(period: \"2023-2024-1\", regionCode: $r) { url } }"
+)
 case("exportDuplicateEnrolments", EXPORT_DUPLICATES, default="ok", **NOT_SCHOOLS)
 case(
     "exportDuplicateEnrolments",
