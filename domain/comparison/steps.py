@@ -43,11 +43,11 @@ LIST_VALUES = (
 
 
 class Work:
-    """The working tables of one run: `member`, `matched`, `duplicate`, `unfunded`, `diff`, `left_funded`,
+    """The working tables of one run: `member`, `matched`, `duplicate`, `not_chosen`, `unfunded`, `diff`, `left_funded`,
     `stat_all`, `stat_unfunded` (names end in the run id, so concurrent runs never meet), and
     the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
-    TABLES = ("member", "matched", "duplicate", "unfunded", "diff", "left_funded", "stat_all", "stat_unfunded")
+    TABLES = ("member", "matched", "duplicate", "not_chosen", "unfunded", "diff", "left_funded", "stat_all", "stat_unfunded")
 
     def __init__(self, tx, run_id: int, pg: bool):
         self.tx, self.pg = tx, pg
@@ -185,15 +185,17 @@ _PLACEMENT_ORDER = "CASE WHEN e.updated_at IS NULL THEN 1 ELSE 0 END, e.updated_
 async def duplicates(w: Work, run: ComparisonRun) -> int:
     """Students matched at several schools in one stage (重复学籍) are counted once, at one school:
     every such enrolment is recorded in `duplicate_enrolment` with the chosen one marked, and the
-    others leave `matched`. A national run finds them by grouping `matched` (one hash aggregate);
+    others leave `matched`. A national run finds them by joining `matched` to itself (one hash join);
     a province run also looks at the student's enrolments in other provinces, so the choice is
     the same whichever run makes it. Returns the number of (student, stage) placed."""
     if run.province:
         found = f"""SELECT m.id_number, m.stage FROM {w.matched} m
                       JOIN enrolment e ON e.id_number = m.id_number AND e.stage = m.stage AND e.status = 'ENROLLED'
                      GROUP BY m.id_number, m.stage HAVING COUNT(*) > 1"""
-    else:
-        found = f"SELECT id_number, stage FROM {w.matched} GROUP BY id_number, stage HAVING COUNT(*) > 1"
+    else:  # a self-join on the members' integer number hashes faster than grouping every row
+        found = f"""SELECT DISTINCT a.id_number, a.stage FROM {w.matched} a
+                      JOIN {w.matched} b ON b.member_no = a.member_no AND b.stage = a.stage
+                           AND b.school_code > a.school_code"""
     placed = await w.create(w.duplicate, found)
     if not w.pg:
         (row,) = await db.fetch(f"SELECT COUNT(*) AS n FROM {w.duplicate}", client=w.tx)
@@ -211,12 +213,16 @@ async def duplicates(w: Work, run: ComparisonRun) -> int:
         {"run": run.id},
         client=w.tx,
     )
+    # the enrolments not chosen leave `matched`: a small analysed table the DELETE hashes
+    await w.create(
+        w.not_chosen,
+        "SELECT id_number, stage, school_code FROM duplicate_enrolment WHERE run_id = :run AND NOT chosen",
+        {"run": run.id},
+    )
     left = await db.execute(
         f"""DELETE FROM {w.matched} WHERE EXISTS (
-                SELECT 1 FROM duplicate_enrolment x
-                 WHERE x.run_id = :run AND NOT x.chosen AND x.id_number = {w.matched}.id_number
+                SELECT 1 FROM {w.not_chosen} x WHERE x.id_number = {w.matched}.id_number
                    AND x.stage = {w.matched}.stage AND x.school_code = {w.matched}.school_code)""",
-        {"run": run.id},
         client=w.tx,
     )
     if w.pg:
