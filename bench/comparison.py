@@ -129,7 +129,7 @@ async def generate(n: int) -> dict[str, int]:
     # one enrolled student in 200 is also 在读 at a second school of the same stage (a transfer
     # recorded at the new school before the old one marks 转出): the run places them at one school
     await db.execute(
-        f"""INSERT INTO enrolment (id_number, name, school_code, stage, grade, status, province, updated_at)
+        """INSERT INTO enrolment (id_number, name, school_code, stage, grade, status, province, updated_at)
             SELECT id_number, name,
                    substr(school_code, 1, 4) || lpad(CAST(
                        CASE WHEN CAST(substr(school_code, 5) AS int) >= 6 THEN CAST(substr(school_code, 5) AS int) - 6

@@ -47,7 +47,17 @@ class Work:
     `stat_all`, `stat_unfunded` (names end in the run id, so concurrent runs never meet), and
     the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
-    TABLES = ("member", "matched", "duplicate", "not_chosen", "unfunded", "diff", "left_funded", "stat_all", "stat_unfunded")
+    TABLES = (
+        "member",
+        "matched",
+        "duplicate",
+        "not_chosen",
+        "unfunded",
+        "diff",
+        "left_funded",
+        "stat_all",
+        "stat_unfunded",
+    )
 
     def __init__(self, tx, run_id: int, pg: bool):
         self.tx, self.pg = tx, pg
