@@ -16,7 +16,7 @@ from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
 from zizhu.api.gql.descriptions import describe
 from zizhu.api.gql.document_limits import OperationCost, check_source
-from zizhu.api.gql.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
+from zizhu.api.gql.errors import DomainErrorCodes, ErrorCode, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.operations import OperationsQuery, RequestMetrics
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
@@ -72,6 +72,7 @@ class ZizhuSchema(strawberry.Schema):
 schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
+    types=[ErrorCode],  # answered in errors[].extensions.code, never as a field: listed so the SDL shows it
     extensions=[
         lambda: AddValidationRules([OperationCost]),
         IntrospectionSwitch,

@@ -351,6 +351,45 @@ def add_export_schema(sub) -> None:
     p.set_defaults(func=run_export_schema)
 
 
+def run_schema_changes(args) -> int:
+    from zizhu.api.cli import schema_changes
+
+    against = Path(args.against) if args.against else schema_changes.latest_release()
+    if against is None:
+        print(f"{schema_changes.RELEASES} 中没有已发布版本的 SDL（release-<版本>.graphql），无从比较")
+        return 1
+    old, new = against.read_text(encoding="utf-8"), Path(args.schema).read_text(encoding="utf-8")
+    changelog = Path(args.changelog).read_text(encoding="utf-8") if Path(args.changelog).exists() else ""
+    breaks = schema_changes.breaking_changes(old, new, changelog)
+    for note in schema_changes.dangerous_changes(old, new):
+        print(f"注意（不破坏现有请求）：{note}")
+    for b in breaks:
+        print(f"{'已记录' if b.recorded else '未记录'}的不兼容变更 {b.coordinate}：{b.description}")
+    missing = [b for b in breaks if not b.recorded]
+    if missing:
+        print(
+            f"{args.changelog} 的 Unreleased 一节须写明以上未记录的不兼容变更（写出其名称，如 {missing[0].coordinate}）"
+        )
+        return 1
+    print(
+        f"{args.schema} 与 {against} 相比：" + (f"{len(breaks)} 处不兼容变更，均已记录" if breaks else "没有不兼容变更")
+    )
+    return 0
+
+
+@subcommand
+def add_schema_changes(sub) -> None:
+    p = sub.add_parser(
+        "schema-changes",
+        help="检查 schema.graphql 相对上一发布版本的不兼容变更是否都记入 CHANGELOG.md（持续集成用）",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--schema", default="schema.graphql", help="当前的 SDL")
+    p.add_argument("--against", help="上一发布版本的 SDL；默认为 docs/schema 中版本最新的 release-<版本>.graphql")
+    p.add_argument("--changelog", default="CHANGELOG.md", help="变更记录")
+    p.set_defaults(func=run_schema_changes)
+
+
 # --- accounts -----------------------------------------------------------------------------
 
 

@@ -58,6 +58,15 @@ class Work:
         "stat_all",
         "stat_unfunded",
     )
+    member: str
+    matched: str
+    duplicate: str
+    not_chosen: str
+    unfunded: str
+    diff: str
+    left_funded: str
+    stat_all: str
+    stat_unfunded: str
 
     def __init__(self, tx, run_id: int, pg: bool):
         self.tx, self.pg = tx, pg

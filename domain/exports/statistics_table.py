@@ -107,9 +107,11 @@ def workbook_bytes(table: StatisticsTable, rows: str = REGIONS) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "统计表"
     width = NAME_COLUMNS + len(GROUPS) * len(SOURCES) * len(MEASURES)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -151,7 +153,7 @@ def workbook_bytes(table: StatisticsTable, rows: str = REGIONS) -> bytes:
     for index in range(NAME_COLUMNS + 1, width + 1):
         ws.column_dimensions[get_column_letter(index)].width = 10
     ws.row_dimensions[4].height = 30
-    ws.freeze_panes = ws.cell(row=HEADER_ROWS + 1, column=NAME_COLUMNS + 1)
+    ws.freeze_panes = ws.cell(row=HEADER_ROWS + 1, column=NAME_COLUMNS + 1).coordinate
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -27,6 +27,8 @@ from zizhu.domain.reference.identity import normalise_id_number, validate_id_num
 from zizhu.domain.reference.inputs import reject_duplicates
 from zizhu.domain.reference.periods import parse_semester
 
+REPORTERS = (Role.SCHOOL_OPERATOR,)  # a school reports its unfunded students' reasons
+REGION_REPORTERS = (Role.AUTHORITY_OPERATOR,)  # an authority reports its own level's reason
 AUDITED = ("reason_code", "detail", "inherited", "reported_by", "reported_at")
 
 
@@ -131,11 +133,11 @@ async def _check_report(viewer: Viewer, r: ReasonReport) -> tuple[ReasonReport, 
 
 async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.datetime) -> list[UnfundedReason]:
     """Report reasons for unfunded students of the viewer's school, all or nothing."""
-    viewer.require_role(Role.SCHOOL_OPERATOR)
+    viewer.require_role(*REPORTERS)
     if not reports:
         raise ValidationFailed("没有要填报的原因")
     reject_duplicates([(r.period.strip(), r.stage, normalise_id_number(r.id_number)) for r in reports], "inputs")
-    problems: list[tuple[int, Exception]] = []
+    problems: list[tuple[int, ValidationFailed | NotFound]] = []
     checked: list[tuple[ReasonReport, str, dict]] = []
     for index, r in enumerate(reports):
         try:
@@ -190,7 +192,7 @@ async def report_region_reason(
     expected_version: int | None = None,
 ) -> RegionReason:
     """An authority fills its own level's reason (主管部门填报本级原因) for its own region."""
-    viewer.require_role(Role.AUTHORITY_OPERATOR)
+    viewer.require_role(*REGION_REPORTERS)
     viewer.require_stage(stage)
     parse_semester(period)
     message = await _check_reason_code(reason_code, detail)
