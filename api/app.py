@@ -62,7 +62,7 @@ class ZizhuGraphQL(GraphQL):
     async def get_context(self, request: Request, response: Any) -> Context:
         return Context(request=request, response=response, clock=self.clock)
 
-    async def _cache_key(self, context: Context, data) -> tuple[str | None, int]:
+    async def _cache_key(self, context: Context, data) -> tuple[str | None, object]:
         if self.cache is None:
             return None, 0
         try:
@@ -70,19 +70,25 @@ class ZizhuGraphQL(GraphQL):
         except DomainError:
             return None, 0  # answered (with its error) by the schema
         key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
-        return key, (await self.cache.version() if key else 0)
+        return key, (await self.cache.version(viewer) if key else 0)
 
     async def execute_single(self, **kwargs: Any) -> ExecutionResult:
         key, version = await self._cache_key(kwargs["context"], kwargs["request_data"])
-        if key is not None and (body := self.cache.get(key, version)) is not None:
+        if key is None:
+            return await super().execute_single(**kwargs)
+        if (body := self.cache.get(key, version)) is not None:
             return CachedAnswer(data=None, errors=None, body=body)
-        result = await super().execute_single(**kwargs)
-        if key is None or result.errors or result.data is None:
-            return result
-        body = self.encode_json(await self.process_result(kwargs["request"], result))
-        body = body.encode() if isinstance(body, str) else body
-        self.cache.put(key, version, body)
-        return CachedAnswer(data=None, errors=None, body=body)
+
+        async def compute() -> ExecutionResult:
+            result = await super(ZizhuGraphQL, self).execute_single(**kwargs)
+            if result.errors or result.data is None:
+                return result
+            body = self.encode_json(await self.process_result(kwargs["request"], result))
+            body = body.encode() if isinstance(body, str) else body
+            self.cache.put(key, version, body)  # kept for the versions read before it was computed
+            return CachedAnswer(data=None, errors=None, body=body)
+
+        return await self.cache.single_flight(key, version, compute)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         """A cached answer as it was encoded; for application/graphql-response+json a request

@@ -14,7 +14,7 @@ from zizhu.domain.models.comparison import (
     UnfundedResult,
 )
 from zizhu.domain.models.geography import Region, School
-from zizhu.domain.models.reasons import LegacyPovertyReason, RegionReason, UnfundedReason
+from zizhu.domain.models.reasons import LegacyPovertyReason, ReasonCount, RegionReason, UnfundedReason
 from zizhu.domain.models.students import AidRecord, Enrolment, SpecialGroupRecord
 from zizhu.domain.models.windows import TimeWindow
 
@@ -31,6 +31,7 @@ __all__ = [
     "NightlyTick",
     "Period",
     "ReasonCode",
+    "ReasonCount",
     "Region",
     "RegionReason",
     "RegionStatistic",
