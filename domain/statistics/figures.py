@@ -212,6 +212,7 @@ class Figures:
     period: str
     stages: tuple[str, ...]
     run: ComparisonRun | None
+    runs: list[ComparisonRun] = field(default_factory=list)  # the period's published runs
     prefix: str | None = None  # the common code prefix of the region areas
     regions: dict[tuple[str, str], dict] = field(default_factory=dict)
     schools: dict[str, dict] = field(default_factory=dict)
@@ -241,6 +242,7 @@ class Figures:
 
     async def fill(self) -> Figures:
         runs = await ComparisonRun.filter(period=self.period, published=True).order_by("id")
+        self.runs = runs
         sources = sources_of(runs)
         self.run = runs[-1] if runs else None
         self.schools = {code: {} for code in self.school_codes}
@@ -281,7 +283,9 @@ class Figures:
         runs = _runs_filter(sources, "t", province="t.province")
         stages = _stage_filter(list(self.stages), "t")
         # a published run's region rows never change: loaded once per process, copied per request
-        memo_key = (repr(sources), stages, where, repr(sorted(params.items())))
+        # (the runs are named by id and finish time, so a database built again never meets old rows)
+        runs_key = tuple((r.id, str(r.finished_at), r.province) for r in self.runs)
+        memo_key = (runs_key, repr(sources), stages, where, repr(sorted(params.items())))
         loaded = _REGION_ROWS.get(memo_key)
         if loaded is None:
             rows = await db.fetch(
