@@ -360,3 +360,24 @@ async def test_single_flight_shares_results_and_failures_and_survives_a_cancelle
     assert cache.in_flight == {}  # a failure is not kept: the next caller computes again
     gate.set()
     assert await cache.single_flight("k", 2, compute) == "answer" and calls == 3
+
+
+async def test_after_one_schools_write_only_its_chain_is_completed_again(world, gql):
+    from zizhu.api.gql.completion_memo import MEMO
+
+    await build_data()
+    await compare()
+    token, school = await gql.login("province_op"), await gql.login("school_op")
+    rollup = f"""query($p: String!) {{ region {{ code unfundedStatistics(period: $p) {{ {STATISTICS} }}
+      children {{ code unfundedStatistics(period: $p) {{ {STATISTICS} }} ownLevelStatistics(period: $p) {{ {STATISTICS} }}
+        children {{ code unfundedStatistics(period: $p) {{ {STATISTICS} }} }} }} }} }}"""
+    before = (await gql.data(rollup, {"p": P}, token=token))["region"]
+    i = {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}  # at 芙蓉区 (430102)
+    await gql.data(REPORT, {"i": i}, token=school)
+    hits, misses = MEMO.hits, MEMO.misses
+    after = (await gql.data(rollup, {"p": P}, token=token))["region"]
+    # 湖南省, 长沙市 and 芙蓉区 changed; 长沙市本级, 天心区, 株洲市, 株洲市本级 and 荷塘区 are reused
+    assert (MEMO.misses - misses, MEMO.hits - hits) == (3, 5)
+    changed = {where for (where, old), (_, new) in zip(every_statistics(before), every_statistics(after)) if old != new}
+    assert changed == {"/430000", "/430000/430100", "/430000/430100/430102"}
+    assert by_reason(after["unfundedStatistics"])["01"] == 1
