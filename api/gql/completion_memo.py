@@ -74,7 +74,10 @@ class MemoisingExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if return_type.name not in MEMO_TYPES or content is None:
             return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
         nodes = tuple(d.node for d in field_details_list)
-        variables = json.dumps(getattr(self.variable_values, "coerced", None) or {}, sort_keys=True, default=str)
+        variables = self.__dict__.get("_memo_variables")
+        if variables is None:  # once per request
+            coerced = getattr(self.variable_values, "coerced", None) or {}
+            variables = self.__dict__["_memo_variables"] = json.dumps(coerced, sort_keys=True, default=str)
         key = (return_type.name, MEMO.selection(nodes), variables, content())
         kept = MEMO.get(key)
         if kept is not None:

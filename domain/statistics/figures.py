@@ -65,6 +65,21 @@ class ReasonCount:
     count: int
 
 
+class Content:
+    """A large tuple that hashes once (a tuple hashes its items again at every lookup)."""
+
+    __slots__ = ("hash", "values")
+
+    def __init__(self, values: tuple) -> None:
+        self.values, self.hash = values, hash(values)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Content) and other.hash == self.hash and other.values == self.values
+
+
 @dataclass
 class CategoryCounts:
     category: Category
@@ -90,6 +105,7 @@ class UnfundedStatistics:
     # reason code → its reported_ columns (the reason counters), and the code list in code order
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     reason_codes: list[tuple[str, str]] = field(default_factory=list)
+    _content: Content | None = field(default=None, repr=False, compare=False)
 
     def cell(self, number: str, source: str) -> Counts:
         members = int(self.sums.get(f"members_{number}_{source}") or 0)
@@ -106,16 +122,20 @@ class UnfundedStatistics:
             for code, label in self.reason_codes
         ]
 
-    def content_key(self) -> tuple:
+    def content_key(self) -> Content:
         """Everything the figures show, as one hashable value: equal keys, equal answers."""
-        return (
-            self.period,
-            self.run_id,
-            self.computed_at,
-            tuple(sorted(self.sums.items())),
-            tuple((code, tuple(sorted(r.items()))) for code, r in sorted(self.reasons.items())),
-            tuple(self.reason_codes),
-        )
+        if self._content is None:
+            self._content = Content(
+                (
+                    self.period,
+                    self.run_id,
+                    self.computed_at,
+                    tuple(sorted(self.sums.items())),
+                    tuple((code, tuple(sorted(r.items()))) for code, r in sorted(self.reasons.items())),
+                    tuple(self.reason_codes),
+                )
+            )
+        return self._content
 
     @property
     def total(self) -> Counts:
@@ -305,7 +325,7 @@ class Figures:
             if code == "":
                 sums.update(r)
             else:
-                sums.setdefault(REASONS, {})[code] = r
+                sums.setdefault(REASONS, {})[code] = {c: v for c, v in r.items() if v is not None}
 
     async def _load_schools(self, sources, codes: list[str]) -> None:
         params: dict = {}
@@ -346,12 +366,17 @@ def _remember(key: tuple, rows: dict) -> None:
 
 def reason_rollup_sql(runs: str, stages: str, where: str) -> str:
     """The reason counters of the published runs summed per region key (code, 'S' subtree /
-    'O' own level, the rule `region_statistic` is built by) and reason code, every
-    reported_<category>_<source> column; reason_code '' carries the sums over every code."""
+    'O' own level, the rule `region_statistic` is built by): with reason_code '' every
+    reported_<category>_<source> column over all codes; per reason code the reported_<category>_all
+    columns (the others NULL: byReason counts either source). Sums are bigint (a SUM of bigint
+    would be numeric, slower to compute and to decode)."""
     grouped = f"""SELECT t.region_code, t.reason_code, {_reported_sums("t")}
                     FROM reason_count t WHERE {runs} AND {stages} AND {where}
                    GROUP BY t.region_code, t.reason_code"""
-    columns = ", ".join(f"SUM(g.{c}) AS {c}" for c, _, _ in _REPORTED)
+    every = ", ".join(f"CAST(SUM(g.{c}) AS bigint) AS {c}" for c, _, _ in _REPORTED)
+    by_code = ", ".join(
+        f"CAST(SUM(g.{c}) AS bigint) AS {c}" if source == "all" else f"NULL AS {c}" for c, _, source in _REPORTED
+    )
     levels = [
         ("'000000'", "'S'", "1 = 1"),
         ("substr(g.region_code, 1, 2) || '0000'", "'S'", "g.region_code <> '000000'"),
@@ -362,7 +387,7 @@ def reason_rollup_sql(runs: str, stages: str, where: str) -> str:
     selects = [
         f"SELECT {key} AS k, {kind} AS kind, {code} AS reason_code, {columns} FROM g WHERE {condition} GROUP BY {by}"
         for key, kind, condition in levels
-        for code, by in (("g.reason_code", "1, 3"), ("''", "1"))
+        for code, columns, by in (("g.reason_code", by_code, "1, 3"), ("''", every, "1"))
     ]
     return f"WITH g AS ({grouped}) " + " UNION ALL ".join(selects)
 
