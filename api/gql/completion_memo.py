@@ -21,7 +21,7 @@ from typing import Any
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 MEMO_TYPES = frozenset({"UnfundedStatistics"})
-MAX_ENTRIES = 8192
+MAX_ENTRIES = 2048  # a completed province rollup holds ~260; each entry is some 10–30 KB
 MAX_SELECTIONS = 1024
 
 

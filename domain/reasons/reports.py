@@ -222,6 +222,9 @@ async def report_region_reason(
             tx,
             expected_version=expected_version,
         )
+        # answers that show own-level reasons are stale from this commit on (the nation's: every area)
+        province = viewer.scope_code[:2]
+        await versions.bump(tx, province=None if province == "00" else province)
     return row
 
 
