@@ -234,8 +234,12 @@ async def apply(op: tuple) -> None:
     elif kind == "unfund":
         await AidRecord.filter(id_number=sid(100 + args[0])).delete()
     elif kind == "move":
-        await Enrolment.filter(id_number=sid(100 + args[0])).delete()  # left every school for this one
-        await enrol(sid(100 + args[0]), args[1])
+        # transferred out of every school to this one (enrolments are never deleted)
+        await Enrolment.filter(id_number=sid(100 + args[0])).update(status="TRANSFERRED")
+        if await Enrolment.exists(id_number=sid(100 + args[0]), school_code=args[1]):
+            await Enrolment.filter(id_number=sid(100 + args[0]), school_code=args[1]).update(status="ENROLLED")
+        else:
+            await enrol(sid(100 + args[0]), args[1])
     elif kind == "enrol twice":
         if not await Enrolment.exists(id_number=sid(100 + args[0]), school_code=args[1]):
             await enrol(sid(100 + args[0]), args[1])

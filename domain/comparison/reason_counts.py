@@ -134,11 +134,28 @@ async def reason_moved(tx, period: str, stage: str, id_number: str, old_code: st
     if old_code == new_code:
         return
     await hold_for_reasons(tx, period)
+    # A list row of (stage, ID number) was made from an enrolment of that student at that school,
+    # and enrolments are never deleted: the student's enrolments of the stage name every school
+    # where a published run can list them, and the list's index is (region, school).
+    schools = await db.fetch(
+        "SELECT DISTINCT e.school_code, s.region_code FROM enrolment e JOIN school s ON s.code = e.school_code"
+        " WHERE e.id_number = :id AND e.stage = :stage",
+        {"id": id_number, "stage": stage},
+        client=tx,
+    )
+    if not schools:
+        return
+    params: dict = {"id": id_number, "stage": stage}
+    at = []
+    for i, school in enumerate(schools):
+        params.update({f"r{i}": school["region_code"], f"s{i}": school["school_code"]})
+        at.append(f"(t.region_code = :r{i} AND t.school_code = :s{i})")
     for run in await _published(tx, period):
         rows = await db.fetch(
             f"""SELECT t.region_code, t.school_code, t.central_mask, t.self_mask FROM unfunded_result t
-                 WHERE t.id_number = :id AND t.stage = :stage AND {list_rows_of("t", run["id"], period, run["province"])}""",
-            {"id": id_number, "stage": stage},
+                 WHERE {list_rows_of("t", run["id"], period, run["province"])} AND ({" OR ".join(at)})
+                   AND t.id_number = :id AND t.stage = :stage""",
+            params,
             client=tx,
         )
         for row in rows:

@@ -1,5 +1,4 @@
 from tortoise import fields, migrations
-from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 # The counters of the runs published before this migration: every list row of each published run
@@ -49,7 +48,5 @@ class Migration(migrations.Migration):
             },
             bases=['Model'],
         ),
-        # a reason's list rows are found by ID number when it is reported
-        ops.AddIndex(model_name='UnfundedResult', index=Index(fields=['id_number'])),
         ops.RunSQL(BACKFILL, reverse_sql=[]),
     ]

@@ -77,7 +77,7 @@ class UnfundedResult(Model):
         table = "unfunded_result"
         # one index for every reader: a region's subtree is a range of region_code, a school is
         # (its region_code, school_code), always within one (period, scope) chain
-        indexes = (("period", "scope", "region_code", "school_code"), ("id_number",))
+        indexes = (("period", "scope", "region_code", "school_code"),)
 
 
 class RunStatistic(Model):
