@@ -9,7 +9,7 @@ from pathlib import Path
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-ASSETS = Path(__file__).parent / "static" / "graphiql"
+ASSETS = Path(__file__).resolve().parent / "static" / "graphiql"  # resolved: the strict editable install links files
 
 
 @lru_cache(maxsize=1)
