@@ -396,3 +396,58 @@ async def test_after_one_schools_write_only_its_chain_is_completed_again(world, 
     changed = {where for (where, old), (_, new) in zip(every_statistics(before), every_statistics(after)) if old != new}
     assert changed == {"/430000", "/430000/430100", "/430000/430100/430102"}
     assert by_reason(after["unfundedStatistics"])["01"] == 1
+
+
+async def test_every_server_process_serves_the_new_figures_after_a_write(world, database_url):
+    """`serve --workers 2`: both processes cached the old answer; after a report every answer,
+    whichever process gives it, counts it (the versions live in the database)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    from tests.support.world import PASSWORD
+    from tests.test_serve_workers import _free_port
+
+    await build_data()
+    await compare()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "zizhu.api.cli", "serve", "--no-migrate", "--port", str(port), "--workers", "2"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    async def post(query: str, variables: dict, token: str | None = None) -> dict:
+        async with httpx.AsyncClient(timeout=30) as http:  # a new connection: either process may answer
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            answer = (await http.post(url, json={"query": query, "variables": variables}, headers=headers)).json()
+        assert not answer.get("errors"), answer
+        return answer["data"]
+
+    try:
+        for _ in range(200):
+            try:
+                async with httpx.AsyncClient(timeout=2) as http:
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+            except httpx.HTTPError:
+                await asyncio.sleep(0.3)
+        login = "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }"
+        token = (await post(login, {"u": "province_op", "p": PASSWORD}))["login"]["token"]
+        school = (await post(login, {"u": "school_op", "p": PASSWORD}))["login"]["token"]
+        for _ in range(12):  # warms both processes' caches
+            stats = (await post(PROVINCE, {"p": P}, token))["region"]["unfundedStatistics"]
+            assert stats["total"]["reasonReported"] == 0
+        i = {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "06"}
+        await post(REPORT, {"i": i}, school)
+        for _ in range(12):
+            stats = (await post(PROVINCE, {"p": P}, token))["region"]["unfundedStatistics"]
+            assert stats["total"]["reasonReported"] == 1 and by_reason(stats)["06"] == 1
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
