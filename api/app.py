@@ -68,7 +68,7 @@ class ZizhuGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return Context(request=request, response=response, clock=self.clock)
 
-    async def _cache_key(self, context: Context, data) -> tuple[str | None, int]:
+    async def _cache_key(self, context: Context, data) -> tuple[str | None, object]:
         if self.cache is None:
             return None, 0
         try:
@@ -76,7 +76,7 @@ class ZizhuGraphQL(GraphQL[Context, None]):
         except DomainError:
             return None, 0  # answered (with its error) by the schema
         key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
-        return key, (await self.cache.version() if key else 0)
+        return key, (await self.cache.version(viewer) if key else 0)
 
     async def execute_single(
         self,
@@ -92,15 +92,22 @@ class ZizhuGraphQL(GraphQL[Context, None]):
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
-        if (body := self.cache.get(key, version)) is not None:
+        cache = self.cache
+        if (body := cache.get(key, version)) is not None:
             return CachedAnswer(data=None, errors=None, body=body)
-        result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
-        if result.errors or result.data is None:
-            return result
-        encoded = self.encode_json(await self.process_result(request, result))
-        body = encoded.encode() if isinstance(encoded, str) else encoded
-        self.cache.put(key, version, body)
-        return CachedAnswer(data=None, errors=None, body=body)
+
+        async def compute() -> ExecutionResult:
+            result = await super(ZizhuGraphQL, self).execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+            if result.errors or result.data is None:
+                return result
+            encoded = self.encode_json(await self.process_result(request, result))
+            body = encoded.encode() if isinstance(encoded, str) else encoded
+            cache.put(key, version, body)  # kept for the versions read before it was computed
+            return CachedAnswer(data=None, errors=None, body=body)
+
+        return await cache.single_flight(key, version, compute)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         """A cached answer as it was encoded; for application/graphql-response+json a request

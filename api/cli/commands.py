@@ -1,4 +1,4 @@
-"""The `zizhu` command line (命令行): serve, worker, migrate, demo, import, compare, carry-over, …
+"""The `zizhu` command line (命令行): serve, worker, migrate, demo, import, compare, carry-over, verify-counts, …
 
 Each subcommand is one `add_*` function registered with `@subcommand`: it declares its parser
 (help for every option, choices, defaults) and the `run_*` function that carries it out. Adding a
@@ -310,6 +310,30 @@ def add_carry_over(sub) -> None:
         formatter_class=HelpFormatter,
     )
     p.set_defaults(func=run_carry_over)
+
+
+def run_verify_counts(args) -> int:
+    from zizhu.domain.comparison.reason_counts import KEY, recount
+
+    differences = _run_with_database(recount)
+    for d in differences:
+        where = " ".join(f"{k}={d[k]}" for k in KEY)
+        print(f"不一致：{where} 计数器={d['stored']} 重新统计={d['counted']}")
+    if differences:
+        print(f"原因计数器与重新统计有 {len(differences)} 处不一致")
+        return 1
+    print("原因计数器与重新统计一致")
+    return 0
+
+
+@subcommand
+def add_verify_counts(sub) -> None:
+    p = sub.add_parser(
+        "verify-counts",
+        help="从已发布的未资助名单和未资助原因重新统计原因数，与原因计数器逐项比较（有不一致时退出码为 1）",
+        formatter_class=HelpFormatter,
+    )
+    p.set_defaults(func=run_verify_counts)
 
 
 def run_template(args) -> int:

@@ -21,12 +21,30 @@ class StatisticCounts(FromDomain):
     reason_pending: int = strawberry.field(description="未填报原因（实时）")
 
 
+@strawberry.type(description="未资助原因分布中的一项：当前原因为该代码的未资助学生数")
+class ReasonCount(FromDomain):
+    code: str = strawberry.field(description="未资助原因代码")
+    label: str = strawberry.field(description="原因")
+    count: int = strawberry.field(description="未资助学生数（实时）")
+
+
+def _reason_counts(lines: list[stats.ReasonCount]) -> list[ReasonCount]:
+    return [ReasonCount.from_domain(r) for r in lines]
+
+
 @strawberry.type(description="某一特殊群体类型的统计：全部、中央下发、自采集")
 class CategoryStatistics(FromDomain):
     category: Category
     all: StatisticCounts
     central: StatisticCounts
     self_collected: StatisticCounts
+    figures: strawberry.Private[stats.CategoryCounts]
+
+    @strawberry.field(
+        description="未资助原因分布（该类型，中央下发与自采集合计）：原因代码表的每个代码（含 0），按代码顺序；合计等于 all.reasonReported"
+    )
+    def by_reason(self) -> list[ReasonCount]:
+        return _reason_counts(self.figures.by_reason)
 
 
 @strawberry.type(description="特殊群体学生未资助情况统计（无已发布比对结果时全部为 0）")
@@ -56,9 +74,16 @@ class UnfundedStatistics(FromDomain):
                 all=StatisticCounts.from_domain(c.all),
                 central=StatisticCounts.from_domain(c.central),
                 self_collected=StatisticCounts.from_domain(c.self_collected),
+                figures=c,
             )
             for c in self.figures.by_category
         ]
+
+    @strawberry.field(
+        description="未资助原因分布：原因代码表的每个代码（含 0），按代码顺序，为当前原因是该代码的未资助学生数；合计等于 total.reasonReported"
+    )
+    async def by_reason(self) -> list[ReasonCount]:
+        return _reason_counts(self.figures.by_reason())
 
     @classmethod
     def from_domain(cls, obj: stats.UnfundedStatistics, /, **values: Any) -> Self:
