@@ -11,6 +11,7 @@ from zizhu.api.accounts import AccountMutation, AccountQuery
 from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
+from zizhu.api.comparison.special_groups import SpecialGroupMutation, SpecialGroupQuery
 from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
 from zizhu.api.gql.descriptions import describe
@@ -31,6 +32,7 @@ QUERY_TYPES: tuple[type, ...] = (
     CodeQuery,
     ReasonQuery,
     ComparisonRunQuery,
+    SpecialGroupQuery,
     RosterQuery,
     StatisticsQuery,
     PeriodQuery,
@@ -42,6 +44,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     AccountMutation,
     ReasonMutation,
     ComparisonRunMutation,
+    SpecialGroupMutation,
     RosterMutation,
     PeriodMutation,
     ExportMutation,

@@ -42,6 +42,10 @@ class UnfundedStatistics:
     period: str
     run_id: strawberry.ID | None = strawberry.field(description="所依据的已发布比对批次")
     computed_at: dt.datetime | None = strawberry.field(description="该批次完成时间")
+    unmatched: int | None = strawberry.field(
+        description="未匹配学籍的特殊群体成员数（身份证件号无在读学籍；按户籍地区划及上传的主管部门归属，"
+        "不分学段；学校统计为 null），名单见 unmatchedSpecialGroupMembers"
+    )
     figures: strawberry.Private[stats.UnfundedStatistics]
 
     @strawberry.field(description="合计（每名学生计一次）")
@@ -74,5 +78,6 @@ def _statistics(s: stats.UnfundedStatistics) -> UnfundedStatistics:
         period=s.period,
         run_id=strawberry.ID(str(s.run_id)) if s.run_id is not None else None,
         computed_at=s.computed_at,
+        unmatched=s.unmatched,
         figures=s,
     )

@@ -12,6 +12,7 @@ from zizhu.domain.models.comparison import (
     RunStatistic,
     RunTrend,
     UnfundedResult,
+    UnmatchedMember,
 )
 from zizhu.domain.models.geography import Region, School
 from zizhu.domain.models.reasons import LegacyPovertyReason, RegionReason, UnfundedReason
@@ -44,4 +45,5 @@ __all__ = [
     "TimeWindow",
     "UnfundedReason",
     "UnfundedResult",
+    "UnmatchedMember",
 ]

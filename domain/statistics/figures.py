@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison import unmatched as unmatched_members
 from zizhu.domain.comparison.engine import sources_of
 from zizhu.domain.comparison.steps import counted, list_rows_of, stat_columns
 from zizhu.domain.models import ComparisonRun
@@ -67,6 +68,7 @@ class UnfundedStatistics:
     run_id: int | None
     computed_at: dt.datetime | None
     sums: dict[str, int] = field(default_factory=dict)  # members_/funded_/reported_ columns
+    unmatched: int | None = None  # members with no 在读 enrolment belonging to the area (regions only)
 
     def cell(self, number: str, source: str) -> Counts:
         members = int(self.sums.get(f"members_{number}_{source}") or 0)
@@ -180,6 +182,7 @@ class Figures:
     prefix: str | None = None  # the common code prefix of the region areas
     regions: dict[tuple[str, str], dict] = field(default_factory=dict)
     schools: dict[str, dict] = field(default_factory=dict)
+    unmatched: dict[tuple[str, str], int] = field(default_factory=dict)  # by region key
 
     region_areas: list[Area] | None = None  # the areas whose region rows to load (None: whole subtree)
     school_codes: list[str] = field(default_factory=list)
@@ -210,6 +213,7 @@ class Figures:
         if sources and self.stages:
             if self.prefix is not None and self.region_areas != []:
                 await self._load_regions(sources, self.prefix, self.region_areas)
+                self.unmatched = await unmatched_members.counts_by_region(sources, self.prefix)
             if self.school_codes:
                 await self._load_schools(sources, self.school_codes)
         return self
@@ -229,6 +233,7 @@ class Figures:
             run_id=self.run.id if self.run else None,
             computed_at=self.run.finished_at if self.run else None,
             sums=sums or {},
+            unmatched=None if area.kind == "school" else self.unmatched.get(area.region_key, 0),
         )
 
     async def _load_regions(self, sources, prefix: str, areas: list[Area] | None) -> None:
