@@ -36,7 +36,7 @@ def flat(stats: dict) -> list[int]:
 def table(wb) -> dict[str, tuple[str, list[int]]]:
     """Data rows of the statistics sheet: name → (code, the 210 counts)."""
     ws = wb["统计表"]
-    return {r[1]: (r[0], list(r[2:])) for r in ws.iter_rows(min_row=5, values_only=True)}
+    return {r[1]: (r[0], list(r[2 : 2 + 14 * 15])) for r in ws.iter_rows(min_row=5, values_only=True)}
 
 
 async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
@@ -67,7 +67,7 @@ async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
         "未填报原因",
     ]
     assert ws.cell(row=2, column=3 + 15 * 13).value == Category.OTHER_LOW_INCOME.label
-    assert ws.max_column == 2 + 14 * 15
+    assert ws.max_column == 2 + 14 * 15 + 1  # then 本级未资助原因
     assert ws.freeze_panes == "C5"
 
     rows = table(wb)

@@ -171,9 +171,7 @@ case(
     **{u: "FORBIDDEN" for u in SCHOOLS},
 )
 # unmatched members: authorities of the region and the admin; they have no stage, no school
-UNMATCHED = (
-    "query($r: String) { unmatchedSpecialGroupMembers(period: \"2023-2024-1\", regionCode: $r) { totalCount } }"
-)
+UNMATCHED = "query($r: String) { unmatchedSpecialGroupMembers(period: \"2023-2024-1\", regionCode: $r) { totalCount } }"
 case("unmatchedSpecialGroupMembers", UNMATCHED, default="ok", **NOT_SCHOOLS)
 case(
     "unmatchedSpecialGroupMembers",

@@ -90,7 +90,9 @@ async def test_a_bad_row_rejects_the_whole_file_with_its_row_and_column(gql, wor
         f"{S1},甲,低保学生,自采集,{P}",
         f"{S3},丙,07,中央下发,{P}",  # row 3: a county uploads self-collected records only
         f"{S3},丙,07,自采集,2023-2024-2",  # row 4: another period
-        f"{S3[:-1]}0,丁,07,自采集,{P}" if not S3.endswith("0") else f"{S3[:-1]}1,丁,07,自采集,{P}",  # row 5: check digit
+        f"{S3[:-1]}0,丁,07,自采集,{P}"
+        if not S3.endswith("0")
+        else f"{S3[:-1]}1,丁,07,自采集,{P}",  # row 5: check digit
     )
     body = await upload(gql.http, token, content)
     result = body["data"]["importSpecialGroups"]

@@ -161,3 +161,23 @@ async def test_the_export_lists_what_the_query_lists(gql, world):
     assert sorted(r[0] for r in rows[1:]) == sorted(mask_id_number(i) for i in EXPECTED["city_op"])
     school = await gql.login("school_op")
     assert await gql.error_code(mutation, token=school) == "FORBIDDEN"
+
+
+async def test_nested_unmatched_counts_cost_two_statements_whatever_the_regions(gql, world):
+    from tests.support.statements import statements
+
+    await build()
+    await compare()
+    token = await gql.login("admin")
+    level = 'unfundedStatistics(period: "2023-2024-1") { total { members } %s }'
+    nested = "{ region { %s children { %s children { %s children { %s } } } } }"
+    without = nested % ((level % "",) * 4)
+    with_unmatched = nested % ((level % "unmatched",) * 4)
+    with statements() as plain:
+        await gql.data(without, token=token)
+    with statements() as counted:
+        data = await gql.data(with_unmatched, token=token)
+    assert data["region"]["unfundedStatistics"]["unmatched"] == 5
+    hunan = next(c for c in data["region"]["children"] if c["unfundedStatistics"]["unmatched"] == 4)
+    assert sorted(c["unfundedStatistics"]["unmatched"] for c in hunan["children"]) == [1, 3]  # 株洲 F; 长沙 A, B, D
+    assert len(counted) - len(plain) <= 2, counted  # the published runs, one grouped count

@@ -165,7 +165,9 @@ class ComparisonRunQuery:
 
 @strawberry.type
 class ComparisonRunMutation:
-    @strawberry.mutation(description="重新比对：系统管理员排队一次全国比对；主管部门排队一次本省比对（已有排队中的本省批次时返回该批次）")
+    @strawberry.mutation(
+        description="重新比对：系统管理员排队一次全国比对；主管部门排队一次本省比对（已有排队中的本省批次时返回该批次）"
+    )
     async def recompute_unfunded(self, info: Info, period: str) -> ComparisonRun:
         viewer = await info.context.viewer()
         return _run(await runs.recompute(viewer, period))

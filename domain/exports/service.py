@@ -76,7 +76,12 @@ async def check(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, str | N
 async def open_export(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, str | None]) -> Download:
     """The file of an export, in the viewer's scope; errors are raised before any byte is made."""
     check_kind(kind, fmt)
-    if kind == STATISTICS:
+    if kind == STATISTICS and (given.get("rows") or "") == statistics_table.SUBTREE_SCHOOLS:
+        f = _statistics_filters(given)
+        subtree = await statistics_table.subtree_schools(viewer, f["period"], f["region_code"], f["stage"])
+        body = xlsx_stream(subtree.title, subtree.columns, subtree.pages)
+        download = Download(subtree.filename, subtree.title, XLSX_TYPE, body)
+    elif kind == STATISTICS:
         f = _statistics_filters(given)
         table = await statistics_table.statistics_table(viewer, f["period"], f["region_code"], f["stage"], f["rows"])
         body = await statistics_table.workbook_file(table, f["rows"])

@@ -68,7 +68,7 @@ class UnfundedStatistics:
     run_id: int | None
     computed_at: dt.datetime | None
     sums: dict[str, int] = field(default_factory=dict)  # members_/funded_/reported_ columns
-    unmatched: int | None = None  # members with no 在读 enrolment belonging to the area (regions only)
+    area: Area | None = None
 
     def cell(self, number: str, source: str) -> Counts:
         members = int(self.sums.get(f"members_{number}_{source}") or 0)
@@ -182,7 +182,6 @@ class Figures:
     prefix: str | None = None  # the common code prefix of the region areas
     regions: dict[tuple[str, str], dict] = field(default_factory=dict)
     schools: dict[str, dict] = field(default_factory=dict)
-    unmatched: dict[tuple[str, str], int] = field(default_factory=dict)  # by region key
 
     region_areas: list[Area] | None = None  # the areas whose region rows to load (None: whole subtree)
     school_codes: list[str] = field(default_factory=list)
@@ -213,7 +212,6 @@ class Figures:
         if sources and self.stages:
             if self.prefix is not None and self.region_areas != []:
                 await self._load_regions(sources, self.prefix, self.region_areas)
-                self.unmatched = await unmatched_members.counts_by_region(sources, self.prefix)
             if self.school_codes:
                 await self._load_schools(sources, self.school_codes)
         return self
@@ -233,7 +231,7 @@ class Figures:
             run_id=self.run.id if self.run else None,
             computed_at=self.run.finished_at if self.run else None,
             sums=sums or {},
-            unmatched=None if area.kind == "school" else self.unmatched.get(area.region_key, 0),
+            area=area,
         )
 
     async def _load_regions(self, sources, prefix: str, areas: list[Area] | None) -> None:
@@ -299,6 +297,39 @@ class Figures:
         )
         for r in reported:
             self.schools.setdefault(r.pop("school_code"), {}).update(r)
+
+
+def own_prefix(area: Area) -> str:
+    """The code prefix of a region area's subtree (its own code's prefix for own level)."""
+    return area.value if area.kind == "prefix" else region_prefix(area.value)
+
+
+async def unmatched_by_region(period: str, prefix: str) -> dict[tuple[str, str], int]:
+    """未匹配学籍 members per region key ((code, 'S'/'O')) of every region under `prefix`, from the
+    published runs: two statements (the runs, one grouped count)."""
+    sources = sources_of(await ComparisonRun.filter(period=parse_semester(period).code, published=True).order_by("id"))
+    return await unmatched_members.counts_by_region(sources, prefix) if sources else {}
+
+
+async def pending_by_school(period: str, stages: list[str], prefix: str) -> dict[str, int]:
+    """未填报原因 per school of a region's subtree (code prefix): the published list's rows of the
+    stages with no reason for (period, stage, ID number) — live, as reasonPending. Schools with
+    none are missing. One grouped statement."""
+    period = parse_semester(period).code
+    sources = sources_of(await ComparisonRun.filter(period=period, published=True).order_by("id"))
+    if not sources or not stages:
+        return {}
+    params: dict = {"period": period}
+    rows = await db.fetch(
+        f"""SELECT t.school_code, COUNT(*) AS n FROM unfunded_result t
+             WHERE {_runs_filter(sources, "t", period)} AND {_stage_filter(stages, "t")}
+               AND {_range(prefix, "t.region_code", params)} AND NOT EXISTS (
+                   SELECT 1 FROM unfunded_reason r
+                    WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
+             GROUP BY t.school_code""",
+        params,
+    )
+    return {r["school_code"]: int(r["n"]) for r in rows}
 
 
 async def statistics_for(period: str, areas: list[Area], stages: list[str]) -> list[UnfundedStatistics]:
