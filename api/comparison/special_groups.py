@@ -9,7 +9,7 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from zizhu.api.exports import ExportFormat, ExportLink, _link
+from zizhu.api.exports import ExportFormat, ExportLink, Format, _link
 from zizhu.api.gql.enums import Category, Source
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
 from zizhu.api.roster import MAX_UPLOAD_BYTES, RosterRowError
@@ -128,7 +128,7 @@ class SpecialGroupMutation:
         region_code: str | None = None,
         category: Category | None = None,
         source: Source | None = None,
-        format: ExportFormat = ExportFormat.XLSX,
+        format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
         filters = {"period": period, "regionCode": region_code, "category": category, "source": source}
         return await _link(info, lists.UNMATCHED, format.value, filters)
