@@ -43,7 +43,7 @@ async def _rebuild_on_sqlite(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0012_reporting_history')]
+    dependencies = [('models', '0080_duplicate_enrolments')]
 
     initial = False
 
