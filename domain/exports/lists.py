@@ -1,5 +1,5 @@
-"""List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster and the
-students with several 在读 enrolments of one stage.
+"""List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster, the
+students with several 在读 enrolments of one stage and the unmatched special-group members.
 
 Each export reads its rows through the same service as its GraphQL query, page by page on the
 query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison import duplicates
 from zizhu.domain.comparison import published_list as unfunded
+from zizhu.domain.comparison import unmatched as unmatched_members
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
 from zizhu.domain.models import School
@@ -24,12 +25,14 @@ from zizhu.domain.roster import entries as roster
 
 PAGE_ROWS = 500  # the list services' largest page
 UNFUNDED, LEGACY, ROSTER = "unfunded-students", "legacy-poverty-reasons", "preschool-roster"
+UNMATCHED = "unmatched-special-group-members"
 DUPLICATES = "duplicate-enrolments"
 REASON_STATUSES = {"REPORTED": True, "PENDING": False}
 FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
     UNFUNDED: ("period", "stage", "regionCode", "schoolCode", "category", "source", "reasonStatus"),
     LEGACY: ("period", "stage", "regionCode", "schoolCode"),
     ROSTER: ("period", "schoolCode", "status"),
+    UNMATCHED: ("period", "regionCode", "category", "source"),
     DUPLICATES: ("period", "regionCode"),
 }
 MAX_FILTER_LENGTH = 32
@@ -87,7 +90,7 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
     f = parse_filters(kind, given)
     if kind == ROSTER:
         await roster.roster_school(viewer, f["school_code"])
-    elif kind == DUPLICATES:
+    elif kind in (UNMATCHED, DUPLICATES):
         await viewer.region(f["region_code"])
     else:
         await unfunded.scope_conditions(viewer, "r", {}, f["region_code"], f["school_code"], f["stage"])
@@ -285,6 +288,38 @@ async def _roster(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"学前教育政府资助名单{school.code}-{first.period}", ROSTER_COLUMNS, pages)
 
 
+UNMATCHED_COLUMNS = [
+    Column("身份证件号", 21, text=True),
+    Column("姓名", 10),
+    Column("户籍地区划代码", 10, text=True),
+    Column("特殊群体类型", 30),
+    Column("中央下发", 24),
+    Column("自采集", 24),
+]
+
+
+async def _unmatched(viewer: Viewer, f: dict) -> ListExport:
+    async def fetch(after: int | None):
+        return await unmatched_members.list_unmatched(
+            viewer,
+            f["period"],
+            region_code=f["region_code"],
+            category=f["category"],
+            source=f["source"],
+            first=PAGE_ROWS,
+            after=after,
+        )
+
+    async def rows(items: list[unmatched_members.UnmatchedMember]) -> list[Row]:
+        return [
+            (m.id_number, m.name, m.region_code, _labels(m.categories), _labels(m.central), _labels(m.self_collected))
+            for m in items
+        ]
+
+    pages = _pages(await fetch(None), fetch, lambda m: m.row_id, rows)
+    return ListExport(f"未匹配学籍的特殊群体成员{f['period']}", UNMATCHED_COLUMNS, pages)
+
+
 async def _duplicates(viewer: Viewer, f: dict) -> ListExport:
     async def fetch(after: int | None):
         return await duplicates.list_duplicate_enrolments(
@@ -311,7 +346,7 @@ async def _duplicates(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"重复学籍学生名单{f['period']}", DUPLICATE_COLUMNS, pages)
 
 
-_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster, DUPLICATES: _duplicates}
+_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster, DUPLICATES: _duplicates, UNMATCHED: _unmatched}
 
 
 async def open_list(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> ListExport:
