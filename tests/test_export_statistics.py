@@ -38,7 +38,7 @@ def flat(stats: dict) -> list[int]:
 def table(wb) -> dict[str, tuple[str, list[int]]]:
     """Data rows of the statistics sheet: name → (code, the 210 counts and the 11 reason counts)."""
     ws = wb["统计表"]
-    return {r[1]: (r[0], list(r[2 : 2 + 14 * 15])) for r in ws.iter_rows(min_row=5, values_only=True)}
+    return {r[1]: (r[0], list(r[2 : 2 + 14 * 15 + 11])) for r in ws.iter_rows(min_row=5, values_only=True)}
 
 
 async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):

@@ -16,7 +16,7 @@ OWN = """query($r: String, $s: Stage) { region(code: $r) {
   children { code ownLevelStatistics(period: "2023-2024-1") { reasons { reasonCode } } } } }"""
 SCHOOL = f"""query($c: String!) {{ school(code: $c) {{ unfundedStatistics(period: "2023-2024-1") {{
   total {{ {COUNTS} }} totalCentral {{ {COUNTS} }} totalSelfCollected {{ {COUNTS} }}
-  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} }} }} }}"""
+  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} byReason {{ code count }} }} }} }}"""
 
 
 async def report_own_reasons(gql, token: str) -> None:
@@ -64,7 +64,8 @@ async def test_the_subtree_school_table_ranks_every_school_by_pending_reasons(gq
     ws = workbook(await download(gql, exported["url"])).worksheets[0]
     header = [c.value for c in ws[1]]
     assert header[:4] == ["学校标识码", "学校名称", "所属县（区）", "所属市"]
-    assert header[4] == "特殊群体学生合计·合计·特殊群体学生数" and len(header) == 4 + 14 * 15
+    assert header[4] == "特殊群体学生合计·合计·特殊群体学生数" and len(header) == 4 + 14 * 15 + 11
+    assert header[4 + 14 * 15] == "未资助原因分布·01 学生本人（监护人）自愿放弃/未申请"  # one column per reason code
     rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
     assert [(r[0], r[2], r[3]) for r in rows] == [
         ("2143000008", "荷塘区", "株洲市"),  # 2 pending
