@@ -275,8 +275,8 @@ _SUBTREES = (
 def region_statistics_sql(runs: str) -> str:
     """INSERT the `region_statistic` rows of the runs whose `run_statistic` rows (alias t) match
     `runs`: per (run, school's province, region, stage), the subtree sums of the region and of each
-    ancestor (kind 'S') and the own-level sums (kind 'O'). Also used by the migration that added
-    the table, for the runs before it."""
+    ancestor (kind 'S') and the own-level sums (kind 'O'). The migration that added the table
+    holds a frozen copy (for the runs before it): a change here needs a new migration."""
     columns = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
     sums = ", ".join(f"SUM(t.{c})" for c in columns)
     levels = [*_SUBTREES, ("t.region_code", "1 = 1")]
