@@ -9,7 +9,7 @@ dev:  ## the development install (strict editable: mypy, import-linter and edito
 	$(PY) -m pip install --quiet -e ".[test]" --config-settings editable_mode=strict
 	$(VENV)/bin/pre-commit install
 
-test:  ## lint, then the whole suite on PostgreSQL and on SQLite (the README's test command)
+test:  ## lint, the unit tests once, the integration tests on PostgreSQL and SQLite (the README's test command)
 	bash tests/run.sh
 
 lint:  ## ruff, ruff format --check, import-linter, mypy, schema sync

@@ -15,19 +15,20 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from tests.support import world as world_module
+from tests.support.cleanup import Baseline
 from tests.support.databases import TEST_DB, blank_database
 from zizhu.domain import db, installation
-from zizhu.domain.installation import seed_code_lists
+from zizhu.domain.accounts.users import issue_token
+from zizhu.domain.models import Account
 
 pytest_plugins = ["tests.support.arq_queue"]  # the arq fixtures: pool, arq_queue
 
 REDIS_URL = os.environ.get("ZIZHU_TEST_REDIS", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("ZIZHU_SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
 os.environ["REDIS_URL"] = REDIS_URL
-
-CODE_LIST_TABLES = {"stage_code", "category_code", "reason_code", "aid_project", "tortoise_migrations"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,25 +66,32 @@ async def orm(database_url):
     await handle.close_connections()
 
 
-async def _data_tables() -> list[str]:
-    if db.is_postgres():
-        rows = await db.fetch("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")
-    else:
-        rows = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-    return sorted(r["name"] for r in rows if r["name"] not in CODE_LIST_TABLES)
+@pytest.fixture(scope="session")
+async def baseline(orm) -> Baseline:
+    """The seeded rows every test starts from (see tests/support/cleanup.py)."""
+    return await Baseline.take()
 
 
 @pytest.fixture(autouse=True)
-async def clean_db(orm):
-    """Empty every data table before each test and re-seed the code lists."""
-    tables = await _data_tables()
-    if db.is_postgres():
-        await db.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY")
-        await db.execute("DELETE FROM aid_project")
-    else:
-        for t in tables + ["aid_project"]:
-            await db.execute(f'DELETE FROM "{t}"')
-    await seed_code_lists()
+async def clean_db(baseline):
+    """Every test starts from empty data tables with the code lists seeded: the tables the
+    previous test changed are reset."""
+    await baseline.restore()
+    yield
+
+
+# argon2id with the cheapest parameters, for tests only: the production hasher (argon2-cffi's
+# defaults, ~100 ms a hash) is checked by tests/unit/test_passwords.py.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Passwords hashed and checked with CHEAP_HASHER (a hash records its own parameters)."""
+    from zizhu.domain.accounts import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", CHEAP_HASHER)
+    monkeypatch.setattr(passwords, "_dummy_hash", None)
     yield
 
 
@@ -141,7 +149,14 @@ class GraphQLClient:
         assert body.get("errors"), body
         return body["errors"][0].get("extensions", {}).get("code")
 
+    async def token_for(self, username: str) -> str:
+        """The token a sign-in of this active account returns, minted by the domain's token function:
+        no argon2, no request (the real sign-in is tested in test_accounts.py and a few others)."""
+        account = await Account.get(username=username, active=True)
+        return issue_token(account)
+
     async def login(self, username: str, password: str = world_module.PASSWORD) -> str:
+        """A real sign-in through the `login` mutation (argon2)."""
         data = await self.data(
             "mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }",
             {"u": username, "p": password},

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install the project with its test extras into .venv and run the whole suite twice:
-# against PostgreSQL (a fresh database per run) and against the embedded SQLite default.
+# Install the project with its test extras into .venv, run the static checks, then the suite:
+# the database-free tests (tests/unit) once, the integration tests against PostgreSQL (a fresh
+# database per run) and against the embedded SQLite default, the system tests (-m system) once,
+# in the PostgreSQL pass.
 # Needs PostgreSQL on 127.0.0.1:5432 (trust auth for user postgres) and Redis on 127.0.0.1:6379.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +38,37 @@ if ! .venv/bin/python -c "import redis,sys; redis.Redis.from_url('${ZIZHU_TEST_R
 fi
 
 status=0
+# pytest exits 5 when a selection (e.g. `-k roster`) leaves a pass nothing to run: not a failure
+outcome() { local rc=$1; [ "$rc" -eq 5 ] && rc=0; [ "$rc" -eq 0 ] || status=$rc; }
+pass_() { local rc=0; "$@" || rc=$?; outcome "$rc"; }
+lane_rc() { cat "$logs/$1.rc" 2>/dev/null || echo 1; }
+unit() { .venv/bin/python -m pytest -q tests/unit "$@"; }
+postgres() { ZIZHU_TEST_DB=postgres .venv/bin/python -m pytest -q --ignore=tests/unit "$@"; }
+sqlite() { ZIZHU_TEST_DB=sqlite .venv/bin/python -m pytest -q --ignore=tests/unit -m "not system" "$@"; }
+UNIT="=== unit tests (tests/unit: no database, run once) ==="
+PG="=== integration and system tests on PostgreSQL ==="
+SQ="=== integration tests on SQLite (the system tests ran on PostgreSQL) ==="
+
 echo "=== lint ==="
 bash tests/lint.sh || status=$?
-echo "=== test suite on PostgreSQL ==="
-ZIZHU_TEST_DB=postgres .venv/bin/python -m pytest -q "$@" || status=$?
-echo "=== test suite on SQLite ==="
-ZIZHU_TEST_DB=sqlite .venv/bin/python -m pytest -q "$@" || status=$?
+if [ -n "${ZIZHU_TEST_SERIAL:-}" ]; then  # one pass after the other, with live output
+  echo "$UNIT"; pass_ unit "$@"
+  echo "$PG"; pass_ postgres "$@"
+  echo "$SQ"; pass_ sqlite "$@"
+  exit $status
+fi
+# Two lanes at once (each pass is one process; the two databases share nothing): PostgreSQL, and
+# the unit tests then SQLite. Each lane's output is shown when it ends.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+( rc=0; postgres "$@" >"$logs/pg" 2>&1 || rc=$?; echo $rc >"$logs/pg.rc" ) &
+lane_pg=$!
+( rc=0; unit "$@" >"$logs/unit" 2>&1 || rc=$?; echo $rc >"$logs/unit.rc"
+  rc=0; sqlite "$@" >"$logs/sqlite" 2>&1 || rc=$?; echo $rc >"$logs/sqlite.rc" ) &
+lane_sqlite=$!
+wait $lane_sqlite || true
+echo "$UNIT"; cat "$logs/unit"; outcome "$(lane_rc unit)"
+echo "$SQ"; cat "$logs/sqlite"; outcome "$(lane_rc sqlite)"
+wait $lane_pg || true
+echo "$PG"; cat "$logs/pg"; outcome "$(lane_rc pg)"
 exit $status

@@ -48,13 +48,13 @@ UNFUNDED = "query($p: String!, $r: String, $s: String, $a: String) { unfundedStu
     ],
 )
 async def test_list_query_arguments(gql, world, variables, argument):
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     assert await validation_argument(gql, UNFUNDED, variables, token) == argument
 
 
 async def test_other_query_arguments(gql, world):
-    token = await gql.login("province_op")
-    admin = await gql.login("admin")
+    token = await gql.token_for("province_op")
+    admin = await gql.token_for("admin")
     cases = [
         ('{ comparisonRun(id: "99999999999999999999") { id } }', "id", token),
         ('{ comparisonRun(id: "１２") { id } }', "id", token),
@@ -85,7 +85,7 @@ def reason(id_number: str, **overrides) -> dict:
 
 
 async def test_batch_inputs_are_bounded_and_checked(gql, world):
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     one = reason(student_id(1))
     over = [reason(student_id(i)) for i in range(MAX_BATCH + 1)]
     assert await validation_argument(gql, REPORT, {"inputs": over}, token) == "inputs"
@@ -116,7 +116,7 @@ async def test_batch_inputs_are_bounded_and_checked(gql, world):
 
 
 async def test_id_lists_are_bounded_and_unique(gql, world):
-    token = await gql.login("kg_rev")
+    token = await gql.token_for("kg_rev")
     review = "mutation($ids: [ID!]!) { reviewPreschoolRosterEntries(ids: $ids, decision: APPROVE) { id } }"
     over = [str(i) for i in range(1, 2_001)]
     assert await validation_argument(gql, review, {"ids": over}, token) == "ids"
@@ -126,4 +126,4 @@ async def test_id_lists_are_bounded_and_unique(gql, world):
     assert await validation_argument(gql, review, {"ids": ["99999999999999999999"]}, token) == "ids[0]"
     assert await validation_argument(gql, review, {"ids": ["7", "7"]}, token) == "ids[1]"
     submit = "mutation($ids: [ID!]!) { submitPreschoolRosterEntries(ids: $ids) { id } }"
-    assert await validation_argument(gql, submit, {"ids": ["1", "2", "1"]}, await gql.login("kg_op")) == "ids[2]"
+    assert await validation_argument(gql, submit, {"ids": ["1", "2", "1"]}, await gql.token_for("kg_op")) == "ids[2]"

@@ -56,7 +56,7 @@ def _ids(connection) -> list[str]:
 
 async def test_a_school_sees_its_own_changes_in_full(gql, world):
     _, second = await two_runs()
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     new = await _changes(gql, school, second, "NEWLY_UNFUNDED")
     assert sorted(_ids(new)) == [C, E] and new["totalCount"] == 2
     for edge in new["edges"]:
@@ -76,28 +76,28 @@ async def test_a_school_sees_its_own_changes_in_full(gql, world):
         ("NEWLY_UNFUNDED", C),
         ("NEWLY_UNFUNDED", E),
     ]
-    other = await gql.login("other_school_op")
+    other = await gql.token_for("other_school_op")
     assert _ids(await _changes(gql, other, second, "NEWLY_UNFUNDED")) == [F]
     assert _ids(await _changes(gql, other, second, "NEWLY_FUNDED")) == []
 
 
 async def test_authorities_see_their_subtree_masked(gql, world):
     _, second = await two_runs()
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     assert sorted(_ids(await _changes(gql, county, second, "NEWLY_UNFUNDED"))) == [
         C[:6] + "********" + C[-4:],
         E[:6] + "********" + E[-4:],
     ]
-    province = await gql.login("province_op")
+    province = await gql.token_for("province_op")
     new = await _changes(gql, province, second, "NEWLY_UNFUNDED")
     assert new["totalCount"] == 3 and sorted(e["node"]["schoolCode"] for e in new["edges"]) == [PRIMARY, PRIMARY, OTHER]
-    gd = await gql.login("gd_op")
+    gd = await gql.token_for("gd_op")
     assert (await _changes(gql, gd, second))["totalCount"] == 0
 
 
 async def test_changes_are_paged(gql, world):
     _, second = await two_runs()
-    province = await gql.login("province_op")
+    province = await gql.token_for("province_op")
     page = await _changes(gql, province, second, "NEWLY_UNFUNDED", first=2)
     info = page["pageInfo"]
     assert (len(page["edges"]), info["hasNextPage"], info["hasPreviousPage"]) == (2, True, False)
@@ -110,7 +110,7 @@ async def test_changes_are_paged(gql, world):
 
 async def test_a_school_lists_todays_newly_unfunded_without_a_reason(gql, world):
     _, _second = await two_runs()
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     assert sorted(_ids((await gql.data(NEW_PENDING, token=school))["unfundedStudents"])) == [C, E]
     reported = (
         await gql.data(
@@ -130,17 +130,17 @@ def _points(data) -> list[tuple[int, int, int]]:
 
 async def test_region_trend_per_published_run_oldest_first(gql, world):
     first, second = await two_runs()
-    province = await gql.login("province_op")
-    county = await gql.login("county_op")
+    province = await gql.token_for("province_op")
+    county = await gql.token_for("county_op")
     assert _points(await gql.data(TREND, {"c": "430102"}, token=county)) == [(3, 1, 2), (4, 1, 3)]
     trend = (await gql.data(TREND, {"c": "430000"}, token=province))["region"]["unfundedTrend"]
     assert [p["runId"] for p in trend] == [str(first.id), str(second.id)]
     assert [(p["members"], p["funded"], p["unfunded"]) for p in trend] == [(4, 1, 3), (6, 1, 5)]
     assert _points(await gql.data(TREND, {"c": "430202"}, token=province)) == [(1, 0, 1), (2, 0, 2)]
     assert _points(await gql.data(TREND, {"c": "430000", "s": "PRESCHOOL"}, token=province)) == [(0, 0, 0)] * 2
-    preschool_only = await gql.login("province_preschool_op")
+    preschool_only = await gql.token_for("province_preschool_op")
     assert _points(await gql.data(TREND, {"c": "430000"}, token=preschool_only)) == [(0, 0, 0)] * 2
-    gd = await gql.login("gd_op")
+    gd = await gql.token_for("gd_op")
     assert _points(await gql.data(TREND, {"c": "440000"}, token=gd)) == [(0, 0, 0)] * 2
 
 
@@ -150,7 +150,7 @@ async def test_trend_outlives_pruned_run_history(gql, world):
     assert await ComparisonRun.filter(id=first.id).exists() is False
     assert await RunStatistic.filter(run_id=first.id).exists() is False
     assert await UnfundedResult.filter(valid_until_run=second.id).exists() is False  # a's closed row is gone
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     trend = (await gql.data(TREND, {"c": "430102"}, token=county))["region"]["unfundedTrend"]
     assert [p["runId"] for p in trend] == [str(r.id) for r in [first, second, *later]]
     assert _points({"region": {"unfundedTrend": trend}}) == [(3, 1, 2)] + [(4, 1, 3)] * 11

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# system: every test starts the `zizhu` command in a subprocess (run once, in the PostgreSQL pass)
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 600  # generous: a loaded CI machine; the commands themselves never wait long
 

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# system: the Dockerfile and compose linters and the entrypoint script run as subprocesses
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parent.parent
 HADOLINT = Path(sys.executable).parent / "hadolint"
 DCLINT = ROOT / ".tools" / "node_modules" / ".bin" / "dclint"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zizhu.domain import db
-from zizhu.domain.demo import DEMO_ACCOUNTS, load_demo, write_demo_files
+from zizhu.domain.demo import DEMO_ACCOUNTS, load_demo
 from zizhu.domain.models import (
     AidRecord,
     AuditEntry,
@@ -126,15 +126,6 @@ async def test_loading_the_demo_twice_changes_nothing(orm):
     ] == counts
     last = await AuditEntry.filter(action="import.aid").order_by("-id").first()
     assert (last.after["inserted"], last.after["updated"]) == (0, 0)
-
-
-def test_demo_files_are_deterministic(tmp_path):
-    (tmp_path / "one").mkdir()
-    (tmp_path / "two").mkdir()
-    one, two = write_demo_files(tmp_path / "one", 500), write_demo_files(tmp_path / "two", 500)
-    for kind in one:
-        assert one[kind].read_bytes() == two[kind].read_bytes(), kind
-    assert one["students"].read_text(encoding="utf-8-sig").count("\n") == 501
 
 
 async def test_scale_generates_about_that_many_students_and_more_schools(orm):

@@ -66,21 +66,21 @@ async def test_a_child_enrolled_twice_in_one_stage_counts_once_everywhere(world,
     run = await run_comparison_now(P)
     assert run.duplicate_enrolments == 1 and run.members == 2 and run.matched == 2
 
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     province, nation = await totals(gql, admin, "430000"), await totals(gql, admin)
     assert nation["members"] == 2 and nation["unfunded"] == 2
     assert province == nation
-    furong = await totals(gql, await gql.login("county_op"))
+    furong = await totals(gql, await gql.token_for("county_op"))
     hetang = await totals(gql, hetang_token)
     assert furong["members"] + hetang["members"] == 2  # 小红 at 芙蓉区, 小明 at one of the two
     assert (furong["members"], hetang["members"]) == (1, 1)  # placed at the later import: 荷塘区
 
     # exactly one school lists the child and is asked for a reason
-    assert await listed_at(gql, await gql.login("school_op")) == []
-    assert await listed_at(gql, await gql.login("other_school_op")) == [HETANG]
+    assert await listed_at(gql, await gql.token_for("school_op")) == []
+    assert await listed_at(gql, await gql.token_for("other_school_op")) == [HETANG]
 
     # both counties see the conflict, with both schools; nobody outside them does
-    for token in (await gql.login("county_op"), hetang_token, await gql.login("province_op"), admin):
+    for token in (await gql.token_for("county_op"), hetang_token, await gql.token_for("province_op"), admin):
         data = (await gql.data(DUPLICATES, token=token))["duplicateEnrolments"]
         assert data["totalCount"] == 1, token
         (node,) = [e["node"] for e in data["edges"]]
@@ -91,22 +91,22 @@ async def test_a_child_enrolled_twice_in_one_stage_counts_once_everywhere(world,
             (HETANG, "430202", True),
         }
     # 长沙市 holds 芙蓉区; 天心区 (a sibling county) and 广东省 hold neither school
-    data = (await gql.data(DUPLICATES, token=await gql.login("city_op")))["duplicateEnrolments"]
+    data = (await gql.data(DUPLICATES, token=await gql.token_for("city_op")))["duplicateEnrolments"]
     assert data["totalCount"] == 1
     await Account.create(
         username="tianxin_op", password_hash=_password_hash(), role="AUTHORITY_OPERATOR", scope_code="430103", stages=""
     )
     for outsider in ("tianxin_op", "gd_op"):
-        data = (await gql.data(DUPLICATES, token=await gql.login(outsider)))["duplicateEnrolments"]
+        data = (await gql.data(DUPLICATES, token=await gql.token_for(outsider)))["duplicateEnrolments"]
         assert data == {"totalCount": 0, "edges": []}, outsider
-    assert await gql.error_code(DUPLICATES, token=await gql.login("school_op")) == "FORBIDDEN"
+    assert await gql.error_code(DUPLICATES, token=await gql.token_for("school_op")) == "FORBIDDEN"
 
 
 async def test_the_choice_follows_the_later_import_and_the_reason_moves_with_the_child(world, gql, tmp_path):
     await member()
     await enrol(tmp_path, FURONG)
     await run_comparison_now(P)  # one enrolment: listed at 芙蓉区
-    school_op = await gql.login("school_op")
+    school_op = await gql.token_for("school_op")
     assert await listed_at(gql, school_op) == [FURONG]
     await gql.data(
         """mutation($id: String!) { reportUnfundedReason(input: {period: "2023-2024-1", stage: COMPULSORY,
@@ -117,7 +117,7 @@ async def test_the_choice_follows_the_later_import_and_the_reason_moves_with_the
 
     await enrol(tmp_path, HETANG)  # a later import at 荷塘区: the child moves there
     run = await run_comparison_now(P)
-    other_op = await gql.login("other_school_op")
+    other_op = await gql.token_for("other_school_op")
     assert await listed_at(gql, school_op) == [] and await listed_at(gql, other_op) == [HETANG]
     reason = await UnfundedReason.get(period=P, stage="COMPULSORY", id_number=CHILD)
     assert (reason.reason_code, reason.school_code) == ("01", HETANG)
@@ -126,7 +126,7 @@ async def test_the_choice_follows_the_later_import_and_the_reason_moves_with_the
         token=other_op,
     )
     assert [e["node"] for e in data["unfundedStudents"]["edges"]] == [{"schoolCode": HETANG, "reason": {"code": "01"}}]
-    hetang_totals = await totals(gql, await gql.login("admin"), "430202")
+    hetang_totals = await totals(gql, await gql.token_for("admin"), "430202")
     assert hetang_totals["reasonReported"] == 1 and hetang_totals["reasonPending"] == 0
     # the changes list records the move (not a newly unfunded child)
     changes = {(c.school_code, c.change) for c in await RunChange.filter(run_id=run.id)}
@@ -159,7 +159,7 @@ async def test_ties_go_to_the_lowest_school_code_and_other_stages_are_not_duplic
     await Enrolment.filter(id_number=CHILD).update(updated_at=None)  # rows from before the time was recorded
     run = await run_comparison_now(P)
     assert run.duplicate_enrolments == 1  # the GENERAL_HIGH enrolment is another stage: counted there too
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     data = await gql.data(
         f'{{ unfundedStudents(period: "{P}") {{ edges {{ node {{ schoolCode stage }} }} }} }}', token=admin
     )
@@ -174,7 +174,7 @@ async def test_duplicate_enrolments_export_lists_every_school(world, gql, tmp_pa
     await enrol(tmp_path, FURONG)
     await enrol(tmp_path, HETANG)
     await run_comparison_now(P)
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     link = (
         await gql.data(f'mutation {{ exportDuplicateEnrolments(period: "{P}", format: CSV) {{ url }} }}', token=token)
     )["exportDuplicateEnrolments"]["url"]

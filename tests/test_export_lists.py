@@ -73,7 +73,7 @@ async def test_unfunded_list_xlsx_and_csv_match_the_query_across_pages(world, gq
     await unfunded_students(3, OTHER, start=2000)
     await compare()
     await reason(ids[0], PRIMARY)
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     expected = await query_rows(gql, token)
     assert len(expected) == 1100
     wb = workbook(await download(gql, (await link(gql, token, EXPORT, {"p": P}))["url"]))
@@ -105,7 +105,7 @@ async def test_unfunded_list_filters_scope_and_masking(world, gql):
     other = await unfunded_students(2, OTHER, start=50)
     await compare()
     await reason(ids[1], PRIMARY)
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     rows = sheet_rows(workbook(await download(gql, (await link(gql, county, EXPORT, {"p": P}))["url"])))
     assert [r[0] for r in rows] == [mask_id_number(i) for i in ids]  # masked outside the school
     assert [(r[0], unneutralised(r[1]), r[2]) for r in rows] == await query_rows(gql, county)
@@ -124,12 +124,14 @@ async def test_unfunded_list_filters_scope_and_masking(world, gql):
     )
     assert len(pending) == 1 + 5
 
-    province = await gql.login("province_op")
+    province = await gql.token_for("province_op")
     rows = sheet_rows(workbook(await download(gql, (await link(gql, province, EXPORT, {"p": P}))["url"])))
     assert {r[0] for r in rows} == {mask_id_number(i) for i in ids + other}
     assert await gql.error_code(EXPORT, {"p": P, "school": OTHER}, token=county) == "NOT_FOUND"
     assert await gql.error_code(EXPORT, {"p": P, "region": "440000"}, token=county) == "NOT_FOUND"
-    assert await gql.error_code(EXPORT, {"p": P, "school": OTHER}, token=await gql.login("school_op")) == "NOT_FOUND"
+    assert (
+        await gql.error_code(EXPORT, {"p": P, "school": OTHER}, token=await gql.token_for("school_op")) == "NOT_FOUND"
+    )
 
 
 LEGACY = """mutation($p: String, $school: String, $f: ExportFormat! = XLSX) {
@@ -157,7 +159,7 @@ async def test_legacy_history_export_matches_the_query(world, gql):
             detail=detail,
             reported_at=at,
         )
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     rows = sheet_rows(workbook(await download(gql, (await link(gql, school, LEGACY, {"p": P}))["url"])))
     expected = (await gql.data(LEGACY_QUERY, token=school))["legacyPovertyReasons"]["edges"]
     assert [(r[0], r[1], r[2], r[5], r[6]) for r in rows] == [
@@ -176,10 +178,10 @@ async def test_legacy_history_export_matches_the_query(world, gql):
         and rows[1][8] == "'=cmd|' /C calc'!A0"
         and rows[1][9] == "2023-12-01 09:30:00"
     )
-    province = await gql.login("province_op")
+    province = await gql.token_for("province_op")
     body = csv_rows(await download(gql, (await link(gql, province, LEGACY, {"f": "CSV"}))["url"]))
     assert [r[0] for r in body[1:]] == [mask_id_number(student_id(n)) for n in (1, 2, 3)]
-    assert await gql.error_code(LEGACY, {"school": OTHER}, token=await gql.login("county_op")) == "NOT_FOUND"
+    assert await gql.error_code(LEGACY, {"school": OTHER}, token=await gql.token_for("county_op")) == "NOT_FOUND"
 
 
 ROSTER = """mutation($p: String!, $school: String, $status: AidStatus, $f: ExportFormat! = XLSX) {
@@ -199,7 +201,7 @@ async def test_preschool_roster_export(world, gql):
             status=status,
             province="43",
         )
-    kg = await gql.login("kg_op")
+    kg = await gql.token_for("kg_op")
     ws = workbook(await download(gql, (await link(gql, kg, ROSTER, {"p": P}))["url"])).worksheets[0]
     rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
     assert [c.value for c in ws[1]] == [c.header for c in lists.ROSTER_COLUMNS]
@@ -209,7 +211,7 @@ async def test_preschool_roster_export(world, gql):
         (children[2], "小三", "芙蓉区第一幼儿园", 1000.5, "审核通过"),
     ]
     assert ws["F2"].data_type == "n"  # amounts are numbers, ID numbers text
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     body = csv_rows(
         await download(
             gql, (await link(gql, county, ROSTER, {"p": P, "school": KG, "status": "APPROVED", "f": "CSV"}))["url"]
@@ -217,7 +219,7 @@ async def test_preschool_roster_export(world, gql):
     )
     assert [r[0] for r in body[1:]] == [mask_id_number(children[2])]
     assert await gql.error_code(ROSTER, {"p": P}, token=county) == "VALIDATION"  # an authority names the school
-    assert await gql.error_code(ROSTER, {"p": P, "school": KG}, token=await gql.login("gd_op")) == "NOT_FOUND"
+    assert await gql.error_code(ROSTER, {"p": P, "school": KG}, token=await gql.token_for("gd_op")) == "NOT_FOUND"
 
 
 @pytest.mark.parametrize(
@@ -230,7 +232,7 @@ async def test_preschool_roster_export(world, gql):
     ],
 )
 async def test_query_string_filters_are_checked(world, gql, filters, argument):
-    token = await gql.login("county_op")
+    token = await gql.token_for("county_op")
     r = await download(gql, "http://test/exports/unfunded-students.csv", {"Authorization": f"Bearer {token}"})
     assert r.status_code == 400  # no period
     from urllib.parse import urlencode

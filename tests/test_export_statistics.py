@@ -45,7 +45,7 @@ async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
     await build_data()
     await compare()
     await reason(sid(1), "2143000002")  # a live reason is already counted in the table
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     exported = await link(gql, token, EXPORT, {"p": P})
     assert exported["filename"] == "unfunded-statistics.xlsx"
     wb = workbook(await download(gql, exported["url"]))  # no Authorization header: the link is enough
@@ -91,7 +91,7 @@ async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
 async def test_county_school_table_and_stage_in_title(world, gql):
     await build_data()
     await compare()
-    token = await gql.login("county_op")
+    token = await gql.token_for("county_op")
     exported = await link(gql, token, EXPORT, {"p": P, "s": "COMPULSORY", "rows": "SCHOOLS"})
     ws = workbook(await download(gql, exported["url"]))["统计表"]
     assert "芙蓉区学校" in ws["A1"].value and "义务教育" in ws["A1"].value
@@ -101,7 +101,7 @@ async def test_county_school_table_and_stage_in_title(world, gql):
     assert list(rows)[-1] == "合计"
     expected = await gql.data(STATS, {"p": P, "r": "430102", "s": "COMPULSORY"}, token=token)
     assert rows["合计"][1] == flat(expected["unfundedStatistics"])
-    school_token = await gql.login("school_op")
+    school_token = await gql.token_for("school_op")
     school = await gql.data(SCHOOL_STATS, {"p": P, "s": "COMPULSORY"}, token=school_token)
     assert rows["芙蓉区实验小学"][1] == flat(school["unfundedStatistics"])
     assert rows["芙蓉区实验小学"][1][:3] == [2, 1, 1]  # s1 unfunded, s2 funded
@@ -109,7 +109,7 @@ async def test_county_school_table_and_stage_in_title(world, gql):
 
 async def test_names_that_would_start_a_formula_are_neutralised(world, gql):
     await Region.create(code="430300", name="=HYPERLINK(\"http://x\",\"点击\")", parent_code="430000", level="CITY")
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     exported = await link(gql, token, EXPORT, {"p": P})
     ws = workbook(await download(gql, exported["url"]))["统计表"]
     names = [r[1] for r in ws.iter_rows(min_row=5, values_only=True)]
@@ -119,18 +119,20 @@ async def test_names_that_would_start_a_formula_are_neutralised(world, gql):
 
 
 async def test_scope_of_the_statistics_export(world, gql):
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     assert await gql.error_code(EXPORT, {"p": P, "r": "430000"}, token=county) == "NOT_FOUND"
-    assert await gql.error_code(EXPORT, {"p": P, "r": "440000"}, token=await gql.login("province_op")) == "NOT_FOUND"
-    assert await gql.error_code(EXPORT, {"p": P}, token=await gql.login("school_op")) == "FORBIDDEN"
-    preschool_only = await gql.login("province_preschool_op")
+    assert (
+        await gql.error_code(EXPORT, {"p": P, "r": "440000"}, token=await gql.token_for("province_op")) == "NOT_FOUND"
+    )
+    assert await gql.error_code(EXPORT, {"p": P}, token=await gql.token_for("school_op")) == "FORBIDDEN"
+    preschool_only = await gql.token_for("province_preschool_op")
     assert await gql.error_code(EXPORT, {"p": P, "s": "COMPULSORY"}, token=preschool_only) == "NOT_FOUND"
     assert await gql.error_code(EXPORT, {"p": "2023-2024-3"}, token=county) == "VALIDATION"
     assert await gql.error_code(EXPORT, {"p": P}) == "UNAUTHENTICATED"
 
 
 async def test_links_expire_are_bound_to_their_export_and_are_not_sign_in_tokens(world, gql, clock):
-    token = await gql.login("county_op")
+    token = await gql.token_for("county_op")
     good = await link(gql, token, EXPORT, {"p": P})
     assert (await download(gql, good["url"])).status_code == 200
     path, _, query = good["url"].partition("?")
@@ -165,7 +167,7 @@ async def test_links_expire_are_bound_to_their_export_and_are_not_sign_in_tokens
 async def test_a_deactivated_account_loses_its_links(world, gql):
     from zizhu.domain.models import Account
 
-    token = await gql.login("county_op")
+    token = await gql.token_for("county_op")
     exported = await link(gql, token, EXPORT, {"p": P})
     await Account.filter(username="county_op").update(active=False)
     assert (await download(gql, exported["url"])).status_code == 401

@@ -84,7 +84,7 @@ async def test_anonymous_upload_is_refused_before_its_body_is_read(app):
 
 
 async def test_signed_in_upload_over_the_limit_is_refused(http, gql, world):
-    token = await gql.login("kg_op")
+    token = await gql.token_for("kg_op")
     r = await http.post(
         "/graphql",
         files={"0": ("a.xlsx", b"x")},

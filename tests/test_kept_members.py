@@ -51,6 +51,15 @@ async def side(database_url: str) -> asyncpg.Connection:
     return await asyncpg.connect(database_url.split("?")[0])
 
 
+async def waiting_on_a_lock(pid: int) -> None:
+    """Return once backend `pid` waits for a lock (a condition, not a fixed sleep)."""
+    async with asyncio.timeout(30):
+        while not await db.fetch(
+            "SELECT 1 FROM pg_stat_activity WHERE pid = :pid AND wait_event_type = 'Lock'", {"pid": pid}
+        ):
+            await asyncio.sleep(0.01)
+
+
 def holding(step_name: str) -> tuple[asyncio.Event, asyncio.Event]:
     """STEP_HOOK that stops the first run reaching `step_name` until released."""
     held, release = asyncio.Event(), asyncio.Event()
@@ -250,7 +259,7 @@ async def test_truncate_during_a_build_waits_for_it_without_deadlock(world, data
         running = asyncio.create_task(comparison.run_comparison_now(P, trigger="CLI", requested_by="t"))
         await asyncio.wait_for(locked.wait(), 30)
         truncate = asyncio.create_task(writer.execute("TRUNCATE special_group_record"))
-        await asyncio.sleep(1.0)
+        await waiting_on_a_lock(writer.get_server_pid())
         assert not truncate.done()  # waits for the build
         release.set()
         run = await asyncio.wait_for(running, 30)

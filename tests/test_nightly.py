@@ -61,7 +61,7 @@ async def test_a_late_legacy_import_is_carried_the_next_night(gql, world, pool, 
     ]
     assert actions == ["CARRY_OVER", "COMPARISON_SCHEDULED"] * 2
 
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     ticks = (await gql.data(TICKS, token=admin))["nightlyTicks"]
     assert [(t["day"], t["carriedOver"], t["carryOverError"]) for t in ticks] == [
         ("2024-01-11", 1, None),
@@ -69,7 +69,7 @@ async def test_a_late_legacy_import_is_carried_the_next_night(gql, world, pool, 
     ]
     assert all(t["finishedAt"] for t in ticks)
     assert [t["runs"] for t in ticks] == [[{"period": PERIOD, "status": "QUEUED", "trigger": "CRON"}]] * 2
-    assert await gql.error_code(TICKS, token=await gql.login("province_op")) == "FORBIDDEN"
+    assert await gql.error_code(TICKS, token=await gql.token_for("province_op")) == "FORBIDDEN"
 
 
 async def test_a_failing_carry_over_is_recorded_and_the_comparisons_still_run(gql, world, pool, arq_queue, monkeypatch):
@@ -84,7 +84,7 @@ async def test_a_failing_carry_over_is_recorded_and_the_comparisons_still_run(gq
     assert len(runs) == 1 and len(await pool.queued_jobs(queue_name=arq_queue)) == 1
     tick = await NightlyTick.get(day=dt.date(2024, 1, 10))
     assert tick.carried_over is None and "历史表不可读" in tick.carry_over_error
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     (shown,) = (await gql.data(TICKS, token=admin))["nightlyTicks"]
     assert shown["carriedOver"] is None and "历史表不可读" in shown["carryOverError"]
     # the same day again, once the history reads: the day's tick is updated, no second run

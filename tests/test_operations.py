@@ -64,7 +64,7 @@ async def test_the_worker_beats_while_it_runs(pool, arq_queue):
 
 
 async def test_queue_health_lists_runs_no_worker_takes(gql, world, pool, arq_queue):
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     queued = await engine.create_run("2023-2024-1", "MANUAL", "admin", job_id=f"{arq_queue}:manual:x")
     await pool.enqueue_job("compare_period", queued.id, _job_id=queued.job_id, _queue_name=arq_queue)
     health = (await gql.data(QUEUE_HEALTH, token=admin))["queueHealth"]
@@ -79,13 +79,13 @@ async def test_queue_health_lists_runs_no_worker_takes(gql, world, pool, arq_que
     assert health["aliveWorkers"] == 1 and health["workers"][0]["workerId"] == "host:3"
     assert health["stalledRuns"] == []  # a live worker will take a run queued a moment ago
 
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     assert await gql.error_code(QUEUE_HEALTH, token=county) == "FORBIDDEN"
 
 
 async def test_queue_health_shows_the_last_nightly_tick(gql, world, pool, arq_queue):
     run_ids = await nightly_compare({"redis": pool, "clock": lambda: TICK})
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     tick = (await gql.data(QUEUE_HEALTH, token=admin))["queueHealth"]["lastNightlyTick"]
     assert tick["day"] == "2024-01-10" and tick["error"] is None
     assert sorted(int(GlobalID.from_id(r["id"]).node_id) for r in tick["runs"]) == sorted(run_ids) and run_ids
@@ -133,28 +133,3 @@ async def test_metrics(gql, world, pool, arq_queue, tmp_path):
     assert _sample(text, "zizhu_comparison_runs_stalled") == 1
     assert _sample(text, "zizhu_queue_jobs", state="queued") == 0
     assert _sample(text, "zizhu_workers_alive") == 0
-
-
-def test_logging_of_every_zizhu_logger(monkeypatch):
-    import io
-    import json
-    import logging
-
-    from zizhu.domain import settings
-    from zizhu.domain.operations import logs
-
-    monkeypatch.setenv("ZIZHU_LOG_FORMAT", "json")
-    stream = io.StringIO()
-    handler = logs.configure(settings.load(), stream=stream)
-    try:
-        logging.getLogger("zizhu.worker").info("比对已排队 %s", 7)
-        logging.getLogger("zizhu.anything.new").debug("not at INFO")
-        (line,) = stream.getvalue().splitlines()
-        record = json.loads(line)
-        assert (record["level"], record["logger"], record["message"]) == ("INFO", "zizhu.worker", "比对已排队 7")
-    finally:
-        for name in (logs.ROOT_LOGGER, *logs.ALSO):
-            logger = logging.getLogger(name)
-            logger.removeHandler(handler)
-            logger.propagate = True
-            logger.setLevel(logging.NOTSET)

@@ -14,7 +14,7 @@ SET = """mutation($c: String!, $s: Date, $e: Date, $f: Boolean) {
 
 async def test_admin_forces_an_old_period_active(gql, world, clock):
     clock.value = dt.datetime(2024, 10, 8, 12, 0, tzinfo=SHANGHAI)
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     data = (await gql.data(SET, {"c": "2023-2024-1", "f": True}, token=admin))["setPeriod"]
     assert data == {
         "code": "2023-2024-1",
@@ -33,7 +33,7 @@ async def test_admin_forces_an_old_period_active(gql, world, clock):
 
 async def test_dates_and_validation(gql, world, clock):
     clock.value = dt.datetime(2024, 3, 5, 9, 0, tzinfo=SHANGHAI)
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     data = (await gql.data(SET, {"c": "2023-2024-2", "s": "2024-03-10", "e": "2024-07-15"}, token=admin))["setPeriod"]
     assert (data["startDate"], data["endDate"], data["isActive"]) == ("2024-03-10", "2024-07-15", False)
     assert (
@@ -42,5 +42,5 @@ async def test_dates_and_validation(gql, world, clock):
     )
     assert await gql.error_code(SET, {"c": "2023-2025-1"}, token=admin) == "VALIDATION"
     assert (await Period.get(code="2023-2024-2")).start_date == dt.date(2024, 3, 10)
-    listed = await gql.data("{ periods { code isActive } }", token=await gql.login("county_op"))
+    listed = await gql.data("{ periods { code isActive } }", token=await gql.token_for("county_op"))
     assert {"code": "2023-2024-2", "isActive": False} in listed["periods"]

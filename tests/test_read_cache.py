@@ -62,7 +62,7 @@ async def setup(gql) -> str:
     await member(sid(9), "03", "SELF")
     await enrol(sid(9), PRIMARY)
     await compare()
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     before = await assert_served_equals_recount(gql, token)
     assert triple(before["unfundedStatistics"]["total"])[3] == 0
     return token
@@ -74,7 +74,7 @@ def reported(region: dict) -> int:
 
 async def test_a_single_report_is_counted_at_once(world, gql):
     token = await setup(gql)
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     await gql.data(
         REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}}, token=school
     )
@@ -88,7 +88,7 @@ async def test_a_single_report_is_counted_at_once(world, gql):
 
 async def test_a_batch_of_reports_is_counted_at_once(world, gql):
     token = await setup(gql)
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     inputs = [{"period": P, "stage": "COMPULSORY", "idNumber": s, "reasonCode": "01"} for s in (sid(1), sid(9))]
     await gql.data(REPORTS, {"i": inputs}, token=school)
     assert reported(await assert_served_equals_recount(gql, token)) == 2
@@ -113,7 +113,7 @@ async def test_the_carry_over_is_counted_at_once(world, gql):
 
 async def test_a_new_published_run_that_adds_and_drops_students(world, gql):
     token = await setup(gql)
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     await gql.data(
         REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}}, token=school
     )
@@ -136,5 +136,5 @@ async def test_a_repeated_dashboard_is_served_from_the_cache(world, gql):
     assert len(repeated) == len(sign_in) + 1  # the data version check only
     assert triple(again["unfundedStatistics"]["total"]) == await recount("43")
     # another account of another scope gets its own answer, not the province's
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     assert (await gql.data(DASHBOARD, {"period": P}, token=county))["region"]["code"] == "430102"

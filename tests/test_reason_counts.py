@@ -115,7 +115,7 @@ async def several_codes() -> None:
 
 async def test_by_reason_adds_up_to_reason_reported_everywhere(world, gql):
     await several_codes()
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     for stage in (None, "COMPULSORY", "PRESCHOOL", "GENERAL_HIGH"):
         nation = (await gql.data(ROLLUP, {"p": P, "s": stage}, token=admin))["region"]
         for where, stats in every_statistics(nation):
@@ -131,7 +131,7 @@ async def test_by_reason_adds_up_to_reason_reported_everywhere(world, gql):
     poverty = tianxin["unfundedStatistics"]["byCategory"][0]  # 01: s4 (carried over)
     assert {r["code"]: r["count"] for r in poverty["byReason"]}["04"] == 1
     # a school account's own statistics, from the same counters
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     own = (await gql.data(SCHOOL, {"p": P, "c": None}, token=school))["school"]["unfundedStatistics"]
     assert_adds_up(own, "school")
     assert by_reason(own) == {c: {"01": 1, "99": 1}.get(c, 0) for c in CODES}
@@ -141,8 +141,8 @@ async def test_by_reason_adds_up_to_reason_reported_everywhere(world, gql):
 async def test_a_report_moves_one_count_at_once(world, gql):
     await build_data()
     await compare()
-    token = await gql.login("province_op")
-    school = await gql.login("school_op")
+    token = await gql.token_for("province_op")
+    school = await gql.token_for("school_op")
     before = by_reason((await gql.data(PROVINCE, {"p": P}, token=token))["region"]["unfundedStatistics"])
     assert before == dict.fromkeys(CODES, 0)
     i = {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "05"}
@@ -170,7 +170,7 @@ async def test_runs_pruned_and_republished_keep_the_counters_exact(world, gql):
     assert await reason_counts.recount() == []
     await report("2143000002", sid(10), "02")
     assert await reason_counts.recount() == []
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     nation = (await gql.data(ROLLUP, {"p": P, "s": None}, token=admin))["region"]
     for where, stats in every_statistics(nation):
         assert_adds_up(stats, where)
@@ -288,8 +288,8 @@ async def test_counters_equal_a_recount_after_any_writes(students, ops):
 async def test_a_write_drops_only_its_provinces_answers(world, gql):
     await build_data()
     await compare()
-    hunan, guangdong = await gql.login("province_op"), await gql.login("gd_op")
-    school = await gql.login("school_op")
+    hunan, guangdong = await gql.token_for("province_op"), await gql.token_for("gd_op")
+    school = await gql.token_for("school_op")
     gd_before = await gql.data(PROVINCE, {"p": P}, token=guangdong)
     await gql.data(PROVINCE, {"p": P}, token=hunan)
     i = {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}
@@ -307,7 +307,7 @@ async def test_a_write_drops_only_its_provinces_answers(world, gql):
 async def test_concurrent_identical_requests_run_one_computation(world, gql):
     await build_data()
     await compare()
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     await gql.data("{ me { username } }", token=token)
     with statements() as sent:
         answers = await asyncio.gather(*(gql.data(ROLLUP, {"p": P, "s": None}, token=token) for _ in range(8)))
@@ -323,7 +323,7 @@ async def test_a_read_begun_before_a_write_is_not_kept_for_the_new_versions(worl
 
     await build_data()
     await compare()
-    token, school = await gql.login("province_op"), await gql.login("school_op")
+    token, school = await gql.token_for("province_op"), await gql.token_for("school_op")
     entered, release = asyncio.Event(), asyncio.Event()
     fill = figures.Figures.fill
 
@@ -382,7 +382,7 @@ async def test_after_one_schools_write_only_its_chain_is_completed_again(world, 
 
     await build_data()
     await compare()
-    token, school = await gql.login("province_op"), await gql.login("school_op")
+    token, school = await gql.token_for("province_op"), await gql.token_for("school_op")
     rollup = f"""query($p: String!) {{ region {{ code unfundedStatistics(period: $p) {{ {STATISTICS} }}
       children {{ code unfundedStatistics(period: $p) {{ {STATISTICS} }} ownLevelStatistics(period: $p) {{ {STATISTICS} }}
         children {{ code unfundedStatistics(period: $p) {{ {STATISTICS} }} }} }} }} }}"""
@@ -398,6 +398,7 @@ async def test_after_one_schools_write_only_its_chain_is_completed_again(world, 
     assert by_reason(after["unfundedStatistics"])["01"] == 1
 
 
+@pytest.mark.system  # a real `zizhu serve --workers 2` (run once, in the PostgreSQL pass)
 async def test_every_server_process_serves_the_new_figures_after_a_write(world, database_url):
     """`serve --workers 2`: both processes cached the old answer; after a report every answer,
     whichever process gives it, counts it (the versions live in the database)."""

@@ -74,7 +74,7 @@ async def published(world):
 
 
 async def test_school_sees_its_unfunded_students_with_full_ids(gql, published):
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     edges = (await gql.data(LIST, token=token))["unfundedStudents"]["edges"]
     nodes = [e["node"] for e in edges]
     assert [n["idNumber"] for n in nodes] == [A, B, C]
@@ -85,21 +85,21 @@ async def test_school_sees_its_unfunded_students_with_full_ids(gql, published):
 
 
 async def test_authorities_see_their_subtree_masked(gql, published):
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     nodes = [e["node"] for e in (await gql.data(LIST, token=county))["unfundedStudents"]["edges"]]
     assert [n["name"] for n in nodes] == ["甲", "乙", "丙"]
     assert nodes[0]["idNumber"] == A[:6] + "********" + A[14:]
-    province = await gql.login("province_op")
+    province = await gql.token_for("province_op")
     names = [e["node"]["name"] for e in (await gql.data(LIST, token=province))["unfundedStudents"]["edges"]]
     assert names == ["甲", "乙", "丙", "丁"]
     assert await gql.error_code(LIST, {"region": "430202"}, token=county) == "NOT_FOUND"
-    gd = await gql.login("gd_op")
+    gd = await gql.token_for("gd_op")
     assert await gql.error_code(LIST, {"region": "430000"}, token=gd) == "NOT_FOUND"
     assert (await gql.data(LIST, token=gd))["unfundedStudents"]["edges"] == []
 
 
 async def test_other_school_cannot_see_or_report(gql, published):
-    other = await gql.login("other_school_op")
+    other = await gql.token_for("other_school_op")
     names = [e["node"]["name"] for e in (await gql.data(LIST, token=other))["unfundedStudents"]["edges"]]
     assert names == ["丁"]
     assert await gql.error_code(LIST, {"school": "2143000002"}, token=other) == "NOT_FOUND"
@@ -109,7 +109,7 @@ async def test_other_school_cannot_see_or_report(gql, published):
 
 
 async def test_filters_and_pagination(gql, published):
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
 
     async def names(**v):
         return [e["node"]["name"] for e in (await gql.data(LIST, v, token=token))["unfundedStudents"]["edges"]]
@@ -124,7 +124,7 @@ async def test_filters_and_pagination(gql, published):
 
 
 async def test_report_reason_and_status_filter(gql, published):
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     i = {"period": P, "stage": "COMPULSORY", "idNumber": A.lower(), "reasonCode": "01"}
     assert (await gql.data(REPORT, {"i": i}, token=token))["reportUnfundedReason"]["reason"] == {
         "code": "01",
@@ -150,7 +150,7 @@ async def test_report_reason_and_status_filter(gql, published):
 
 
 async def test_report_validation(gql, published):
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     base = {"period": P, "stage": "COMPULSORY", "idNumber": A}
     assert await gql.error_code(REPORT, {"i": {**base, "reasonCode": "99"}}, token=token) == "VALIDATION"
     assert await gql.error_code(REPORT, {"i": {**base, "reasonCode": "42"}}, token=token) == "VALIDATION"
@@ -162,13 +162,13 @@ async def test_report_validation(gql, published):
         await gql.error_code(REPORT, {"i": {**base, "reasonCode": "01", "stage": "PRESCHOOL"}}, token=token)
         == "NOT_FOUND"
     )
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     assert await gql.error_code(REPORT, {"i": {**base, "reasonCode": "01"}}, token=county) == "FORBIDDEN"
     assert await UnfundedReason.all().count() == 0
 
 
 async def test_batch_is_all_or_nothing(gql, published):
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     good = {"period": P, "stage": "COMPULSORY", "idNumber": A, "reasonCode": "01"}
     bad = {"period": P, "stage": "COMPULSORY", "idNumber": D, "reasonCode": "01"}  # another school's student
     body = await gql.post(BATCH, {"i": [good, bad]}, token=token)
@@ -183,7 +183,7 @@ async def test_batch_is_all_or_nothing(gql, published):
 
 async def test_region_reason_own_level(gql, published):
     q = """mutation($i: RegionReasonInput!) { reportRegionReason(input: $i) { regionCode category reasonCode detail } }"""
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     saved = (
         await gql.data(
             q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10", "category": "ORPHAN"}}, token=county
@@ -194,14 +194,14 @@ async def test_region_reason_own_level(gql, published):
         await gql.error_code(q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "99"}}, token=county)
         == "VALIDATION"
     )
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     assert (
         await gql.error_code(q, {"i": {"period": P, "stage": "COMPULSORY", "reasonCode": "10"}}, token=school)
         == "FORBIDDEN"
     )
     listed = await gql.data(
         '{ regionReasons(period: "2023-2024-1", regionCode: "430102") { reasonCode } }',
-        token=await gql.login("city_op"),
+        token=await gql.token_for("city_op"),
     )
     assert listed["regionReasons"] == [{"reasonCode": "10"}]
 
@@ -228,10 +228,10 @@ async def test_legacy_history_is_read_only_and_scoped(gql, world, app):
         detail="",
     )
     q = "query($p: String) { legacyPovertyReasons(period: $p) { edges { node { idNumber name period reasonCode } } } }"
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     nodes = [e["node"] for e in (await gql.data(q, token=school))["legacyPovertyReasons"]["edges"]]
     assert nodes == [{"idNumber": A, "name": "甲", "period": P, "reasonCode": "01"}]
-    province = await gql.login("province_op")
+    province = await gql.token_for("province_op")
     nodes = [e["node"] for e in (await gql.data(q, token=province))["legacyPovertyReasons"]["edges"]]
     assert [n["name"] for n in nodes] == ["甲", "丁"] and nodes[1]["idNumber"] == D[:6] + "********" + D[14:]
     assert [
@@ -250,7 +250,7 @@ REPORT_V = """mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { rea
 async def test_concurrent_reports_of_one_student_all_apply_in_turn(gql, published):
     """Simultaneous reports never fail (no unique violation on the first insert) and none is lost:
     the audit trail is one chain, each entry replacing the value the previous one wrote."""
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     base = {"period": P, "stage": "COMPULSORY", "idNumber": A, "reasonCode": "99"}
     bodies = await asyncio.gather(
         *(gql.post(REPORT_V, {"i": {**base, "detail": f"说明{n}"}}, token=token) for n in range(8))
@@ -269,7 +269,7 @@ async def test_concurrent_reports_of_one_student_all_apply_in_turn(gql, publishe
 
 
 async def test_a_report_on_a_version_someone_changed_is_a_conflict(gql, published):
-    token = await gql.login("school_op")
+    token = await gql.token_for("school_op")
     first = {"period": P, "stage": "COMPULSORY", "idNumber": A, "reasonCode": "01", "expectedVersion": 0}
     assert (await gql.data(REPORT_V, {"i": first}, token=token))["reportUnfundedReason"]["reason"]["version"] == 1
     stale = await gql.post(REPORT_V, {"i": {**first, "reasonCode": "03"}}, token=token)  # still thinks "none yet"
@@ -295,7 +295,7 @@ async def test_a_report_on_a_version_someone_changed_is_a_conflict(gql, publishe
 
 async def test_region_reason_versions(gql, published):
     q = "mutation($i: RegionReasonInput!) { reportRegionReason(input: $i) { reasonCode version } }"
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     i = {"period": P, "stage": "COMPULSORY", "reasonCode": "10", "expectedVersion": 0}
     assert (await gql.data(q, {"i": i}, token=county))["reportRegionReason"] == {"reasonCode": "10", "version": 1}
     assert await gql.error_code(q, {"i": {**i, "reasonCode": "01"}}, token=county) == "CONFLICT"

@@ -50,7 +50,11 @@ async def scene(world):
 
 async def _ids(gql) -> dict[str, tuple[str, str]]:
     """Each type's global ID as its list shows it, with an account that sees it."""
-    school, county, kg = await gql.login("school_op"), await gql.login("county_op"), await gql.login("kg_op")
+    school, county, kg = (
+        await gql.token_for("school_op"),
+        await gql.token_for("county_op"),
+        await gql.token_for("kg_op"),
+    )
     entry = await roster_support.add(gql, kg, await roster_support.enrol(1, "小明"))
     q = await gql.data(
         """{
@@ -78,13 +82,13 @@ async def test_every_cacheable_type_resolves_by_its_global_id(gql, scene):
     for type_name, (gid, token) in ids.items():
         assert (await gql.data(NODE, {"id": gid}, token=token))["node"] == {"__typename": type_name, "id": gid}
     ordered = [ids["Region"][0], ids["UnfundedStudent"][0], ids["ComparisonRun"][0]]
-    nodes = (await gql.data(NODES, {"ids": ordered}, token=await gql.login("county_op")))["nodes"]
+    nodes = (await gql.data(NODES, {"ids": ordered}, token=await gql.token_for("county_op")))["nodes"]
     assert [n["id"] for n in nodes] == ordered
 
 
 async def test_out_of_scope_objects_do_not_exist(gql, scene):
     ids = await _ids(gql)
-    gd, other = await gql.login("gd_op"), await gql.login("other_school_op")
+    gd, other = await gql.token_for("gd_op"), await gql.token_for("other_school_op")
     visible_to_all = {"ComparisonRun", "TimeWindow"}  # the national run and the national window
     for type_name, (gid, _) in ids.items():
         expected = "ok" if type_name in visible_to_all else "NOT_FOUND"
@@ -92,7 +96,7 @@ async def test_out_of_scope_objects_do_not_exist(gql, scene):
             body = await gql.post(NODE, {"id": gid}, token=token)
             got = "ok" if not body.get("errors") else body["errors"][0]["extensions"]["code"]
             assert got == expected, (type_name, body)
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     for bad in ("abc", ids["Region"][0][:-2]):  # not an id, broken: refused naming the argument
         assert await gql.error_code(NODE, {"id": bad}, token=county) == "VALIDATION"
     assert await gql.error_code(NODE, {"id": "VW5rbm93bjox"}, token=county) == "NOT_FOUND"  # an unknown type
@@ -101,7 +105,7 @@ async def test_out_of_scope_objects_do_not_exist(gql, scene):
 
 
 async def test_reporting_returns_the_student_the_list_shows(gql, scene):
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     (listed,) = (await gql.data(LIST, {"first": 10}, token=school))["unfundedStudents"]["edges"]
     report = """mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { id idNumber reason { code } } }"""
     i = {"period": PERIOD, "stage": "COMPULSORY", "idNumber": student_id(1), "reasonCode": "02"}
@@ -113,7 +117,7 @@ async def test_reporting_returns_the_student_the_list_shows(gql, scene):
 
 
 async def test_page_info_is_complete(gql, scene):
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     page = (await gql.data(LIST, {"first": 1}, token=county))["unfundedStudents"]
     info, (edge,) = page["pageInfo"], page["edges"]
     assert info["hasPreviousPage"] is False and info["hasNextPage"] is False
@@ -123,7 +127,7 @@ async def test_page_info_is_complete(gql, scene):
 @pytest.mark.parametrize("first", [0, -1, 501])
 async def test_first_outside_its_bound_is_refused_naming_it(gql, scene, first):
     ids = await _ids(gql)
-    county, kg = await gql.login("county_op"), await gql.login("kg_op")
+    county, kg = await gql.token_for("county_op"), await gql.token_for("kg_op")
     queries = [
         (LIST, {}, county),
         ('query($first: Int!) { legacyPovertyReasons(first: $first) { edges { cursor } } }', {}, county),
@@ -151,7 +155,7 @@ async def test_first_outside_its_bound_is_refused_naming_it(gql, scene, first):
 
 
 async def test_roster_entries_take_their_own_paging_and_status(gql, scene):
-    kg = await gql.login("kg_op")
+    kg = await gql.token_for("kg_op")
     first, second = [await roster_support.add(gql, kg, await roster_support.enrol(n, f"幼儿{n}")) for n in (1, 2)]
     await gql.data(roster_support.SUBMIT, {"ids": [second["id"]]}, token=kg)
     query = """query($st: AidStatus, $after: String) { preschoolRoster(period: "2023-2024-1") { totalCount

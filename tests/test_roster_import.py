@@ -73,7 +73,7 @@ async def test_template_round_trip(gql, world):
     out = io.BytesIO()
     wb.save(out)
 
-    token = await gql.login("kg_op")
+    token = await gql.token_for("kg_op")
     result = await imported(gql.http, token, out.getvalue(), "学前资助名单.xlsx")
     assert result == {"__typename": "RosterImported", "count": 3, "created": 3, "updated": 0, "unchanged": 0}
     rows = {r.name: (r.amount, r.status, r.school_code, r.period) for r in await AidRecord.all()}
@@ -120,7 +120,7 @@ async def test_the_template_is_built_once_and_never_on_the_event_loop(gql, monke
 
 async def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(gql, world):
     await open_windows("ENTRY")
-    token = await gql.login("kg_op")
+    token = await gql.token_for("kg_op")
     good = await enrol(1, "甲")
     b, c, d, e, f = [await enrol(i, n) for i, n in ((2, "乙"), (4, "丁"), (5, "戊"), (6, "己"), (7, "庚"))]
     submitted = await enrol(3, "丙")
@@ -162,7 +162,7 @@ async def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(gql,
 
 async def test_unreadable_files_and_missing_headers_are_rejected_whole(gql, world):
     await open_windows("ENTRY")
-    token = await gql.login("kg_op")
+    token = await gql.token_for("kg_op")
     for content, name, expected in (
         (b"not a workbook", "roster.xlsx", (1, "")),
         (b"\xd0\xa1", "roster.xls", (1, "")),
@@ -177,7 +177,7 @@ async def test_unreadable_files_and_missing_headers_are_rejected_whole(gql, worl
 
 
 async def test_import_needs_the_entry_window_and_the_operator_role(gql, world):
-    token = await gql.login("kg_op")
+    token = await gql.token_for("kg_op")
     child = await enrol(1, "甲")
     content = csv_bytes((child, "甲", "1000"))
     body = await upload(gql.http, token, content, "r.csv")  # no window
@@ -187,9 +187,9 @@ async def test_import_needs_the_entry_window_and_the_operator_role(gql, world):
     body = await upload(gql.http, token, b"garbage", "r.xlsx")
     assert body["errors"][0]["extensions"]["code"] == "WINDOW_CLOSED"
     await open_windows("ENTRY")
-    body = await upload(gql.http, await gql.login("kg_rev"), content, "r.csv")
+    body = await upload(gql.http, await gql.token_for("kg_rev"), content, "r.csv")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    body = await upload(gql.http, await gql.login("county_op"), content, "r.csv")
+    body = await upload(gql.http, await gql.token_for("county_op"), content, "r.csv")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await AidRecord.all().count() == 0
     assert (await imported(gql.http, token, content, "r.csv"))["created"] == 1
@@ -215,7 +215,7 @@ async def test_an_import_that_starts_inside_the_window_but_commits_after_it_clos
     await set_window("ENTRY", t0 - HOUR, dt.datetime(2024, 1, 26, tzinfo=SHANGHAI))
     children = [(await enrol(i, f"童{i}"), f"童{i}") for i in range(1, 4)]
     content = csv_bytes(*((i, n, "500") for i, n in children))
-    token = await gql.login("kg_op")
+    token = await gql.token_for("kg_op")
     clock = SteppingClock(t0, dt.datetime(2024, 1, 26, 0, 0, 1, tzinfo=SHANGHAI))
     app = create_app(clock=clock, manage_orm=False)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:

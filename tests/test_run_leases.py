@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from tests.support.clock import ManualClock
 from tests.support.tiny_comparison import PERIOD as P
 from tests.support.tiny_comparison import tiny_data_set
 from zizhu.domain import db
@@ -65,20 +66,32 @@ async def test_a_starting_worker_fails_its_dead_predecessors_runs(world):
 @pytest.mark.postgres_only  # on SQLite the renewal waits for the run's own transaction
 async def test_a_live_run_keeps_renewing_its_lease(world, monkeypatch):
     await tiny_data_set()
-    monkeypatch.setattr(leases, "LEASE_S", 1.0)
-    monkeypatch.setattr(leases, "RENEW_EVERY_S", 0.1)
+    clock = ManualClock(dt.datetime.now(SHANGHAI))
+    monkeypatch.setattr(leases, "CLOCK", clock)
     reaped: list[list[int]] = []
 
     async def slow(step: str) -> None:
         if step == "statistics":  # a long step: several leases long, the reaper looking meanwhile
             for _ in range(5):
-                await asyncio.sleep(0.5)
+                await clock.advance(leases.LEASE_S / 2)  # the renewal (every RENEW_EVERY_S) wakes and renews
                 reaped.append(await leases.expire_lapsed_runs())
 
     monkeypatch.setattr(comparison, "STEP_HOOK", slow)
     run = await comparison.run_comparison_now(P)
     assert (run.status, run.published) == ("SUCCEEDED", True)
     assert reaped == [[]] * 5 and run.lease_until is None
+
+
+async def test_without_renewal_the_manual_clock_lapses_a_lease(world, monkeypatch):
+    """The clock the renewal test moves is the one leases are measured in: 2.5 leases later, a
+    lease nobody renews has lapsed."""
+    clock = ManualClock(dt.datetime.now(SHANGHAI))
+    monkeypatch.setattr(leases, "CLOCK", clock)
+    run = await _killed_run(lease_until=leases.lease_end())
+    await clock.advance(leases.LEASE_S / 2)
+    assert await leases.expire_lapsed_runs() == []
+    await clock.advance(leases.LEASE_S * 2)
+    assert await leases.expire_lapsed_runs() == [run.id]
 
 
 @pytest.mark.postgres_only  # another connection writes while the run's transaction is open

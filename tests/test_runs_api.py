@@ -34,7 +34,7 @@ RUNS = """query($p: String!, $first: Int, $after: String) { comparisonRuns(perio
 
 
 async def test_admin_recompute_queues_a_run_and_a_job(gql, world, pool, arq_queue):
-    token = await gql.login("admin")
+    token = await gql.token_for("admin")
     run = (await gql.data(RECOMPUTE, {"p": P}, token=token))["recomputeUnfunded"]
     assert {k: run[k] for k in ("period", "trigger", "requestedBy", "status", "published", "attempts", "error")} == {
         "period": P,
@@ -60,11 +60,11 @@ async def test_admin_recompute_queues_a_run_and_a_job(gql, world, pool, arq_queu
 
 async def test_only_admins_and_authorities_recompute(gql, world, pool, arq_queue):
     for user in ("school_op", "school_rev", "kg_op"):
-        token = await gql.login(user)
+        token = await gql.token_for(user)
         assert await gql.error_code(RECOMPUTE, {"p": P}, token=token) == "FORBIDDEN", user
     county = await gql.login("county_op")
     assert await gql.error_code(RECOMPUTE, {"p": P}) == "UNAUTHENTICATED"
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     assert await gql.error_code(RECOMPUTE, {"p": "2023-2025-1"}, token=admin) == "VALIDATION"
     assert await gql.error_code(RECOMPUTE, {"p": "2023-2025-1"}, token=county) == "VALIDATION"
     assert await ComparisonRun.all().count() == 0
@@ -88,7 +88,7 @@ async def test_an_authority_recomputes_its_own_province_one_waiting_at_a_time(gq
 
 
 async def test_queue_unavailable_leaves_no_queued_run_and_the_rest_works(gql, world, monkeypatch):
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6399/0")  # nothing listens there
     body = await gql.post(RECOMPUTE, {"p": P}, token=admin)
     (error,) = body["errors"]
@@ -130,7 +130,7 @@ async def _mute_redis(answer_ping: bool):
 
 @pytest.mark.parametrize("answer_ping", [False, True], ids=["mute", "answers-only-ping"])
 async def test_a_redis_that_never_answers_gives_queue_unavailable(gql, world, monkeypatch, answer_ping):
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     server, writers = await _mute_redis(answer_ping)
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0")
     monkeypatch.setattr(queue, "REPLY_TIMEOUT_S", 0.5)
@@ -169,7 +169,7 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     await tiny_data_set()
     done = await comparison.run_comparison_now(P, trigger="CLI", requested_by="cli")
     queued = await comparison.create_run(P, "MANUAL", "admin")
-    token = await gql.login("admin")
+    token = await gql.token_for("admin")
     got = (await gql.data(RUN, {"id": str(done.id)}, token=token))["comparisonRun"]
     assert {
         k: got[k]
@@ -199,12 +199,12 @@ async def test_comparison_run_shows_progress_and_results(gql, world):
     waiting = (await gql.data(RUN, {"id": str(queued.id)}, token=token))["comparisonRun"]
     assert (waiting["status"], waiting["published"], waiting["startedAt"]) == ("QUEUED", False, None)
 
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     # a school watches the national runs (what a run changed is scoped to the school), not their totals
     watched = (await gql.data(RUN, {"id": gid(done.id)}, token=school))["comparisonRun"]
     assert (watched["status"], watched["members"], watched["requestedBy"]) == ("SUCCEEDED", None, None)
     assert await gql.error_code(RUN, {"id": str(GlobalID("Region", str(done.id)))}, token=school) == "NOT_FOUND"
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     assert await gql.error_code(RUN, {"id": "999999"}, token=admin) == "NOT_FOUND"
     assert await gql.error_code(RUN, {"id": "abc"}, token=admin) == "VALIDATION"  # not a row id at all
 
@@ -217,7 +217,7 @@ async def test_run_totals_only_for_accounts_whose_scope_covers_the_run(gql, worl
     hunan = await comparison.create_run(P, "MANUAL", "admin", province="43")
 
     async def seen(user: str) -> dict[str, dict]:
-        token = await gql.login(user)
+        token = await gql.token_for(user)
         listed = [e["node"]["id"] for e in (await gql.data(RUNS, {"p": P}, token=token))["comparisonRuns"]["edges"]]
         runs = {i: (await gql.data(RUN, {"id": i}, token=token))["comparisonRun"] for i in listed}
         assert all(r["requestedBy"] is None for r in runs.values()) or user == "admin"
@@ -225,7 +225,7 @@ async def test_run_totals_only_for_accounts_whose_scope_covers_the_run(gql, worl
 
     gd = await seen("gd_op")
     assert list(gd) == [gid(national.id)] and gd[gid(national.id)]["members"] is None
-    assert await gql.error_code(RUN, {"id": str(hunan.id)}, token=await gql.login("gd_op")) == "NOT_FOUND"
+    assert await gql.error_code(RUN, {"id": str(hunan.id)}, token=await gql.token_for("gd_op")) == "NOT_FOUND"
     for user in ("county_op", "city_op", "school_op"):
         runs = await seen(user)
         assert list(runs) == [gid(hunan.id), gid(national.id)]
@@ -240,17 +240,17 @@ async def test_run_totals_only_for_accounts_whose_scope_covers_the_run(gql, worl
 async def test_a_failed_runs_technical_error_is_for_administrators_only(gql, world):
     run = await comparison.create_run(P, "MANUAL", "admin", province="43")
     await comparison.mark_failed(run.id, "IntegrityError: duplicate key (id_number)=(430102201501010011)")
-    province = await gql.login("province_op")
+    province = await gql.token_for("province_op")
     seen = (await gql.data(RUN, {"id": str(run.id)}, token=province))["comparisonRun"]
     assert seen["status"] == "FAILED" and "430102" not in seen["error"]
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     assert "IntegrityError" in (await gql.data(RUN, {"id": str(run.id)}, token=admin))["comparisonRun"]["error"]
 
 
 async def test_comparison_runs_are_paged_newest_first(gql, world):
     made = [await comparison.create_run(P, trigger, "admin") for trigger in ("CRON", "MANUAL", "CLI")]
     await comparison.create_run("2023-2024-2", "MANUAL", "admin")  # another period: not listed
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     page = (await gql.data(RUNS, {"p": P, "first": 2}, token=admin))["comparisonRuns"]
     assert [(e["node"]["id"], e["node"]["trigger"]) for e in page["edges"]] == [
         (gid(made[2].id), "CLI"),

@@ -24,7 +24,7 @@ async def test_a_county_sees_every_school_with_its_figures(world, gql):
     await build_data()
     await compare()
     await reason(sid(1), "2143000002")
-    token = await gql.login("county_op")
+    token = await gql.token_for("county_op")
     page = await schools_page(gql, token)
     nodes = {e["node"]["code"]: e["node"] for e in page["edges"]}
     assert list(nodes) == ["1143000001", "2143000002"] and page["pageInfo"]["hasNextPage"] is False
@@ -41,7 +41,7 @@ async def test_a_county_sees_every_school_with_its_figures(world, gql):
 
 
 async def test_schools_are_paged_by_code_and_filtered_by_stage(world, gql):
-    token = await gql.login("city_op")
+    token = await gql.token_for("city_op")
     first = await schools_page(gql, token, first=2)
     assert [e["node"]["code"] for e in first["edges"]] == ["1143000001", "2143000002"]
     assert first["pageInfo"]["hasNextPage"] is True
@@ -68,7 +68,7 @@ async def test_schools_are_paged_by_code_and_filtered_by_stage(world, gql):
 async def test_a_page_of_schools_costs_the_same_statements_whatever_its_length(world, gql):
     await build_data()
     await compare()
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     counts = []
     for first in (1, 6):
         with statements() as sent:
@@ -82,13 +82,13 @@ async def test_school_by_code_within_scope_only(world, gql):
     await member(sid(40), "07", "SELF")
     await enrol(sid(40), "2143000002")
     await compare()
-    own = (await gql.data(SCHOOL, token=await gql.login("school_op")))["school"]
+    own = (await gql.data(SCHOOL, token=await gql.token_for("school_op")))["school"]
     assert own["code"] == "2143000002" and own["stages"] == ["COMPULSORY"]
     assert triple(own["unfundedStatistics"]["total"]) == (1, 0, 1, 0, 1)
     orphans = next(c for c in own["unfundedStatistics"]["byCategory"] if c["category"] == "ORPHAN")
     assert triple(orphans["all"]) == (1, 0, 1, 0, 1)
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     assert (await gql.data(SCHOOL, {"code": "2143000002"}, token=county))["school"]["name"] == "芙蓉区实验小学"
     assert await gql.error_code(SCHOOL, {"code": "2143000003"}, token=county) == "NOT_FOUND"  # 天心区
-    other = await gql.login("other_school_op")
+    other = await gql.token_for("other_school_op")
     assert await gql.error_code(SCHOOL, {"code": "2143000002"}, token=other) == "NOT_FOUND"

@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+# system: a real `zizhu serve` with two worker processes
+pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parent.parent
 

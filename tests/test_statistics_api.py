@@ -51,7 +51,7 @@ def triple(counts: dict) -> tuple[int, int, int, int, int]:
 
 
 async def stats_as(gql, username: str, region: str | None = None, stage: str | None = None) -> dict:
-    token = await gql.login(username)
+    token = await gql.token_for(username)
     return (await gql.data(STATS, {"period": P, "region": region, "stage": stage}, token=token))["unfundedStatistics"]
 
 
@@ -101,21 +101,21 @@ async def test_stage_filter_and_stage_limited_account(world, gql):
     assert triple((await stats_as(gql, "province_op", stage="COMPULSORY"))["total"]) == (4, 1, 3, 0, 3)
     assert triple((await stats_as(gql, "province_op", stage="VOCATIONAL"))["total"]) == (1, 1, 0, 0, 0)
     assert triple((await stats_as(gql, "province_preschool_op"))["total"]) == (1, 0, 1, 0, 1)
-    token = await gql.login("province_preschool_op")
+    token = await gql.token_for("province_preschool_op")
     assert await gql.error_code(STATS, {"period": P, "stage": "COMPULSORY"}, token=token) == "NOT_FOUND"
 
 
 async def test_scope_out_of_region_is_not_found(world, gql):
     await build_data()
     await compare()
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     for region in ("430103", "430100", "430000", "440000"):
         assert await gql.error_code(STATS, {"period": P, "region": region}, token=county) == "NOT_FOUND", region
-    gd = await gql.login("gd_op")
+    gd = await gql.token_for("gd_op")
     assert await gql.error_code(STATS, {"period": P, "region": "430000"}, token=gd) == "NOT_FOUND"
     assert triple((await stats_as(gql, "gd_op"))["total"]) == (1, 0, 1, 0, 1)
     assert triple((await stats_as(gql, "city_op", "430103"))["total"]) == (1, 0, 1, 0, 1)
-    school = await gql.login("school_op")
+    school = await gql.token_for("school_op")
     assert await gql.error_code(STATS, {"period": P, "region": "430102"}, token=school) == "FORBIDDEN"
     assert triple((await stats_as(gql, "school_op"))["total"]) == (2, 1, 1, 0, 1)
     assert await gql.error_code(STATS, {"period": "2023-1"}, token=school) == "VALIDATION"
@@ -160,7 +160,7 @@ async def test_nested_region_rollups_in_a_fixed_number_of_statements(world, gql)
     await build_data()
     await compare()
     await reason(sid(4), "2143000003")
-    token = await gql.login("province_op")
+    token = await gql.token_for("province_op")
     with statements() as sign_in:
         await gql.data("{ me { username } }", token=token)
     with statements() as sent:
@@ -183,13 +183,13 @@ async def test_nested_region_rollups_in_a_fixed_number_of_statements(world, gql)
     # cache's version check), whatever the number of regions
     assert len(sent) - len(sign_in) - CACHE_CHECKS <= 5, sent
 
-    county = await gql.login("county_op")
+    county = await gql.token_for("county_op")
     assert await gql.error_code(REGION, {"code": "430100", "period": P}, token=county) == "NOT_FOUND"
 
 
 @pytest.mark.parametrize("username", ["county_op", "admin"])
 async def test_region_defaults_to_own_scope(world, gql, username):
-    token = await gql.login(username)
+    token = await gql.token_for(username)
     region = (await gql.data("query { region { code level } }", token=token))["region"]
     assert (
         region

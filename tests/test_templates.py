@@ -108,7 +108,7 @@ async def test_the_roster_example_imports(world, gql):
     wb.worksheets[0].append(example)
     out = io.BytesIO()
     wb.save(out)
-    result = await imported(gql.http, await gql.login("kg_op"), out.getvalue(), "roster.xlsx")
+    result = await imported(gql.http, await gql.token_for("kg_op"), out.getvalue(), "roster.xlsx")
     assert result["created"] == 1
 
 

@@ -107,9 +107,9 @@ async def test_the_seeded_windows_are_listed_shown_and_enforced(gql, world, cloc
         }
         for a in ("ENTRY", "REVIEW")
     ]
-    assert (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("admin")))["timeWindows"] == shown
+    assert (await gql.data(LIST, {"p": PERIOD}, token=await gql.token_for("admin")))["timeWindows"] == shown
 
-    op, rev = await gql.login("kg_op"), await gql.login("kg_rev")
+    op, rev = await gql.token_for("kg_op"), await gql.token_for("kg_rev")
     bounds = {"start": "2023-09-01T00:00:00+08:00", "end": "2024-01-26T00:00:00+08:00", "provinceCode": None}
     roster = (await gql.data(ROSTER, {"p": PERIOD}, token=op))["preschoolRoster"]
     assert roster == {"entryWindow": {**bounds, "isOpen": True}, "reviewWindow": {**bounds, "isOpen": True}}

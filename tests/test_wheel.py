@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# system: builds the wheel, installs it in a new virtualenv and serves from it
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parent.parent
 STEP_TIMEOUT_S = 900
 

@@ -40,7 +40,7 @@ MIDNIGHT = dt.datetime(2024, 1, 26, 0, 0, tzinfo=SHANGHAI)
 
 async def test_admin_sets_national_and_province_windows_and_each_account_sees_its_own(gql, world, clock):
     clock.value = dt.datetime(2024, 1, 10, 12, tzinfo=SHANGHAI)
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     national = (
         await gql.data(
             SET,
@@ -85,11 +85,11 @@ async def test_admin_sets_national_and_province_windows_and_each_account_sees_it
         ("ENTRY", "430000"),
         ("REVIEW", "440000"),
     ]
-    county = (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("county_op")))["timeWindows"]
+    county = (await gql.data(LIST, {"p": PERIOD}, token=await gql.token_for("county_op")))["timeWindows"]
     assert [(w["action"], w["provinceCode"]) for w in county] == [("ENTRY", None), ("ENTRY", "430000")]
-    school = (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("kg_op")))["timeWindows"]
+    school = (await gql.data(LIST, {"p": PERIOD}, token=await gql.token_for("kg_op")))["timeWindows"]
     assert [(w["action"], w["provinceCode"]) for w in school] == [("ENTRY", None), ("ENTRY", "430000")]
-    guangdong = (await gql.data(LIST, {"p": PERIOD}, token=await gql.login("gd_op")))["timeWindows"]
+    guangdong = (await gql.data(LIST, {"p": PERIOD}, token=await gql.token_for("gd_op")))["timeWindows"]
     assert [(w["action"], w["provinceCode"], w["isOpen"]) for w in guangdong] == [
         ("ENTRY", None, True),
         ("REVIEW", "440000", False),
@@ -109,10 +109,10 @@ async def test_set_window_is_an_audited_upsert(world):
 
 
 async def test_set_window_refuses_bad_input_and_non_admins(gql, world):
-    admin = await gql.login("admin")
+    admin = await gql.token_for("admin")
     good = {"p": PERIOD, "a": "ENTRY", "s": "2024-01-01T00:00:00+08:00", "e": "2024-01-26T00:00:00+08:00"}
     for username in ("province_op", "kg_op", "kg_rev"):
-        assert await gql.error_code(SET, good, token=await gql.login(username)) == "FORBIDDEN"
+        assert await gql.error_code(SET, good, token=await gql.token_for(username)) == "FORBIDDEN"
     assert await gql.error_code(SET, {**good, "e": good["s"]}, token=admin) == "VALIDATION"
     assert await gql.error_code(SET, {**good, "e": "2023-12-31T00:00:00+08:00"}, token=admin) == "VALIDATION"
     assert await gql.error_code(SET, {**good, "p": "2023-2024-3"}, token=admin) == "VALIDATION"
@@ -139,7 +139,7 @@ async def test_end_is_exclusive_at_24_00(gql, world, clock):
     """截止 2024-01-25 24 点: 23:59:59 is inside, 2024-01-26 00:00:00 is outside."""
     await set_window("ENTRY", JAN_1, MIDNIGHT)
     first, second = await enrol(1, "王一"), await enrol(2, "王二")
-    token = await gql.login("kg_op")
+    token = await gql.token_for("kg_op")
     clock.value = dt.datetime(2024, 1, 25, 23, 59, 59, tzinfo=SHANGHAI)
     await add(gql, token, first)
     clock.value = MIDNIGHT
@@ -163,7 +163,7 @@ async def test_end_is_exclusive_at_24_00(gql, world, clock):
 
 async def test_no_window_means_closed(gql, world):
     child = await enrol(1, "李一")
-    body = await gql.post(ADD, {"p": PERIOD, "i": child, "a": "500", "s": None}, token=await gql.login("kg_op"))
+    body = await gql.post(ADD, {"p": PERIOD, "i": child, "a": "500", "s": None}, token=await gql.token_for("kg_op"))
     assert body["errors"][0]["extensions"] == {
         "code": "WINDOW_CLOSED",
         "action": "ENTRY",
@@ -185,9 +185,9 @@ async def test_province_override_opens_hunan_while_the_nation_is_closed(gql, wor
     await close_window("ENTRY")  # national: ended an hour ago
     await open_windows("ENTRY", province="430000")
     hunan_child, gd_child = await enrol(1, "湘一"), await enrol(2, "粤一", school=GD)
-    await add(gql, await gql.login("kg_op"), hunan_child)
+    await add(gql, await gql.token_for("kg_op"), hunan_child)
     code = await gql.error_code(
-        ADD, {"p": PERIOD, "i": gd_child, "a": "500", "s": None}, token=await gql.login("gd_kg_op")
+        ADD, {"p": PERIOD, "i": gd_child, "a": "500", "s": None}, token=await gql.token_for("gd_kg_op")
     )
     assert code == "WINDOW_CLOSED"
     assert [r.school_code for r in await AidRecord.all()] == [KG]
@@ -198,10 +198,12 @@ async def test_province_override_closes_hunan_while_the_nation_is_open(gql, worl
     await open_windows("ENTRY")
     await close_window("ENTRY", future=True, province="43")  # 湖南 opens only in an hour
     hunan_child, gd_child = await enrol(1, "湘一"), await enrol(2, "粤一", school=GD)
-    body = await gql.post(ADD, {"p": PERIOD, "i": hunan_child, "a": "500", "s": None}, token=await gql.login("kg_op"))
+    body = await gql.post(
+        ADD, {"p": PERIOD, "i": hunan_child, "a": "500", "s": None}, token=await gql.token_for("kg_op")
+    )
     assert body["errors"][0]["extensions"]["code"] == "WINDOW_CLOSED"
     assert "尚未开始" in body["errors"][0]["message"]
-    await add(gql, await gql.login("gd_kg_op"), gd_child)
+    await add(gql, await gql.token_for("gd_kg_op"), gd_child)
     assert [r.school_code for r in await AidRecord.all()] == [GD]
     state = await windows.state(PERIOD, "PRE_GOV", WindowAction.ENTRY, "43", now())
     assert (state.province, state.is_open) == ("43", False)

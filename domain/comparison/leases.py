@@ -34,8 +34,21 @@ LAPSED_MESSAGE = "执行比对的进程已停止（租约过期），本批次�
 REAPER = "system"
 
 
+class SystemClock:
+    """The time leases are measured in: the wall clock, and asyncio's sleep between renewals."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(SHANGHAI)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+CLOCK = SystemClock()  # the seam where tests put a clock they move by hand
+
+
 def _now() -> dt.datetime:
-    return dt.datetime.now(SHANGHAI)
+    return CLOCK.now()
 
 
 def lease_end(seconds: float | None = None) -> dt.datetime:
@@ -49,7 +62,7 @@ async def renew(run_id: int, seconds: float | None = None) -> bool:
 
 async def _keep_renewing(run_id: int) -> None:
     while True:
-        await asyncio.sleep(RENEW_EVERY_S)
+        await CLOCK.sleep(RENEW_EVERY_S)
         try:
             if not await renew(run_id):
                 log.warning("comparison run %s lost its lease", run_id)

@@ -47,7 +47,8 @@ def _period_key(period: str) -> int:
 WRITERS_KEY = lock_key("special-group-writers")
 TABLE_PREFIX = "cmp_members_"
 
-# PostgreSQL only (migration 0005): the stamp table, the generation and the trigger moving it.
+# PostgreSQL only: the stamp table, the generation and the trigger moving it. Migration 0005 holds
+# its own frozen copy: a change here needs a new migration.
 TRIGGER_SQL = [
     f"""CREATE UNLOGGED TABLE IF NOT EXISTS {STAMP_TABLE} (
           period VARCHAR(11) PRIMARY KEY, generation BIGINT NOT NULL, definition VARCHAR(40) NOT NULL,

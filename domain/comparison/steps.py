@@ -394,8 +394,9 @@ def region_statistics_sql(runs: str) -> str:
     """INSERT the `region_statistic` rows of the runs whose `run_statistic` rows (alias t) match
     `runs`: per (run, school's province, region, stage), the subtree sums of the region and of each
     ancestor (kind 'S') and the own-level sums (kind 'O'). The school rows are read once, summed
-    per (run, province, region code, stage); the five levels add up those few rows. Also used by
-    the migration that added the table, for the runs before it."""
+    per (run, province, region code, stage); the five levels add up those few rows. The migration
+    that added the table holds a frozen copy of the first version (for the runs before it): a
+    change here needs a new migration."""
     columns = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
     per_region = ", ".join(f"SUM(t.{c}) AS {c}" for c in columns)
     sums = ", ".join(f"SUM(g.{c})" for c in columns)

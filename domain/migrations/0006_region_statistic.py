@@ -2,14 +2,40 @@ from tortoise import fields, migrations
 from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
-from zizhu.domain.comparison.steps import region_statistics_sql
-
 # Region statistics (subtree and own level per region, written by every run from now on) and the
 # data version counter of the read caches. The runs kept from before get their region rows here.
+#
+# The INSERT is frozen here as the comparison wrote it when this migration was written (it no
+# longer imports the comparison's code: a later change there must not change this migration).
+# Per (run, school's province, region, stage): the sums over run_statistic of the region's
+# subtree and of each ancestor's (kind 'S'), and of the region's own level (kind 'O').
+
+_COLUMNS = [
+    f"{kind}_{category:02d}_{source}"
+    for kind in ("members", "funded")
+    for category in range(14)  # '00' = any category, then the 13 categories
+    for source in ("all", "central", "self")
+]
+_LEVELS = (  # (the region a school's region code counts in, the condition), then the own level
+    ("'000000'", "1 = 1", "S"),
+    ("substr(t.region_code, 1, 2) || '0000'", "t.region_code <> '000000'", "S"),
+    ("substr(t.region_code, 1, 4) || '00'", "substr(t.region_code, 3, 2) <> '00'", "S"),
+    ("t.region_code", "substr(t.region_code, 5, 2) <> '00'", "S"),
+    ("t.region_code", "1 = 1", "O"),
+)
+_SUMS = ", ".join(f"SUM(t.{c})" for c in _COLUMNS)
+REGION_STATISTICS_SQL = (
+    f"INSERT INTO region_statistic (run_id, province, region_code, kind, stage, {', '.join(_COLUMNS)}) "
+    + " UNION ALL ".join(
+        f"SELECT t.run_id, substr(t.school_code, 3, 2), {region}, '{kind}',"
+        f" t.stage, {_SUMS} FROM run_statistic t WHERE (1 = 1) AND {condition} GROUP BY 1, 2, 3, 4, 5"
+        for region, condition, kind in _LEVELS
+    )
+)
 
 
 async def forward(apps, schema_editor) -> None:
-    await schema_editor.client.execute_script(region_statistics_sql("1 = 1"))
+    await schema_editor.client.execute_script(REGION_STATISTICS_SQL)
 
 
 async def backward(apps, schema_editor) -> None:

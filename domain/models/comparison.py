@@ -169,6 +169,11 @@ class DataVersion(Model):
 
     class Meta:
         table = "data_version"
+        # as migrated (0006): the docstring's first line is no longer the whole sentence
+        table_description = (
+            "A counter (数据版本) moved in the same transaction as every write that changes what the"
+            " cached read path serves."
+        )
 
 
 class RunHistory(Model):

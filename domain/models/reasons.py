@@ -82,6 +82,8 @@ class ReasonCount(Model):
 
     class Meta:
         table = "reason_count"
+        # as migrated (0020): the docstring's first line has changed since
+        table_description = "原因计数: how many rows of a published run's unfunded list have a reason"
         unique_together = (
             ("run_id", "region_code", "school_code", "stage", "central_mask", "self_mask", "reason_code"),
         )

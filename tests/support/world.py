@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from argon2 import PasswordHasher
-
 from zizhu.domain.models import Account, Region, School
 from zizhu.domain.reference.identity import make_id_number
 
@@ -55,7 +53,10 @@ ACCOUNTS = [
 
 @lru_cache(maxsize=1)
 def _password_hash() -> str:
-    return PasswordHasher().hash(PASSWORD)
+    """PASSWORD hashed once per session, by the hasher the tests use (see cheap_password_hashing)."""
+    from zizhu.domain.accounts import passwords
+
+    return passwords._hasher.hash(PASSWORD)
 
 
 @dataclass
@@ -73,12 +74,25 @@ def student_id(serial: int, region: str = "430102", birth: str = "20150101") -> 
 async def build() -> World:
     from zizhu.domain.reference.identity import province_of_school
 
-    for code, name, parent, level in REGIONS:
-        await Region.get_or_create(code=code, defaults={"name": name, "parent_code": parent, "level": level})
-    for code, name, region in SCHOOLS:
-        await School.create(code=code, name=name, region_code=region, province=province_of_school(code))
-    for username, role, scope, stages in ACCOUNTS:
-        await Account.create(
-            username=username, password_hash=_password_hash(), role=role, scope_code=scope, stages=stages
-        )
+    # one INSERT per table (the world is built by most tests)
+    existing = set(await Region.filter(code__in=[r[0] for r in REGIONS]).values_list("code", flat=True))
+    await Region.bulk_create(
+        [
+            Region(code=code, name=name, parent_code=parent, level=level)
+            for code, name, parent, level in REGIONS
+            if code not in existing
+        ]
+    )
+    await School.bulk_create(
+        [
+            School(code=code, name=name, region_code=region, province=province_of_school(code))
+            for code, name, region in SCHOOLS
+        ]
+    )
+    await Account.bulk_create(
+        [
+            Account(username=username, password_hash=_password_hash(), role=role, scope_code=scope, stages=stages)
+            for username, role, scope, stages in ACCOUNTS
+        ]
+    )
     return World(regions=REGIONS, schools={c: n for c, n, _ in SCHOOLS}, accounts=ACCOUNTS)
