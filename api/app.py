@@ -9,6 +9,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,16 +24,30 @@ from zizhu.api.gql.context import Clock, Context, system_clock
 from zizhu.api.gql.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
 from zizhu.api.templates import ROUTES as template_routes
-from zizhu.api.web import graphiql
+from zizhu.api.web import access_log, graphiql
 from zizhu.api.web.body_limits import BodyLimit
 from zizhu.api.web.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.web.security import SecurityHeaders
 from zizhu.domain import db, settings
 from zizhu.domain.errors import DomainError
-from zizhu.domain.operations import log_redaction
+from zizhu.domain.operations import log_redaction, logs
 
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
-MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
+# Answers of at least GZIP_MIN_BYTES are compressed for clients that accept gzip (JSON, CSV, the
+# GraphiQL assets); a streamed CSV download is compressed chunk by chunk and stays streamed.
+# Workbooks are zip files already.
+GZIP_MIN_BYTES = 1_000
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIDDLEWARE: list[Middleware] = [
+    Middleware(access_log.AccessLog),
+    Middleware(
+        GZipMiddleware,
+        minimum_size=GZIP_MIN_BYTES,
+        compresslevel=6,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX),
+    ),
+    Middleware(SecurityHeaders),
+]
 
 
 @dataclasses.dataclass
@@ -75,6 +90,7 @@ class ZizhuGraphQL(GraphQL):
     async def execute_single(self, **kwargs: Any) -> ExecutionResult:
         key, version = await self._cache_key(kwargs["context"], kwargs["request_data"])
         if key is not None and (body := self.cache.get(key, version)) is not None:
+            logs.note(operation=(kwargs["request_data"].operation_name or "")[: access_log.MAX_OPERATION] or None)
             return CachedAnswer(data=None, errors=None, body=body)
         result = await super().execute_single(**kwargs)
         if key is None or result.errors or result.data is None:
@@ -147,6 +163,13 @@ def create_app(
         *EXTRA_ROUTES,
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[*MIDDLEWARE, *_cors()])
+
+
+def create_served_app() -> Starlette:
+    """The app of one server process of `zizhu serve --workers N` (uvicorn imports this factory in
+    each process): logging as the command line configured it, then the app."""
+    logs.configure(settings.load())
+    return create_app()
 
 
 def _cors() -> list[Middleware]:
