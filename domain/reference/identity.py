@@ -21,6 +21,18 @@ _REGION_CODE = re.compile(r"[0-9]{6}")
 _ID_NUMBER = re.compile(r"[0-9]{17}[0-9X]")
 
 
+class NumberCell(str):
+    """The text of a spreadsheet cell that held a number, not text. An ID number typed into a
+    number cell has already lost its last digits (Excel keeps 15), so it is refused as such."""
+
+    __slots__ = ()
+
+
+NUMBER_CELL_MESSAGE = (
+    "身份证件号列须为文本格式：此单元格是数字，Excel 只保留15位有效数字；请将该列设为“文本”后重新输入号码"
+)
+
+
 class InvalidIdNumber(ValidationFailed, ValueError):
     """Raised with a Chinese message saying what is wrong with an ID number (code VALIDATION)."""
 
@@ -35,6 +47,8 @@ def normalise_id_number(raw: str) -> str:
 
 def validate_id_number(raw: str) -> str:
     """Return the normalised 18-character ID number or raise InvalidIdNumber."""
+    if isinstance(raw, NumberCell):
+        raise InvalidIdNumber(NUMBER_CELL_MESSAGE)
     number = normalise_id_number(raw)
     if len(number) != 18:
         raise InvalidIdNumber(f"身份证件号应为18位，实为{len(number)}位")
