@@ -14,6 +14,7 @@ from zizhu.api.gql.nodes import int_keys, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
 from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.reasons import reports as reasons
+from zizhu.domain.statistics import figures
 
 
 @strawberry.type(description="已填报的未资助原因")
@@ -192,9 +193,7 @@ class ReasonQuery:
         after: str | None = None,
     ) -> Connection[UnfundedStudent]:
         viewer = await info.context.viewer()
-        items, more = await unfunded.list_unfunded_students(
-            viewer,
-            period,
+        filters = dict(
             stage=stage,
             region_code=region_code,
             school_code=school_code,
@@ -202,10 +201,18 @@ class ReasonQuery:
             source=source,
             reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
             newly_unfunded=newly_unfunded,
-            first=first,
-            after=decode_cursor(after),
         )
-        return connection(items, more, lambda s: s.row_id, _student, after)
+        items, more = await unfunded.list_unfunded_students(
+            viewer, period, **filters, first=first, after=decode_cursor(after)
+        )
+        return connection(
+            items,
+            more,
+            lambda s: s.row_id,
+            _student,
+            after,
+            counter=lambda: figures.unfunded_list_count(viewer, period, **filters),
+        )
 
     @strawberry.field(description="脱贫家庭学生未资助情况查看（历史，只读）")
     async def legacy_poverty_reasons(
@@ -219,16 +226,16 @@ class ReasonQuery:
         after: str | None = None,
     ) -> Connection[LegacyPovertyReason]:
         viewer = await info.context.viewer()
-        items, more = await unfunded.list_legacy_reasons(
-            viewer,
-            period=period,
-            stage=stage,
-            region_code=region_code,
-            school_code=school_code,
-            first=first,
-            after=decode_cursor(after),
+        filters = dict(period=period, stage=stage, region_code=region_code, school_code=school_code)
+        items, more = await unfunded.list_legacy_reasons(viewer, **filters, first=first, after=decode_cursor(after))
+        return connection(
+            items,
+            more,
+            lambda r: r.row_id,
+            _legacy,
+            after,
+            counter=lambda: unfunded.count_legacy_reasons(viewer, **filters),
         )
-        return connection(items, more, lambda r: r.row_id, _legacy, after)
 
     @strawberry.field(description="主管部门本级未资助原因")
     async def region_reasons(
