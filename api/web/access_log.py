@@ -68,10 +68,11 @@ class AccessLog:
 
 
 class OperationName(SchemaExtension):
-    """Names the request's GraphQL operation for its log records: the client's operation name, else
+    """Names the request's GraphQL operation for its log records, as soon as the document is parsed
+    (so the records of its validation and execution carry it): the client's operation name, else
     the first root field."""
 
-    def on_operation(self):
+    def on_parse(self):
         yield
         ctx = self.execution_context
         name = ctx.operation_name
