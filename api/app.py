@@ -35,15 +35,17 @@ from zizhu.domain.operations import log_redaction, logs
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
 # Answers of at least GZIP_MIN_BYTES are compressed for clients that accept gzip (JSON, CSV, the
 # GraphiQL assets); a streamed CSV download is compressed chunk by chunk and stays streamed.
-# Workbooks are zip files already.
+# Workbooks are zip files already. Level 1: a 220 kB statistics answer shrinks 6x in ~2 ms (level 6:
+# 8x in ~5 ms), which matters when a cached dashboard answer costs ~9 ms to send.
 GZIP_MIN_BYTES = 1_000
+GZIP_LEVEL = 1
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIDDLEWARE: list[Middleware] = [
     Middleware(access_log.AccessLog),
     Middleware(
         GZipMiddleware,
         minimum_size=GZIP_MIN_BYTES,
-        compresslevel=6,
+        compresslevel=GZIP_LEVEL,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX),
     ),
     Middleware(SecurityHeaders),
