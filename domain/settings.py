@@ -125,7 +125,7 @@ def share_development_key() -> None:
     os.environ.setdefault(DEV_KEY_ENV, _DEV_SECRET)
 
 
-ENV_NAMES = tuple(f.alias for f in Settings.model_fields.values())
+ENV_NAMES = tuple(f.alias or name for name, f in Settings.model_fields.items())
 _cache: dict[tuple, Settings] = {}
 
 

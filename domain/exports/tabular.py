@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 from zizhu.domain.settings import SHANGHAI
@@ -178,7 +179,7 @@ class XlsxWriter:
         self.zip = zipfile.ZipFile(self.sink, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
         self.sheets: list[str] = []
         self.filters: list[str] = []  # each sheet's autofilter range
-        self.member = None
+        self.member: IO[bytes] | None = None  # the open sheet
         self.row = 0
         self.written = 0
 
@@ -255,12 +256,14 @@ class XlsxWriter:
         ref = f"A1:{self.letters[-1]}{self.row}"
         self.filters.append(ref)
         self._write(f'</sheetData><autoFilter ref="{ref}"/></worksheet>')
+        assert self.member is not None
         self.member.close()
         self.member = None
 
     def _write(self, text: str) -> None:
         data = _ILLEGAL_XML.sub("", text).encode("utf-8")
         self.written += len(data)
+        assert self.member is not None, "no sheet is open"
         self.member.write(data)
 
     def _row_xml(self, row: int, values: Row) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import Final
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Gauge, generate_latest, multiprocess
 
@@ -24,7 +25,7 @@ from zizhu.domain.reference.codes import RunStatus
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Scrape-time gauges: in multiprocess mode the value last set by any process is the one shown.
-_MODE = "mostrecent"
+_MODE: Final = "mostrecent"
 
 REDIS_UP = Gauge(
     "zizhu_redis_up", "1 when Redis (the task queue) answered at the last scrape, else 0", multiprocess_mode=_MODE
