@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -25,19 +26,35 @@ from zizhu.api.gql.context import Clock, Context, system_clock
 from zizhu.api.gql.response_cache import DEFAULT_MAX_BYTES, ResponseCache
 from zizhu.api.schema import schema
 from zizhu.api.templates import ROUTES as template_routes
-from zizhu.api.web import graphiql
+from zizhu.api.web import access_log, graphiql
 from zizhu.api.web.body_limits import BodyLimit
 from zizhu.api.web.media import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from zizhu.api.web.security import SecurityHeaders
 from zizhu.domain import db, settings
 from zizhu.domain.errors import DomainError
-from zizhu.domain.operations import log_redaction
+from zizhu.domain.operations import log_redaction, logs
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter  # strawberry's request adapter (its dependency)
 
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
-MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
+# Answers of at least GZIP_MIN_BYTES are compressed for clients that accept gzip (JSON, CSV, the
+# GraphiQL assets); a streamed CSV download is compressed chunk by chunk and stays streamed.
+# Workbooks are zip files already. Level 1: a 220 kB statistics answer shrinks 6x in ~2 ms (level 6:
+# 8x in ~5 ms), which matters when a cached dashboard answer costs ~9 ms to send.
+GZIP_MIN_BYTES = 1_000
+GZIP_LEVEL = 1
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIDDLEWARE: list[Middleware] = [
+    Middleware(access_log.AccessLog),
+    Middleware(
+        GZipMiddleware,
+        minimum_size=GZIP_MIN_BYTES,
+        compresslevel=GZIP_LEVEL,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX),
+    ),
+    Middleware(SecurityHeaders),
+]
 
 
 @dataclasses.dataclass
@@ -94,6 +111,7 @@ class ZizhuGraphQL(GraphQL[Context, None]):
             )
         cache = self.cache
         if (body := cache.get(key, version)) is not None:
+            logs.note(operation=(request_data.operation_name or "")[: access_log.MAX_OPERATION] or None)
             return CachedAnswer(data=None, errors=None, body=body)
 
         async def compute() -> ExecutionResult:
@@ -172,6 +190,13 @@ def create_app(
         *EXTRA_ROUTES,
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[*MIDDLEWARE, *_cors()])
+
+
+def create_served_app() -> Starlette:
+    """The app of one server process of `zizhu serve --workers N` (uvicorn imports this factory in
+    each process): logging as the command line configured it, then the app."""
+    logs.configure(settings.load())
+    return create_app()
 
 
 def _cors() -> list[Middleware]:

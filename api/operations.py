@@ -8,7 +8,7 @@ import time
 
 import strawberry
 from graphql import GraphQLError, OperationDefinitionNode
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -71,8 +71,9 @@ class RequestMetrics(SchemaExtension):
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Readiness: database, Redis and a recent worker heartbeat; 503 with the failing checks."""
-    checks = await health.readiness()
+    """Readiness of this API instance: database and Redis; 503 with the failing checks.
+    `/readyz?worker=1` also asks for a recent worker heartbeat (for alerting, not for routing)."""
+    checks = await health.readiness(worker=request.query_params.get("worker", "") not in ("", "0", "false"))
     ready = all(c.ok for c in checks)
     body = {
         "status": "ok" if ready else "unavailable",
@@ -85,7 +86,8 @@ async def metrics_endpoint(request: Request) -> Response:
     if not settings.load().metrics:
         return Response(status_code=404)
     await metrics.refresh()
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    body, media_type = metrics.exposition()
+    return Response(body, media_type=media_type)
 
 
 ROUTES = [Route("/readyz", readyz), Route("/metrics", metrics_endpoint)]

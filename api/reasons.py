@@ -21,6 +21,7 @@ from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.models import RegionReason as RegionReasonRow
 from zizhu.domain.reasons import reports as reasons
 from zizhu.domain.reference import codes
+from zizhu.domain.statistics import figures
 
 
 @strawberry.type(description="已填报的未资助原因")
@@ -177,6 +178,7 @@ class ReasonQuery:
         after: str | None = None,
     ) -> Connection[UnfundedStudent]:
         viewer = await info.context.viewer()
+        reported = None if reason_status is None else reason_status == ReasonStatus.REPORTED
         items, more = await unfunded.list_unfunded_students(
             viewer,
             period,
@@ -185,12 +187,26 @@ class ReasonQuery:
             school_code=school_code,
             category=category,
             source=source,
-            reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
+            reason_reported=reported,
             newly_unfunded=newly_unfunded,
             first=first,
             after=decode_cursor(after),
         )
-        return connection(items, more, lambda s: s.row_id, UnfundedStudent.from_domain, after)
+
+        async def count() -> int:
+            return await figures.unfunded_list_count(
+                viewer,
+                period,
+                stage=stage,
+                region_code=region_code,
+                school_code=school_code,
+                category=category,
+                source=source,
+                reason_reported=reported,
+                newly_unfunded=newly_unfunded,
+            )
+
+        return connection(items, more, lambda s: s.row_id, UnfundedStudent.from_domain, after, count)
 
     @strawberry.field(description="脱贫家庭学生未资助情况查看（历史，只读）")
     async def legacy_poverty_reasons(
@@ -213,7 +229,13 @@ class ReasonQuery:
             first=first,
             after=decode_cursor(after),
         )
-        return connection(items, more, lambda r: r.row_id, LegacyPovertyReason.from_domain, after)
+
+        async def count() -> int:
+            return await unfunded.count_legacy_reasons(
+                viewer, period=period, stage=stage, region_code=region_code, school_code=school_code
+            )
+
+        return connection(items, more, lambda r: r.row_id, LegacyPovertyReason.from_domain, after, count)
 
     @strawberry.field(description="主管部门本级未资助原因")
     async def region_reasons(

@@ -26,6 +26,7 @@ from zizhu.api.reference import CodeQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics.nodes import Region, School
 from zizhu.api.statistics.queries import StatisticsQuery
+from zizhu.api.web.access_log import OperationName
 from zizhu.api.web.security import IntrospectionSwitch
 
 # Each feature module contributes one query type and (optionally) one mutation type.
@@ -82,6 +83,7 @@ schema = ZizhuSchema(
         lambda: AddValidationRules([OperationCost]),
         IntrospectionSwitch,
         RequestMetrics,
+        OperationName,
         ParserCache,
         ValidationCache,
         MaskUnexpected,

@@ -3,8 +3,9 @@
 #   api                the GraphQL API on 0.0.0.0:${ZIZHU_PORT:-8000} (migrations are the migrate role's job)
 #   worker             the arq worker (02:00 comparison, on-demand jobs)
 #   migrate            apply migrations and seed code lists, then exit
-#   healthcheck-api    exit 0 when the API answers /healthz
+#   healthcheck-api    exit 0 when this API instance is ready (/readyz: database and Redis)
 #   healthcheck-worker exit 0 when a worker in this container sent a recent heartbeat
+#   check-deployment   exit 0 when the API is ready and some worker is alive (/readyz?worker=1): for alerting
 #   zizhu ARGS...      any other zizhu command (user add, import, ...)
 set -eu
 
@@ -22,7 +23,10 @@ case "$role" in
     exec zizhu migrate "$@"
     ;;
   healthcheck-api)
-    exec python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:${ZIZHU_PORT:-8000}/healthz', timeout=3).status != 200)"
+    exec python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:${ZIZHU_PORT:-8000}/readyz', timeout=3).status != 200)"
+    ;;
+  check-deployment)
+    exec python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:${ZIZHU_PORT:-8000}/readyz?worker=1', timeout=3).status != 200)"
     ;;
   healthcheck-worker)
     exec zizhu worker --check --this-host
@@ -31,7 +35,7 @@ case "$role" in
     exec zizhu "$@"
     ;;
   *)
-    echo "zizhu-entrypoint: unknown role '$role' (api, worker, migrate, healthcheck-api, healthcheck-worker, zizhu ...)" >&2
+    echo "zizhu-entrypoint: unknown role '$role' (api, worker, migrate, healthcheck-api, healthcheck-worker, check-deployment, zizhu ...)" >&2
     exit 64
     ;;
 esac

@@ -25,9 +25,11 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 MIN_SECRET_BYTES = 32
 DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
-# A stable development secret would let anyone forge tokens; a per-process one only logs
-# everybody out on restart, which is fine for development.
-_DEV_SECRET = "zizhu-development-secret-" + secrets.token_hex(16)
+# A stable development secret would let anyone forge tokens; a random one per `serve` only logs
+# everybody out on restart, which is fine for development. `zizhu serve --workers N` draws it once
+# and hands it to its server processes in DEV_KEY_ENV, so a token signed by one is valid in all.
+DEV_KEY_ENV = "ZIZHU_DEV_SIGNING_KEY"
+_DEV_SECRET = os.environ.get(DEV_KEY_ENV) or "zizhu-development-secret-" + secrets.token_hex(16)
 
 # How to fix each variable, shown after "环境变量 X 无效".
 FIXES = {
@@ -115,6 +117,12 @@ class Settings(BaseSettings):
     @property
     def signing_key(self) -> str:
         return self.secret_key or _DEV_SECRET
+
+
+def share_development_key() -> None:
+    """Hand this process's development signing key to the processes it starts (through the
+    environment they inherit). Production never uses it: `load()` refuses to start without a key."""
+    os.environ.setdefault(DEV_KEY_ENV, _DEV_SECRET)
 
 
 ENV_NAMES = tuple(f.alias or name for name, f in Settings.model_fields.items())

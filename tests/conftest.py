@@ -52,7 +52,7 @@ async def session_queue():
 
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory):
-    async with blank_database(tmp_path_factory.mktemp("db"), "zizhu_test") as url:
+    async with blank_database(tmp_path_factory.mktemp("db"), "test") as url:
         yield url
 
 

@@ -124,3 +124,22 @@ def test_worker_without_redis_is_one_line(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     result = zizhu("--debug", "import", "students", str(tmp_path / "nope.csv"))
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_worker_check_with_redis_down_says_redis_is_unreachable():
+    line = one_line_error(zizhu("worker", "--check", env={"REDIS_URL": "redis://127.0.0.1:1/0"}), "Redis", "REDIS_URL")
+    assert "排队" not in line  # not "the comparison could not be queued"
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = zizhu(
+            "serve", "--no-migrate", "--port", str(port), env={"DATABASE_URL": f"sqlite://{tmp_path / 'x.sqlite3'}"}
+        )
+    one_line_error(result, str(port), "已被占用", "--port")
+    assert result.stdout == ""

@@ -83,9 +83,11 @@ def test_entrypoint_roles(fake_zizhu, args, expected):
     assert result.returncode == 0 and result.stdout.strip() == expected, result
 
 
-def test_entrypoint_api_healthcheck_asks_healthz(fake_zizhu):
+def test_entrypoint_api_healthcheck_asks_readyz_and_the_deployment_check_asks_for_a_worker(fake_zizhu):
     result = subprocess.run(["sh", str(ENTRYPOINT), "healthcheck-api"], env=fake_zizhu, capture_output=True, text=True)
-    assert result.returncode == 0 and "http://127.0.0.1:8123/healthz" in result.stdout
+    assert result.returncode == 0 and "http://127.0.0.1:8123/readyz'" in result.stdout  # the instance only
+    result = subprocess.run(["sh", str(ENTRYPOINT), "check-deployment"], env=fake_zizhu, capture_output=True, text=True)
+    assert result.returncode == 0 and "http://127.0.0.1:8123/readyz?worker=1" in result.stdout
 
 
 def test_entrypoint_refuses_an_unknown_role(fake_zizhu):

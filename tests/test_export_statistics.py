@@ -75,6 +75,11 @@ async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
     assert ws.cell(row=3, column=reasons + 10).value.startswith("99 ")
     assert ws.max_column == 2 + 14 * 15 + 11 + 1  # then 本级未资助原因
     assert ws.freeze_panes == "C5"
+    # printed: landscape, one page wide, the header rows on every page
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.print_title_rows == "$2:$4"
 
     rows = table(wb)
     assert list(rows) == ["长沙市", "株洲市", "本级", "合计"]

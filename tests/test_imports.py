@@ -485,3 +485,20 @@ async def test_cli_import_names_the_row_of_invalid_bytes(world, tmp_path, databa
     (line,) = _stderr_lines(done)
     assert "第452行" in line and "UTF-8" in line, line
     assert await SpecialGroupRecord.all().count() == 0
+
+
+async def test_a_number_cell_in_the_id_column_says_the_column_must_be_text(orm, tmp_path):
+    from zizhu.domain.reference.identity import make_id_number
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["身份证件号", "姓名", "特殊群体类型", "数据来源", "资助周期"])
+    ws.append([make_id_number("11010120150101001"), "甲", "01", "中央下发", "2023-2024-1"])
+    ws.append([110101201501010000, "乙", "01", "中央下发", "2023-2024-1"])  # a number cell
+    path = tmp_path / "special.xlsx"
+    wb.save(path)
+    with pytest.raises(ImportRejected) as rejected:
+        await run_import("special-groups", path, actor="t")
+    bad = [(e.row, e.column, e.message) for e in rejected.value.errors]
+    assert [(row, column) for row, column, _ in bad] == [(3, "身份证件号")]
+    assert bad[0][2].startswith("身份证件号列须为文本格式")

@@ -89,7 +89,7 @@ async def _convert_and_check(url: str) -> None:
 
 
 async def test_0004_turns_run_copies_into_versions(tmp_path, database_url, orm):
-    async with blank_database(tmp_path, "zizhu_mig") as url:
+    async with blank_database(tmp_path, "mig") as url:
         try:
             await _convert_and_check(url)
         finally:  # the session's own database again for the tests that follow
@@ -110,7 +110,7 @@ async def _triggers_and_tables() -> tuple[set[str], set[str]]:
 
 @pytest.mark.postgres_only
 async def test_0005_adds_and_removes_the_kept_members_trigger(tmp_path, database_url, orm):
-    async with blank_database(tmp_path, "zizhu_mig") as url:
+    async with blank_database(tmp_path, "mig") as url:
         try:
             await run_migrations(config=db.tortoise_config(url))
             await db.close()
@@ -135,7 +135,7 @@ async def test_0005_adds_and_removes_the_kept_members_trigger(tmp_path, database
 async def test_0012_remembers_the_runs_that_succeeded_for_trends(tmp_path, database_url, orm):
     """Runs that succeeded before 0012 become trend points with their statistics' totals; a failed
     run does not."""
-    async with blank_database(tmp_path, "zizhu_mig") as url:
+    async with blank_database(tmp_path, "mig") as url:
         try:
             await run_migrations(config=db.tortoise_config(url), target="models.0005_kept_members")
             await db.close()

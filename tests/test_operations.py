@@ -1,9 +1,10 @@
-"""Observability: readiness (database, Redis, a worker heartbeat), the queueHealth query for
+"""Observability: readiness (database, Redis; the worker check apart), the queueHealth query for
 admins, Prometheus /metrics, and worker heartbeats written and removed by the worker itself."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from strawberry.relay import GlobalID
@@ -19,8 +20,8 @@ QUEUE_HEALTH = """{ queueHealth { queue redisReachable aliveWorkers queuedJobs r
   stalledRuns { id period status } } }"""
 
 
-async def _readyz(gql) -> tuple[int, dict]:
-    r = await gql.http.get("/readyz")
+async def _readyz(gql, worker: bool = False) -> tuple[int, dict]:
+    r = await gql.http.get("/readyz?worker=1" if worker else "/readyz")
     return r.status_code, r.json()
 
 
@@ -29,24 +30,29 @@ async def test_readyz_without_redis(gql, monkeypatch):
     status, body = await _readyz(gql)
     assert status == 503 and body["status"] == "unavailable"
     assert body["checks"]["database"]["ok"] is True
-    assert body["checks"]["redis"]["ok"] is False and body["checks"]["worker"]["ok"] is False
+    assert body["checks"]["redis"]["ok"] is False and "worker" not in body["checks"]
+    status, body = await _readyz(gql, worker=True)
+    assert status == 503 and body["checks"]["worker"]["ok"] is False
     assert (await gql.http.get("/healthz")).status_code == 200  # liveness does not depend on Redis
 
 
-async def test_readyz_needs_a_recent_worker_heartbeat(gql, pool, monkeypatch):
+async def test_an_instance_stays_ready_without_a_worker_but_the_worker_check_fails(gql, pool, monkeypatch):
     status, body = await _readyz(gql)
+    assert status == 200 and body["checks"] == {"database": {"ok": True}, "redis": {"ok": True}}
+    status, body = await _readyz(gql, worker=True)
     assert status == 503 and body["checks"]["redis"]["ok"] and not body["checks"]["worker"]["ok"]
 
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     with monkeypatch.context() as patched:
         patched.setattr(heartbeat, "utcnow", lambda: long_ago)
         await heartbeat.beat(pool, "old-host:1", long_ago)
-    status, _ = await _readyz(gql)
+    status, _ = await _readyz(gql, worker=True)
     assert status == 503  # a stale heartbeat is no worker
+    assert (await _readyz(gql))[0] == 200
 
     await heartbeat.beat(pool, "host:2", dt.datetime.now(dt.UTC))
-    status, body = await _readyz(gql)
-    assert status == 200 and body["status"] == "ok"
+    status, body = await _readyz(gql, worker=True)
+    assert status == 200 and body["status"] == "ok" and body["checks"]["worker"]["ok"]
 
 
 async def test_the_worker_beats_while_it_runs(pool, arq_queue):
@@ -133,3 +139,17 @@ async def test_metrics(gql, world, pool, arq_queue, tmp_path):
     assert _sample(text, "zizhu_comparison_runs_stalled") == 1
     assert _sample(text, "zizhu_queue_jobs", state="queued") == 0
     assert _sample(text, "zizhu_workers_alive") == 0
+    assert _sample(text, "zizhu_redis_up") == 1
+
+
+async def test_metrics_tell_redis_down_from_an_empty_queue(gql, arq_queue, monkeypatch):
+    empty = (await gql.http.get("/metrics")).text
+    assert _sample(empty, "zizhu_redis_up") == 1
+    assert _sample(empty, "zizhu_queue_jobs", state="queued") == 0 and _sample(empty, "zizhu_workers_alive") == 0
+
+    with monkeypatch.context() as patched:
+        patched.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+        down = (await gql.http.get("/metrics")).text
+    assert _sample(down, "zizhu_redis_up") == 0
+    for value in (_sample(down, "zizhu_queue_jobs", state="queued"), _sample(down, "zizhu_workers_alive")):
+        assert value is not None and math.isnan(value)  # unknown, not an empty queue

@@ -262,3 +262,21 @@ async def test_domain_import_reads_the_clock_at_commit(world):
         lambda: dt.datetime(2024, 1, 25, 23, 59, 59, tzinfo=SHANGHAI),
     )
     assert (result.rows, result.created) == (1, 1)
+
+
+async def test_an_id_typed_into_a_number_cell_is_reported_as_such_with_its_row(gql, world):
+    await open_windows("ENTRY")
+    token = await gql.login("kg_op")
+    good, numeric = await enrol(1, "甲"), await enrol(2, "乙")
+    wb = load_workbook(io.BytesIO((await gql.http.get("/templates/preschool-roster.xlsx")).content))
+    ws = wb["资助名单"]
+    ws["A2"], ws["B2"], ws["C2"] = good, "甲", 1000
+    # what Excel keeps of an 18-digit number: 15 significant digits
+    ws["A3"], ws["B3"], ws["C3"] = float(f"{int(numeric[:17]):.14e}") * 10, "乙", 1000
+    out = io.BytesIO()
+    wb.save(out)
+    result = (await upload(gql.http, token, out.getvalue(), "roster.xlsx"))["data"]["importPreschoolRoster"]
+    assert result["__typename"] == "RosterImportRejected"
+    assert [(e["row"], e["column"]) for e in result["errors"]] == [(3, "身份证件号")]
+    assert result["errors"][0]["message"].startswith("身份证件号列须为文本格式")
+    assert await AidRecord.all().count() == 0

@@ -1,7 +1,8 @@
 """Scope matrix: every GraphQL operation × every role, with the outcome each must get.
 
-Outcomes: "ok" (data returned), or the extensions.code of the refusal. Out-of-scope objects are
-NOT_FOUND (as if they did not exist); a role that may never do the thing is FORBIDDEN. The last
+Outcomes: "ok" (data returned), "ABSENT" (null: `node`/`nodes` for an object the viewer cannot
+see), or the extensions.code of the refusal. Out-of-scope objects are NOT_FOUND or null (as if they
+did not exist); a role that may never do the thing is FORBIDDEN. The last
 test fails when an operation exists in the schema without a row here.
 """
 
@@ -223,17 +224,15 @@ case(
     **NOT_SCHOOLS,
 )
 
-# --- objects by global ID: out of scope is NOT_FOUND, as if it did not exist -------------------------
+# --- objects by global ID: out of scope is null (ABSENT), as if it did not exist ----------------------
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 case("node", NODE, {"id": "@RUN_NODE"})
-case(
-    "node", NODE, {"id": "@REGION_NODE"}, default="NOT_FOUND", province_op="ok", province_preschool_op="ok", admin="ok"
-)
+case("node", NODE, {"id": "@REGION_NODE"}, default="ABSENT", province_op="ok", province_preschool_op="ok", admin="ok")
 case(
     "node",
     NODE,
     {"id": "@STUDENT_NODE"},
-    default="NOT_FOUND",
+    default="ABSENT",
     school_op="ok",
     school_rev="ok",
     county_op="ok",
@@ -245,7 +244,7 @@ case(
     "nodes",
     "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
     {"ids": ["@STUDENT_NODE"]},
-    default="NOT_FOUND",
+    default="ABSENT",
     school_op="ok",
     school_rev="ok",
     county_op="ok",
@@ -495,8 +494,14 @@ def _substitute(value, scene):
 async def test_scope(gql, scene, query, variables, user, expected):
     token = issue_token(await Account.get(username=user))  # sign-in itself is tested elsewhere; skip argon2 here
     body = await gql.post(query, _substitute(variables, scene), token=token)
-    if expected == "ok":
+    if expected in ("ok", "ABSENT"):
         assert not body.get("errors"), body["errors"]
+        if expected == "ABSENT" or query.lstrip().startswith(
+            ("query($id: ID!) { node(", "query($ids: [ID!]!) { nodes(")
+        ):
+            (value,) = body["data"].values()
+            absent = value is None or (isinstance(value, list) and all(v is None for v in value))
+            assert absent == (expected == "ABSENT"), f"{user} expected {expected}, got data {body.get('data')}"
     else:
         assert body.get("errors"), f"{user} expected {expected}, got data {body.get('data')}"
         assert body["errors"][0]["extensions"]["code"] == expected, body["errors"][0]

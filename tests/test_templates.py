@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from tests.support.roster import KG, open_windows
 from tests.test_roster_import import imported
 from zizhu.api.cli import main as cli
-from zizhu.domain.exports.templates import DATA_SHEET, EXAMPLES, NOTES_SHEET, TEMPLATE_KINDS
+from zizhu.domain.exports.templates import DATA_SHEET, EXAMPLES, NOTES_SHEET, RULES, TEMPLATE_KINDS
 from zizhu.domain.imports import run_import
 from zizhu.domain.imports.kinds import KINDS
 from zizhu.domain.models import AidRecord, Enrolment, LegacyPovertyReason, Region, School, SpecialGroupRecord
@@ -42,6 +43,24 @@ def save(wb, path: Path) -> Path:
     return path
 
 
+def text_column(ws, index: int) -> bool:
+    """Whether the column's own style (not only some cells') is text: every row of it, row 5,000
+    included, takes what is typed as text."""
+    letter = get_column_letter(index)
+    dims = [d for d in ws.column_dimensions.values() if d.min is not None and d.min <= index <= d.max]
+    text = (
+        bool(dims) and all(d.number_format == "@" for d in dims) and ws.column_dimensions[letter].number_format == "@"
+    )
+    # no cell below the header overrides it up to row 5,000 (the roster's row limit)
+    overridden = [
+        c.coordinate
+        for row in ws.iter_rows(min_row=2, max_row=5001, min_col=index, max_col=index)
+        for c in row
+        if c.has_style and c.number_format != "@"
+    ]
+    return text and not overridden
+
+
 async def test_every_kind_has_a_template_with_headers_notes_and_example(gql):
     assert set(TEMPLATE_KINDS) == set(KINDS) | {"preschool-roster"}
     for kind in KINDS:
@@ -59,9 +78,12 @@ async def test_every_kind_has_a_template_with_headers_notes_and_example(gql):
         id_columns = [
             i for i, h in enumerate(KINDS[kind].headers, 1) if h in ("身份证件号", "学校标识码", "行政区划代码")
         ]
-        assert all(data.cell(row=2, column=i).number_format == "@" for i in id_columns)
+        assert id_columns and all(text_column(data, i) for i in id_columns), kind
+        free = [i for i, h in enumerate(KINDS[kind].headers, 1) if not RULES[kind][h].text]
+        assert not any(text_column(data, i) for i in free), kind
     wb = await template(gql, "preschool-roster")
     assert [c.value for c in wb.worksheets[0][1]] == ["身份证件号", "姓名", "金额"]
+    assert text_column(wb.worksheets[0], 1) and not text_column(wb.worksheets[0], 2)
     r = await gql.http.get("/templates/teachers.xlsx")
     assert r.status_code == 404 and r.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 

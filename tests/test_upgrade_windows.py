@@ -38,7 +38,7 @@ SEEDED = [("ENTRY", "", SEPT_1, MIDNIGHT, "system"), ("REVIEW", "", SEPT_1, MIDN
 
 
 async def test_migrating_a_fresh_database_sets_both_windows_and_again_keeps_the_admins(tmp_path, database_url, orm):
-    async with blank_database(tmp_path, "zizhu_fresh") as url:
+    async with blank_database(tmp_path, "fresh") as url:
         try:
             await installation.migrate(url)
             await db.init(url)

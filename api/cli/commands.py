@@ -90,29 +90,60 @@ def add_migrate(sub) -> None:
     p.set_defaults(func=run_migrate)
 
 
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether another process listens on host:port (bound as uvicorn binds: SO_REUSEADDR)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _metrics_dir(port: int) -> Path:
+    """The multiprocess metrics folder: $PROMETHEUS_MULTIPROC_DIR, else one per port in the temp folder."""
+    import tempfile
+
+    from zizhu.domain.operations import metrics
+
+    return Path(metrics.multiprocess_dir() or Path(tempfile.gettempdir()) / f"zizhu-metrics-{port}")
+
+
 def run_serve(args) -> int:
     import uvicorn
 
-    from zizhu.api.app import create_app
+    from zizhu.domain.operations import metrics
 
+    if _port_in_use(args.host, args.port):
+        raise NotOperational(f"端口 {args.host}:{args.port} 已被占用：请先停止占用它的进程，或用 --port 换一个端口")
     if args.no_migrate:
         asyncio.run(db.check_reachable())
     else:
         _migrate()
     print(f"zizhu API: http://{args.host}:{args.port}/graphql  (/healthz /readyz /metrics)", flush=True)
-    level = settings.load().log_level.lower()
-    if args.workers > 1:  # several processes: uvicorn imports the app factory in each of them
-        uvicorn.run(
-            "zizhu.api.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=None,
-            log_level=level,
-        )
-    else:
-        uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, log_level=level)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "log_level": settings.load().log_level.lower(),
+        "access_log": False,  # one record per request comes from zizhu.access instead
+    }
+    try:
+        if args.workers > 1:  # several processes: uvicorn imports the app factory in each of them
+            settings.share_development_key()  # one development signing key for every process
+            metrics.prepare_multiprocess_dir(_metrics_dir(args.port))
+            uvicorn.run("zizhu.api.app:create_served_app", factory=True, workers=args.workers, **options)
+        else:
+            from zizhu.api.app import create_app
+
+            uvicorn.run(create_app(), **options)
+    except SystemExit as stop:  # uvicorn could not start (it already logged why)
+        if stop.code:
+            raise NotOperational(f"API 未能在 {args.host}:{args.port} 启动（见上方日志）") from None
     return 0
 
 
@@ -156,8 +187,10 @@ def run_worker_check(args) -> int:
     """Exit 0 when a worker of this queue (on this host with --this-host) sent a heartbeat recently."""
     import socket
 
+    from zizhu.domain.comparison import queue
     from zizhu.domain.operations import heartbeat
 
+    asyncio.run(queue.check_reachable())  # Redis down: say so, not that a comparison could not be queued
     alive = asyncio.run(heartbeat.live_workers())
     if args.this_host:
         alive = [w for w in alive if w.host == socket.gethostname()]

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.accounts.users import viewer_from_token
 from zizhu.domain.errors import Unauthenticated
+from zizhu.domain.operations import logs
 from zizhu.domain.settings import SHANGHAI
 
 Clock = Callable[[], dt.datetime]
@@ -45,6 +46,7 @@ class Context:
         """The signed-in account, or UNAUTHENTICATED."""
         if self._viewer is None:
             self._viewer = await viewer_from_token(bearer_token(self.request.headers if self.request else {}))
+            logs.note(account=self._viewer.username)  # for this request's log records
         return self._viewer
 
     def loader(self, name: str, factory: Callable[[], Any]) -> Any:

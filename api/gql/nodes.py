@@ -2,9 +2,10 @@
 
 Every object type a client may cache implements `Node` with a global ID (base64 of
 "TypeName:key"; keys are row ids or codes, never ID numbers). Each type resolves its own keys
-through the domain, so scope holds: an object outside the viewer's scope is NOT_FOUND, exactly
-as if it did not exist. Arguments that name one object (`comparisonRun(id)`, roster entry ids)
-take its global ID, or the bare key as before.
+through the domain, so scope holds: an object outside the viewer's scope is absent (NOT_FOUND from
+an argument, null from `node`/`nodes`), exactly as if it did not exist. Arguments that name one object (`comparisonRun(id)`, roster entry ids)
+take its global ID, or the bare key as before. `node` and `nodes` answer null for an id that names
+nothing the viewer can see (Relay's convention): one such id never costs the rest of the answer.
 """
 
 from __future__ import annotations
@@ -73,45 +74,38 @@ async def in_scope(keys: Iterable, find, to_node, missing: tuple[type[Exception]
     return out
 
 
-async def _resolve(info: Info, ids: list[strawberry.ID]) -> list[relay.Node]:
+async def _resolve(info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+    """The objects of `ids` in order; None for an id that names nothing the viewer can see."""
     await info.context.viewer()  # UNAUTHENTICATED before anything else
     if not 1 <= len(ids) <= MAX_NODES:
         raise ValidationFailed(f"ids 须有 1 到 {MAX_NODES} 个", argument="ids", min=1, max=MAX_NODES)
-    parsed = []
+    parsed: list[GlobalID | None] = []
     for value in ids:
         try:
             gid = GlobalID.from_id(value)
         except Exception:
-            raise NotFound(f"未找到对象 {value}", id=value) from None
-        if gid.type_name not in NODE_TYPES:
-            raise NotFound(f"未找到对象 {value}", id=value)
-        parsed.append(gid)
+            gid = None
+        parsed.append(gid if gid is not None and gid.type_name in NODE_TYPES else None)
     found: dict[tuple[str, str], relay.Node | None] = {}
-    for type_name in dict.fromkeys(g.type_name for g in parsed):
-        keys = list(dict.fromkeys(g.node_id for g in parsed if g.type_name == type_name))
+    for type_name in dict.fromkeys(g.type_name for g in parsed if g is not None):
+        keys = list(dict.fromkeys(g.node_id for g in parsed if g is not None and g.type_name == type_name))
         try:
             nodes = await await_maybe(NODE_TYPES[type_name].resolve_nodes(info=info, node_ids=keys, required=False))
         except (Forbidden, NotFound):  # a role that may not see the type sees nothing of it
             nodes = [None] * len(keys)
         found.update({(type_name, k): n for k, n in zip(keys, nodes)})
-    out = []
-    for value, gid in zip(ids, parsed):
-        node = found.get((gid.type_name, gid.node_id))
-        if node is None:
-            raise NotFound(f"未找到对象 {value}", id=value)
-        out.append(node)
-    return out
+    return [None if gid is None else found.get((gid.type_name, gid.node_id)) for gid in parsed]
 
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="按全局 ID 取一个对象（超出本账号范围的视为不存在）")
-    async def node(self, info: Info, id: strawberry.ID) -> relay.Node:
+    @strawberry.field(description="按全局 ID 取一个对象；不存在或超出本账号范围时为 null")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
         (node,) = await _resolve(info, [id])
         return node
 
     @strawberry.field(
-        description="按全局 ID 取多个对象（至多 100 个，顺序与 ids 相同；任一不存在或超出范围则报 NOT_FOUND）"
+        description="按全局 ID 取多个对象（至多 100 个，顺序与 ids 相同）；不存在或超出范围的位置为 null，其余照常返回"
     )
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node]:
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         return await _resolve(info, ids)

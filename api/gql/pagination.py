@@ -32,11 +32,11 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]] = strawberry.field(description="本页记录")
     page_info: PageInfo = strawberry.field(description="分页信息")
-    counter: strawberry.Private[Callable[[], Awaitable[int]] | None] = None
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field(description="符合条件的记录总数；仅在代价小时提供（否则为 null），只在请求时计算")
-    async def total_count(self) -> int | None:
-        return await self.counter() if self.counter is not None else None
+    @strawberry.field(description="符合条件的记录总数（各页相同；只在请求时计算，有统计数时直接取统计数）")
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 def encode_cursor(row_id: int) -> str:
@@ -77,13 +77,13 @@ def connection(
     has_next: bool,
     row_id,
     to_node,
-    after: str | None = None,
-    counter: Callable[[], Awaitable[int]] | None = None,
+    after: str | None,
+    counter: Callable[[], Awaitable[int]],
     cursor=encode_cursor,
 ) -> Connection:
     """Build a connection from a page of domain rows: `row_id(item)` gives the keyset (a row id, or
     with `cursor=encode_code_cursor` a code); `after` is the cursor the page started after;
-    `counter` counts every row when totalCount is asked."""
+    `counter` counts every row (all pages) when totalCount is asked."""
     edges = [Edge(cursor=cursor(row_id(i)), node=to_node(i)) for i in items]
     info = PageInfo(
         has_next_page=has_next,

@@ -128,4 +128,12 @@ class Region(FromDomain, relay.Node):
         rows, more = await school_lists.schools_of_region(
             viewer, self.code, stage, page_size(first), decode_code_cursor(after)
         )
-        return connection(rows, more, lambda r: r.code, School.from_domain, after=after, cursor=encode_code_cursor)
+        return connection(
+            rows,
+            more,
+            lambda r: r.code,
+            School.from_domain,
+            after=after,
+            cursor=encode_code_cursor,
+            counter=lambda: school_lists.count_schools_of_region(viewer, self.code, stage),
+        )

@@ -139,6 +139,43 @@ def _student(viewer: Viewer, r: dict) -> UnfundedStudent:
     )
 
 
+async def _unfunded_query(
+    viewer: Viewer,
+    period: str,
+    params: dict,
+    *,
+    stage: Stage | None,
+    region_code: str | None,
+    school_code: str | None,
+    category: Category | None,
+    source: Source | None,
+    reason_reported: bool | None,
+    newly_unfunded: bool,
+) -> list[str] | None:
+    """The WHERE conditions of the published list for these filters (None: no published run; the
+    scope is checked all the same, so an out-of-scope request fails the same way either way)."""
+    run_id = await published_run_id(period)
+    if run_id is None:
+        await scope_conditions(viewer, "r", {}, region_code, school_code, stage)
+        return None
+    params.update({"period": period, "run": run_id})
+    where = [list_rows_of("r", run_id, period)]
+    where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
+    if category is not None:
+        params["bit"] = category.bit
+        mask = {None: "(r.central_mask | r.self_mask)", Source.CENTRAL: "r.central_mask", Source.SELF: "r.self_mask"}[
+            source
+        ]
+        where.append(f"({mask} & :bit) <> 0")
+    elif source is not None:
+        where.append("r.central_mask <> 0" if source == Source.CENTRAL else "r.self_mask <> 0")
+    if reason_reported is not None:
+        where.append("u.id IS NOT NULL" if reason_reported else "u.id IS NULL")
+    if newly_unfunded:
+        where.append(NEWLY_UNFUNDED_IN_RUN)
+    return where
+
+
 async def list_unfunded_students(
     viewer: Viewer,
     period: str,
@@ -155,29 +192,61 @@ async def list_unfunded_students(
 ) -> tuple[list[UnfundedStudent], bool]:
     """One page of the unfunded list, and whether more rows follow. `newly_unfunded`: only the
     students the published run added to the list (新增未资助)."""
-    paging = keyset_params(first, after)
-    run_id = await published_run_id(period)
-    if run_id is None:
-        # Still check the scope, so an out-of-scope request fails the same way with or without a run.
-        await scope_conditions(viewer, "r", {}, region_code, school_code, stage)
+    params: dict = keyset_params(first, after)
+    where = await _unfunded_query(
+        viewer,
+        period,
+        params,
+        stage=stage,
+        region_code=region_code,
+        school_code=school_code,
+        category=category,
+        source=source,
+        reason_reported=reason_reported,
+        newly_unfunded=newly_unfunded,
+    )
+    if where is None:
         return [], False
-    params: dict = {"period": period, "run": run_id, **paging}
-    where = [list_rows_of("r", run_id, period), "r.id > :after"]
-    where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
-    if category is not None:
-        params["bit"] = category.bit
-        mask = {None: "(r.central_mask | r.self_mask)", Source.CENTRAL: "r.central_mask", Source.SELF: "r.self_mask"}[
-            source
-        ]
-        where.append(f"({mask} & :bit) <> 0")
-    elif source is not None:
-        where.append("r.central_mask <> 0" if source == Source.CENTRAL else "r.self_mask <> 0")
-    if reason_reported is not None:
-        where.append("u.id IS NOT NULL" if reason_reported else "u.id IS NULL")
-    if newly_unfunded:
-        where.append(NEWLY_UNFUNDED_IN_RUN)
+    where.append("r.id > :after")
     rows = await db.fetch(f"{_STUDENT_SELECT} WHERE {' AND '.join(where)} ORDER BY r.id LIMIT :limit", params)
     return keyset_page([_student(viewer, r) for r in rows], params["limit"])
+
+
+async def count_unfunded_students(
+    viewer: Viewer,
+    period: str,
+    *,
+    stage: Stage | None = None,
+    region_code: str | None = None,
+    school_code: str | None = None,
+    category: Category | None = None,
+    source: Source | None = None,
+    reason_reported: bool | None = None,
+    newly_unfunded: bool = False,
+) -> int:
+    """How many rows `list_unfunded_students` pages through for these filters (one COUNT)."""
+    params: dict = {}
+    where = await _unfunded_query(
+        viewer,
+        period,
+        params,
+        stage=stage,
+        region_code=region_code,
+        school_code=school_code,
+        category=category,
+        source=source,
+        reason_reported=reason_reported,
+        newly_unfunded=newly_unfunded,
+    )
+    if where is None:
+        return 0
+    join = (
+        "LEFT JOIN unfunded_reason u ON u.period = :period AND u.stage = r.stage AND u.id_number = r.id_number "
+        if reason_reported is not None
+        else ""
+    )
+    rows = await db.fetch(f"SELECT COUNT(*) AS n FROM unfunded_result r {join}WHERE {' AND '.join(where)}", params)
+    return int(rows[0]["n"])
 
 
 async def students_by_ids(viewer: Viewer, row_ids: list[int]) -> dict[int, UnfundedStudent]:
@@ -238,6 +307,24 @@ async def list_legacy_reasons(
         where.append("l.period = :period")
     rows = await db.fetch(f"{_LEGACY_SELECT} WHERE {' AND '.join(where)} ORDER BY l.id LIMIT :limit", params)
     return keyset_page([_legacy(viewer, r) for r in rows], params["limit"])
+
+
+async def count_legacy_reasons(
+    viewer: Viewer,
+    *,
+    period: str | None = None,
+    stage: Stage | None = None,
+    region_code: str | None = None,
+    school_code: str | None = None,
+) -> int:
+    """How many rows `list_legacy_reasons` pages through for these filters."""
+    params: dict = {}
+    where = await scope_conditions(viewer, "l", params, region_code, school_code, stage, region_column=None)
+    if period:
+        params["period"] = period
+        where.append("l.period = :period")
+    rows = await db.fetch(f"SELECT COUNT(*) AS n FROM legacy_poverty_reason l WHERE {' AND '.join(where)}", params)
+    return int(rows[0]["n"])
 
 
 _LEGACY_SELECT = (

@@ -135,6 +135,7 @@ def workbook_bytes(table: StatisticsTable, rows: str = REGIONS) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.properties import PageSetupProperties
     from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
@@ -196,6 +197,15 @@ def workbook_bytes(table: StatisticsTable, rows: str = REGIONS) -> bytes:
         ws.column_dimensions[get_column_letter(width)].width = 60
     ws.row_dimensions[4].height = 30
     ws.freeze_panes = ws.cell(row=HEADER_ROWS + 1, column=NAME_COLUMNS + 1).coordinate
+    # On paper: A4 landscape, the width fitted to one page (as many pages down as it takes), and
+    # the category/source/count header rows repeated on every page.
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = f"2:{HEADER_ROWS}"
+    ws.print_options.horizontalCentered = True
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -8,7 +8,9 @@ rows; a longer list continues on the next sheet. Encoding a page runs in a worke
 
 Every text cell is neutralised: one that a spreadsheet would read as a formula (starting with
 = + - @, a tab or a carriage return) gets a leading apostrophe. Text columns (ID numbers, codes)
-are written as strings with the text format `@`, never as numbers.
+are written as strings with the text format `@`, never as numbers. In a workbook, a time is a
+real date-time cell (Beijing time, shown as yyyy-mm-dd hh:mm:ss) and the header row carries an
+autofilter; in a CSV file it is that text.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # XML 1.0 forbids these control characters anywhere; they are dropped from the sheet text.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_STYLE_TEXT, _STYLE_HEADER = 1, 2
+_STYLE_TEXT, _STYLE_HEADER, _STYLE_DATETIME = 1, 2, 3
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)  # serial day 0 of the 1900 date system (as Excel counts it)
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
 # Every .xml part defaults to the worksheet type; the workbook and styles are overridden. So the
@@ -105,20 +108,29 @@ _ROOT_RELS = (
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
     'Target="xl/workbook.xml"/></Relationships>'
 )
-# cell styles: 0 general, 1 text (@, number format 49), 2 bold header on a light fill
+# cell styles: 0 general, 1 text (@, number format 49), 2 bold header on a light fill, 3 date-time
 _STYLES = (
     _XML_DECL + f'<styleSheet xmlns="{_MAIN}">'
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="等线"/></font><font><b/><sz val="11"/><name val="等线"/></font></fonts>'
     '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
     '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="49" fontId="1" fillId="2" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1" applyFill="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     "</cellXfs>"
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
+
+
+def excel_serial(value: dt.datetime) -> str:
+    """A time as Excel's serial number of days, in Beijing time (Excel cells have no zone)."""
+    local = value.astimezone(SHANGHAI).replace(tzinfo=None) if value.tzinfo else value
+    delta = local - _EXCEL_EPOCH
+    return f"{delta.days + delta.seconds / 86_400 + delta.microseconds / 86_400_000_000:.10f}".rstrip("0").rstrip(".")
 
 
 def column_letter(index: int) -> str:
@@ -166,6 +178,7 @@ class XlsxWriter:
         self.sink = _Sink()
         self.zip = zipfile.ZipFile(self.sink, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
         self.sheets: list[str] = []
+        self.filters: list[str] = []  # each sheet's autofilter range
         self.member: IO[bytes] | None = None  # the open sheet
         self.row = 0
         self.written = 0
@@ -195,9 +208,16 @@ class XlsxWriter:
         sheets = "".join(
             f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(self.sheets, 1)
         )
+        # Excel names each sheet's filter range with this hidden name
+        names = "".join(
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+            f"{escape(_quoted_sheet(name))}!{_absolute(ref)}</definedName>"
+            for i, (name, ref) in enumerate(zip(self.sheets, self.filters))
+        )
         self.zip.writestr(
             "xl/workbook.xml",
-            _XML_DECL + f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>{sheets}</sheets></workbook>',
+            _XML_DECL + f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>{sheets}</sheets>'
+            f"<definedNames>{names}</definedNames></workbook>",
         )
         rels = "".join(
             f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
@@ -233,7 +253,9 @@ class XlsxWriter:
         )
 
     def _close_sheet(self) -> None:
-        self._write("</sheetData></worksheet>")
+        ref = f"A1:{self.letters[-1]}{self.row}"
+        self.filters.append(ref)
+        self._write(f'</sheetData><autoFilter ref="{ref}"/></worksheet>')
         assert self.member is not None
         self.member.close()
         self.member = None
@@ -247,6 +269,9 @@ class XlsxWriter:
     def _row_xml(self, row: int, values: Row) -> str:
         cells = []
         for letter, column, value in zip(self.letters, self.columns, values):
+            if isinstance(value, dt.datetime):
+                cells.append(f'<c r="{letter}{row}" s="{_STYLE_DATETIME}"><v>{excel_serial(value)}</v></c>')
+                continue
             value = display(value)
             if value is None or value == "":
                 continue
@@ -257,6 +282,15 @@ class XlsxWriter:
             else:
                 cells.append(f'<c r="{letter}{row}"><v>{value}</v></c>')
         return f'<row r="{row}">{"".join(cells)}</row>'
+
+
+def _quoted_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _absolute(ref: str) -> str:
+    """A1:N20 → $A$1:$N$20."""
+    return ":".join(re.sub(r"([A-Z]+)([0-9]+)", r"$\1$\2", part) for part in ref.split(":"))
 
 
 async def xlsx_stream(

@@ -1,7 +1,8 @@
 """Import templates (导入模板) for every import kind, as .xlsx.
 
 A template's first sheet is the one an import reads: the kind's headers (from `imports.kinds`)
-and no data, ID and code columns formatted as text, the coded columns with a drop-down of their
+and no data, ID and code columns formatted as text as whole columns (every row, however many are
+filled), the coded columns with a drop-down of their
 Chinese names. The second sheet, 「填写说明」, says for each column whether it is required and what
 it accepts, lists the valid values, and shows an example row, which imports cleanly once the
 rows it refers to exist (the examples refer to each other in import order). The example stays on
@@ -32,7 +33,7 @@ from zizhu.domain.roster import importer as roster_importer
 ROSTER = "preschool-roster"
 TEMPLATE_KINDS = (*KINDS, ROSTER)
 DATA_SHEET, NOTES_SHEET = "导入数据", "填写说明"
-TEXT_ROWS = 1000  # rows of the data sheet pre-formatted as text in the ID and code columns
+LAST_ROW = 1_048_576  # Excel's last row: drop-downs cover the whole column below the header
 EXAMPLE_ID = make_id_number("43010220050101001")
 EXAMPLE_SCHOOL = "4143000001"
 
@@ -191,15 +192,14 @@ def _workbook(kind: str) -> bytes:
         letter = get_column_letter(index)
         ws.column_dimensions[letter].width = max(12, 2 * len(header) + 4, 22 if rules[header].text else 0)
         rule = rules[header]
-        if rule.text:  # keeps an 18-digit ID or a leading zero from turning into a number
-            for row in range(2, TEXT_ROWS + 2):
-                ws.cell(row=row, column=index).number_format = "@"
+        if rule.text:  # the whole column: keeps an 18-digit ID or a leading zero from turning into a number
+            ws.column_dimensions[letter].number_format = "@"
         formula = '"' + ",".join(rule.choices) + '"'
         if rule.choices and len(formula) <= 255:
             # a drop-down only: codes and other accepted names may still be typed
             choices = DataValidation(type="list", formula1=formula, allow_blank=True, showErrorMessage=False)
             ws.add_data_validation(choices)
-            choices.add(f"{letter}2:{letter}{TEXT_ROWS + 1}")
+            choices.add(f"{letter}2:{letter}{LAST_ROW}")
     ws.freeze_panes = "A2"
 
     notes = wb.create_sheet(NOTES_SHEET)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
+from zizhu.domain.reference.identity import NumberCell
+
 T = TypeVar("T")
 XLSX_MAX_ROWS = 1_048_576  # Excel's own last row: a higher row number is a forged file
 
@@ -100,7 +102,9 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        return NumberCell(int(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return NumberCell(value)
     return str(value).strip()
 
 

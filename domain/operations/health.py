@@ -1,6 +1,7 @@
 """Readiness (就绪检查) and queue health (队列状况) for operators.
 
-Readiness: the database answers, Redis answers, and a worker sent a heartbeat recently.
+Readiness of an API instance: the database answers and Redis answers. The worker check (a worker
+sent a heartbeat recently) is separate, for alerting on the deployment.
 Queue health (ADMIN): the workers and their last heartbeat, queued and running jobs, the last
 02:00 tick and its runs, and QUEUED runs that no worker is taking — QUEUED while no worker is
 alive, or for longer than STALLED_AFTER.
@@ -52,18 +53,23 @@ async def _database_check() -> Check:
     return Check("database", True)
 
 
-async def readiness() -> list[Check]:
-    """database, redis and worker checks; each `ok` or not with a short reason."""
+async def readiness(worker: bool = False) -> list[Check]:
+    """What one API instance needs to serve: the database, and Redis (recomputations are queued
+    there). With `worker`, also a worker heartbeat younger than ZIZHU_WORKER_STALE_SECONDS — a
+    check of the deployment for alerting, not of the instance: reads and writes work without a
+    worker, so an API instance stays ready while the worker is down."""
     checks = [await _database_check()]
     try:
         async with queue.connection() as redis:
             await redis.ping()
             now = heartbeat.utcnow()
-            alive = [w for w in await heartbeat.workers(redis) if w.alive(now)]
+            alive = [w for w in await heartbeat.workers(redis) if w.alive(now)] if worker else []
     except (QueueUnavailable, OSError, RedisError, TimeoutError) as exc:
-        return checks + [Check("redis", False, type(exc).__name__), Check("worker", False, "redis unreachable")]
+        checks.append(Check("redis", False, type(exc).__name__))
+        return checks + ([Check("worker", False, "redis unreachable")] if worker else [])
     checks.append(Check("redis", True))
-    checks.append(Check("worker", bool(alive), f"{len(alive)} alive" if alive else "no heartbeat"))
+    if worker:
+        checks.append(Check("worker", bool(alive), f"{len(alive)} alive" if alive else "no heartbeat"))
     return checks
 
 

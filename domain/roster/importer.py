@@ -208,9 +208,8 @@ def _build_template() -> bytes:
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     for column, width in zip("ABC", (24, 14, 12)):
         ws.column_dimensions[column].width = width
-    # Text format keeps an 18-digit ID number from turning into a rounded number in Excel.
-    for row in range(2, 1002):
-        ws.cell(row=row, column=1).number_format = "@"
+    # Text format for the whole column keeps an 18-digit ID number from turning into a rounded number in Excel.
+    ws.column_dimensions["A"].number_format = "@"
     amounts = DataValidation(
         type="decimal",
         operator="greaterThan",

@@ -30,17 +30,19 @@ from dataclasses import dataclass, field
 
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison import published_list
 from zizhu.domain.comparison import unmatched as unmatched_members
 from zizhu.domain.comparison.engine import sources_of
 from zizhu.domain.comparison.steps import counted, list_rows_of, stat_columns
 from zizhu.domain.models import ComparisonRun
-from zizhu.domain.reference.codes import Category, Stage
+from zizhu.domain.reference.codes import Category, Source, Stage
 from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
 
 _WIDE = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
 REASONS = "reasons"  # the key of a region's or school's reason rows among its sums
 _REPORTED = stat_columns("reported")
+_STAT_SOURCE = {None: "all", Source.CENTRAL: "central", Source.SELF: "self"}
 
 
 @dataclass
@@ -467,3 +469,42 @@ async def unfunded_statistics(
     area = await area_for(viewer, region_code)
     (result,) = await statistics_for(period, [area], stages)
     return result
+
+
+async def unfunded_list_count(
+    viewer: Viewer,
+    period: str,
+    *,
+    stage: Stage | None = None,
+    region_code: str | None = None,
+    school_code: str | None = None,
+    category: Category | None = None,
+    source: Source | None = None,
+    reason_reported: bool | None = None,
+    newly_unfunded: bool = False,
+) -> int:
+    """The number of rows of the unfunded list for these filters (its totalCount): read from the
+    statistics cell that counts exactly them (a key lookup and the area's reason counts) rather
+    than counted on the list; newly unfunded students have no cell, they are counted on the list."""
+    if newly_unfunded:
+        return await published_list.count_unfunded_students(
+            viewer,
+            period,
+            stage=stage,
+            region_code=region_code,
+            school_code=school_code,
+            category=category,
+            source=source,
+            reason_reported=reason_reported,
+            newly_unfunded=True,
+        )
+    stages = viewer.visible_stages(stage)
+    if school_code or (viewer.is_school and not region_code):  # the list's own choice of area
+        area = Area("school", (await viewer.school(school_code)).code)
+    else:
+        area = subtree((await viewer.region(region_code)).code)
+    (figures,) = await statistics_for(period, [area], stages)
+    cell = figures.cell(category.number if category else "00", _STAT_SOURCE[source])
+    if reason_reported is None:
+        return cell.unfunded
+    return cell.reason_reported if reason_reported else cell.reason_pending

@@ -3,8 +3,11 @@ page is read, rows past a sheet's limit on the next sheet, text that stays text.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import re
 import tracemalloc
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -79,6 +82,27 @@ async def test_a_long_list_continues_on_the_next_sheet():
     assert [r[3] for r in rows] == list(range(2_300))
     assert all([c.value for c in ws[1]] == [c.header for c in COLUMNS] for ws in wb.worksheets)
     assert all(ws.freeze_panes == "A2" for ws in wb.worksheets)
+    # each sheet filters its own rows under its header
+    assert [ws.auto_filter.ref for ws in wb.worksheets] == ["A1:D1001", "A1:D1001", "A1:D301"]
+    names = re.findall(r"<definedName [^>]*>([^<]*)<", zipfile.ZipFile(out).read("xl/workbook.xml").decode())
+    assert names == ["'未资助名单'!$A$1:$D$1001", "'未资助名单(2)'!$A$1:$D$1001", "'未资助名单(3)'!$A$1:$D$301"]
+
+
+async def test_times_are_date_time_cells_in_a_workbook_and_text_in_csv():
+    at = dt.datetime(2024, 1, 5, 10, 30, 15, tzinfo=dt.UTC)  # 18:30:15 in Beijing
+    columns = [Column("姓名"), Column("填报时间")]
+
+    async def pages():
+        yield [("甲", at), ("乙", None)]
+
+    out = io.BytesIO()
+    async for chunk in xlsx_stream("名单", columns, pages()):
+        out.write(chunk)
+    ws = load_workbook(out).worksheets[0]
+    assert ws["B2"].is_date and ws["B2"].value == dt.datetime(2024, 1, 5, 18, 30, 15)
+    assert ws["B2"].number_format == "yyyy-mm-dd hh:mm:ss" and ws["B3"].value is None
+    text = b"".join([chunk async for chunk in csv_stream(columns, pages())]).decode("utf-8-sig")
+    assert text.splitlines()[1] == "甲,2024-01-05 18:30:15"
 
 
 async def test_cells_are_escaped_and_neutralised():

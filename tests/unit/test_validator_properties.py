@@ -7,10 +7,15 @@ import datetime as dt
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stdnum.cn import ric
 
 from zizhu.domain.errors import ValidationFailed
-from zizhu.domain.reference.identity import InvalidIdNumber, make_id_number, mask_id_number, validate_id_number
+from zizhu.domain.reference.identity import (
+    InvalidIdNumber,
+    check_character,
+    make_id_number,
+    mask_id_number,
+    validate_id_number,
+)
 from zizhu.domain.reference.periods import FIRST_YEAR, LAST_YEAR, InvalidPeriod, parse_aid_period, parse_semester
 
 ASCII_DIGITS = "0123456789"
@@ -20,6 +25,42 @@ LOOKALIKE_DIGITS = "０１２３４５６７８９٠١٢٣٤٥٦٧٨٩०१२�
 birth_dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31))
 regions = st.text(ASCII_DIGITS, min_size=6, max_size=6)
 serials = st.text(ASCII_DIGITS, min_size=3, max_size=3)
+
+
+# The examples of GB 11643-1999 itself (the standard that defines the number and its check character).
+KNOWN_VALID = ("11010519491231002X", "440524188001010014")
+
+
+def mod_11_2_holds(number: str) -> bool:
+    """ISO 7064 MOD 11-2 in its checking form, written independently of the code under test: over all
+    18 characters (X = 10), Σ a_i × 2^(17−i) ≡ 1 (mod 11)."""
+    values = [10 if c == "X" else int(c) for c in number]
+    return sum(v * 2 ** (17 - i) for i, v in enumerate(values)) % 11 == 1
+
+
+def test_known_valid_id_numbers_validate_and_their_check_characters_are_computed():
+    # beside the standard's examples, one number for each of the eleven check characters, found by
+    # the checking form alone (serials 000-999 of one person's birth date)
+    found = {}
+    for serial in range(1000):
+        first17 = f"11010519900307{serial:03d}"
+        for c in "0123456789X":
+            if mod_11_2_holds(first17 + c):
+                found.setdefault(c, first17 + c)
+    assert set(found) == set("0123456789X")
+    for number in (*KNOWN_VALID, *found.values()):
+        assert mod_11_2_holds(number), number
+        assert validate_id_number(number) == number
+        assert check_character(number[:17]) == number[17] and make_id_number(number[:17]) == number
+
+
+@settings(max_examples=500)
+@given(st.text(ASCII_DIGITS, min_size=17, max_size=17))
+def test_the_check_character_is_iso_7064_mod_11_2(first17):
+    number = first17 + check_character(first17)
+    assert mod_11_2_holds(number)
+    # and it is the only character that makes it hold
+    assert [c for c in "0123456789X" if mod_11_2_holds(first17 + c)] == [number[17]]
 
 
 @st.composite
@@ -37,7 +78,7 @@ def test_any_text_is_an_id_number_or_a_validation_error(text):
         return
     assert len(number) == 18 and number.isascii()
     assert number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")
-    assert ric.calc_check_digit(number) == number[17]
+    assert mod_11_2_holds(number)
     dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
