@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
@@ -14,7 +14,7 @@ from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
 from zizhu.api.gql.descriptions import describe
-from zizhu.api.gql.document_limits import OperationCost, check_source
+from zizhu.api.gql.document_limits import DocumentBounds, check_source
 from zizhu.api.gql.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.operations import OperationsQuery, RequestMetrics
@@ -71,11 +71,10 @@ schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
-        lambda: AddValidationRules([OperationCost]),
         IntrospectionSwitch,
         RequestMetrics,
         ParserCache,
-        ValidationCache,
+        DocumentBounds,
         MaskUnexpected,
         DomainErrorCodes,
     ],
