@@ -72,6 +72,11 @@ class AccountMutation:
     async def enable_user(self, info: Info, username: str) -> UserAccount:
         return _account(await accounts.set_active(await _admin(info), username, True))
 
+    @strawberry.mutation(description="解除登录限流（系统管理员）：清除该用户名在所有客户端的登录失败记录")
+    async def unlock_user(self, info: Info, username: str) -> bool:
+        await accounts.unlock(await _admin(info), username)
+        return True
+
     @strawberry.mutation(description="重设账号密码（系统管理员）：该账号已签发的令牌立即失效")
     async def set_user_password(self, info: Info, username: str, password: str) -> UserAccount:
         return _account(await accounts.set_password(await _admin(info), username, password))

@@ -100,20 +100,26 @@ def run_serve(args) -> int:
     else:
         _migrate()
     print(f"zizhu API: http://{args.host}:{args.port}/graphql  (/healthz /readyz /metrics)", flush=True)
-    level = settings.load().log_level.lower()
+    cfg = settings.load()
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "log_level": cfg.log_level.lower(),
+        **proxy_options(cfg),
+    }
     if args.workers > 1:  # several processes: uvicorn imports the app factory in each of them
-        uvicorn.run(
-            "zizhu.api.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_config=None,
-            log_level=level,
-        )
+        uvicorn.run("zizhu.api.app:create_app", factory=True, workers=args.workers, **options)
     else:
-        uvicorn.run(create_app(), host=args.host, port=args.port, log_config=None, log_level=level)
+        uvicorn.run(create_app(), **options)
     return 0
+
+
+def proxy_options(cfg: settings.Settings) -> dict:
+    """uvicorn's proxy-header options: X-Forwarded-For / -Proto believed only from the addresses in
+    ZIZHU_TRUSTED_PROXIES (none by default: the client is the TCP peer)."""
+    trusted = cfg.trusted_proxies
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
 @subcommand
@@ -382,6 +388,14 @@ def run_user_active(args) -> int:
     return 0
 
 
+def run_user_unlock(args) -> int:
+    from zizhu.domain.accounts.users import unlock
+
+    _run_with_database(lambda: unlock("cli", args.username))
+    print(f"已清除账号 {args.username} 在所有客户端的登录失败记录，可立即再试")
+    return 0
+
+
 def run_user_add(args) -> int:
     from zizhu.domain.accounts.users import add_user
 
@@ -394,7 +408,7 @@ def run_user_add(args) -> int:
 @subcommand
 def add_user_commands(sub) -> None:
     p = sub.add_parser("user", help="管理账号", formatter_class=HelpFormatter)
-    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,passwd,disable,enable}")
+    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,passwd,disable,enable,unlock}")
     a = users.add_parser(
         "add", help="新建账号或重置已有账号（密码取自 ZIZHU_PASSWORD，否则询问）", formatter_class=HelpFormatter
     )
@@ -414,6 +428,13 @@ def add_user_commands(sub) -> None:
         d = users.add_parser(name, help=text, formatter_class=HelpFormatter)
         d.add_argument("username", help="用户名")
         d.set_defaults(func=run_user_active)
+    u = users.add_parser(
+        "unlock",
+        help="清除该用户名的登录失败记录（登录被限流时）；限流状态在 Redis 中时对所有服务进程生效",
+        formatter_class=HelpFormatter,
+    )
+    u.add_argument("username", help="用户名")
+    u.set_defaults(func=run_user_unlock)
 
 
 # --- the parser and the entry point --------------------------------------------------------
