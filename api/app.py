@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from typing import Any
 
 from starlette.applications import Starlette
@@ -31,6 +32,7 @@ from zizhu.domain import db, settings
 from zizhu.domain.errors import DomainError
 from zizhu.domain.operations import log_redaction
 
+log = logging.getLogger("zizhu.api")
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
 MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
 
@@ -67,10 +69,15 @@ class ZizhuGraphQL(GraphQL):
             return None, 0
         try:
             viewer = await context.viewer()
+            key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
+            return key, (await self.cache.version() if key else 0)
         except DomainError:
             return None, 0  # answered (with its error) by the schema
-        key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
-        return key, (await self.cache.version() if key else 0)
+        except Exception as error:  # the database went away: executed uncached, errors coded there
+            if not db.is_connection_lost(error):
+                raise
+            log.warning("response cache skipped: %s", type(error).__name__)
+            return None, 0
 
     async def execute_single(self, **kwargs: Any) -> ExecutionResult:
         key, version = await self._cache_key(kwargs["context"], kwargs["request_data"])
@@ -150,7 +157,8 @@ def create_app(
 
 
 def _cors() -> list[Middleware]:
-    """Cross-origin browser access only for the origins in ZIZHU_CORS_ORIGINS (none by default)."""
+    """Cross-origin browser access only for the origins in ZIZHU_CORS_ORIGINS (none by default;
+    `*` only with ZIZHU_CORS_ALLOW_ANY=true, checked by the settings)."""
     origins = settings.load().cors_origins
     if not origins:
         return []
@@ -160,6 +168,7 @@ def _cors() -> list[Middleware]:
             allow_origins=list(origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Accept"],
+            allow_credentials=False,  # bearer tokens, never cookies: credentials are never allowed
             max_age=600,
         )
     ]

@@ -19,7 +19,7 @@ from strawberry.types import Info
 
 from zizhu.api.gql.directives import WindowGuard
 from zizhu.api.gql.enums import AidStatus, ReviewDecision, WindowAction
-from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
+from zizhu.api.gql.nodes import MAX_INT, in_scope, int_keys, local_int, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.imports import ImportRejected
@@ -53,7 +53,7 @@ class TimeWindowType(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        keys = int_keys(node_ids)
+        keys = int_keys(node_ids, MAX_INT)
         found = await windows.windows_by_ids(viewer, keys)
         now = info.context.now()
         return [_window(found[k], now) if k in found else None for k in keys]

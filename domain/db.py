@@ -77,6 +77,28 @@ def is_timeout(exc: BaseException | None) -> bool:
     return False
 
 
+def is_connection_lost(exc: BaseException | None) -> bool:
+    """Whether an exception (or one it was raised from) is the database connection going away: a
+    backend terminated (restart, fail-over, pg_terminate_backend), a closed or refused socket."""
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    lost = (
+        asyncpg.exceptions.PostgresConnectionError,
+        asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown, cannot connect now
+        DBConnectionError,
+        ConnectionError,
+    )
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, lost):
+            return True
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc, seen = exc.__cause__ or inner or exc.__context__, seen + 1
+    return False
+
+
 def __getattr__(name: str) -> Any:
     """`TORTOISE_ORM`, the config the `tortoise` CLI (makemigrations) reads, built when asked for."""
     if name == "TORTOISE_ORM":

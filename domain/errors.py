@@ -48,6 +48,12 @@ class TimedOut(DomainError):
     code = "TIMEOUT"
 
 
+class Unavailable(DomainError):
+    """The database connection was lost (a restart, a fail-over, a killed backend): try again."""
+
+    code = "UNAVAILABLE"
+
+
 class NotOperational(Exception):
     """The service cannot run as configured (bad setting, database unreachable, missing file).
 

@@ -17,6 +17,7 @@ from strawberry.relay import GlobalID
 from strawberry.types import Info
 
 from zizhu.domain.errors import Forbidden, NotFound, ValidationFailed
+from zizhu.domain.reference.inputs import reject_duplicates
 
 MAX_NODES = 100
 NODE_TYPES: dict[str, type] = {}
@@ -39,22 +40,28 @@ def local_key(value: str, type_name: str) -> str:
     return gid.node_id
 
 
-def local_int(value: str, type_name: str) -> int:
-    try:
-        return int(local_key(value, type_name))
-    except ValueError:
-        raise NotFound(f"未找到 {value}") from None
+MAX_BIGINT = 2**63 - 1  # a BIGINT row id
+MAX_INT = 2**31 - 1  # an INT row id (time windows, accounts)
 
 
-def int_keys(node_ids: Iterable[str]) -> list[int]:
-    """Row-id keys; a key that is not a number names nothing."""
-    keys = []
-    for i in node_ids:
-        try:
-            keys.append(int(i))
-        except ValueError:
-            keys.append(-1)
-    return keys
+def _row_key(text: str, max_key: int) -> int:
+    """A row id within its column's range; anything else names nothing (-1)."""
+    text = str(text)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > max_key:
+        return -1
+    return int(text)
+
+
+def local_int(value: str, type_name: str, max_key: int = MAX_BIGINT) -> int:
+    key = _row_key(local_key(value, type_name), max_key)
+    if key < 0:
+        raise NotFound(f"未找到 {value}")
+    return key
+
+
+def int_keys(node_ids: Iterable[str], max_key: int = MAX_BIGINT) -> list[int]:
+    """Row-id keys; a key that is not a number within the column's range names nothing."""
+    return [_row_key(i, max_key) for i in node_ids]
 
 
 async def in_scope(keys: Iterable, find, to_node, missing: tuple[type[Exception], ...] = (NotFound,)) -> list:
@@ -73,6 +80,7 @@ async def _resolve(info: Info, ids: list[strawberry.ID]) -> list[relay.Node]:
     await info.context.viewer()  # UNAUTHENTICATED before anything else
     if not 1 <= len(ids) <= MAX_NODES:
         raise ValidationFailed(f"ids 须有 1 到 {MAX_NODES} 个", argument="ids", min=1, max=MAX_NODES)
+    reject_duplicates(list(ids), "ids")
     parsed = []
     for value in ids:
         try:
@@ -107,7 +115,7 @@ class NodeQuery:
         return node
 
     @strawberry.field(
-        description="按全局 ID 取多个对象（至多 100 个，顺序与 ids 相同；任一不存在或超出范围则报 NOT_FOUND）"
+        description="按全局 ID 取多个对象（至多 100 个，不得重复，顺序与 ids 相同；任一不存在或超出范围则报 NOT_FOUND）"
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node]:
         return await _resolve(info, ids)

@@ -7,7 +7,7 @@ same data and the same ID masking) at the same data version. The version (`zizhu
 is read before the answer is computed and moves inside the transaction of every write that changes
 what these fields show — reasons reported or carried over, runs published, imports — so an answer
 is never served after the write that made it stale has committed. Answers with errors are never
-kept. The store is a per-process LRU bounded in bytes; several server processes each keep their own.
+kept. The store is a per-process LRU bounded in bytes (each entry counted whole) and entries; several server processes each keep their own.
 
 Fields reachable from the cacheable roots may only read data whose writers move the version.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections import OrderedDict
 from functools import lru_cache
 
@@ -26,7 +27,9 @@ from zizhu.domain.accounts.scopes import Viewer
 
 CACHEABLE = frozenset({"unfundedStatistics", "region", "school", "unfundedStudents", "codeLists", "__typename"})
 MAX_CACHED_DOCUMENT = 16_384  # characters; larger documents are executed, never parsed here
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # every byte of an entry counted (entry_bytes)
+MAX_ENTRIES = 20_000
+ENTRY_OVERHEAD = 120  # an OrderedDict slot and its order links, per entry (measured: ~100-130)
 
 
 @lru_cache(maxsize=512)
@@ -52,8 +55,9 @@ def scope_of(viewer: Viewer) -> tuple:
 class ResponseCache:
     """Encoded answers by key, each with the data version it was computed at."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, max_entries: int = MAX_ENTRIES) -> None:
         self.max_bytes = max_bytes
+        self.max_entries = max_entries
         self.size = 0
         self.entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self.hits = self.misses = 0
@@ -79,14 +83,27 @@ class ResponseCache:
         self.hits += 1
         return entry[1]
 
+    @staticmethod
+    def entry_bytes(key: str, version: int, body: bytes) -> int:
+        """What one entry holds in memory: key, body, version, their tuple and the dict's slot
+        and order links — not only the body (a tiny answer costs ~400 bytes, not ~40)."""
+        return (
+            sys.getsizeof(key)
+            + sys.getsizeof(body)
+            + sys.getsizeof(version)
+            + sys.getsizeof((version, body))
+            + ENTRY_OVERHEAD
+        )
+
     def put(self, key: str, version: int, body: bytes) -> None:
-        if len(body) > self.max_bytes // 8:
+        cost = self.entry_bytes(key, version, body)
+        if cost > self.max_bytes // 8:
             return
         old = self.entries.pop(key, None)
         if old is not None:
-            self.size -= len(old[1])
+            self.size -= self.entry_bytes(key, *old)
         self.entries[key] = (version, body)
-        self.size += len(body)
-        while self.size > self.max_bytes and self.entries:
-            _, (_, dropped) = self.entries.popitem(last=False)
-            self.size -= len(dropped)
+        self.size += cost
+        while (self.size > self.max_bytes or len(self.entries) > self.max_entries) and self.entries:
+            dropped_key, dropped = self.entries.popitem(last=False)
+            self.size -= self.entry_bytes(dropped_key, *dropped)
