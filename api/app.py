@@ -76,7 +76,8 @@ class ZizhuGraphQL(GraphQL):
         except Exception as error:  # the database went away: executed uncached, errors coded there
             if not db.is_connection_lost(error):
                 raise
-            log.warning("response cache skipped: %s", type(error).__name__)
+            log.warning("database connection lost (%s): pool renewed, answered uncached", type(error).__name__)
+            await db.expire_connections()
             return None, 0
 
     async def execute_single(self, **kwargs: Any) -> ExecutionResult:
@@ -84,6 +85,8 @@ class ZizhuGraphQL(GraphQL):
         if key is not None and (body := self.cache.get(key, version)) is not None:
             return CachedAnswer(data=None, errors=None, body=body)
         result = await super().execute_single(**kwargs)
+        if any(db.is_connection_lost(e.original_error) for e in result.errors or ()):
+            await db.expire_connections()  # the next request gets fresh connections
         if key is None or result.errors or result.data is None:
             return result
         body = self.encode_json(await self.process_result(kwargs["request"], result))

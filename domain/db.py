@@ -86,6 +86,7 @@ def is_connection_lost(exc: BaseException | None) -> bool:
     lost = (
         asyncpg.exceptions.PostgresConnectionError,
         asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.InternalClientError,  # a protocol left mid-operation by a dropped backend
         asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown, cannot connect now
         DBConnectionError,
         ConnectionError,
@@ -97,6 +98,14 @@ def is_connection_lost(exc: BaseException | None) -> bool:
         inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
         exc, seen = exc.__cause__ or inner or exc.__context__, seen + 1
     return False
+
+
+async def expire_connections() -> None:
+    """After a lost connection: replace every pooled connection on its next use (asyncpg keeps
+    handing out the others, dead since the same restart, one failed request each otherwise)."""
+    expire = getattr(conn(), "_expire_connections", None)
+    if expire is not None:
+        await expire()
 
 
 def __getattr__(name: str) -> Any:

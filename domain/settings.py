@@ -123,7 +123,9 @@ class Settings(BaseSettings):
     @field_validator("metrics_token")
     @classmethod
     def _metrics_token_length(cls, value: str | None) -> str | None:
-        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+        if not value:  # unset, or left empty in a compose .env
+            return None
+        if len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"只有 {len(value.encode())} 字节")
         return value
 

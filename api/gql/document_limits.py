@@ -21,8 +21,7 @@ Refusals are GraphQL errors with `extensions.code` VALIDATION and the bound that
 from __future__ import annotations
 
 from collections import OrderedDict
-from copy import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from graphql import (
@@ -248,8 +247,7 @@ def _validation_key(document: DocumentNode) -> str:
     per request reuses the validation of the same document."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1 and operations[0].name is not None:
-        unnamed = copy(operations[0])
-        unnamed.name = None
+        unnamed = replace(operations[0], name=None)
         document = DocumentNode(definitions=tuple(unnamed if d is operations[0] else d for d in document.definitions))
     return print_ast(document)
 
