@@ -18,11 +18,13 @@ from tests.support.world import PASSWORD
 from zizhu.api.gql import document_limits
 from zizhu.api.gql.response_cache import ResponseCache
 from zizhu.domain import settings
-from zizhu.domain.reference.codes import Role
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.reference.codes import Role
 
 COUNTY_REGION = base64.b64encode(b"Region:430102").decode()
-STATS = "unfundedStatistics(period: \"2023-2024-1\") { total { members funded } byCategory { category all { members } } }"
+STATS = (
+    "unfundedStatistics(period: \"2023-2024-1\") { total { members funded } byCategory { category all { members } } }"
+)
 
 
 def limit_of(body: dict) -> str | None:
@@ -154,7 +156,12 @@ def test_response_cache_counts_whole_entries_and_caps_them():
 async def test_out_of_range_inputs_are_coded(gql, world):
     admin = await gql.login("admin")
     assert await gql.error_code('{ school(code: "21430000021234") { name } }', token=admin) == "VALIDATION"
-    for node in (f"PreschoolRosterEntry:{2**63}", f"ComparisonRun:{2**64}", f"TimeWindow:{2**31}", "TimeWindow:99999999999"):
+    for node in (
+        f"PreschoolRosterEntry:{2**63}",
+        f"ComparisonRun:{2**64}",
+        f"TimeWindow:{2**31}",
+        "TimeWindow:99999999999",
+    ):
         gid = base64.b64encode(node.encode()).decode()
         body = await gql.post("query($id: ID!) { node(id: $id) { id } }", {"id": gid}, token=admin)
         assert codes(body) == ["NOT_FOUND"], (node, body)
@@ -218,7 +225,9 @@ async def test_export_links_die_with_the_token_version(gql, world, change):
     )["exportUnfundedStudents"]["url"]
     assert (await gql.http.get(url)).status_code == 200
     if change == "password":
-        await gql.data('mutation { setUserPassword(username: "county_op", password: "Another-pass-1") { active } }', token=admin)
+        await gql.data(
+            'mutation { setUserPassword(username: "county_op", password: "Another-pass-1") { active } }', token=admin
+        )
     else:
         await gql.data('mutation { disableUser(username: "county_op") { active } }', token=admin)
         await gql.data('mutation { enableUser(username: "county_op") { active } }', token=admin)
@@ -274,7 +283,10 @@ async def test_no_field_suggestions_in_production(gql, world, monkeypatch):
     monkeypatch.setenv("ZIZHU_ENV", "production")
     production = await gql.post("{ me { usernam } }", token=token)
     assert codes(production) == ["GRAPHQL_VALIDATION"]
-    assert "Did you mean" not in production["errors"][0]["message"] and "username" not in production["errors"][0]["message"]
+    assert (
+        "Did you mean" not in production["errors"][0]["message"]
+        and "username" not in production["errors"][0]["message"]
+    )
 
 
 # --- 13: weak keys, CORS * ---------------------------------------------------------------------------
@@ -306,4 +318,3 @@ async def test_cors_star_needs_an_explicit_switch_and_never_allows_credentials(o
         )
     assert r.headers.get("access-control-allow-origin") == "*"
     assert "access-control-allow-credentials" not in r.headers
-
