@@ -192,7 +192,10 @@ async def test_a_lost_database_connection_is_coded_then_recovers(orm, world, dat
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         login = await http.post(
             "/graphql",
-            json={"query": 'mutation { login(username: "county_op", password: "%s") { token } }' % PASSWORD},
+            json={
+                "query": "mutation($p: String!) { login(username: \"county_op\", password: $p) { token } }",
+                "variables": {"p": PASSWORD},
+            },
         )
         headers = {"Authorization": f"Bearer {login.json()['data']['login']['token']}"}
         killer = await asyncpg.connect(database_url.split("?")[0])
