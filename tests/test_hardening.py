@@ -91,6 +91,17 @@ async def test_list_sizes_times_selections_are_bounded(gql, world):
     # the same through a variable: the value sent is the list's size
     one = "query($n: Int!) { a: unfundedStudents(period: \"2023-2024-1\", first: $n) { edges { node { idNumber } } } }"
     assert "errors" not in await gql.post(one, {"n": 500}, token=county)
+
+    # a variable's default counts like a value sent
+    def paged(default: int) -> str:
+        pages = " ".join(
+            f'a{i}: unfundedStudents(period: "2023-2024-1", first: $n) {{ edges {{ node {{ idNumber name }} }} }}'
+            for i in range(30)
+        )
+        return f"query($n: Int = {default}) {{ {pages} }}"
+
+    assert limit_of(await gql.post(paged(500), token=county)) == "cost"
+    assert "errors" not in await gql.post(paged(5), token=county)
     # a page of the list and a province rollup stay well within the bound
     rollup = f"{{ region {{ {STATS} children {{ {STATS} children {{ {STATS} }} }} }} }}"
     assert "errors" not in await gql.post(rollup, token=await gql.login("province_op"))

@@ -146,7 +146,10 @@ def _list_size(field: FieldNode, definition: GraphQLField, walk: _Walk) -> int:
         )
     if "first" in definition.args:
         first = values.get("first", definition.args["first"].default_value)
-        return first if isinstance(first, int) and first > 0 else MAX_PAGE_ESTIMATE
+        if not isinstance(first, int):  # not known yet (a variable without a value): the largest page
+            return MAX_PAGE_ESTIMATE
+        # an out-of-range `first` is refused with its argument named when the field runs
+        return first if 0 < first <= MAX_PAGE_ESTIMATE else 1
     if isinstance(values.get("ids"), list):
         return max(1, len(values["ids"]))
     return LIST_ESTIMATES.get(field.name.value, DEFAULT_LIST_ESTIMATE)
@@ -208,7 +211,7 @@ def check_document(schema: GraphQLSchema, document: DocumentNode, variables: dic
     """The first bound an operation of the document exceeds, or None: one pass, before validation."""
     walk = _Walk(
         schema,
-        variables if isinstance(variables, dict) else {},
+        dict(variables) if isinstance(variables, dict) else {},
         {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)},
         {},
         set(),
@@ -217,6 +220,11 @@ def check_document(schema: GraphQLSchema, document: DocumentNode, variables: dic
         if not isinstance(definition, OperationDefinitionNode):
             continue
         root = schema.get_root_type(definition.operation)
+        for variable in definition.variable_definitions or ():  # defaults of variables not sent
+            name = variable.variable.name.value
+            if name not in walk.variables and variable.default_value is not None:
+                walk.variables[name] = value_from_ast_untyped(variable.default_value)
+        walk.memo.clear()  # fragments may read this operation's variables
         cost = _selection_cost(definition.selection_set, root, walk)
         name = definition.name.value if definition.name else "anonymous"
         if walk.too_wide is not None:
