@@ -8,14 +8,16 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
 from zizhu.api.accounts import AccountMutation, AccountQuery
+from zizhu.api.comparison.duplicates import DuplicateEnrolmentQuery
 from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
+from zizhu.api.gql.completion_memo import MemoisingExecutionContext
 from zizhu.api.gql.descriptions import describe
 from zizhu.api.gql.document_limits import DocumentBounds, check_source
-from zizhu.api.gql.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
+from zizhu.api.gql.errors import DomainErrorCodes, ErrorCode, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.operations import OperationsQuery, RequestMetrics
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
@@ -35,6 +37,7 @@ QUERY_TYPES: tuple[type, ...] = (
     StatisticsQuery,
     PeriodQuery,
     NightlyQuery,
+    DuplicateEnrolmentQuery,
     NodeQuery,
     OperationsQuery,
 )
@@ -70,6 +73,8 @@ class ZizhuSchema(strawberry.Schema):
 schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
+    types=[ErrorCode],  # answered in errors[].extensions.code, never as a field: listed so the SDL shows it
+    execution_context_class=MemoisingExecutionContext,
     extensions=[
         IntrospectionSwitch,
         RequestMetrics,

@@ -239,6 +239,10 @@ def test_every_mutation_kind_once_on_the_quick_start(server):
         ),
         "exportLegacyPovertyReasons": ("mutation { exportLegacyPovertyReasons { url } }", "school_op"),
         "exportPreschoolRoster": ('mutation { exportPreschoolRoster(period: "2023-2024-1") { url } }', "kg_op"),
+        "exportDuplicateEnrolments": (
+            'mutation { exportDuplicateEnrolments(period: "2023-2024-1") { url } }',
+            "county_op",
+        ),
     }
     for field, (query, user) in exports.items():
         url = call(field, query, as_user=user)["data"][field]["url"]

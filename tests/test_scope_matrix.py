@@ -180,6 +180,32 @@ case(
 case("comparisonRuns", "{ comparisonRuns(period: \"2023-2024-1\") { edges { node { id } } } }", default="ok")
 
 case("nightlyTicks", "{ nightlyTicks { day } }", default="FORBIDDEN", admin="ok")
+DUPLICATES = "query($r: String) { duplicateEnrolments(period: \"2023-2024-1\", regionCode: $r) { totalCount } }"
+case("duplicateEnrolments", DUPLICATES, default="ok", **NOT_SCHOOLS)
+case(
+    "duplicateEnrolments",
+    DUPLICATES,
+    {"r": "430100"},
+    default="NOT_FOUND",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
+EXPORT_DUPLICATES = (
+    "mutation($r: String) { exportDuplicateEnrolments(period: \"2023-2024-1\", regionCode: $r) { url } }"
+)
+case("exportDuplicateEnrolments", EXPORT_DUPLICATES, default="ok", **NOT_SCHOOLS)
+case(
+    "exportDuplicateEnrolments",
+    EXPORT_DUPLICATES,
+    {"r": "440000"},
+    default="NOT_FOUND",
+    gd_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
 
 # --- objects by global ID: out of scope is NOT_FOUND, as if it did not exist -------------------------
 NODE = "query($id: ID!) { node(id: $id) { id } }"
@@ -451,3 +477,28 @@ def test_every_operation_is_in_the_matrix():
     fields = [name for t in ("Query", "Mutation") for name in schema._schema.get_type(t).fields]
     missing = sorted(set(fields) - set(MATRIX) - set(COVERED_ELSEWHERE))
     assert not missing, f"operations without a scope-matrix row: {missing}"
+
+
+def _required_roles() -> dict[str, set[str]]:
+    """Root fields carrying `@requires(role: [...])` → the roles the directive names."""
+    from zizhu.api.gql.directives import Requires
+
+    found = {}
+    for type_ in (schema.query, schema.mutation):
+        for field in type_.__strawberry_definition__.fields:
+            for directive in field.directives:
+                if isinstance(directive, Requires):
+                    found[schema.config.name_converter.get_graphql_name(field)] = {r.value for r in directive.role}
+    return found
+
+
+def test_the_matrix_agrees_with_the_requires_directive():
+    """Every account whose role a field's @requires leaves out is FORBIDDEN in each of its rows."""
+    roles = {a[0]: a[1] for a in ACCOUNTS}
+    required = _required_roles()
+    assert {"setTimeWindow", "disableUser", "recomputeUnfunded", "reviewPreschoolRosterEntries"} <= set(required)
+    for op, allowed in required.items():
+        for _query, _variables, expected, default in MATRIX.get(op, []):
+            for user in ROLES:
+                if roles[user] not in allowed:
+                    assert expected.get(user, default) == "FORBIDDEN", f"{op}: {user} ({roles[user]})"

@@ -25,7 +25,8 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
@@ -120,11 +121,12 @@ class RedisStore:
     async def get(self, keys: list[str]) -> list[tuple[int, float] | None]:
         pipe = self.client().pipeline(transaction=False)
         for key in keys:
-            pipe.hmget(key, "n", "t")
+            pipe.hmget(key, ["n", "t"])
         return [(int(n), float(t)) if n and t else None for n, t in await pipe.execute()]
 
     async def fail(self, key: str) -> None:
-        await self.client().eval(_FAIL, 1, key, repr(clock()), WINDOW_S, WINDOW_S + MAX_DELAY_S)
+        args = (key, repr(clock()), str(WINDOW_S), str(WINDOW_S + MAX_DELAY_S))
+        await cast(Awaitable[Any], self.client().eval(_FAIL, 1, *args))
 
     async def forget(self, prefix: str) -> None:
         redis = self.client()

@@ -104,7 +104,7 @@ async def login(username: str, password: str, client: str | None = None) -> tupl
         shown = f"{wait}秒" if wait < 120 else f"{round(wait / 60)}分钟"
         raise Unauthenticated(f"登录失败次数过多，请{shown}后再试", reason="THROTTLED", retryAfterSeconds=wait)
     account = await Account.get_or_none(username=username, active=True)
-    if not await check_password(account.password_hash if account else None, password):
+    if not await check_password(account.password_hash if account else None, password) or account is None:
         await throttle.record_failure(username, client)
         raise Unauthenticated(BAD_CREDENTIALS)
     await throttle.record_success(username)

@@ -215,6 +215,7 @@ KINDS: dict[str, Kind] = {
             ("id_number", "school_code", "stage"),
             _student,
             frozenset({"schools"}),
+            touched=("updated_at",),
         ),
         Kind(
             "aid",

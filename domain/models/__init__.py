@@ -5,6 +5,7 @@ from zizhu.domain.models.catalogue import AidProject, CategoryCode, Period, Reas
 from zizhu.domain.models.comparison import (
     ComparisonRun,
     DataVersion,
+    DuplicateEnrolment,
     NightlyTick,
     RegionStatistic,
     RunChange,
@@ -14,7 +15,7 @@ from zizhu.domain.models.comparison import (
     UnfundedResult,
 )
 from zizhu.domain.models.geography import Region, School
-from zizhu.domain.models.reasons import LegacyPovertyReason, RegionReason, UnfundedReason
+from zizhu.domain.models.reasons import LegacyPovertyReason, ReasonCount, RegionReason, UnfundedReason
 from zizhu.domain.models.students import AidRecord, Enrolment, SpecialGroupRecord
 from zizhu.domain.models.windows import TimeWindow
 
@@ -26,11 +27,13 @@ __all__ = [
     "CategoryCode",
     "ComparisonRun",
     "DataVersion",
+    "DuplicateEnrolment",
     "Enrolment",
     "LegacyPovertyReason",
     "NightlyTick",
     "Period",
     "ReasonCode",
+    "ReasonCount",
     "Region",
     "RegionReason",
     "RegionStatistic",

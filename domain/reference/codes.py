@@ -7,16 +7,23 @@ two-digit code where one exists, or any Chinese name, so imports and the API agr
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 
 class LabelledEnum(StrEnum):
-    """A str enum whose members have Chinese labels (and optional alias names)."""
+    """A str enum whose members have Chinese labels (and optional alias names).
 
-    def __new__(cls, value: str, label: str, *aliases: str):
+    A member is declared as `NAME = (code, label, *aliases)`; `Enum(code)` looks one up by its code.
+    """
+
+    label: str
+    aliases: tuple[str, ...]
+
+    def __new__(cls, value: str, *names: str) -> Self:  # names = (label, *aliases)
         obj = str.__new__(cls, value)
         obj._value_ = value
-        obj.label = label
-        obj.aliases = aliases
+        obj.label, *aliases = names
+        obj.aliases = tuple(aliases)
         return obj
 
     @classmethod
@@ -170,6 +177,7 @@ class ChangeKind(LabelledEnum):
 
     NEWLY_UNFUNDED = ("NEWLY_UNFUNDED", "新增未资助")
     NEWLY_FUNDED = ("NEWLY_FUNDED", "新获资助")
+    MOVED = ("MOVED", "改计入本校（重复学籍）")
 
 
 # 未资助原因 — seeded into the reason_code table; 99 requires a written detail.
