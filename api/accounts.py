@@ -74,6 +74,15 @@ class AccountMutation:
         return UserAccount.from_domain(await accounts.set_active(admin.username, username, True))
 
     @strawberry.mutation(
+        description="解除登录限流（系统管理员）：清除该用户名在所有客户端的登录失败记录",
+        extensions=[RoleGuard(*ADMINS)],
+    )
+    async def unlock_user(self, info: Info, username: str) -> bool:
+        admin = await info.context.viewer()
+        await accounts.unlock(admin.username, username)
+        return True
+
+    @strawberry.mutation(
         description="重设账号密码（系统管理员）：该账号已签发的令牌立即失效", extensions=[RoleGuard(*ADMINS)]
     )
     async def set_user_password(self, info: Info, username: str, password: str) -> UserAccount:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -37,6 +38,7 @@ from zizhu.domain.operations import log_redaction, logs
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter  # strawberry's request adapter (its dependency)
 
+log = logging.getLogger("zizhu.api")
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
 # Answers of at least GZIP_MIN_BYTES are compressed for clients that accept gzip (JSON, CSV, the
 # GraphiQL assets); a streamed CSV download is compressed chunk by chunk and stays streamed.
@@ -90,10 +92,22 @@ class ZizhuGraphQL(GraphQL[Context, None]):
             return None, 0
         try:
             viewer = await context.viewer()
+            key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
+            return key, (await self.cache.version(viewer) if key else 0)
         except DomainError:
             return None, 0  # answered (with its error) by the schema
-        key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
-        return key, (await self.cache.version(viewer) if key else 0)
+        except Exception as error:  # the database went away: executed uncached, errors coded there
+            if not db.is_connection_lost(error):
+                raise
+            log.warning("database connection lost (%s): pool renewed, answered uncached", type(error).__name__)
+            await db.expire_connections()
+            return None, 0
+
+    async def _execute(self, *args: Any) -> ExecutionResult:
+        result = await super().execute_single(*args)
+        if any(db.is_connection_lost(e.original_error) for e in result.errors or ()):
+            await db.expire_connections()  # the next request gets fresh connections
+        return result
 
     async def execute_single(
         self,
@@ -106,18 +120,14 @@ class ZizhuGraphQL(GraphQL[Context, None]):
     ) -> ExecutionResult:
         key, version = await self._cache_key(context, request_data)
         if self.cache is None or key is None:
-            return await super().execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
+            return await self._execute(request, request_adapter, sub_response, context, root_value, request_data)
         cache = self.cache
         if (body := cache.get(key, version)) is not None:
             logs.note(operation=(request_data.operation_name or "")[: access_log.MAX_OPERATION] or None)
             return CachedAnswer(data=None, errors=None, body=body)
 
         async def compute() -> ExecutionResult:
-            result = await super(ZizhuGraphQL, self).execute_single(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
+            result = await self._execute(request, request_adapter, sub_response, context, root_value, request_data)
             if result.errors or result.data is None:
                 return result
             encoded = self.encode_json(await self.process_result(request, result))
@@ -200,7 +210,8 @@ def create_served_app() -> Starlette:
 
 
 def _cors() -> list[Middleware]:
-    """Cross-origin browser access only for the origins in ZIZHU_CORS_ORIGINS (none by default)."""
+    """Cross-origin browser access only for the origins in ZIZHU_CORS_ORIGINS (none by default;
+    `*` only with ZIZHU_CORS_ALLOW_ANY=true, checked by the settings)."""
     origins = settings.load().cors_origins
     if not origins:
         return []
@@ -210,6 +221,7 @@ def _cors() -> list[Middleware]:
             allow_origins=list(origins),
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Accept"],
+            allow_credentials=False,  # bearer tokens, never cookies: credentials are never allowed
             max_age=600,
         )
     ]

@@ -63,7 +63,7 @@ async def _link(info: Info, kind: str, fmt: str, filters: dict) -> ExportLink:
     viewer = await info.context.viewer()
     filters = {k: _value(v) for k, v in filters.items() if v is not None}
     await service.check(kind, fmt, viewer, filters)
-    token, expires = links.sign(viewer.username, kind, fmt, filters, info.context.now())
+    token, expires = await links.sign(viewer.username, kind, fmt, filters, info.context.now())
     request = info.context.request
     base = str(request.base_url).rstrip("/") if request else ""
     return ExportLink(
@@ -178,8 +178,8 @@ async def _viewer_and_filters(request: Request, kind: str, fmt: str):
     query = dict(request.query_params)
     token = query.pop("link", None)
     if token is not None:
-        username, filters = links.verify(token, kind, fmt)
-        return await links.viewer_for(username), filters
+        username, version, filters = links.verify(token, kind, fmt)
+        return await links.viewer_for(username, version), filters
     scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not bearer.strip():
         raise Unauthenticated("请先登录，或使用导出接口返回的下载链接")

@@ -4,10 +4,12 @@ per-operation request metrics."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import time
+from functools import cache
 
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
 from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,10 +21,13 @@ from zizhu.api.comparison.runs import ComparisonRun
 from zizhu.api.gql.directives import RoleGuard
 from zizhu.api.gql.errors import GRAPHQL_VALIDATION, INTERNAL
 from zizhu.api.gql.from_domain import FromDomain
+from zizhu.api.web.downloads import error_response
 from zizhu.domain import settings
 from zizhu.domain.accounts.scopes import ADMINS
-from zizhu.domain.errors import DomainError
+from zizhu.domain.accounts.users import viewer_from_token
+from zizhu.domain.errors import DomainError, Unauthenticated
 from zizhu.domain.operations import health, metrics
+from zizhu.domain.reference.codes import Role
 
 REQUESTS = Counter("zizhu_graphql_requests", "GraphQL operations, by root field and outcome", ["operation", "outcome"])
 LATENCY = Histogram(
@@ -33,15 +38,25 @@ LATENCY = Histogram(
 )
 
 
-def _operation_name(document) -> str:
-    """The first root field of the executed operation: a bounded label (schema fields only)."""
+OTHER = "other"  # the one label for anything that is not a root field of the schema
+
+
+def _operation_name(document, root_fields: frozenset[str]) -> str:
+    """The first root field of the executed operation: a bounded label, only ever a field of the
+    schema's root types or "other" (a fragment spread, an alias or `__typename` is "other")."""
     for definition in getattr(document, "definitions", ()):
         if isinstance(definition, OperationDefinitionNode):
             for selection in definition.selection_set.selections:
-                name = getattr(selection, "name", None)
-                if name is not None:
-                    return name.value
-    return "unknown"
+                if isinstance(selection, FieldNode) and selection.name.value in root_fields:
+                    return selection.name.value
+                return OTHER
+    return OTHER
+
+
+@cache
+def _root_fields(schema) -> frozenset[str]:
+    types = (schema.query_type, schema.mutation_type, schema.subscription_type)
+    return frozenset(name for t in types if t is not None for name in t.fields)
 
 
 def _outcome(errors: list[GraphQLError] | None) -> str:
@@ -65,7 +80,7 @@ class RequestMetrics(SchemaExtension):
         # A document that did not parse or validate (errors without an original exception) may name
         # anything: one label for all of them.
         invalid = ctx.graphql_document is None or any(e.original_error is None for e in errors or ())
-        operation = "invalid" if invalid else _operation_name(ctx.graphql_document)
+        operation = "invalid" if invalid else _operation_name(ctx.graphql_document, _root_fields(ctx.schema._schema))
         REQUESTS.labels(operation, _outcome(errors)).inc()
         LATENCY.labels(operation).observe(time.perf_counter() - started)
 
@@ -82,9 +97,25 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+async def _scrape_refused(request: Request) -> Response | None:
+    """/metrics carries business figures (run totals of every period): only for the bearer token
+    ZIZHU_METRICS_TOKEN, or an administrator's sign-in token; anyone else gets 401."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    expected = settings.load().metrics_token
+    if token and expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return None
+    try:
+        (await viewer_from_token(token)).require_role(Role.ADMIN)
+    except DomainError:
+        return error_response(Unauthenticated("读取 /metrics 须带 ZIZHU_METRICS_TOKEN 或系统管理员的令牌"))
+    return None
+
+
 async def metrics_endpoint(request: Request) -> Response:
     if not settings.load().metrics:
         return Response(status_code=404)
+    if (refused := await _scrape_refused(request)) is not None:
+        return refused
     await metrics.refresh()
     body, media_type = metrics.exposition()
     return Response(body, media_type=media_type)

@@ -21,7 +21,7 @@ from strawberry.types import Info
 from zizhu.api.gql.directives import RoleGuard, WindowGuard
 from zizhu.api.gql.enums import AidStatus, ReviewDecision, WindowAction
 from zizhu.api.gql.from_domain import FromDomain
-from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
+from zizhu.api.gql.nodes import MAX_INT, in_scope, int_keys, local_int, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
 from zizhu.domain.accounts.scopes import ADMINS, Viewer
 from zizhu.domain.imports import ImportRejected
@@ -67,7 +67,7 @@ class TimeWindowType(FromDomain, relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        keys = int_keys(node_ids)
+        keys = int_keys(node_ids, MAX_INT)
         found = await windows.windows_by_ids(viewer, keys)
         now = info.context.now()
         return [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
@@ -17,7 +17,7 @@ from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
 from zizhu.api.gql.completion_memo import MemoisingExecutionContext
 from zizhu.api.gql.descriptions import describe
-from zizhu.api.gql.document_limits import OperationCost, check_source
+from zizhu.api.gql.document_limits import DocumentBounds, check_source
 from zizhu.api.gql.errors import DomainErrorCodes, ErrorCode, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.operations import OperationsQuery, RequestMetrics
@@ -80,12 +80,11 @@ schema = ZizhuSchema(
     types=[ErrorCode],  # answered in errors[].extensions.code, never as a field: listed so the SDL shows it
     execution_context_class=MemoisingExecutionContext,
     extensions=[
-        lambda: AddValidationRules([OperationCost]),
         IntrospectionSwitch,
         RequestMetrics,
         OperationName,
         ParserCache,
-        ValidationCache,
+        DocumentBounds,
         MaskUnexpected,
         DomainErrorCodes,
     ],

@@ -77,6 +77,37 @@ def is_timeout(exc: BaseException | None) -> bool:
     return False
 
 
+def is_connection_lost(exc: BaseException | None) -> bool:
+    """Whether an exception (or one it was raised from) is the database connection going away: a
+    backend terminated (restart, fail-over, pg_terminate_backend), a closed or refused socket."""
+    import asyncpg
+    from tortoise.exceptions import DBConnectionError
+
+    lost = (
+        asyncpg.exceptions.PostgresConnectionError,
+        asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.InternalClientError,  # a protocol left mid-operation by a dropped backend
+        asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown, cannot connect now
+        DBConnectionError,
+        ConnectionError,
+    )
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, lost):
+            return True
+        inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc, seen = exc.__cause__ or inner or exc.__context__, seen + 1
+    return False
+
+
+async def expire_connections() -> None:
+    """After a lost connection: replace every pooled connection on its next use (asyncpg keeps
+    handing out the others, dead since the same restart, one failed request each otherwise)."""
+    expire = getattr(conn(), "_expire_connections", None)
+    if expire is not None:
+        await expire()
+
+
 def __getattr__(name: str) -> Any:
     """`TORTOISE_ORM`, the config the `tortoise` CLI (makemigrations) reads, built when asked for."""
     if name == "TORTOISE_ORM":

@@ -58,6 +58,13 @@ class TimedOut(DomainError):
     label = "数据库繁忙，查询超时，请稍后重试"
 
 
+class Unavailable(DomainError):
+    """The database connection was lost (a restart, a fail-over, a killed backend): try again."""
+
+    code = "UNAVAILABLE"
+    label = "数据库连接中断（重启、切换），请稍后重试"
+
+
 class NotOperational(Exception):
     """The service cannot run as configured (bad setting, database unreachable, missing file).
 

@@ -7,6 +7,8 @@ result is cached per environment snapshot, so repeated calls on a request path c
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import re
 import secrets
@@ -45,7 +47,24 @@ FIXES = {
     "ZIZHU_LOG_LEVEL": "可选 DEBUG、INFO、WARNING、ERROR",
     "ZIZHU_LOG_FORMAT": "可选 text 或 json",
     "ZIZHU_WORKER_STALE_SECONDS": "须为 5 到 3600 之间的整数（秒）",
+    "ZIZHU_TRUSTED_PROXIES": "请写成逗号分隔的反向代理地址或网段，如 127.0.0.1,10.0.0.0/8",
+    "ZIZHU_CORS_ORIGINS": "请写成逗号分隔的来源，如 https://portal.example.cn；允许任意来源须另设 ZIZHU_CORS_ALLOW_ANY=true",
+    "ZIZHU_CORS_ALLOW_ANY": "可选 true 或 false",
+    "ZIZHU_METRICS_TOKEN": f"请设置至少 {MIN_SECRET_BYTES} 字节的随机令牌，例如 $(openssl rand -hex 32)",
 }
+WEAK_KEY = "ZIZHU_SECRET_KEY 过于简单（重复或可猜的字符），生产环境请用 $(openssl rand -hex 32) 生成"
+
+
+def is_weak_secret(value: str) -> bool:
+    """An obviously guessable key: few distinct characters, a repeated pattern, or under 90 bits
+    by a per-character entropy estimate (16 random bytes as hex give ~110, 32 give ~240)."""
+    if len(set(value)) < 8:
+        return True
+    if any(value == value[:p] * (len(value) // p) + value[: len(value) % p] for p in range(1, len(value) // 2 + 1)):
+        return True
+    counts = [value.count(c) for c in set(value)]
+    bits = -sum(n * math.log2(n / len(value)) for n in counts)
+    return bits < 90
 
 
 class SettingsInvalid(NotOperational):
@@ -73,6 +92,12 @@ class Settings(BaseSettings):
     statement_timeout_s: float = Field(30.0, alias="ZIZHU_STATEMENT_TIMEOUT_S", ge=0, le=3600)
     # browser origins allowed to call the API, comma-separated; none by default
     cors_origins_text: str = Field("", alias="ZIZHU_CORS_ORIGINS")
+    # `*` in ZIZHU_CORS_ORIGINS only with this set (and never with credentials)
+    cors_allow_any: bool = Field(False, alias="ZIZHU_CORS_ALLOW_ANY")
+    # reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed; none by default
+    trusted_proxies_text: str = Field("", alias="ZIZHU_TRUSTED_PROXIES")
+    # a bearer token for Prometheus to read /metrics (an administrator's sign-in token works too)
+    metrics_token: str | None = Field(None, alias="ZIZHU_METRICS_TOKEN")
 
     @field_validator("database_url")
     @classmethod
@@ -96,6 +121,40 @@ class Settings(BaseSettings):
         if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"只有 {len(value.encode())} 字节")
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_length(cls, value: str | None) -> str | None:
+        if not value:  # unset, or left empty in a compose .env
+            return None
+        if len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"只有 {len(value.encode())} 字节")
+        return value
+
+    @field_validator("trusted_proxies_text")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if not item or item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"“{item[:40]}”不是 IP 地址或网段") from None
+        return value
+
+    @field_validator("cors_origins_text")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item and item != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", item):
+                raise ValueError(f"“{item[:40]}”不是 scheme://主机[:端口] 形式的来源")
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """Addresses for uvicorn's forwarded_allow_ips; empty: no proxy header is believed."""
+        return [i.strip() for i in self.trusted_proxies_text.split(",") if i.strip()]
 
     @property
     def is_production(self) -> bool:
@@ -157,6 +216,13 @@ def load() -> Settings:
         raise SettingsInvalid(_explain(error)) from None
     if loaded.is_production and not loaded.secret_key:
         raise SettingsInvalid(f"ZIZHU_ENV=production 时必须设置环境变量 ZIZHU_SECRET_KEY，{FIXES['ZIZHU_SECRET_KEY']}")
+    if loaded.is_production and loaded.secret_key and is_weak_secret(loaded.secret_key):
+        raise SettingsInvalid(WEAK_KEY)
+    if "*" in loaded.cors_origins and not loaded.cors_allow_any:
+        raise SettingsInvalid(
+            "ZIZHU_CORS_ORIGINS 含有 *（任意网站均可调用本接口）：请列出具体来源，"
+            "确需允许任意来源时另设 ZIZHU_CORS_ALLOW_ANY=true（此时不允许携带凭据）"
+        )
     if len(_cache) > 64:  # environments only change in tests; keep the cache small anyway
         _cache.clear()
     _cache[key] = loaded

@@ -96,12 +96,11 @@ def cheap_password_hashing(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def fresh_login_throttle():
-    """Failed sign-ins of one test must not lock the accounts of the next."""
+async def fresh_login_throttle():
+    """Failed sign-ins of one test must not slow the accounts of the next (in Redis and in memory)."""
     from zizhu.domain.accounts import throttle
 
-    throttle.accounts.clear()
-    throttle.clients.clear()
+    await throttle.clear()
     yield
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 
+import httpx
 import pytest
 
 from tests.support.world import PASSWORD
@@ -35,16 +36,21 @@ class _ManualClock:
         return self.now
 
 
-async def test_wrong_passwords_lock_the_username_then_the_window_passes(gql, world, monkeypatch):
+async def test_wrong_passwords_slow_the_pair_down_then_the_wait_passes(gql, world, monkeypatch):
     clock = _ManualClock()
-    monkeypatch.setattr(throttle, "accounts", throttle.Throttle(throttle.ACCOUNT_LIMIT, clock=clock))
-    for _ in range(throttle.ACCOUNT_LIMIT):
+    monkeypatch.setattr(throttle, "clock", clock)
+    for _ in range(throttle.PAIR_FREE):
         assert (await _login_error(gql, "county_op", "wrong-password"))["extensions"]["code"] == "UNAUTHENTICATED"
-    refused = await _login_error(gql, "county_op", PASSWORD)  # the right password, but locked
+    refused = await _login_error(gql, "county_op", PASSWORD)  # the right password, but too soon
     assert refused["extensions"]["code"] == "UNAUTHENTICATED"
-    assert refused["extensions"]["reason"] == "THROTTLED" and refused["extensions"]["retryAfterSeconds"] > 0
+    assert refused["extensions"]["reason"] == "THROTTLED"
+    assert refused["extensions"]["retryAfterSeconds"] == throttle.BASE_DELAY_S
     assert await gql.login("city_op")  # another username is not affected
-    clock.now += throttle.WINDOW_S
+    clock.now += throttle.BASE_DELAY_S  # a wait, not a lock-out
+    await _login_error(gql, "county_op", "wrong-password")
+    again = await _login_error(gql, "county_op", PASSWORD)
+    assert again["extensions"]["retryAfterSeconds"] == 2 * throttle.BASE_DELAY_S  # doubling
+    clock.now += 2 * throttle.BASE_DELAY_S
     assert await gql.login("county_op")
 
 
@@ -55,17 +61,66 @@ async def test_unknown_usernames_are_throttled_and_checked_like_real_ones(gql, w
     body = await _login_error(gql, "nobody-here", "some-password")
     assert body["extensions"]["code"] == "UNAUTHENTICATED" and body["message"] == "用户名或密码错误"
     assert checked == ["some-password"]  # a dummy hash was checked, as for a wrong password
-    for _ in range(throttle.ACCOUNT_LIMIT - 1):
+    for _ in range(throttle.PAIR_FREE - 1):
         await _login_error(gql, "nobody-here", "some-password")
     assert (await _login_error(gql, "nobody-here", "x" * 10))["extensions"]["reason"] == "THROTTLED"
-    assert len(checked) == throttle.ACCOUNT_LIMIT  # refused attempts check nothing
+    assert len(checked) == throttle.PAIR_FREE  # refused attempts check nothing
 
 
-async def test_one_client_guessing_many_usernames_is_locked(gql, world, monkeypatch):
-    monkeypatch.setattr(throttle, "clients", throttle.Throttle(3))
+async def test_one_client_guessing_many_usernames_is_slowed_down(gql, world, monkeypatch):
+    monkeypatch.setattr(throttle, "CLIENT_FREE", 3)
     for username in ("county_op", "city_op", "province_op"):
         await _login_error(gql, username, "wrong-password")
     assert (await _login_error(gql, "admin", PASSWORD))["extensions"]["reason"] == "THROTTLED"
+
+
+async def test_failures_from_one_client_never_lock_the_account_for_another(app, world):
+    """Five wrong passwords for admin from one address: the real admin elsewhere signs in."""
+
+    async def attempt(client: str, password: str) -> dict:
+        transport = httpx.ASGITransport(app=app, client=(client, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            r = await http.post("/graphql", json={"query": LOGIN, "variables": {"u": "admin", "p": password}})
+            return r.json()
+
+    for _ in range(throttle.PAIR_FREE + 3):
+        await attempt("203.0.113.9", "wrong-password")
+    assert (await attempt("203.0.113.9", PASSWORD))["errors"][0]["extensions"]["reason"] == "THROTTLED"
+    assert (await attempt("198.51.100.7", PASSWORD))["data"]["login"]["token"]
+
+
+async def test_unlock_command_forgets_a_usernames_failures(gql, world, database_url):
+    for _ in range(throttle.PAIR_FREE):
+        await _login_error(gql, "county_op", "wrong-password")
+    assert (await _login_error(gql, "county_op", PASSWORD))["extensions"]["reason"] == "THROTTLED"
+    env = {**os.environ, "DATABASE_URL": database_url}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "zizhu.api.cli", "user", "unlock", "county_op"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert await gql.login("county_op")  # the state is in Redis: the command reached it
+    assert await AuditEntry.filter(action="account.unlock", entity_key="county_op").exists()
+
+
+async def test_admin_unlock_mutation(gql, world):
+    for _ in range(throttle.PAIR_FREE):
+        await _login_error(gql, "county_op", "wrong-password")
+    admin = await gql.login("admin")
+    assert await gql.data('mutation { unlockUser(username: "county_op") }', token=admin) == {"unlockUser": True}
+    assert await gql.login("county_op")
+
+
+async def test_throttle_falls_back_to_the_process_without_redis(gql, world, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    for _ in range(throttle.PAIR_FREE):
+        await _login_error(gql, "county_op", "wrong-password")
+    assert (await _login_error(gql, "county_op", PASSWORD))["extensions"]["reason"] == "THROTTLED"
+    assert throttle.memory.keys  # kept in this process
 
 
 async def test_over_long_credentials_are_refused_before_hashing(gql, world, monkeypatch):

@@ -111,7 +111,8 @@ async def test_metrics(gql, world, pool, arq_queue, tmp_path):
     from tests.support.tiny_comparison import tiny_data_set
     from zizhu.domain.imports import run_import
 
-    before = await gql.http.get("/metrics")
+    scrape = {"Authorization": f"Bearer {await gql.login('admin')}"}
+    before = await gql.http.get("/metrics", headers=scrape)
     ok_before = _sample(before.text, "zizhu_graphql_requests_total", operation="codeLists", outcome="ok") or 0
     rows_before = _sample(before.text, "zizhu_imported_rows_total", kind="regions") or 0
     await gql.data("{ codeLists { stages { code } } }")
@@ -124,7 +125,7 @@ async def test_metrics(gql, world, pool, arq_queue, tmp_path):
     run = await engine.run_comparison_now("2023-2024-1", trigger="CLI", requested_by="t")
     await engine.create_run("2023-2024-2", "MANUAL", "admin", job_id=f"{arq_queue}:manual:y")
 
-    r = await gql.http.get("/metrics")
+    r = await gql.http.get("/metrics", headers=scrape)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     text = r.text
     assert _sample(text, "zizhu_graphql_requests_total", operation="codeLists", outcome="ok") == ok_before + 1

@@ -12,7 +12,7 @@ import pytest
 
 from zizhu.domain import settings
 
-PROD_KEY = "p" * 40
+PROD_KEY = "0f6e2c9b8a4d17e35c2b9f8061a7d4e3b5c90f1e2d3a4b5c"  # a production key must not look weak
 INTROSPECTION = "{ __schema { queryType { name } } }"
 
 

@@ -256,6 +256,7 @@ case(
 # --- account management ------------------------------------------------------------------------
 for _op in ("disableUser", "enableUser"):
     case(_op, f'mutation {{ {_op}(username: "school_op") {{ active }} }}', default="FORBIDDEN", admin="ok")
+case("unlockUser", 'mutation { unlockUser(username: "school_op") }', default="FORBIDDEN", admin="ok")
 case(
     "setUserPassword",
     'mutation { setUserPassword(username: "school_op", password: "New-password-1") { active } }',

@@ -125,12 +125,14 @@ def run_serve(args) -> int:
     else:
         _migrate()
     print(f"zizhu API: http://{args.host}:{args.port}/graphql  (/healthz /readyz /metrics)", flush=True)
+    cfg = settings.load()
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "log_config": None,
-        "log_level": settings.load().log_level.lower(),
+        "log_level": cfg.log_level.lower(),
         "access_log": False,  # one record per request comes from zizhu.access instead
+        **proxy_options(cfg),
     }
     try:
         if args.workers > 1:  # several processes: uvicorn imports the app factory in each of them
@@ -145,6 +147,13 @@ def run_serve(args) -> int:
         if stop.code:
             raise NotOperational(f"API 未能在 {args.host}:{args.port} 启动（见上方日志）") from None
     return 0
+
+
+def proxy_options(cfg: settings.Settings) -> dict:
+    """uvicorn's proxy-header options: X-Forwarded-For / -Proto believed only from the addresses in
+    ZIZHU_TRUSTED_PROXIES (none by default: the client is the TCP peer)."""
+    trusted = cfg.trusted_proxies
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
 @subcommand
@@ -478,6 +487,14 @@ def run_user_active(args) -> int:
     return 0
 
 
+def run_user_unlock(args) -> int:
+    from zizhu.domain.accounts.users import unlock
+
+    _run_with_database(lambda: unlock("cli", args.username))
+    print(f"已清除账号 {args.username} 在所有客户端的登录失败记录，可立即再试")
+    return 0
+
+
 def run_user_add(args) -> int:
     from zizhu.domain.accounts.users import add_user
 
@@ -490,7 +507,7 @@ def run_user_add(args) -> int:
 @subcommand
 def add_user_commands(sub) -> None:
     p = sub.add_parser("user", help="管理账号", formatter_class=HelpFormatter)
-    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,passwd,disable,enable}")
+    users = p.add_subparsers(dest="user_command", required=True, metavar="{add,passwd,disable,enable,unlock}")
     a = users.add_parser(
         "add", help="新建账号或重置已有账号（密码取自 ZIZHU_PASSWORD，否则询问）", formatter_class=HelpFormatter
     )
@@ -510,6 +527,13 @@ def add_user_commands(sub) -> None:
         d = users.add_parser(name, help=text, formatter_class=HelpFormatter)
         d.add_argument("username", help="用户名")
         d.set_defaults(func=run_user_active)
+    u = users.add_parser(
+        "unlock",
+        help="清除该用户名的登录失败记录（登录被限流时）；限流状态在 Redis 中时对所有服务进程生效",
+        formatter_class=HelpFormatter,
+    )
+    u.add_argument("username", help="用户名")
+    u.set_defaults(func=run_user_unlock)
 
 
 # --- the parser and the entry point --------------------------------------------------------

@@ -6,34 +6,48 @@ Two stages, both linear in the size of the document:
    brackets nest and how many fragment spreads it has are counted by one pass of the lexer.
    A document over any bound is refused before it is parsed or any validation rule runs (a
    nesting bound also keeps the recursive parser and rules far from Python's recursion limit).
-2. `OperationCost`, a validation rule, computes the depth and the alias count of every
-   operation with each fragment's figures computed once (memoised by fragment name), so a
-   fragment spread many times, or fragments spreading each other twice per level, cost one
-   visit each instead of one per expanded spread.
+2. `check_document` runs after parsing and before validation: one pass over each operation
+   computes its depth, aliases, the fields of each selection set once fragments are expanded
+   (field-overlap validation is quadratic in them) and a static cost — fields resolved, a list
+   field's selection counted once per item it may return (its `first`, the length of its `ids`,
+   else an estimate), nested — with each fragment's figures computed once (memoised by fragment
+   name), so fragments spreading each other twice per level cost one visit each.
+3. Validation of a document that passed is remembered under the document without its
+   operation's name, so a fresh name per request does not validate the same document again.
 
 Refusals are GraphQL errors with `extensions.code` VALIDATION and the bound that was exceeded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from graphql import (
-    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLSchema,
     GraphQLSyntaxError,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     Source,
     TokenKind,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    print_ast,
+    value_from_ast_untyped,
 )
 from graphql.language.lexer import Lexer
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 MAX_DOCUMENT_CHARS = 32_000
 MAX_TOKENS = 3_000
@@ -41,6 +55,12 @@ MAX_NESTING = 40
 MAX_FRAGMENT_SPREADS = 60
 MAX_DEPTH = 12
 MAX_ALIASES = 30
+MAX_SELECTIONS = 100  # fields of one selection set, fragments expanded
+MAX_COST = 50_000  # fields resolved, list sizes multiplied through
+DEFAULT_LIST_ESTIMATE = 10  # items of a list field without `first` or `ids` (a region's children)
+MAX_PAGE_ESTIMATE = 500  # a `first` whose value is not known yet
+LIST_ESTIMATES = {"byCategory": 13, "categories": 13, "centralCategories": 13, "selfCollectedCategories": 13}
+VALIDATION_CACHE_SIZE = 1024
 
 _OPENING = {TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L}
 _CLOSING = {TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R}
@@ -93,66 +113,193 @@ def _check_tokens(query: str) -> GraphQLError | None:
 
 @dataclass(frozen=True)
 class Cost:
-    depth: int
+    depth: int  # levels of fields with a selection set
     aliases: int
+    fields: int  # fields merged into the selection set (fragments expanded): what overlap checks compare
+    cost: int  # fields resolved, each list field's selection counted once per item it may return
 
 
-class OperationCost(ASTValidationRule):
-    """Depth and alias limits of every operation, each fragment's cost computed once."""
-
-    def enter_document(self, node: DocumentNode, *_args):
-        fragments = {d.name.value: d for d in node.definitions if isinstance(d, FragmentDefinitionNode)}
-        memo: dict[str, Cost] = {}
-        for definition in node.definitions:
-            if isinstance(definition, OperationDefinitionNode):
-                cost = _selection_cost(definition.selection_set, fragments, memo, set())
-                name = definition.name.value if definition.name else "anonymous"
-                if cost.depth > MAX_DEPTH:
-                    self.report_error(
-                        limit_error(f"操作“{name}”的嵌套深度超过 {MAX_DEPTH}", "depth", MAX_DEPTH, [definition])
-                    )
-                if cost.aliases > MAX_ALIASES:
-                    self.report_error(
-                        limit_error(
-                            f"操作“{name}”的别名（alias）超过 {MAX_ALIASES} 个", "aliases", MAX_ALIASES, [definition]
-                        )
-                    )
-        return self.BREAK
+_NONE = Cost(0, 0, 0, 0)
 
 
-def _selection_cost(
-    selection_set: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    memo: dict[str, Cost],
-    active: set[str],
-) -> Cost:
-    depth = aliases = 0
+@dataclass
+class _Walk:
+    """One pass over a document: fragments by name, each fragment's figures computed once."""
+
+    schema: GraphQLSchema
+    variables: dict
+    fragments: dict[str, FragmentDefinitionNode]
+    memo: dict[str, Cost]
+    active: set[str]
+    too_wide: SelectionSetNode | None = None
+
+
+def _list_size(field: FieldNode, definition: GraphQLField, walk: _Walk) -> int:
+    """How many items a list field may return: its `first` (the value sent, else the default), the
+    length of its `ids`, else an estimate; a connection's edges are already counted by `first`."""
+    values: dict = {}
+    for argument in field.arguments or ():
+        values[argument.name.value] = (
+            walk.variables.get(argument.value.name.value)
+            if isinstance(argument.value, VariableNode)
+            else value_from_ast_untyped(argument.value, walk.variables)
+        )
+    if "first" in definition.args:
+        first = values.get("first", definition.args["first"].default_value)
+        if not isinstance(first, int):  # not known yet (a variable without a value): the largest page
+            return MAX_PAGE_ESTIMATE
+        # an out-of-range `first` is refused with its argument named when the field runs
+        return first if 0 < first <= MAX_PAGE_ESTIMATE else 1
+    if isinstance(values.get("ids"), list):
+        return max(1, len(values["ids"]))
+    return LIST_ESTIMATES.get(field.name.value, DEFAULT_LIST_ESTIMATE)
+
+
+def _selection_cost(selection_set: SelectionSetNode | None, parent, walk: _Walk) -> Cost:
+    depth = aliases = fields = cost = 0
+    spread: set[str] = set()  # a fragment spread twice in one set is merged (validated, executed) once
     for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
+            fields += 1
+            cost += 1
             if selection.alias is not None:
                 aliases += 1
-            if selection.name.value.startswith("__") or selection.selection_set is None:
-                continue
-            inner = _selection_cost(selection.selection_set, fragments, memo, active)
+            definition = getattr(parent, "fields", {}).get(selection.name.value)
+            if definition is None or selection.selection_set is None:
+                continue  # __typename, a leaf, or an unknown field (validation reports it)
+            inner_type = get_named_type(definition.type)
+            inner = _selection_cost(selection.selection_set, inner_type, walk)
+            items = 1  # a connection's `first` counts its edges; a list's own size otherwise
+            in_connection = getattr(parent, "name", "").endswith("Connection")
+            if "first" in definition.args or (
+                isinstance(get_nullable_type(definition.type), GraphQLList) and not in_connection
+            ):
+                items = _list_size(selection, definition, walk)
             depth, aliases = max(depth, 1 + inner.depth), aliases + inner.aliases
+            cost += items * inner.cost
         elif isinstance(selection, InlineFragmentNode):
-            inner = _selection_cost(selection.selection_set, fragments, memo, active)
+            condition = selection.type_condition
+            inner_parent = walk.schema.get_type(condition.name.value) if condition else parent
+            inner = _selection_cost(selection.selection_set, inner_parent, walk)
             depth, aliases = max(depth, inner.depth), aliases + inner.aliases
+            fields, cost = fields + inner.fields, cost + inner.cost
         elif isinstance(selection, FragmentSpreadNode):
-            inner = _fragment_cost(selection.name.value, fragments, memo, active)
+            inner = _fragment_cost(selection.name.value, walk)
             depth, aliases = max(depth, inner.depth), aliases + inner.aliases
-    return Cost(depth, aliases)
+            if selection.name.value not in spread:
+                spread.add(selection.name.value)
+                fields, cost = fields + inner.fields, cost + inner.cost
+    if fields > MAX_SELECTIONS and walk.too_wide is None:
+        walk.too_wide = selection_set
+    return Cost(depth, aliases, fields, cost)
 
 
-def _fragment_cost(
-    name: str, fragments: dict[str, FragmentDefinitionNode], memo: dict[str, Cost], active: set[str]
-) -> Cost:
-    if name in memo:
-        return memo[name]
-    fragment = fragments.get(name)
-    if fragment is None or name in active:  # unknown or cyclic: other rules report it
-        return Cost(0, 0)
-    active.add(name)
-    memo[name] = _selection_cost(fragment.selection_set, fragments, memo, active)
-    active.discard(name)
-    return memo[name]
+def _fragment_cost(name: str, walk: _Walk) -> Cost:
+    if name in walk.memo:
+        return walk.memo[name]
+    fragment = walk.fragments.get(name)
+    if fragment is None or name in walk.active:  # unknown or cyclic: validation reports it
+        return _NONE
+    walk.active.add(name)
+    parent = walk.schema.get_type(fragment.type_condition.name.value)
+    walk.memo[name] = _selection_cost(fragment.selection_set, parent, walk)
+    walk.active.discard(name)
+    return walk.memo[name]
+
+
+def check_document(schema: GraphQLSchema, document: DocumentNode, variables: dict | None = None) -> GraphQLError | None:
+    """The first bound an operation of the document exceeds, or None: one pass, before validation."""
+    walk = _Walk(
+        schema,
+        dict(variables) if isinstance(variables, dict) else {},
+        {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)},
+        {},
+        set(),
+    )
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        root = schema.get_root_type(definition.operation)
+        for variable in definition.variable_definitions or ():  # defaults of variables not sent
+            name = variable.variable.name.value
+            if name not in walk.variables and variable.default_value is not None:
+                walk.variables[name] = value_from_ast_untyped(variable.default_value)
+        walk.memo.clear()  # fragments may read this operation's variables
+        cost = _selection_cost(definition.selection_set, root, walk)
+        name = definition.name.value if definition.name else "anonymous"
+        if walk.too_wide is not None:
+            return limit_error(
+                f"操作“{name}”的一个选择集含有超过 {MAX_SELECTIONS} 个字段（片段展开后）",
+                "selections",
+                MAX_SELECTIONS,
+                [walk.too_wide],
+            )
+        if cost.depth > MAX_DEPTH:
+            return limit_error(f"操作“{name}”的嵌套深度超过 {MAX_DEPTH}", "depth", MAX_DEPTH, [definition])
+        if cost.aliases > MAX_ALIASES:
+            return limit_error(
+                f"操作“{name}”的别名（alias）超过 {MAX_ALIASES} 个", "aliases", MAX_ALIASES, [definition]
+            )
+        if cost.cost > MAX_COST:
+            return limit_error(
+                f"操作“{name}”的查询代价约为 {cost.cost}，超过上限 {MAX_COST}（列表大小 × 所选字段）；请减少 first、ids 或所选字段",
+                "cost",
+                MAX_COST,
+                [definition],
+            )
+    return None
+
+
+def _validation_key(document: DocumentNode) -> str:
+    """The document as printed, with the name of a lone operation left out: a fresh operation name
+    per request reuses the validation of the same document."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        unnamed = replace(operations[0], name=None)
+        document = DocumentNode(definitions=tuple(unnamed if d is operations[0] else d for d in document.definitions))
+    return print_ast(document)
+
+
+class _ValidDocuments:
+    """Keys of documents that validated without errors under a set of rules (bounded LRU)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.keys: OrderedDict[tuple, None] = OrderedDict()
+
+    def __contains__(self, key: tuple) -> bool:
+        if key in self.keys:
+            self.keys.move_to_end(key)
+            return True
+        return False
+
+    def add(self, key: tuple) -> None:
+        self.keys[key] = None
+        while len(self.keys) > self.size:
+            self.keys.popitem(last=False)
+
+
+VALID_DOCUMENTS = _ValidDocuments(VALIDATION_CACHE_SIZE)
+
+
+class DocumentBounds(SchemaExtension):
+    """Before validation, the bounds of `check_document`; then validation, skipped for a document
+    (whatever its operation's name) that already validated under the same rules."""
+
+    def on_validate(self):
+        ctx = self.execution_context
+        refused = check_document(ctx.schema._schema, ctx.graphql_document, ctx.variables)
+        if refused is not None:
+            ctx.pre_execution_errors = [refused]
+            yield
+            return
+        key = (ctx.validation_rules, _validation_key(ctx.graphql_document))
+        if key in VALID_DOCUMENTS:
+            ctx.pre_execution_errors = []
+            yield
+            return
+        errors = validate_document(ctx.schema._schema, ctx.graphql_document, ctx.validation_rules)
+        if not errors:
+            VALID_DOCUMENTS.add(key)
+        ctx.pre_execution_errors = errors
+        yield

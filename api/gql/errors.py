@@ -7,6 +7,7 @@ own two. It is in the schema (and in `codeLists.errorCodes`), so clients and a s
 from __future__ import annotations
 
 import logging
+import re
 from enum import Enum
 
 import strawberry
@@ -14,12 +15,14 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
 from zizhu.api.gql.enums import enum_values
-from zizhu.domain import db
-from zizhu.domain.errors import DomainError, TimedOut
+from zizhu.domain import db, settings
+from zizhu.domain.errors import DomainError, TimedOut, Unavailable
 
 log = logging.getLogger("zizhu.api")
 MASKED_MESSAGE = "服务器内部错误，请稍后重试"
 TIMEOUT_MESSAGE = "数据库繁忙，查询超时，请稍后重试"
+UNAVAILABLE_MESSAGE = "数据库连接中断，请稍后重试"
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$", re.DOTALL)
 GRAPHQL_VALIDATION = "GRAPHQL_VALIDATION"
 INTERNAL = "INTERNAL"
 API_CODES = {
@@ -59,6 +62,8 @@ def _domain_error(error: GraphQLError) -> DomainError | None:
         return original
     if original is not None and not isinstance(original, GraphQLError) and db.is_timeout(original):
         return TimedOut(TIMEOUT_MESSAGE)
+    if original is not None and not isinstance(original, GraphQLError) and db.is_connection_lost(original):
+        return Unavailable(UNAVAILABLE_MESSAGE)
     return None
 
 
@@ -70,6 +75,8 @@ def _put_code(error: GraphQLError) -> None:
     elif not should_mask(error) and "code" not in (error.extensions or {}):
         # GraphQL's own errors: syntax, validation, variable coercion
         error.extensions = {"code": GRAPHQL_VALIDATION, **(error.extensions or {})}
+        if settings.load().is_production:  # no field or value names handed to a stranger
+            error.message = _SUGGESTION.sub("", error.message)
 
 
 class DomainErrorCodes(SchemaExtension):
@@ -111,7 +118,10 @@ def log_errors(errors: list[GraphQLError]) -> None:
         domain = _domain_error(error)
         if domain is not None:
             log.log(
-                logging.WARNING if isinstance(domain, TimedOut) else logging.INFO, "%s: %s", domain.code, domain.message
+                logging.WARNING if isinstance(domain, (TimedOut, Unavailable)) else logging.INFO,
+                "%s: %s",
+                domain.code,
+                domain.message,
             )
         elif error.original_error is None or isinstance(error.original_error, GraphQLError):
             log.info("invalid request: %s", error.message)

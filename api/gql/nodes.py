@@ -21,6 +21,7 @@ from strawberry.types.base import get_object_definition
 from strawberry.utils.await_maybe import await_maybe
 
 from zizhu.domain.errors import Forbidden, NotFound, ValidationFailed
+from zizhu.domain.reference.inputs import reject_duplicates
 
 MAX_NODES = 100
 NODE_TYPES: dict[str, type[relay.Node]] = {}
@@ -44,22 +45,28 @@ def local_key(value: str, type_name: str) -> str:
     return gid.node_id
 
 
-def local_int(value: str, type_name: str) -> int:
-    try:
-        return int(local_key(value, type_name))
-    except ValueError:
-        raise NotFound(f"未找到 {value}") from None
+MAX_BIGINT = 2**63 - 1  # a BIGINT row id
+MAX_INT = 2**31 - 1  # an INT row id (time windows, accounts)
 
 
-def int_keys(node_ids: Iterable[str]) -> list[int]:
-    """Row-id keys; a key that is not a number names nothing."""
-    keys = []
-    for i in node_ids:
-        try:
-            keys.append(int(i))
-        except ValueError:
-            keys.append(-1)
-    return keys
+def _row_key(text: str, max_key: int) -> int:
+    """A row id within its column's range; anything else names nothing (-1)."""
+    text = str(text)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > max_key:
+        return -1
+    return int(text)
+
+
+def local_int(value: str, type_name: str, max_key: int = MAX_BIGINT) -> int:
+    key = _row_key(local_key(value, type_name), max_key)
+    if key < 0:
+        raise NotFound(f"未找到 {value}")
+    return key
+
+
+def int_keys(node_ids: Iterable[str], max_key: int = MAX_BIGINT) -> list[int]:
+    """Row-id keys; a key that is not a number within the column's range names nothing."""
+    return [_row_key(i, max_key) for i in node_ids]
 
 
 async def in_scope(keys: Iterable, find, to_node, missing: tuple[type[Exception], ...] = (NotFound,)) -> list:
@@ -79,6 +86,7 @@ async def _resolve(info: Info, ids: list[strawberry.ID]) -> list[relay.Node | No
     await info.context.viewer()  # UNAUTHENTICATED before anything else
     if not 1 <= len(ids) <= MAX_NODES:
         raise ValidationFailed(f"ids 须有 1 到 {MAX_NODES} 个", argument="ids", min=1, max=MAX_NODES)
+    reject_duplicates(list(ids), "ids")
     parsed: list[GlobalID | None] = []
     for value in ids:
         try:
@@ -105,7 +113,7 @@ class NodeQuery:
         return node
 
     @strawberry.field(
-        description="按全局 ID 取多个对象（至多 100 个，顺序与 ids 相同）；不存在或超出范围的位置为 null，其余照常返回"
+        description="按全局 ID 取多个对象（至多 100 个，不得重复，顺序与 ids 相同）；不存在或超出范围的位置为 null，其余照常返回"
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         return await _resolve(info, ids)

@@ -10,7 +10,8 @@ write that changes what these fields show — reasons reported or carried over, 
 imports — so an answer is never served after the write that made it stale has committed, and a
 write in one province never drops another province's answers. Concurrent identical requests at
 the same versions share one computation (single-flight). Answers with errors are never kept. The
-store is a per-process LRU bounded in bytes; several server processes each keep their own.
+store is a per-process LRU bounded in bytes (each entry counted whole) and in entries; several
+server processes each keep their own.
 
 Fields reachable from the cacheable roots may only read data whose writers move the version.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sys
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
@@ -32,7 +34,9 @@ from zizhu.domain.accounts.scopes import Viewer
 
 CACHEABLE = frozenset({"unfundedStatistics", "region", "school", "unfundedStudents", "codeLists", "__typename"})
 MAX_CACHED_DOCUMENT = 16_384  # characters; larger documents are executed, never parsed here
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # every byte of an entry counted (entry_bytes)
+MAX_ENTRIES = 20_000
+ENTRY_OVERHEAD = 120  # an OrderedDict slot and its order links, per entry (measured: ~100-130)
 T = TypeVar("T")
 
 
@@ -67,8 +71,9 @@ def scope_of(viewer: Viewer) -> tuple:
 class ResponseCache:
     """Encoded answers by key, each with the data version it was computed at."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES, max_entries: int = MAX_ENTRIES) -> None:
         self.max_bytes = max_bytes
+        self.max_entries = max_entries
         self.size = 0
         self.entries: OrderedDict[str, tuple[object, bytes]] = OrderedDict()
         self.hits = self.misses = 0
@@ -110,14 +115,27 @@ class ResponseCache:
         self.hits += 1
         return entry[1]
 
+    @staticmethod
+    def entry_bytes(key: str, version, body: bytes) -> int:
+        """What one entry holds in memory: key, body, version, their tuple and the dict's slot
+        and order links — not only the body (a tiny answer costs ~400 bytes, not ~40)."""
+        return (
+            sys.getsizeof(key)
+            + sys.getsizeof(body)
+            + sys.getsizeof(version)
+            + sys.getsizeof((version, body))
+            + ENTRY_OVERHEAD
+        )
+
     def put(self, key: str, version, body: bytes) -> None:
-        if len(body) > self.max_bytes // 8:
+        cost = self.entry_bytes(key, version, body)
+        if cost > self.max_bytes // 8:
             return
         old = self.entries.pop(key, None)
         if old is not None:
-            self.size -= len(old[1])
+            self.size -= self.entry_bytes(key, *old)
         self.entries[key] = (version, body)
-        self.size += len(body)
-        while self.size > self.max_bytes and self.entries:
-            _, (_, dropped) = self.entries.popitem(last=False)
-            self.size -= len(dropped)
+        self.size += cost
+        while (self.size > self.max_bytes or len(self.entries) > self.max_entries) and self.entries:
+            dropped_key, dropped = self.entries.popitem(last=False)
+            self.size -= self.entry_bytes(dropped_key, *dropped)

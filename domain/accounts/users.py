@@ -82,7 +82,7 @@ async def add_user(
             after=after,
             using_db=tx,
         )
-    throttle.record_success(username)
+    await throttle.record_success(username)
     return await Account.get(username=username)
 
 
@@ -94,20 +94,20 @@ def viewer_of(account: Account) -> Viewer:
 async def login(username: str, password: str, client: str | None = None) -> tuple[str, Viewer]:
     """Return (token, viewer) or raise Unauthenticated with one message for every failure.
 
-    Throttled per username and per client address (`client`); an unknown or disabled username
-    costs the same password check as a wrong password."""
+    Throttled per (username, client address) and per client address (`client`), by waits that
+    grow with the failures; an unknown or disabled username costs the same password check as a
+    wrong password."""
     if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
         raise ValidationFailed(f"用户名不能超过{MAX_USERNAME}个字符，密码不能超过{MAX_PASSWORD}位")
-    wait = throttle.retry_after(username, client)
+    wait = await throttle.retry_after(username, client)
     if wait:
-        raise Unauthenticated(
-            f"登录失败次数过多，请{max(1, round(wait / 60))}分钟后再试", reason="THROTTLED", retryAfterSeconds=wait
-        )
+        shown = f"{wait}秒" if wait < 120 else f"{round(wait / 60)}分钟"
+        raise Unauthenticated(f"登录失败次数过多，请{shown}后再试", reason="THROTTLED", retryAfterSeconds=wait)
     account = await Account.get_or_none(username=username, active=True)
     if not await check_password(account.password_hash if account else None, password) or account is None:
-        throttle.record_failure(username, client)
+        await throttle.record_failure(username, client)
         raise Unauthenticated(BAD_CREDENTIALS)
-    throttle.record_success(username)
+    await throttle.record_success(username)
     return issue_token(account), viewer_of(account)
 
 
@@ -171,8 +171,17 @@ async def set_password(actor: str, username: str, password: str) -> Account:
     account = await _change(
         actor, username, "account.password", {"password_hash": await hash_password(password)}, revoke=True
     )
-    throttle.record_success(username)
+    await throttle.record_success(username)
     return account
+
+
+async def unlock(actor: str, username: str) -> None:
+    """Forget the failed sign-ins of a username from every client (解除登录限制); audited. Works for
+    every process when the throttle is in Redis, else for the process that runs it."""
+    if not username or len(username) > MAX_USERNAME:
+        raise ValidationFailed(f"用户名须为1至{MAX_USERNAME}个字符")
+    await throttle.record_success(username)
+    await audit.record(actor, "account.unlock", "account", username)
 
 
 async def set_active(actor: str, username: str, active: bool) -> Account:

@@ -71,12 +71,19 @@ def manual_job_id(period: str, trigger: str) -> str:
 
 
 async def check_reachable() -> None:
-    """Ping Redis once (1 s timeout), or raise NotOperational saying what to fix."""
+    """Ping Redis once (1 s to connect, REPLY_TIMEOUT_S for the answer), or raise NotOperational
+    saying what to fix: a Redis that accepts connections and never answers must not hang a start."""
+    where = redis_settings()
     try:
-        pool = await create_pool(redis_settings(), default_queue_name=queue_name())
+        async with asyncio.timeout(REPLY_TIMEOUT_S):
+            pool = await create_pool(where, default_queue_name=queue_name())
         await pool.aclose()
-    except (OSError, RedisError, TimeoutError) as exc:
-        where = redis_settings()
+    except TimeoutError as exc:
+        raise NotOperational(
+            f"Redis {where.host}:{where.port} 接受了连接，但 {REPLY_TIMEOUT_S:g} 秒内没有应答："
+            "请确认 REDIS_URL 指向的是可用的 Redis（而不是其他服务或已挂起的进程）"
+        ) from exc
+    except (OSError, RedisError) as exc:
         raise NotOperational(
             f"无法连接 Redis {where.host}:{where.port}：请确认 Redis 已启动，并检查 REDIS_URL"
         ) from exc

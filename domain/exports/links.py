@@ -3,8 +3,11 @@
 A link names one export (kind, format, filters) for one account and expires after
 `LIFETIME`. It is a JWT signed with a key derived from the secret key for this purpose only and
 carrying its own audience, so a link is never accepted as a sign-in token and a sign-in token is
-never accepted as a link. The account is read again when the link is used: a deactivated
-account's links stop working, and the scope applied is the account's scope at download time.
+never accepted as a link. The key is the process's signing key (the development fallback when no
+secret key is set). A link carries the account's token version like a sign-in token; the
+account is read again when the link is used: a disabled account, or one whose password changed
+(even if enabled again), has no working links, and the scope applied is the account's at download
+time.
 """
 
 from __future__ import annotations
@@ -31,11 +34,17 @@ def _key() -> str:
     return hmac.new(secret, b"zizhu export link", hashlib.sha256).hexdigest()
 
 
-def sign(username: str, kind: str, fmt: str, filters: dict[str, str], now: dt.datetime) -> tuple[str, dt.datetime]:
+async def sign(
+    username: str, kind: str, fmt: str, filters: dict[str, str], now: dt.datetime
+) -> tuple[str, dt.datetime]:
     """(token, expiry) of a link to export `kind` as `fmt` with `filters` for `username`."""
+    account = await Account.get_or_none(username=username, active=True)
+    if account is None:
+        raise Unauthenticated("账号不存在或已停用")
     expires = now + LIFETIME
     payload = {
         "sub": username,
+        "ver": account.token_version,
         "aud": AUDIENCE,
         "iat": now,
         "exp": expires,
@@ -46,8 +55,9 @@ def sign(username: str, kind: str, fmt: str, filters: dict[str, str], now: dt.da
     return jwt.encode(payload, _key(), algorithm=_ALGORITHM), expires
 
 
-def verify(token: str, kind: str, fmt: str) -> tuple[str, dict[str, str]]:
-    """(username, filters) of a valid, unexpired link for this kind and format; else UNAUTHENTICATED."""
+def verify(token: str, kind: str, fmt: str) -> tuple[str, int | None, dict[str, str]]:
+    """(username, token version, filters) of a valid, unexpired link for this kind and format; else
+    UNAUTHENTICATED."""
     try:
         payload = jwt.decode(
             token, _key(), algorithms=[_ALGORITHM], audience=AUDIENCE, options={"require": ["exp", "sub", "aud"]}
@@ -58,12 +68,14 @@ def verify(token: str, kind: str, fmt: str) -> tuple[str, dict[str, str]]:
         raise Unauthenticated("无效的下载链接") from None
     if payload.get("kind") != kind or payload.get("fmt") != fmt or not isinstance(payload.get("filters"), dict):
         raise Unauthenticated("无效的下载链接")
-    return payload["sub"], {str(k): str(v) for k, v in payload["filters"].items()}
+    return payload["sub"], payload.get("ver"), {str(k): str(v) for k, v in payload["filters"].items()}
 
 
-async def viewer_for(username: str) -> Viewer:
-    """The account a link was issued to, as it is now."""
+async def viewer_for(username: str, version: int | None) -> Viewer:
+    """The account a link was issued to, as it is now; its links die with its token version."""
     account = await Account.get_or_none(username=username, active=True)
     if account is None:
         raise Unauthenticated("账号不存在或已停用")
+    if version != account.token_version:
+        raise Unauthenticated("密码已更改或账号曾被停用，下载链接已失效，请重新导出")
     return viewer_of(account)

@@ -94,6 +94,7 @@ BOUNDS: dict[str, Bound] = {
     "region.code": Bound(6, _region),
     "setPeriod.code": Bound(16, _period),
     "schoolCode": Bound(10, _school),
+    "school.code": Bound(10, _school),
     "idNumber": Bound(40),
     "reasonCode": Bound(4, _pattern(r"[0-9]{2}", "未资助原因代码")),
     "projectCode": Bound(40, _pattern(r"[A-Z][A-Z0-9_]*", "资助项目代码")),

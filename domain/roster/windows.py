@@ -43,6 +43,14 @@ def in_shanghai(value: dt.datetime) -> dt.datetime:
     return value.astimezone(SHANGHAI)
 
 
+def _instant(value: dt.datetime, argument: str) -> dt.datetime:
+    """A window's start or end: years 2000-2099 (as periods are), checked before any time-zone
+    arithmetic, which overflows at the ends of the calendar (0001, 9999-12-31 at -14:00)."""
+    if not 2000 <= value.year <= 2099:
+        raise ValidationFailed(f"时间须在 2000 年至 2099 年之间，而不是 {value.year} 年", argument=argument)
+    return in_shanghai(value)
+
+
 def is_open(window: TimeWindow | None, now: dt.datetime) -> bool:
     """start <= now < end; no window means closed."""
     return window is not None and in_shanghai(window.start) <= in_shanghai(now) < in_shanghai(window.end)
@@ -138,7 +146,7 @@ async def set_window(
     prov = province_code(province)
     if prov and not await Region.exists(code=f"{prov}0000"):
         raise ValidationFailed(f"省级行政区划 {prov}0000 不存在", argument="provinceCode")
-    start, end = in_shanghai(start), in_shanghai(end)
+    start, end = _instant(start, "start"), _instant(end, "end")
     if not start < end:
         raise ValidationFailed("开始时间必须早于结束时间（结束时间不含）", argument="end")
     key = {"period": period, "project_code": project.code, "action": WindowAction(action).value, "province": prov}
