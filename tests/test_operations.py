@@ -143,14 +143,15 @@ async def test_metrics(gql, world, pool, arq_queue, tmp_path):
     assert _sample(text, "zizhu_redis_up") == 1
 
 
-async def test_metrics_tell_redis_down_from_an_empty_queue(gql, arq_queue, monkeypatch):
-    empty = (await gql.http.get("/metrics")).text
+async def test_metrics_tell_redis_down_from_an_empty_queue(gql, world, arq_queue, monkeypatch):
+    scrape = {"Authorization": f"Bearer {await gql.token_for('admin')}"}
+    empty = (await gql.http.get("/metrics", headers=scrape)).text
     assert _sample(empty, "zizhu_redis_up") == 1
     assert _sample(empty, "zizhu_queue_jobs", state="queued") == 0 and _sample(empty, "zizhu_workers_alive") == 0
 
     with monkeypatch.context() as patched:
         patched.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-        down = (await gql.http.get("/metrics")).text
+        down = (await gql.http.get("/metrics", headers=scrape)).text
     assert _sample(down, "zizhu_redis_up") == 0
     for value in (_sample(down, "zizhu_queue_jobs", state="queued"), _sample(down, "zizhu_workers_alive")):
         assert value is not None and math.isnan(value)  # unknown, not an empty queue

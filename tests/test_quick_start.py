@@ -177,6 +177,14 @@ def test_every_mutation_kind_once_on_the_quick_start(server):
         as_user="county_op",
     )
     call("recomputeUnfunded", 'mutation { recomputeUnfunded(period: "2023-2024-1") { id } }', as_user="admin")
+    self_collected = f"身份证件号,姓名,特殊群体类型,数据来源,资助周期\n{make_id_number('43010220150101777')},小华,低保学生,自采集,2023-2024-1\n"
+    call(
+        "importSpecialGroups",
+        """mutation($f: Upload!) { importSpecialGroups(period: "2023-2024-1", file: $f) { __typename } }""",
+        {"f": None},
+        "county_op",
+        files={"variables.f": ("special-groups.csv", self_collected.encode(), "text/csv")},
+    )
     call(
         "setTimeWindow",
         """mutation { setTimeWindow(period: "2023-2024-2", action: ENTRY, start: "2024-03-01T00:00:00+08:00",
@@ -241,6 +249,10 @@ def test_every_mutation_kind_once_on_the_quick_start(server):
         "exportPreschoolRoster": ('mutation { exportPreschoolRoster(period: "2023-2024-1") { url } }', "kg_op"),
         "exportDuplicateEnrolments": (
             'mutation { exportDuplicateEnrolments(period: "2023-2024-1") { url } }',
+            "county_op",
+        ),
+        "exportUnmatchedSpecialGroupMembers": (
+            'mutation { exportUnmatchedSpecialGroupMembers(period: "2023-2024-1") { url } }',
             "county_op",
         ),
     }
@@ -393,7 +405,7 @@ def test_schema_fuzz_as_admin_and_county_gives_no_internal(server):
     from zizhu.api.schema import schema
 
     fields = set(schema._schema.query_type.fields) | set(schema._schema.mutation_type.fields)
-    assert fields - set(covered) <= SKIP | {"importPreschoolRoster"}
+    assert fields - set(covered) <= SKIP | {"importPreschoolRoster", "importSpecialGroups"}  # uploads
     assert not problems, problems[:5]
     assert outcomes.get("ok", 0) >= len(covered) // 2  # sensible arguments did real work, not only refusals
     assert "Traceback" not in log.read_text(encoding="utf-8")
