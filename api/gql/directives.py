@@ -1,9 +1,11 @@
-"""The `@window(action: ENTRY|REVIEW)` schema directive and the field extension that enforces it.
+"""The `@window(action: ENTRY|SCHOOL_REVIEW|AUTHORITY_REVIEW)` schema directive and the field extension that enforces it.
 
 A schema directive is only metadata in the SDL; `WindowGuard` attaches it to the field (so
 schema.graphql shows which window guards which mutation) and checks, before the resolver runs,
 that the window is open on the server's clock (`info.context.now()`) for the province of the school
-concerned. The domain service checks the same window again inside its committing transaction.
+concerned. The domain service checks the same window again as the last step of its committing
+transaction. Each action guards its own mutations: ENTRY the school's entry (add, edit, delete,
+import, submit, withdraw), SCHOOL_REVIEW the school review, AUTHORITY_REVIEW the authority review.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ Targets = Callable[[Viewer, codes.WindowAction, dict[str, Any]], Awaitable[Itera
 @strawberry.schema_directive(
     name="window",
     locations=[Location.FIELD_DEFINITION],
-    description="只在该动作的时间窗口内可用（服务器时间，Asia/Shanghai；结束时间不含）",
+    description="只在该动作的时间窗口内可用（服务器时间，Asia/Shanghai；结束时间不含）："
+    "ENTRY 名单录入、SCHOOL_REVIEW 学校审核、AUTHORITY_REVIEW 主管部门审核",
 )
 class Window:
     action: WindowAction

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from zizhu.api.gql.enums import RegionLevel, Stage
 from zizhu.api.gql.nodes import in_scope, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
+from zizhu.api.roster import RegionPreschoolRoster, region_preschool_roster
 from zizhu.api.statistics.loaders import RegionTree, _area_statistics, _loader, _stages_of
 from zizhu.api.statistics.types import UnfundedStatistics
 from zizhu.domain.errors import Forbidden, NotFound
@@ -131,6 +132,13 @@ class Region(relay.Node):
             viewer, self.code, stage, page_size(first), decode_code_cursor(after)
         )
         return connection(rows, more, lambda r: r.code, _school, after=after, cursor=encode_code_cursor)
+
+    @strawberry.field(
+        description="本区域（含全部下级）幼儿园的学前教育政府资助名单概况：区域合计，及每所幼儿园的状态计数、"
+        "是否有待本账号处理的记录和三个时间窗口（不缓存）"
+    )
+    async def preschool_roster(self, info: Info, period: str) -> RegionPreschoolRoster:
+        return await region_preschool_roster(info, self.code, period)
 
 
 def _region(r: RegionRow) -> Region:

@@ -1,4 +1,5 @@
-"""List exports (名单导出): the unfunded list, the poverty-family history and the preschool roster.
+"""List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster and
+the region's preschool roster overview (名单审核概览: region totals on top, then one row per kindergarten).
 
 Each export reads its rows through the same service as its GraphQL query, page by page on the
 query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
@@ -8,6 +9,7 @@ scope checks without reading rows, `open_list` returns the columns and the pages
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -16,17 +18,30 @@ from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
 from zizhu.domain.models import School
-from zizhu.domain.reference.codes import UNFUNDED_REASONS, AidStatus, Category, LabelledEnum, Source, Stage
+from zizhu.domain.reference.codes import (
+    UNFUNDED_REASONS,
+    AidStatus,
+    Category,
+    LabelledEnum,
+    Source,
+    Stage,
+    WindowAction,
+)
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.roster import entries as roster
+from zizhu.domain.roster import overview
+from zizhu.domain.settings import SHANGHAI
 
 PAGE_ROWS = 500  # the list services' largest page
 UNFUNDED, LEGACY, ROSTER = "unfunded-students", "legacy-poverty-reasons", "preschool-roster"
+ROSTER_OVERVIEW = "preschool-roster-overview"
+BOOLEANS = {"true": True, "false": False}
 REASON_STATUSES = {"REPORTED": True, "PENDING": False}
 FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
     UNFUNDED: ("period", "stage", "regionCode", "schoolCode", "category", "source", "reasonStatus"),
     LEGACY: ("period", "stage", "regionCode", "schoolCode"),
     ROSTER: ("period", "schoolCode", "status"),
+    ROSTER_OVERVIEW: ("period", "regionCode", "waitingForMe"),
 }
 MAX_FILTER_LENGTH = 32
 
@@ -66,6 +81,9 @@ def parse_filters(kind: str, given: Mapping[str, str | None]) -> dict:
     status = values.get("reasonStatus")
     if status is not None and status not in REASON_STATUSES:
         raise ValidationFailed(f"无效的取值“{status}”", argument="reasonStatus")
+    waiting = (values.get("waitingForMe") or "false").lower()
+    if waiting not in BOOLEANS:
+        raise ValidationFailed(f"无效的取值“{waiting}”", argument="waitingForMe")
     return {
         "period": period,
         "stage": _enum(Stage, values.get("stage"), "stage"),
@@ -75,6 +93,7 @@ def parse_filters(kind: str, given: Mapping[str, str | None]) -> dict:
         "source": _enum(Source, values.get("source"), "source"),
         "reason_reported": None if status is None else REASON_STATUSES[status],
         "status": _enum(AidStatus, values.get("status"), "status"),
+        "waiting_for_me": BOOLEANS[waiting],
     }
 
 
@@ -83,6 +102,8 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
     f = parse_filters(kind, given)
     if kind == ROSTER:
         await roster.roster_school(viewer, f["school_code"])
+    elif kind == ROSTER_OVERVIEW:
+        await overview.region_totals(viewer, f["region_code"], f["period"])
     else:
         await unfunded.scope_conditions(viewer, "r", {}, f["region_code"], f["school_code"], f["stage"])
 
@@ -268,7 +289,66 @@ async def _roster(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"学前教育政府资助名单{school.code}-{first.period}", ROSTER_COLUMNS, pages)
 
 
-_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster}
+OVERVIEW_COLUMNS = [
+    Column("学校标识码", 13, text=True),
+    Column("学校名称", 24),
+    Column("主管区划代码", 12, text=True),
+    *(Column(s.label, 10) for s in AidStatus),
+    Column("合计", 8),
+    Column("待本级处理", 10),
+    Column("录入时间", 40),
+    Column("学校审核时间", 40),
+    Column("主管部门审核时间", 40),
+]
+
+
+def _overview_counts(counts: overview.StatusCounts) -> tuple:
+    return (*(counts.of(s) for s in AidStatus), counts.total)
+
+
+async def _roster_overview(viewer: Viewer, f: dict) -> ListExport:
+    totals = await overview.region_totals(viewer, f["region_code"], f["period"])
+    region = totals.region
+    now = dt.datetime.now(SHANGHAI)  # the windows' bounds are exported, not their state
+
+    async def fetch(after: str | None):
+        return await overview.region_schools(
+            viewer, region.code, totals.period, now, PAGE_ROWS, after, f["waiting_for_me"]
+        )
+
+    async def rows(items) -> list[Row]:
+        return [
+            (
+                r.school.code,
+                r.school.name,
+                r.school.region_code,
+                *_overview_counts(r.counts),
+                "是" if r.waiting_for_me else "否",
+                *(r.windows[a].display for a in WindowAction),
+            )
+            for r in items
+        ]
+
+    async def pages() -> Pages:
+        yield [
+            (
+                region.code,
+                f"{region.name}合计（{totals.schools}所幼儿园）",
+                region.code,
+                *_overview_counts(totals.counts),
+                f"{totals.waiting_schools}所",
+                "",
+                "",
+                "",
+            )
+        ]
+        async for page in _pages(await fetch(None), fetch, lambda r: r.school.code, rows):
+            yield page
+
+    return ListExport(f"学前教育政府资助名单概况{region.code}-{totals.period}", OVERVIEW_COLUMNS, pages())
+
+
+_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster, ROSTER_OVERVIEW: _roster_overview}
 
 
 async def open_list(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> ListExport:
