@@ -94,7 +94,7 @@ class SchoolPreschoolRoster:
     school_code: str
     school_name: str
     region_code: str = strawberry.field(description="主管区划代码")
-    counts: RosterStatusCounts
+    counts: RosterStatusCounts = strawberry.field(description="本园名单按审核状态计数")
     waiting_for_me: bool = strawberry.field(
         description="是否有待本账号这一级处理的记录（学校业务操作人员：录入、退回；学校审核人员：已上报；本级主管部门：学校审核通过）"
     )
@@ -113,7 +113,13 @@ class RegionPreschoolRoster:
 
     @strawberry.field(description="每所幼儿园一行，按学校标识码排序；waitingForMe 为真时只列有待本账号处理记录的幼儿园")
     async def schools(
-        self, info: Info, first: int = 50, after: str | None = None, waiting_for_me: bool = False
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        waiting_for_me: Annotated[
+            bool, strawberry.argument(description="只列有待本账号这一级处理记录的幼儿园")
+        ] = False,
     ) -> Connection[SchoolPreschoolRoster]:
         viewer = await info.context.viewer()
         rows, more = await overview.region_schools(
