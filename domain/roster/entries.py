@@ -45,7 +45,6 @@ AUDITED = ("id_number", "name", "school_code", "period", "amount", "status", "re
 MAX_AMOUNT = Decimal("9999999999.99")  # aid_record.amount is DECIMAL(12, 2)
 ENTRY_ROLES = (Role.SCHOOL_OPERATOR,)
 NOT_ENROLLED = "该幼儿不是本校学前教育在读学生"
-REVIEW_ROLES = (Role.SCHOOL_REVIEWER, Role.AUTHORITY_OPERATOR)
 NOT_OWN_AUTHORITY = "只有幼儿园的主管部门（本级）可以审核该园名单，上级部门只能查看"
 
 
