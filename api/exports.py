@@ -157,6 +157,12 @@ class ExportMutation:
             info, lists.ROSTER, format.value, {"period": period, "schoolCode": school_code, "status": status}
         )
 
+    @strawberry.mutation(description="导出重复学籍学生名单（每所学校一行）；范围与 duplicateEnrolments 相同")
+    async def export_duplicate_enrolments(
+        self, info: Info, period: Period, region_code: RegionFilter = None, format: Format = ExportFormat.XLSX
+    ) -> ExportLink:
+        return await _link(info, lists.DUPLICATES, format.value, {"period": period, "regionCode": region_code})
+
     @strawberry.mutation(
         description="导出区域内幼儿园的学前教育政府资助名单概况（.xlsx）：区域合计在上，每所幼儿园一行；"
         "范围与 region { preschoolRoster } 相同"

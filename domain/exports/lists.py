@@ -1,5 +1,6 @@
-"""List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster and
-the region's preschool roster overview (名单审核概览: region totals on top, then one row per kindergarten).
+"""List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster, the
+region's preschool roster overview (名单审核概览: region totals on top, then one row per kindergarten)
+and the students with several 在读 enrolments of one stage.
 
 Each export reads its rows through the same service as its GraphQL query, page by page on the
 query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison import duplicates
 from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
@@ -36,12 +38,14 @@ PAGE_ROWS = 500  # the list services' largest page
 UNFUNDED, LEGACY, ROSTER = "unfunded-students", "legacy-poverty-reasons", "preschool-roster"
 ROSTER_OVERVIEW = "preschool-roster-overview"
 BOOLEANS = {"true": True, "false": False}
+DUPLICATES = "duplicate-enrolments"
 REASON_STATUSES = {"REPORTED": True, "PENDING": False}
 FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
     UNFUNDED: ("period", "stage", "regionCode", "schoolCode", "category", "source", "reasonStatus"),
     LEGACY: ("period", "stage", "regionCode", "schoolCode"),
     ROSTER: ("period", "schoolCode", "status"),
     ROSTER_OVERVIEW: ("period", "regionCode", "waitingForMe"),
+    DUPLICATES: ("period", "regionCode"),
 }
 MAX_FILTER_LENGTH = 32
 
@@ -104,6 +108,8 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
         await roster.roster_school(viewer, f["school_code"])
     elif kind == ROSTER_OVERVIEW:
         await overview.region_totals(viewer, f["region_code"], f["period"])
+    elif kind == DUPLICATES:
+        await viewer.region(f["region_code"])
     else:
         await unfunded.scope_conditions(viewer, "r", {}, f["region_code"], f["school_code"], f["stage"])
 
@@ -179,6 +185,17 @@ ROSTER_COLUMNS = [
     Column("审核状态", 14),
     Column("退回原因", 30),
     Column("更新时间", 20),
+]
+
+DUPLICATE_COLUMNS = [
+    Column("身份证件号", 21, text=True),
+    Column("姓名", 10),
+    Column("学段", 12),
+    Column("学校标识码", 13, text=True),
+    Column("学校名称", 24),
+    Column("主管区划代码", 10, text=True),
+    Column("主管区划", 16),
+    Column("计入本校", 8),
 ]
 
 
@@ -348,7 +365,39 @@ async def _roster_overview(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"学前教育政府资助名单概况{region.code}-{totals.period}", OVERVIEW_COLUMNS, pages())
 
 
-_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster, ROSTER_OVERVIEW: _roster_overview}
+async def _duplicates(viewer: Viewer, f: dict) -> ListExport:
+    async def fetch(after: int | None):
+        return await duplicates.list_duplicate_enrolments(
+            viewer, f["period"], region_code=f["region_code"], first=PAGE_ROWS, after=after
+        )
+
+    async def rows(items: list[duplicates.DuplicateEnrolment]) -> list[Row]:
+        return [
+            (
+                d.id_number,
+                d.name,
+                d.stage.label,
+                s.school_code,
+                s.school_name,
+                s.region_code,
+                s.region_name,
+                "是" if s.chosen else "否",
+            )
+            for d in items
+            for s in d.schools
+        ]
+
+    pages = _pages(await fetch(None), fetch, lambda d: d.row_id, rows)
+    return ListExport(f"重复学籍学生名单{f['period']}", DUPLICATE_COLUMNS, pages)
+
+
+_OPENERS = {
+    UNFUNDED: _unfunded,
+    LEGACY: _legacy,
+    ROSTER: _roster,
+    ROSTER_OVERVIEW: _roster_overview,
+    DUPLICATES: _duplicates,
+}
 
 
 async def open_list(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> ListExport:

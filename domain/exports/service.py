@@ -27,6 +27,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     lists.LEGACY: (XLSX, CSV),
     lists.ROSTER: (XLSX, CSV),
     lists.ROSTER_OVERVIEW: (XLSX,),
+    lists.DUPLICATES: (XLSX, CSV),
 }
 STATISTICS_FILTERS = ("period", "regionCode", "stage", "rows")
 

@@ -227,6 +227,7 @@ KINDS: dict[str, Kind] = {
             ("id_number", "school_code", "stage"),
             _student,
             frozenset({"schools"}),
+            touched=("updated_at",),
             after_merge=(FILL_AID_NAMES.format(match="id_number IN (SELECT s.id_number FROM {staged} s)"),),
         ),
         Kind(

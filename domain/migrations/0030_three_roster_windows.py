@@ -25,7 +25,7 @@ FILL_NAMES = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0012_reporting_history')]
+    dependencies = [('models', '0080_duplicate_enrolments')]
 
     initial = False
 

@@ -19,6 +19,9 @@ class Enrolment(Model):
     grade = fields.CharField(max_length=20, default="")
     status = fields.CharField(max_length=12)  # EnrolmentStatus
     province = fields.CharField(max_length=2)
+    # when the row was imported or last changed (NULL: before this was recorded); the comparison
+    # places a student with two 在读 enrolments of one stage at the most recent one
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "enrolment"

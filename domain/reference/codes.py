@@ -179,6 +179,7 @@ class ChangeKind(LabelledEnum):
 
     NEWLY_UNFUNDED = ("NEWLY_UNFUNDED", "新增未资助")
     NEWLY_FUNDED = ("NEWLY_FUNDED", "新获资助")
+    MOVED = ("MOVED", "改计入本校（重复学籍）")
 
 
 # 未资助原因 — seeded into the reason_code table; 99 requires a written detail.
