@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 import strawberry
 from strawberry.types import Info
 
+from zizhu.api.gql.directives import RoleGuard
 from zizhu.api.gql.enums import Role, Stage
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.domain.accounts import users as accounts
+from zizhu.domain.accounts.scopes import ADMINS
 from zizhu.domain.models import Account
 
 
 @strawberry.type(description="登录结果")
-class LoginPayload:
+class LoginPayload(FromDomain):
     token: str
     username: str
     role: Role
 
 
 @strawberry.type(description="当前用户")
-class Me:
+class Me(FromDomain):
     username: str
     role: Role
     scope_code: str
@@ -26,33 +31,25 @@ class Me:
 
 
 @strawberry.type(description="账号（系统管理员管理）")
-class UserAccount:
+class UserAccount(FromDomain):
     username: str
     role: Role
     scope_code: str
     stages: list[Stage]
     active: bool = strawberry.field(description="是否启用；停用的账号不能登录，已签发的令牌立即失效")
 
-
-def _account(a: Account) -> UserAccount:
-    v = accounts.viewer_of(a)
-    return UserAccount(
-        username=a.username, role=v.role, scope_code=a.scope_code, stages=list(v.stages), active=a.active
-    )
-
-
-async def _admin(info: Info) -> str:
-    viewer = await info.context.viewer()
-    viewer.require_role(Role.ADMIN)
-    return viewer.username
+    @classmethod
+    def from_domain(cls, obj: Account, /, **values: Any) -> Self:
+        viewer = accounts.viewer_of(obj)
+        return super().from_domain(obj, role=viewer.role, stages=list(viewer.stages), **values)
 
 
 @strawberry.type
 class AccountQuery:
     @strawberry.field(description="当前登录用户及其数据范围")
     async def me(self, info: Info) -> Me:
-        v = await info.context.viewer()
-        return Me(username=v.username, role=v.role, scope_code=v.scope_code, stages=list(v.stages))
+        viewer = await info.context.viewer()
+        return Me.from_domain(viewer, stages=list(viewer.stages))
 
 
 @strawberry.type
@@ -62,16 +59,23 @@ class AccountMutation:
         request = info.context.request
         client = request.client.host if request is not None and request.client else None
         token, viewer = await accounts.login(username, password, client=client)
-        return LoginPayload(token=token, username=viewer.username, role=viewer.role)
+        return LoginPayload.from_domain(viewer, token=token)
 
-    @strawberry.mutation(description="停用账号（系统管理员）：不能再登录，已签发的令牌立即失效")
+    @strawberry.mutation(
+        description="停用账号（系统管理员）：不能再登录，已签发的令牌立即失效", extensions=[RoleGuard(*ADMINS)]
+    )
     async def disable_user(self, info: Info, username: str) -> UserAccount:
-        return _account(await accounts.set_active(await _admin(info), username, False))
+        admin = await info.context.viewer()
+        return UserAccount.from_domain(await accounts.set_active(admin.username, username, False))
 
-    @strawberry.mutation(description="启用账号（系统管理员）")
+    @strawberry.mutation(description="启用账号（系统管理员）", extensions=[RoleGuard(*ADMINS)])
     async def enable_user(self, info: Info, username: str) -> UserAccount:
-        return _account(await accounts.set_active(await _admin(info), username, True))
+        admin = await info.context.viewer()
+        return UserAccount.from_domain(await accounts.set_active(admin.username, username, True))
 
-    @strawberry.mutation(description="重设账号密码（系统管理员）：该账号已签发的令牌立即失效")
+    @strawberry.mutation(
+        description="重设账号密码（系统管理员）：该账号已签发的令牌立即失效", extensions=[RoleGuard(*ADMINS)]
+    )
     async def set_user_password(self, info: Info, username: str, password: str) -> UserAccount:
-        return _account(await accounts.set_password(await _admin(info), username, password))
+        admin = await info.context.viewer()
+        return UserAccount.from_domain(await accounts.set_password(admin.username, username, password))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,7 +12,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 from tortoise.contrib.starlette import RegisterTortoise
@@ -31,6 +33,9 @@ from zizhu.domain import db, settings
 from zizhu.domain.errors import DomainError
 from zizhu.domain.operations import log_redaction
 
+if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter  # strawberry's request adapter (its dependency)
+
 EXTRA_ROUTES: list[Route] = [*template_routes, *export_routes]
 MIDDLEWARE: list[Middleware] = [Middleware(SecurityHeaders)]
 
@@ -48,10 +53,11 @@ class PreEncoded(dict):
         self.body = body
 
 
-class ZizhuGraphQL(GraphQL):
+class ZizhuGraphQL(GraphQL[Context, None]):
     def __init__(self, clock: Clock, cache: ResponseCache | None = None) -> None:
-        ide = "graphiql" if settings.load().graphiql_enabled else None
-        super().__init__(schema, multipart_uploads_enabled=True, graphql_ide=ide)
+        super().__init__(
+            schema, multipart_uploads_enabled=True, graphql_ide="graphiql" if settings.load().graphiql_enabled else None
+        )
         self.clock = clock
         self.cache = cache
 
@@ -59,10 +65,10 @@ class ZizhuGraphQL(GraphQL):
     def graphql_ide_html(self) -> str:
         return graphiql.page_html()
 
-    async def get_context(self, request: Request, response: Any) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return Context(request=request, response=response, clock=self.clock)
 
-    async def _cache_key(self, context: Context, data) -> tuple[str | None, int]:
+    async def _cache_key(self, context: Context, data) -> tuple[str | None, object]:
         if self.cache is None:
             return None, 0
         try:
@@ -70,19 +76,38 @@ class ZizhuGraphQL(GraphQL):
         except DomainError:
             return None, 0  # answered (with its error) by the schema
         key = self.cache.key_for(viewer, data.query, data.variables, data.operation_name)
-        return key, (await self.cache.version() if key else 0)
+        return key, (await self.cache.version(viewer) if key else 0)
 
-    async def execute_single(self, **kwargs: Any) -> ExecutionResult:
-        key, version = await self._cache_key(kwargs["context"], kwargs["request_data"])
-        if key is not None and (body := self.cache.get(key, version)) is not None:
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        key, version = await self._cache_key(context, request_data)
+        if self.cache is None or key is None:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        cache = self.cache
+        if (body := cache.get(key, version)) is not None:
             return CachedAnswer(data=None, errors=None, body=body)
-        result = await super().execute_single(**kwargs)
-        if key is None or result.errors or result.data is None:
-            return result
-        body = self.encode_json(await self.process_result(kwargs["request"], result))
-        body = body.encode() if isinstance(body, str) else body
-        self.cache.put(key, version, body)
-        return CachedAnswer(data=None, errors=None, body=body)
+
+        async def compute() -> ExecutionResult:
+            result = await super(ZizhuGraphQL, self).execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+            if result.errors or result.data is None:
+                return result
+            encoded = self.encode_json(await self.process_result(request, result))
+            body = encoded.encode() if isinstance(encoded, str) else encoded
+            cache.put(key, version, body)  # kept for the versions read before it was computed
+            return CachedAnswer(data=None, errors=None, body=body)
+
+        return await cache.single_flight(key, version, compute)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         """A cached answer as it was encoded; for application/graphql-response+json a request

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 from urllib.parse import urlencode
 
 import strawberry
@@ -31,6 +31,11 @@ from zizhu.domain.exports import links, lists, service
 class ExportFormat(Enum):
     XLSX = strawberry.enum_value("xlsx", description="Excel 工作簿（.xlsx）")
     CSV = strawberry.enum_value("csv", description="CSV（UTF-8，带 BOM，Excel 可直接打开）")
+
+    @property
+    def extension(self) -> str:
+        """The value (`xlsx`, `csv`): strawberry's enum_value types it as its own definition."""
+        return cast(str, self.value)
 
 
 @strawberry.enum(description="统计表的行")
@@ -110,7 +115,7 @@ class ExportMutation:
         return await _link(
             info,
             lists.UNFUNDED,
-            format.value,
+            format.extension,
             {
                 "period": period,
                 "stage": stage,
@@ -135,7 +140,7 @@ class ExportMutation:
         return await _link(
             info,
             lists.LEGACY,
-            format.value,
+            format.extension,
             {
                 "period": period,
                 "stage": stage,
@@ -154,14 +159,14 @@ class ExportMutation:
         format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
         return await _link(
-            info, lists.ROSTER, format.value, {"period": period, "schoolCode": school_code, "status": status}
+            info, lists.ROSTER, format.extension, {"period": period, "schoolCode": school_code, "status": status}
         )
 
     @strawberry.mutation(description="导出重复学籍学生名单（每所学校一行）；范围与 duplicateEnrolments 相同")
     async def export_duplicate_enrolments(
         self, info: Info, period: Period, region_code: RegionFilter = None, format: Format = ExportFormat.XLSX
     ) -> ExportLink:
-        return await _link(info, lists.DUPLICATES, format.value, {"period": period, "regionCode": region_code})
+        return await _link(info, lists.DUPLICATES, format.extension, {"period": period, "regionCode": region_code})
 
     @strawberry.mutation(
         description="导出区域内幼儿园的学前教育政府资助名单概况（.xlsx）：区域合计在上，每所幼儿园一行；"
@@ -177,7 +182,7 @@ class ExportMutation:
         return await _link(
             info,
             lists.ROSTER_OVERVIEW,
-            ExportFormat.XLSX.value,
+            service.XLSX,
             {"period": period, "regionCode": region_code, "waitingForMe": "true" if waiting_for_me else None},
         )
 

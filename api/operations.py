@@ -15,8 +15,12 @@ from starlette.routing import Route
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
-from zizhu.api.comparison.runs import ComparisonRun, _run
+from zizhu.api.comparison.runs import ComparisonRun
+from zizhu.api.gql.directives import RoleGuard
+from zizhu.api.gql.errors import GRAPHQL_VALIDATION, INTERNAL
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.domain import settings
+from zizhu.domain.accounts.scopes import ADMINS
 from zizhu.domain.errors import DomainError
 from zizhu.domain.operations import health, metrics
 
@@ -46,7 +50,7 @@ def _outcome(errors: list[GraphQLError] | None) -> str:
     original = errors[0].original_error
     if isinstance(original, DomainError):
         return original.code
-    return "GRAPHQL_VALIDATION" if original is None or isinstance(original, GraphQLError) else "INTERNAL"
+    return GRAPHQL_VALIDATION if original is None or isinstance(original, GraphQLError) else INTERNAL
 
 
 class RequestMetrics(SchemaExtension):
@@ -88,7 +92,7 @@ ROUTES = [Route("/readyz", readyz), Route("/metrics", metrics_endpoint)]
 
 
 @strawberry.type(description="worker（后台任务进程）")
-class WorkerStatus:
+class WorkerStatus(FromDomain):
     worker_id: str = strawberry.field(description="worker 标识")
     host: str = strawberry.field(description="所在主机")
     pid: int = strawberry.field(description="进程号")
@@ -98,7 +102,7 @@ class WorkerStatus:
 
 
 @strawberry.type(description="上一次每日 02:00 比对调度")
-class QueueTick:
+class QueueTick(FromDomain):
     at: dt.datetime = strawberry.field(description="调度时间")
     day: str = strawberry.field(description="北京时间日期")
     error: str | None = strawberry.field(description="调度失败时的原因")
@@ -106,7 +110,7 @@ class QueueTick:
 
 
 @strawberry.type(description="任务队列状况（系统管理员）")
-class QueueHealth:
+class QueueHealth(FromDomain):
     queue: str = strawberry.field(description="队列名称")
     redis_reachable: bool = strawberry.field(description="Redis 是否可连接")
     workers: list[WorkerStatus] = strawberry.field(description="已知的 worker 及其心跳")
@@ -122,7 +126,8 @@ class QueueHealth:
 @strawberry.type
 class OperationsQuery:
     @strawberry.field(
-        description="任务队列状况：worker 心跳、排队与执行中的任务、上次每日比对、无人接手的批次（系统管理员）"
+        description="任务队列状况：worker 心跳、排队与执行中的任务、上次每日比对、无人接手的批次（系统管理员）",
+        extensions=[RoleGuard(*ADMINS)],
     )
     async def queue_health(self, info: Info) -> QueueHealth:
         viewer = await info.context.viewer()
@@ -130,29 +135,11 @@ class OperationsQuery:
         now = dt.datetime.now(dt.UTC)
         tick = None
         if h.last_tick is not None:
-            tick = QueueTick(
-                at=h.last_tick.at,
-                day=h.last_tick.day,
-                error=h.last_tick.error,
-                runs=[_run(r) for r in h.last_tick_runs],
-            )
-        return QueueHealth(
-            queue=h.queue,
+            tick = QueueTick.from_domain(h.last_tick, runs=[ComparisonRun.from_domain(r) for r in h.last_tick_runs])
+        return QueueHealth.from_domain(
+            h,
             redis_reachable=h.redis_ok,
-            workers=[
-                WorkerStatus(
-                    worker_id=w.worker_id,
-                    host=w.host,
-                    pid=w.pid,
-                    started_at=w.started_at,
-                    last_heartbeat=w.last_seen,
-                    alive=w.alive(now),
-                )
-                for w in h.workers
-            ],
-            alive_workers=h.alive_workers,
-            queued_jobs=h.queued_jobs,
-            running_jobs=h.running_jobs,
+            workers=[WorkerStatus.from_domain(w, last_heartbeat=w.last_seen, alive=w.alive(now)) for w in h.workers],
             last_nightly_tick=tick,
-            stalled_runs=[_run(r) for r in h.stalled_runs],
+            stalled_runs=[ComparisonRun.from_domain(r) for r in h.stalled_runs],
         )

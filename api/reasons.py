@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from zizhu.api.gql.directives import RoleGuard
 from zizhu.api.gql.enums import Category, ReasonStatus, Source, Stage
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.nodes import int_keys, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison import published_list as unfunded
+from zizhu.domain.models import RegionReason as RegionReasonRow
 from zizhu.domain.reasons import reports as reasons
+from zizhu.domain.reference import codes
 
 
 @strawberry.type(description="已填报的未资助原因")
@@ -25,8 +32,12 @@ class ReportedReason:
     version: int = strawberry.field(description="版本号：每次修改加一；填报时传回 expectedVersion 可防止覆盖他人的修改")
 
 
-class RowNode(relay.Node):
+class RowNode(FromDomain, relay.Node):
     """A Node whose key is its row id (`pk`), resolved through `_by_ids(viewer, keys)`."""
+
+    @staticmethod
+    async def _by_ids(viewer: Viewer, keys: list[int]) -> dict[int, Any]:
+        raise NotImplementedError  # each node type finds its rows
 
     @classmethod
     def resolve_id(cls, root, *, info: Info) -> str:
@@ -53,9 +64,29 @@ class UnfundedStudent(RowNode):
     self_collected_categories: list[Category] = strawberry.field(description="自采集的类型")
     reason: ReportedReason | None
 
+    @classmethod
+    def from_domain(cls, obj: unfunded.UnfundedStudent, /, **values: Any) -> Self:
+        reason = None
+        if obj.reason_code:
+            reason = ReportedReason(
+                code=obj.reason_code,
+                detail=obj.reason_detail or "",
+                inherited=obj.reason_inherited,
+                reported_at=obj.reported_at,
+                version=obj.reason_version,
+            )
+        return super().from_domain(
+            obj,
+            pk=obj.row_id,
+            central_categories=obj.central,
+            self_collected_categories=obj.self_collected,
+            reason=reason,
+            **values,
+        )
+
     @staticmethod
     async def _by_ids(viewer, keys: list[int]) -> dict:
-        return {k: _student(s) for k, s in (await unfunded.students_by_ids(viewer, keys)).items()}
+        return {k: UnfundedStudent.from_domain(s) for k, s in (await unfunded.students_by_ids(viewer, keys)).items()}
 
 
 @node_type
@@ -71,9 +102,13 @@ class LegacyPovertyReason(RowNode):
     detail: str
     reported_at: dt.datetime | None
 
+    @classmethod
+    def from_domain(cls, obj: unfunded.LegacyReason, /, **values: Any) -> Self:
+        return super().from_domain(obj, pk=obj.row_id, **values)
+
     @staticmethod
     async def _by_ids(viewer, keys: list[int]) -> dict:
-        return {k: _legacy(r) for k, r in (await unfunded.legacy_by_ids(viewer, keys)).items()}
+        return {k: LegacyPovertyReason.from_domain(r) for k, r in (await unfunded.legacy_by_ids(viewer, keys)).items()}
 
 
 @node_type
@@ -90,9 +125,15 @@ class RegionReason(RowNode):
     reported_at: dt.datetime
     version: int = strawberry.field(description="版本号：每次修改加一")
 
+    @classmethod
+    def from_domain(cls, obj: RegionReasonRow, /, **values: Any) -> Self:
+        category = next((c for c in codes.Category if c.number == obj.category), None)
+        return super().from_domain(obj, pk=obj.id, stage=codes.Stage(obj.stage), category=category, **values)
+
     @staticmethod
     async def _by_ids(viewer, keys: list[int]) -> dict:
-        return {k: _region_reason(r) for k, r in (await reasons.region_reasons_by_ids(viewer, keys)).items()}
+        found = await reasons.region_reasons_by_ids(viewer, keys)
+        return {k: RegionReason.from_domain(r) for k, r in found.items()}
 
 
 _EXPECTED_VERSION = "填报人看到的版本号（尚无原因时为 0）；原因已被他人修改时返回 CONFLICT。不传则不检查"
@@ -116,62 +157,6 @@ class RegionReasonInput:
     detail: str = ""
     category: Category | None = None
     expected_version: int | None = strawberry.field(default=None, description=_EXPECTED_VERSION)
-
-
-def _student(s: unfunded.UnfundedStudent) -> UnfundedStudent:
-    reason = None
-    if s.reason_code:
-        reason = ReportedReason(
-            code=s.reason_code,
-            detail=s.reason_detail or "",
-            inherited=s.reason_inherited,
-            reported_at=s.reported_at,
-            version=s.reason_version,
-        )
-    return UnfundedStudent(
-        pk=s.row_id,
-        id_number=s.id_number,
-        name=s.name,
-        school_code=s.school_code,
-        stage=s.stage,
-        categories=s.categories,
-        central_categories=s.central,
-        self_collected_categories=s.self_collected,
-        reason=reason,
-    )
-
-
-def _legacy(r: unfunded.LegacyReason) -> LegacyPovertyReason:
-    return LegacyPovertyReason(
-        pk=r.row_id,
-        id_number=r.id_number,
-        name=r.name,
-        school_code=r.school_code,
-        stage=r.stage,
-        period=r.period,
-        reason_code=r.reason_code,
-        detail=r.detail,
-        reported_at=r.reported_at,
-    )
-
-
-def _region_reason(r) -> RegionReason:
-    from zizhu.domain.reference.codes import Category as C
-    from zizhu.domain.reference.codes import Stage as S
-
-    category = next((c for c in C if c.number == r.category), None)
-    return RegionReason(
-        pk=r.id,
-        period=r.period,
-        stage=S(r.stage),
-        region_code=r.region_code,
-        category=category,
-        reason_code=r.reason_code,
-        detail=r.detail,
-        reported_by=r.reported_by,
-        reported_at=r.reported_at,
-        version=r.version,
-    )
 
 
 @strawberry.type
@@ -205,7 +190,7 @@ class ReasonQuery:
             first=first,
             after=decode_cursor(after),
         )
-        return connection(items, more, lambda s: s.row_id, _student, after)
+        return connection(items, more, lambda s: s.row_id, UnfundedStudent.from_domain, after)
 
     @strawberry.field(description="脱贫家庭学生未资助情况查看（历史，只读）")
     async def legacy_poverty_reasons(
@@ -228,42 +213,41 @@ class ReasonQuery:
             first=first,
             after=decode_cursor(after),
         )
-        return connection(items, more, lambda r: r.row_id, _legacy, after)
+        return connection(items, more, lambda r: r.row_id, LegacyPovertyReason.from_domain, after)
 
     @strawberry.field(description="主管部门本级未资助原因")
     async def region_reasons(
         self, info: Info, period: str, region_code: str | None = None, stage: Stage | None = None
     ) -> list[RegionReason]:
         viewer = await info.context.viewer()
-        return [_region_reason(r) for r in await reasons.region_reasons(viewer, period, region_code, stage)]
+        return [RegionReason.from_domain(r) for r in await reasons.region_reasons(viewer, period, region_code, stage)]
 
 
 def _report(i: ReasonInput) -> reasons.ReasonReport:
-    return reasons.ReasonReport(
-        period=i.period,
-        stage=i.stage,
-        id_number=i.id_number,
-        reason_code=i.reason_code,
-        detail=i.detail,
-        expected_version=i.expected_version,
-    )
+    """The input as the domain takes it (the same fields)."""
+    return reasons.ReasonReport(**dataclasses.asdict(i))
 
 
 @strawberry.type
 class ReasonMutation:
-    @strawberry.mutation(description="学校填报一名未资助学生的原因，返回更新后的该学生")
+    @strawberry.mutation(
+        description="学校填报一名未资助学生的原因，返回更新后的该学生", extensions=[RoleGuard(*reasons.REPORTERS)]
+    )
     async def report_unfunded_reason(self, info: Info, input: ReasonInput) -> UnfundedStudent:
         viewer = await info.context.viewer()
         saved = await reasons.report_reasons(viewer, [_report(input)], info.context.now())
-        return _student((await unfunded.students_of_reasons(viewer, saved))[0])
+        return UnfundedStudent.from_domain((await unfunded.students_of_reasons(viewer, saved))[0])
 
-    @strawberry.mutation(description="学校批量填报未资助原因（全部成功或全部不保存），返回更新后的学生")
+    @strawberry.mutation(
+        description="学校批量填报未资助原因（全部成功或全部不保存），返回更新后的学生",
+        extensions=[RoleGuard(*reasons.REPORTERS)],
+    )
     async def report_unfunded_reasons(self, info: Info, inputs: list[ReasonInput]) -> list[UnfundedStudent]:
         viewer = await info.context.viewer()
         saved = await reasons.report_reasons(viewer, [_report(i) for i in inputs], info.context.now())
-        return [_student(s) for s in await unfunded.students_of_reasons(viewer, saved)]
+        return [UnfundedStudent.from_domain(s) for s in await unfunded.students_of_reasons(viewer, saved)]
 
-    @strawberry.mutation(description="主管部门填报本级未资助原因")
+    @strawberry.mutation(description="主管部门填报本级未资助原因", extensions=[RoleGuard(*reasons.REGION_REPORTERS)])
     async def report_region_reason(self, info: Info, input: RegionReasonInput) -> RegionReason:
         viewer = await info.context.viewer()
         saved = await reasons.report_region_reason(
@@ -276,4 +260,4 @@ class ReasonMutation:
             info.context.now(),
             expected_version=input.expected_version,
         )
-        return _region_reason(saved)
+        return RegionReason.from_domain(saved)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from zizhu.api.exports import ExportFormat, StatisticsRows
+from zizhu.api.gql.enums import enum_values
+from zizhu.api.gql.errors import ErrorCode
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.domain.models import AidProject, ReasonCode
 from zizhu.domain.reference import codes
 
@@ -17,7 +20,7 @@ class CodeItem:
 
 
 @strawberry.type(description="资助项目")
-class AidProjectType:
+class AidProjectType(FromDomain):
     code: str = strawberry.field(description="资助项目代码")
     name: str = strawberry.field(description="项目名称")
     stage: str = strawberry.field(description="学段代码（见 codeLists.stages）")
@@ -31,7 +34,7 @@ def _items(enum, number=False) -> list[CodeItem]:
 
 def _api_items(enum) -> list[CodeItem]:
     """An enum defined in the API only (no domain code list): its values and their descriptions."""
-    return [CodeItem(code=v.name, label=v.description or v.name) for v in enum.__strawberry_definition__.values]
+    return [CodeItem(code=v.name, label=v.description or v.name) for v in enum_values(enum)]
 
 
 def _list(enum, description: str, number: bool = False):
@@ -63,6 +66,9 @@ class CodeLists:
     statistics_rows: list[CodeItem] = strawberry.field(
         resolver=lambda: _api_items(StatisticsRows), description="统计表的行（导出统计表时）"
     )
+    error_codes: list[CodeItem] = strawberry.field(
+        resolver=lambda: _api_items(ErrorCode), description="错误代码（errors[].extensions.code）"
+    )
 
     @strawberry.field(description="未资助原因（99 须填写说明）")
     async def reasons(self) -> list[CodeItem]:
@@ -70,10 +76,7 @@ class CodeLists:
 
     @strawberry.field(description="资助项目目录")
     async def projects(self) -> list[AidProjectType]:
-        return [
-            AidProjectType(code=p.code, name=p.name, stage=p.stage, kind=p.kind, cycle=p.cycle)
-            for p in await AidProject.all().order_by("stage", "code")
-        ]
+        return [AidProjectType.from_domain(p) for p in await AidProject.all().order_by("stage", "code")]
 
 
 @strawberry.type

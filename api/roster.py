@@ -11,18 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import strawberry
+from starlette.datastructures import UploadFile
 from strawberry import relay
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
-from zizhu.api.gql.directives import WindowGuard
+from zizhu.api.gql.directives import RoleGuard, WindowGuard
 from zizhu.api.gql.enums import AidStatus, ReviewDecision, WindowAction, WindowPhase
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_code_cursor, decode_cursor, encode_code_cursor
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.accounts.scopes import ADMINS, Viewer
 from zizhu.domain.imports import ImportRejected
 from zizhu.domain.models import AidRecord, TimeWindow
 from zizhu.domain.reference import codes
@@ -36,7 +38,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # --- types -----------------------------------------------------------------------------------------
 @node_type
 @strawberry.type(name="TimeWindow", description="时间窗口 [start, end)：结束时间不含")
-class TimeWindowType(relay.Node):
+class TimeWindowType(FromDomain, relay.Node):
     pk: strawberry.Private[int]
     period: str
     project_code: str
@@ -53,6 +55,18 @@ class TimeWindowType(relay.Node):
     updated_by: str
 
     @classmethod
+    def from_domain(cls, obj: TimeWindow, /, **values: Any) -> Self:
+        return super().from_domain(
+            obj,
+            pk=obj.id,
+            action=codes.WindowAction(obj.action),
+            province_code=f"{obj.province}0000" if obj.province else None,
+            start=windows.in_shanghai(obj.start),
+            end=windows.in_shanghai(obj.end),
+            **values,
+        )
+
+    @classmethod
     def resolve_id(cls, root: TimeWindowType, *, info: Info) -> str:
         return str(root.pk)
 
@@ -66,7 +80,7 @@ class TimeWindowType(relay.Node):
 
 
 @strawberry.type(description="当前生效的时间窗口（页面以红字显示起止时间）")
-class RosterWindow:
+class RosterWindow(FromDomain):
     action: WindowAction
     start: dt.datetime | None
     end: dt.datetime | None
@@ -77,6 +91,12 @@ class RosterWindow:
         description="页面红字显示的文字，如“录入时间：2023年9月1日0点至2024年1月25日24点”（0点截止写作前一日24点）"
     )
     province_code: str | None = strawberry.field(description="生效的是该省的单独设置；为空表示全国设置")
+
+    @classmethod
+    def from_domain(cls, obj: windows.WindowState, /, **values: Any) -> Self:
+        return super().from_domain(
+            obj, province_code=f"{obj.province}0000" if obj.province else None, state=obj.phase, **values
+        )
 
 
 @strawberry.type(description="名单记录按审核状态计数")
@@ -130,7 +150,7 @@ class RegionPreschoolRoster:
 
 @node_type
 @strawberry.type(description="学前教育政府资助名单记录")
-class PreschoolRosterEntry(relay.Node):
+class PreschoolRosterEntry(FromDomain, relay.Node):
     pk: strawberry.Private[int]
     id_number: str = strawberry.field(description="身份证件号（非本校账号脱敏显示）")
     name: str
@@ -140,6 +160,15 @@ class PreschoolRosterEntry(relay.Node):
     status: AidStatus
     return_comment: str | None = strawberry.field(description="退回原因")
     updated_at: dt.datetime
+
+    @classmethod
+    def from_domain(cls, obj: AidRecord, /, **values: Any) -> Self:
+        return super().from_domain(obj, pk=obj.id, status=codes.AidStatus(obj.status), **values)
+
+    @classmethod
+    def seen_by(cls, viewer: Viewer, obj: AidRecord) -> Self:
+        """The entry as `viewer` sees it: the ID number masked unless it is the child's own school."""
+        return cls.from_domain(obj, id_number=viewer.id_number_for(obj.id_number, obj.school_code))
 
     @classmethod
     def resolve_id(cls, root: PreschoolRosterEntry, *, info: Info) -> str:
@@ -154,7 +183,7 @@ class PreschoolRosterEntry(relay.Node):
             await roster.fill_names(found)
             return found[0]
 
-        return await in_scope(int_keys(node_ids), find, lambda row: _entry(viewer, row))
+        return await in_scope(int_keys(node_ids), find, lambda row: PreschoolRosterEntry.seen_by(viewer, row))
 
 
 @strawberry.type(description="学前教育政府资助名单")
@@ -183,18 +212,20 @@ class PreschoolRoster:
         async def count() -> int:
             return page.total
 
-        return connection(page.entries, page.has_next, lambda e: e.id, lambda e: _entry(viewer, e), after, count)
+        return connection(
+            page.entries, page.has_next, lambda e: e.id, lambda e: PreschoolRosterEntry.seen_by(viewer, e), after, count
+        )
 
 
 @strawberry.type(description="模板导入中的一处错误")
-class RosterRowError:
+class RosterRowError(FromDomain):
     row: int = strawberry.field(description="Excel 中的行号（表头为第1行）")
     column: str
     message: str
 
 
 @strawberry.type(description="导入成功")
-class RosterImported:
+class RosterImported(FromDomain):
     count: int = strawberry.field(description="导入的行数")
     created: int
     updated: int
@@ -214,32 +245,8 @@ RosterImportResult = Annotated[
 
 def _window(w: TimeWindow, now: dt.datetime) -> TimeWindowType:
     state = windows.window_state(codes.WindowAction(w.action), w, now)
-    return TimeWindowType(
-        pk=w.id,
-        period=w.period,
-        project_code=w.project_code,
-        action=codes.WindowAction(w.action),
-        province_code=f"{w.province}0000" if w.province else None,
-        start=windows.in_shanghai(w.start),
-        end=windows.in_shanghai(w.end),
-        is_open=state.is_open,
-        state=state.phase,
-        seconds_left=state.seconds_left,
-        display=state.display,
-        updated_by=w.updated_by,
-    )
-
-
-def _state(s: windows.WindowState) -> RosterWindow:
-    return RosterWindow(
-        action=s.action,
-        start=s.start,
-        end=s.end,
-        is_open=s.is_open,
-        state=s.phase,
-        seconds_left=s.seconds_left,
-        display=s.display,
-        province_code=f"{s.province}0000" if s.province else None,
+    return TimeWindowType.from_domain(
+        w, is_open=state.is_open, state=state.phase, seconds_left=state.seconds_left, display=state.display
     )
 
 
@@ -261,9 +268,9 @@ def _school_roster(r: overview.SchoolRoster) -> SchoolPreschoolRoster:
         region_code=r.school.region_code,
         counts=_counts(r.counts),
         waiting_for_me=r.waiting_for_me,
-        entry_window=_state(r.windows[codes.WindowAction.ENTRY]),
-        school_review_window=_state(r.windows[codes.WindowAction.SCHOOL_REVIEW]),
-        authority_review_window=_state(r.windows[codes.WindowAction.AUTHORITY_REVIEW]),
+        entry_window=RosterWindow.from_domain(r.windows[codes.WindowAction.ENTRY]),
+        school_review_window=RosterWindow.from_domain(r.windows[codes.WindowAction.SCHOOL_REVIEW]),
+        authority_review_window=RosterWindow.from_domain(r.windows[codes.WindowAction.AUTHORITY_REVIEW]),
     )
 
 
@@ -277,20 +284,6 @@ async def region_preschool_roster(info: Info, region_code: str, period: str) -> 
         totals=_counts(t.counts),
         school_count=t.schools,
         waiting_school_count=t.waiting_schools,
-    )
-
-
-def _entry(viewer: Viewer, e: AidRecord) -> PreschoolRosterEntry:
-    return PreschoolRosterEntry(
-        pk=e.id,
-        id_number=viewer.id_number_for(e.id_number, e.school_code),
-        name=e.name,
-        school_code=e.school_code,
-        period=e.period,
-        amount=e.amount,
-        status=codes.AidStatus(e.status),
-        return_comment=e.return_comment,
-        updated_at=e.updated_at,
     )
 
 
@@ -312,9 +305,13 @@ async def _targets(viewer: Viewer, action: codes.WindowAction, kwargs: dict[str,
     return [(period, roster.PROJECT, province) for period, province in pairs]
 
 
-ENTRY = [WindowGuard(codes.WindowAction.ENTRY, _targets)]
-SCHOOL_REVIEW = [WindowGuard(codes.WindowAction.SCHOOL_REVIEW, _targets)]
-AUTHORITY_REVIEW = [WindowGuard(codes.WindowAction.AUTHORITY_REVIEW, _targets)]
+# Strawberry runs the last extension first: the role, then the window.
+ENTRY = [WindowGuard(codes.WindowAction.ENTRY, _targets), RoleGuard(*roster.ENTRY_ROLES)]
+SCHOOL_REVIEW = [WindowGuard(codes.WindowAction.SCHOOL_REVIEW, _targets), RoleGuard(roster.SCHOOL_REVIEW.role)]
+AUTHORITY_REVIEW = [
+    WindowGuard(codes.WindowAction.AUTHORITY_REVIEW, _targets),
+    RoleGuard(roster.AUTHORITY_REVIEW.role),
+]
 
 
 def _clock(info: Info):
@@ -335,9 +332,9 @@ class RosterQuery:
             period=period,
             school_code=school.code,
             school_name=school.name,
-            entry_window=_state(summary.windows[codes.WindowAction.ENTRY]),
-            school_review_window=_state(summary.windows[codes.WindowAction.SCHOOL_REVIEW]),
-            authority_review_window=_state(summary.windows[codes.WindowAction.AUTHORITY_REVIEW]),
+            entry_window=RosterWindow.from_domain(summary.windows[codes.WindowAction.ENTRY]),
+            school_review_window=RosterWindow.from_domain(summary.windows[codes.WindowAction.SCHOOL_REVIEW]),
+            authority_review_window=RosterWindow.from_domain(summary.windows[codes.WindowAction.AUTHORITY_REVIEW]),
             counts=_counts(summary.counts),
             waiting_for_me=summary.waiting_for_me,
             now=now,
@@ -353,7 +350,10 @@ class RosterQuery:
 # --- mutations -------------------------------------------------------------------------------------
 @strawberry.type
 class RosterMutation:
-    @strawberry.mutation(description="设置时间窗口（系统管理员）；provinceCode 为空表示全国，否则为该省单独设置")
+    @strawberry.mutation(
+        description="设置时间窗口（系统管理员）；provinceCode 为空表示全国，否则为该省单独设置",
+        extensions=[RoleGuard(*ADMINS)],
+    )
     async def set_time_window(
         self,
         info: Info,
@@ -380,14 +380,15 @@ class RosterMutation:
     ) -> PreschoolRosterEntry:
         viewer = await info.context.viewer()
         e = await roster.add_entry(viewer, period, id_number, amount, _clock(info), name, school_code)
-        return _entry(viewer, e)
+        return PreschoolRosterEntry.seen_by(viewer, e)
 
     @strawberry.mutation(description="修改金额（仅录入、退回状态）", extensions=ENTRY)
     async def update_preschool_roster_entry(
         self, info: Info, id: strawberry.ID, amount: Decimal
     ) -> PreschoolRosterEntry:
         viewer = await info.context.viewer()
-        return _entry(viewer, await roster.update_entry(viewer, _entry_ids([id])[0], amount, _clock(info)))
+        e = await roster.update_entry(viewer, _entry_ids([id])[0], amount, _clock(info))
+        return PreschoolRosterEntry.seen_by(viewer, e)
 
     @strawberry.mutation(description="删除（仅录入、退回状态），返回被删除记录的全局 id", extensions=ENTRY)
     async def delete_preschool_roster_entry(self, info: Info, id: strawberry.ID) -> strawberry.ID:
@@ -398,7 +399,8 @@ class RosterMutation:
     @strawberry.mutation(description="学校上报（录入、退回 → 已上报），整批成功或整批不变", extensions=ENTRY)
     async def submit_preschool_roster_entries(self, info: Info, ids: list[strawberry.ID]) -> list[PreschoolRosterEntry]:
         viewer = await info.context.viewer()
-        return [_entry(viewer, e) for e in await roster.submit_entries(viewer, _entry_ids(ids), _clock(info))]
+        entries = await roster.submit_entries(viewer, _entry_ids(ids), _clock(info))
+        return [PreschoolRosterEntry.seen_by(viewer, e) for e in entries]
 
     @strawberry.mutation(
         description="模板批量导入（.xlsx 或 UTF-8 CSV，GraphQL multipart 上传），整批成功或整批不变",
@@ -406,7 +408,8 @@ class RosterMutation:
     )
     async def import_preschool_roster(self, info: Info, period: str, file: Upload) -> RosterImportResult:
         viewer = await info.context.viewer()
-        if getattr(file, "size", None) and file.size > MAX_UPLOAD_BYTES:
+        assert isinstance(file, UploadFile)  # what the Upload scalar is on this (Starlette) server
+        if file.size and file.size > MAX_UPLOAD_BYTES:
             return RosterImportRejected(
                 message="文件过大", errors=[RosterRowError(row=1, column="", message="文件不能超过 20MB")]
             )
@@ -415,11 +418,9 @@ class RosterMutation:
         except ImportRejected as rejected:
             return RosterImportRejected(
                 message=f"文件有 {len(rejected.errors)} 处错误，未导入任何数据",
-                errors=[RosterRowError(row=e.row, column=e.column, message=e.message) for e in rejected.errors],
+                errors=[RosterRowError.from_domain(e) for e in rejected.errors],
             )
-        return RosterImported(
-            count=result.rows, created=result.created, updated=result.updated, unchanged=result.unchanged
-        )
+        return RosterImported.from_domain(result, count=result.rows)
 
     @strawberry.mutation(
         description="撤回（已上报 → 录入）：学校业务操作人员在名单录入时间内撤回尚未审核的记录；已审核的不能撤回，"
@@ -430,7 +431,10 @@ class RosterMutation:
         self, info: Info, ids: list[strawberry.ID]
     ) -> list[PreschoolRosterEntry]:
         viewer = await info.context.viewer()
-        return [_entry(viewer, e) for e in await roster.withdraw_entries(viewer, _entry_ids(ids), _clock(info))]
+        return [
+            PreschoolRosterEntry.seen_by(viewer, e)
+            for e in await roster.withdraw_entries(viewer, _entry_ids(ids), _clock(info))
+        ]
 
     @strawberry.mutation(
         description="学校审核（学校审核人员：已上报 → 学校审核通过/退回），退回须填写原因，整批成功或整批不变",
@@ -441,7 +445,7 @@ class RosterMutation:
     ) -> list[PreschoolRosterEntry]:
         viewer = await info.context.viewer()
         entries = await roster.school_review(viewer, _entry_ids(ids), decision, comment, _clock(info))
-        return [_entry(viewer, e) for e in entries]
+        return [PreschoolRosterEntry.seen_by(viewer, e) for e in entries]
 
     @strawberry.mutation(
         description="主管部门审核（学校审核通过 → 审核通过/退回）：只有幼儿园的主管部门（账号范围即该园所属区划）可审核，"
@@ -453,4 +457,4 @@ class RosterMutation:
     ) -> list[PreschoolRosterEntry]:
         viewer = await info.context.viewer()
         entries = await roster.authority_review(viewer, _entry_ids(ids), decision, comment, _clock(info))
-        return [_entry(viewer, e) for e in entries]
+        return [PreschoolRosterEntry.seen_by(viewer, e) for e in entries]

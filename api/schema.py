@@ -14,9 +14,10 @@ from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
 from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
+from zizhu.api.gql.completion_memo import MemoisingExecutionContext
 from zizhu.api.gql.descriptions import describe
 from zizhu.api.gql.document_limits import OperationCost, check_source
-from zizhu.api.gql.errors import DomainErrorCodes, MaskUnexpected, code_every_error, log_errors
+from zizhu.api.gql.errors import DomainErrorCodes, ErrorCode, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.operations import OperationsQuery, RequestMetrics
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
@@ -72,6 +73,8 @@ class ZizhuSchema(strawberry.Schema):
 schema = ZizhuSchema(
     query=Query,
     mutation=Mutation,
+    types=[ErrorCode],  # answered in errors[].extensions.code, never as a field: listed so the SDL shows it
+    execution_context_class=MemoisingExecutionContext,
     extensions=[
         lambda: AddValidationRules([OperationCost]),
         IntrospectionSwitch,

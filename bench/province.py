@@ -9,8 +9,10 @@ sources, all 13 categories), and 16k legacy poverty-family reasons of that perio
 92k students end up unfunded. The region tree keeps its full shape at every scale (it is what a
 nested rollup walks); schools and people scale. Everything comes from one seed.
 
-`build` writes the six CSV files, imports them with `run_import` (COPY on PostgreSQL), runs the
-comparison and the carry-over, and creates the three accounts the benchmark signs in with.
+`build` writes the six CSV files, imports them with `run_import` (COPY on PostgreSQL), adds another,
+small province (`build_small_province`), runs the comparison and the carry-over, and creates the
+three accounts the benchmark signs in with, and school accounts for the reporting season's writers
+(four schools of the measured province, the small province's schools).
 """
 
 from __future__ import annotations
@@ -126,6 +128,8 @@ class Province:
     accounts: dict[str, str] = field(default_factory=dict)  # role in the bench → username
     run: dict[str, int] = field(default_factory=dict)
     inherited: int = 0
+    # the reporting season's writers: role → [(username, stage, ID number), …] of unfunded students
+    writers: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
 
 def regions() -> tuple[list[tuple[str, str, str]], list[str]]:
@@ -303,9 +307,77 @@ def _progress(done: int, label: str, total: int | None = None) -> None:
 async def _most_unfunded_school(run_id: int) -> str:
     rows = await db.fetch(
         f"""SELECT t.school_code, COUNT(*) AS n FROM unfunded_result t WHERE {list_rows_of('t', run_id, PERIOD)}
+               AND substr(t.school_code, 3, 2) = '{PROVINCE[0][:2]}'
              GROUP BY t.school_code ORDER BY n DESC, t.school_code LIMIT 1"""
     )
     return rows[0]["school_code"]
+
+
+SMALL_PROVINCE = ("440000", "广东省", "440100", "广州市", "440103", "荔湾区")
+SMALL_SCHOOLS = 4
+SMALL_STUDENTS = 60  # per school, every one a special-group member with no aid: all unfunded
+
+
+async def build_small_province() -> None:
+    """Another, small province (广东省: one city, one county, a few primary schools of unfunded
+    members) whose schools report during the second reporting-season phase."""
+    from zizhu.domain.models import Enrolment, Region, School, SpecialGroupRecord
+
+    province, pname, city, cname, county, coname = SMALL_PROVINCE
+    for code, name, parent, level in (
+        (province, pname, "000000", "PROVINCE"),
+        (city, cname, province, "CITY"),
+        (county, coname, city, "COUNTY"),
+    ):
+        await Region.get_or_create(code=code, defaults={"name": name, "parent_code": parent, "level": level})
+    enrolments, records = [], []
+    for k in range(SMALL_SCHOOLS):
+        code = f"2144{k:06d}"
+        await School.create(code=code, name=f"{coname}第{k + 1}小学", region_code=county, province="44")
+        for j in range(SMALL_STUDENTS):
+            id_number = make_id_number(f"{county}20150101{k * SMALL_STUDENTS + j:03d}")
+            enrolments.append(
+                Enrolment(
+                    id_number=id_number,
+                    name="学生",
+                    school_code=code,
+                    stage="COMPULSORY",
+                    status="ENROLLED",
+                    province="44",
+                )
+            )
+            records.append(
+                SpecialGroupRecord(
+                    id_number=id_number, name="学生", category=f"{1 + j % 13:02d}", source="CENTRAL", period=PERIOD
+                )
+            )
+    await Enrolment.bulk_create(enrolments)
+    await SpecialGroupRecord.bulk_create(records)
+
+
+async def _writers(run_id: int, province: str, schools: int, prefix: str) -> list[tuple[str, str, str]]:
+    """An account for each of the `schools` schools of `province` with the most unfunded students,
+    and those students: (username, stage, ID number), interleaved across the schools."""
+    tops = await db.fetch(
+        f"""SELECT t.school_code, COUNT(*) AS n FROM unfunded_result t WHERE {list_rows_of('t', run_id, PERIOD)}
+               AND substr(t.school_code, 3, 2) = :province
+             GROUP BY t.school_code ORDER BY n DESC, t.school_code LIMIT {int(schools)}""",
+        {"province": province},
+    )
+    per_school = []
+    for k, top in enumerate(tops):
+        username = f"{prefix}_{k + 1}"
+        await add_user(username, PASSWORD, "SCHOOL_OPERATOR", top["school_code"], [], actor="bench")
+        rows = await db.fetch(
+            f"""SELECT t.stage, t.id_number FROM unfunded_result t WHERE {list_rows_of('t', run_id, PERIOD)}
+                   AND t.school_code = :school ORDER BY t.id_number LIMIT 200""",
+            {"school": top["school_code"]},
+        )
+        per_school.append([(username, r["stage"], r["id_number"]) for r in rows])
+    mixed = []
+    for i in range(max((len(p) for p in per_school), default=0)):
+        mixed += [p[i] for p in per_school if i < len(p)]
+    return mixed
 
 
 async def build(scale: float) -> Province:
@@ -316,6 +388,7 @@ async def build(scale: float) -> Province:
         for kind in IMPORT_ORDER:
             await run_import(kind, paths[kind], actor="bench", progress=_progress)
         print(file=sys.stderr)
+    await build_small_province()
     run = await run_comparison_now(PERIOD, trigger="CLI", requested_by="bench")
     if run.status != "SUCCEEDED":
         raise RuntimeError(f"comparison run {run.id} {run.status}: {run.error}")
@@ -340,4 +413,8 @@ async def build(scale: float) -> Province:
     ):
         await add_user(username, PASSWORD, account_role, scope, [], actor="bench")
         out.accounts[role] = username
+    out.writers = {
+        "measured": await _writers(run.id, PROVINCE[0][:2], 4, "bench_writer"),
+        "small": await _writers(run.id, SMALL_PROVINCE[0][:2], SMALL_SCHOOLS, "bench_small"),
+    }
     return out

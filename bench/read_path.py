@@ -22,6 +22,12 @@
    A request the server does not know yet prints "skipped: <reason>".
 5. Times one rollup request alone (one client, sequential, median of --alone, 20, after a warm-up) against
    the floor, and checks the API's rollup answer cell by cell against the floor's.
+6. The reporting season: a writer process reports reasons (each report changes a student's reason
+   code) at 2 per second for four schools of the measured province, then at 10 per second for the
+   schools of another, small province (广东省, built beside it); under each, the same clients load
+   me, the province statistics, the rollup and the county list page (ratios to that phase's me).
+   Then the cold rollup right after one write (one report, then one rollup request, median of
+   --alone) against the floor.
 Prints p50, p99, req/s and req/s as a ratio to `me` per request, the targets beside the ratios
 (PASS/FAIL: a measurement, so the exit code does not depend on them), and writes the figures as
 JSON into bench/out/. Exits 1 only when a request failed or an answer was wrong.
@@ -35,6 +41,7 @@ import asyncio
 import datetime as dt
 import json
 import math
+import multiprocessing
 import signal
 import statistics
 import sys
@@ -96,6 +103,26 @@ REQUESTS = [
 # request → least ratio of its req/s to me's
 TARGETS = {"rollup": 0.25, "statistics": 0.5, "schools": 0.5, "county_list": 0.5, "school_list": 0.5, "deep": 0.5}
 ALONE_TARGET = 1.5  # one rollup request alone ≤ 1.5 × the floor
+COLD_TARGET = 1.5  # the rollup right after one write ≤ 1.5 × the floor
+REPORT = "mutation($i: ReasonInput!) { reportUnfundedReason(input: $i) { idNumber } }"
+SEASON_CODES = ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10"]  # not 99: it needs a detail
+# (writers, reports per second, title, request → least ratio to the phase's me, request → most p99 ms)
+SEASON = [
+    (
+        "measured",
+        2.0,
+        "writes at 2/s in the measured province",
+        {"rollup": 0.25, "statistics": 0.5, "county_list": 0.5},
+        {"rollup": 1000.0},
+    ),
+    ("small", 10.0, "writes at 10/s in another, small province", {"rollup": 0.6}, {}),
+]
+SEASON_REQUESTS = [
+    ("a", "me", "me", "province"),
+    ("b", "statistics", "province unfundedStatistics, byCategory", "province"),
+    ("c", "rollup", "rollup province → cities (+own level) → counties", "province"),
+    ("e", "county_list", "county unfundedStudents(first: 50)", "county"),
+]
 ROUNDS = 5  # a load lasts at least this many rounds of answers (up to --max-seconds)
 
 
@@ -152,6 +179,7 @@ async def prepare(url: str, scale: float) -> dict:
             "county_schools": built.county_schools,
             "school": built.school,
             "accounts": built.accounts,
+            "writers": built.writers,
         }
         (row,) = await db.fetch(
             f"SELECT COUNT(*) AS n FROM unfunded_result t WHERE {list_rows_of('t', built.run['id'], PERIOD)}"
@@ -280,6 +308,151 @@ def rollup_alone(client: http_load.Client, body: str, token: str, runs: int) -> 
     return {"ms": statistics.median(times) * 1000, "times_ms": [t * 1000 for t in times]}
 
 
+# --- reporting season -------------------------------------------------------------------------------
+def report_body(target: tuple[str, str, str], visit: int) -> str:
+    _, stage, id_number = target
+    code = SEASON_CODES[visit % len(SEASON_CODES)]
+    return http_load.Client.body(
+        REPORT, {"i": {"period": PERIOD, "stage": stage, "idNumber": id_number, "reasonCode": code}}
+    )
+
+
+def writer(url: str, targets: list, tokens: dict, rate: float, stop, done, failed) -> None:
+    """Report reasons at `rate` per second until `stop` is set (its own process): student after
+    student, and on each new visit of a student another code, so every report moves a count."""
+    client = http_load.Client(url)
+    i, due = 0, time.monotonic()
+    try:
+        while not stop.is_set():
+            target = targets[i % len(targets)]
+            answer = json.loads(client.post(report_body(target, i // len(targets) + 1), tokens[target[0]]))
+            with (failed if answer.get("errors") else done).get_lock():
+                (failed if answer.get("errors") else done).value += 1
+            i += 1
+            due += 1 / rate
+            time.sleep(max(0.0, due - time.monotonic()))
+    finally:
+        client.close()
+
+
+def season_phase(args, url: str, facts: dict, tokens: dict, bodies: dict, writers: str, rate: float) -> dict:
+    targets = facts["writers"][writers]
+    if not targets:
+        return {"skipped": f"no unfunded students to report for in {writers}"}
+    client = http_load.Client(url)
+    writer_tokens = {u: client.login(u, data.PASSWORD) for u in sorted({t[0] for t in targets})}
+    client.close()
+    context = multiprocessing.get_context("fork")
+    stop, done, failed = context.Event(), context.Value("i", 0), context.Value("i", 0)
+    process = context.Process(target=writer, args=(url, targets, writer_tokens, rate, stop, done, failed), daemon=True)
+    process.start()
+    started = time.monotonic()
+    results: dict[str, dict] = {}
+    client = http_load.Client(url)
+    try:
+        for label, name, title, role in SEASON_REQUESTS + [("a'", "me", "me (again, after the others)", "province")]:
+            entry = {"label": label, "title": title, "account": facts["accounts"][role]}
+            results[name if label != "a'" else "me_after"] = entry
+            measure(args, client, url, bodies[name], tokens[role], entry)
+    finally:
+        stop.set()
+        process.join(30)
+        client.close()
+    seconds = time.monotonic() - started
+    return {
+        "requests": results,
+        "reports": done.value,
+        "failed_reports": failed.value,
+        "report_rate": done.value / seconds,
+    }
+
+
+def cold_after_write(url: str, facts: dict, token: str, body: str, runs: int) -> dict:
+    """One report in the measured province, then one rollup request: its time, median of `runs`."""
+    target = facts["writers"]["measured"][0]
+    client = http_load.Client(url)
+    try:
+        writer_token = client.login(target[0], data.PASSWORD)
+        client.timed(body, token)
+        times = []
+        for visit in range(runs):
+            client.post(report_body(target, 1000 + visit), writer_token)
+            times.append(client.timed(body, token))
+    finally:
+        client.close()
+    return {"ms": statistics.median(times) * 1000, "times_ms": [t * 1000 for t in times]}
+
+
+def run_season(args, facts: dict, server: http_load.Server) -> dict:
+    client = http_load.Client(server.url)
+    try:
+        tokens = {role: client.login(username, data.PASSWORD) for role, username in facts["accounts"].items()}
+    finally:
+        client.close()
+    variables = {"period": PERIOD, "county": facts["county"]}
+    bodies = {
+        name: http_load.Client.body(q, {k: v for k, v in variables.items() if f"${k}" in q})
+        for name, q in QUERIES.items()
+    }
+    phases = {}
+    for writers, rate, title, _, _ in SEASON:
+        print(f"  reporting season: {title}", flush=True)
+        phases[writers] = season_phase(args, server.url, facts, tokens, bodies, writers, rate)
+    cold = (
+        cold_after_write(server.url, facts, tokens["province"], bodies["rollup"], args.alone)
+        if facts["writers"]["measured"]
+        else None
+    )
+    return {"phases": phases, "cold_after_write": cold}
+
+
+def report_season(facts: dict, season: dict) -> dict:
+    summary: dict = {}
+    for writers, _rate, title, targets, p99_targets in SEASON:
+        phase = season["phases"].get(writers, {})
+        if "requests" not in phase:
+            print(f"\nreporting season, {title}: skipped: {phase.get('skipped')}")
+            continue
+        results = phase["requests"]
+        me = [results[k]["per_second"] for k in ("me", "me_after") if results.get(k, {}).get("per_second")]
+        reference = statistics.mean(me) if me else None
+        print(
+            f"\nreporting season, {title}: {phase['reports']} reports ({phase['report_rate']:.1f}/s), "
+            f"{phase['failed_reports']} refused"
+        )
+        print(f"{'':3}{'request':<52}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'vs me':>8}  target")
+        for key, entry in results.items():
+            if not entry.get("requests"):
+                print(
+                    f"{entry['label']:<3}{entry['title']:<52}  {entry.get('skipped') or entry.get('failed') or 'no answer'}"
+                )
+                continue
+            ratio = entry["per_second"] / reference if reference else 0.0
+            entry["ratio"] = ratio
+            target = ""
+            name = "me" if key == "me_after" else key
+            if name in targets:
+                entry["pass"] = ratio >= targets[name] and entry["p99_ms"] <= p99_targets.get(name, math.inf)
+                target = f"≥ {targets[name]:.2f}" + (
+                    f", p99 ≤ {p99_targets[name]:.0f} ms" if name in p99_targets else ""
+                )
+                target += f"  {'PASS' if entry['pass'] else 'FAIL'}"
+            print(
+                f"{entry['label']:<3}{entry['title']:<52}{entry['p50_ms']:9.1f}{entry['p99_ms']:9.1f}"
+                f"{entry['per_second']:9.1f}{ratio:8.3f}  {target}"
+            )
+        summary[writers] = {k: v.get("ratio") for k, v in results.items()}
+    cold, floor = season.get("cold_after_write"), facts["floor"]
+    if cold and "ms" in floor:
+        ratio = cold["ms"] / floor["ms"]
+        summary["cold_after_write_vs_floor"] = ratio
+        print(
+            f"\ncold rollup right after one write (median of {len(cold['times_ms'])}): {cold['ms']:.1f} ms = "
+            f"{ratio:.2f} × floor  target ≤ {COLD_TARGET}  {'PASS' if ratio <= COLD_TARGET else 'FAIL'}"
+        )
+    return summary
+
+
 # --- report ----------------------------------------------------------------------------------------
 def report(args, facts: dict, measured: dict) -> tuple[dict, bool]:
     results, ok = measured["requests"], True
@@ -356,6 +529,7 @@ def write_json(args, facts: dict, measured: dict, summary: dict) -> Path:
         "floor": floor,
         "requests": measured["requests"],
         "rollup_alone": measured["alone"],
+        "season": measured["season"],
         "summary": summary,
         "deep_page": measured["deep_page"],
         "server": measured["workers"],
@@ -390,9 +564,15 @@ def main(argv: list[str] | None = None) -> int:
         log = OUT / f"read_path-server-{name}.log"
         with http_load.Server(f"{args.pg}/{name}?maxsize=20", log, workers) as server:
             measured = run_requests(args, facts, server, note)
+            measured["season"] = run_season(args, facts, server)
     finally:
         asyncio.run(admin(args.pg, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     summary, ok = report(args, facts, measured)
+    summary["season"] = report_season(facts, measured["season"])
+    ok = ok and all(
+        not p.get("failed_reports") and not any(e.get("failed") or e.get("bad") for e in p.get("requests", {}).values())
+        for p in measured["season"]["phases"].values()
+    )
     print(
         f"figures: {write_json(args, facts, measured, summary)} (whole benchmark {time.monotonic() - started:.0f} s, "
         f"of which the database and data set {facts['prepare_seconds']:.0f} s)"

@@ -261,7 +261,7 @@ def _write_member(
         for cat, src in sorted(pairs):
             w.w["special-groups"].writerow([id_number, name, cat.label if m % 5 else cat.number, src.label, period])
     poverty = any(cat == Category.POVERTY_ALLEVIATED for cat, _ in pairs)
-    if school and poverty and PERIODS[0] in periods and PERIODS[0] not in funded and rng.random() < 0.8:
+    if school and stage and poverty and PERIODS[0] in periods and PERIODS[0] not in funded and rng.random() < 0.8:
         reason = rng.choice(["01", "02", "04", "06", "09", "99"])
         detail = rng.choice(_REASON_DETAILS) if reason == "99" else ""
         at = dt.datetime(2024, 1, 10, 9, 0) + dt.timedelta(minutes=rng.randrange(0, 7 * 24 * 60))

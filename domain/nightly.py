@@ -14,12 +14,11 @@ import logging
 from arq.connections import ArqRedis
 
 from zizhu.domain.accounts import audit
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.accounts.scopes import ADMINS, Viewer
 from zizhu.domain.comparison import queue
 from zizhu.domain.models import ComparisonRun, NightlyTick
 from zizhu.domain.paging import page_size
 from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
-from zizhu.domain.reference.codes import Role
 from zizhu.domain.settings import SHANGHAI
 
 log = logging.getLogger("zizhu.nightly")
@@ -30,7 +29,8 @@ async def run_tick(pool: ArqRedis, day: dt.date, now: dt.datetime) -> NightlyTic
     tick, _ = await NightlyTick.get_or_create(day=day, defaults={"started_at": now})
     tick.started_at, tick.finished_at = now, None
     try:
-        tick.carried_over, tick.carry_over_error = await carry_over_legacy_reasons(queue.CRON_ACTOR, now), None
+        carried = await carry_over_legacy_reasons(queue.CRON_ACTOR, now)
+        tick.carried_over, tick.carry_over_error = carried, None  # type: ignore[assignment]  # tortoise types TextField(null=True) as str
     except Exception as exc:  # recorded; the comparisons still run on the reasons already there
         log.exception("the nightly carry-over of %s failed", day)
         tick.carried_over, tick.carry_over_error = None, f"{type(exc).__name__}: {exc}"[:2000]
@@ -56,7 +56,7 @@ def run_ids(tick: NightlyTick) -> list[int]:
 async def list_ticks(viewer: Viewer, first: int = 7) -> list[NightlyTick]:
     """The latest ticks, newest first (系统管理员)."""
     limit = page_size(first)
-    viewer.require_role(Role.ADMIN)
+    viewer.require_role(*ADMINS)
     return await NightlyTick.all().order_by("-day").limit(limit)
 
 

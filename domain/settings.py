@@ -117,7 +117,7 @@ class Settings(BaseSettings):
         return self.secret_key or _DEV_SECRET
 
 
-ENV_NAMES = tuple(f.alias for f in Settings.model_fields.values())
+ENV_NAMES = tuple(f.alias or name for name, f in Settings.model_fields.items())
 _cache: dict[tuple, Settings] = {}
 
 

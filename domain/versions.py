@@ -1,10 +1,13 @@
 """Data versions (数据版本): counters that tell a cache whether what it holds is still current.
 
-Every write that changes what the cached read path answers — a reason reported, a run published,
-a carry-over, an import — moves the `statistics` version inside its own transaction. A cached
-answer remembers the version it was computed at and is served only while the committed version is
-the same: a reader that saw the old version computed its answer before that write committed, so an
-answer is never served after the write that made it stale has committed.
+Versions are scoped: `statistics` moves with what every area depends on (a national run
+published, an import, the history carry-over) and `statistics/PP` with what changes province PP
+only (a reason reported at a school of PP, a run of PP published). Every write moves the versions
+of what it changes inside its own transaction. An answer remembers the versions of the scope it
+read (`for_province`: the global one and its province's, or for the nation the global one and the
+sum of every province's) and is served only while they are unchanged: a reader that saw the old
+versions computed its answer before that write committed, so an answer is never served after the
+write that made it stale has committed, and a write in one province never drops another's answers.
 """
 
 from __future__ import annotations
@@ -14,17 +17,50 @@ from zizhu.domain import db
 STATISTICS = "statistics"
 
 
-async def bump(client=None, name: str = STATISTICS) -> None:
-    """Move the version (call inside the writing transaction, as its last statement if possible:
-    concurrent writers queue on the row only from here to their commit)."""
+def name_of(province: str | None) -> str:
+    """The version of one province ('11'), or the global one (None or '')."""
+    if not province:
+        return STATISTICS
+    if not (len(province) == 2 and province.isdigit()):
+        raise ValueError(f"not a province code: {province!r}")
+    return f"{STATISTICS}/{province}"
+
+
+async def bump(client=None, name: str = STATISTICS, province: str | None = None) -> None:
+    """Move a version (call inside the writing transaction, as its last statement if possible:
+    concurrent writers queue on the row only from here to their commit). With `province`, that
+    province's version; else `name`."""
     await db.execute(
         "INSERT INTO data_version (name, value) VALUES (:name, 1)"
         " ON CONFLICT (name) DO UPDATE SET value = data_version.value + 1",
-        {"name": name},
+        {"name": name_of(province) if province else name},
         client=client,
     )
+
+
+async def bump_provinces(client, provinces) -> None:
+    """Move the version of each province (in code order, so concurrent writers queue, never deadlock)."""
+    for province in sorted({p for p in provinces if p and p != "00"}):
+        await bump(client, province=province)
 
 
 async def current(name: str = STATISTICS, client=None) -> int:
     rows = await db.fetch("SELECT value FROM data_version WHERE name = :name", {"name": name}, client=client)
     return int(rows[0]["value"]) if rows else 0
+
+
+async def for_province(province: str | None, client=None) -> tuple[int, int]:
+    """(global version, the province's version) — for the nation (None) the sum of every
+    province's, which moves with each of them."""
+    if province:
+        where, params = "name = :province", {"province": name_of(province)}
+    else:
+        where, params = "name LIKE :provinces", {"provinces": f"{STATISTICS}/%"}
+    rows = await db.fetch(
+        "SELECT SUM(CASE WHEN name = :g THEN value ELSE 0 END) AS g,"
+        " SUM(CASE WHEN name = :g THEN 0 ELSE value END) AS p"
+        f" FROM data_version WHERE name = :g OR {where}",
+        {"g": STATISTICS, **params},
+        client=client,
+    )
+    return (int(rows[0]["g"] or 0), int(rows[0]["p"] or 0)) if rows else (0, 0)

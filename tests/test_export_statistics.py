@@ -16,25 +16,27 @@ EXPORT = """mutation($p: String!, $r: String, $s: Stage, $rows: StatisticsRows! 
 COUNTS = "members funded unfunded reasonReported reasonPending"
 STATS = f"""query($p: String!, $r: String, $s: Stage) {{ unfundedStatistics(period: $p, regionCode: $r, stage: $s) {{
   total {{ {COUNTS} }} totalCentral {{ {COUNTS} }} totalSelfCollected {{ {COUNTS} }}
-  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} }} }}"""
+  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} byReason {{ code count }} }} }}"""
 OWN_LEVEL = f"""query($p: String!, $r: String, $s: Stage) {{ region(code: $r) {{ ownLevelStatistics(period: $p, stage: $s) {{
   total {{ {COUNTS} }} totalCentral {{ {COUNTS} }} totalSelfCollected {{ {COUNTS} }}
-  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} }} }} }}"""
+  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} byReason {{ code count }} }} }} }}"""
 SCHOOL_STATS = f"""query($p: String!, $s: Stage) {{ unfundedStatistics(period: $p, stage: $s) {{
   total {{ {COUNTS} }} totalCentral {{ {COUNTS} }} totalSelfCollected {{ {COUNTS} }}
-  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} }} }}"""
+  byCategory {{ all {{ {COUNTS} }} central {{ {COUNTS} }} selfCollected {{ {COUNTS} }} }} byReason {{ code count }} }} }}"""
 
 
 def flat(stats: dict) -> list[int]:
-    """The 14 × 3 × 5 cells of a statistics answer in the table's column order."""
+    """The 14 × 3 × 5 cells of a statistics answer, then its byReason counts, in the table's column order."""
     triples = [(stats["total"], stats["totalCentral"], stats["totalSelfCollected"])]
     triples += [(c["all"], c["central"], c["selfCollected"]) for c in stats["byCategory"]]
     keys = COUNTS.split()
-    return [counts[k] for triple in triples for counts in triple for k in keys]
+    return [counts[k] for triple in triples for counts in triple for k in keys] + [
+        r["count"] for r in stats["byReason"]
+    ]
 
 
 def table(wb) -> dict[str, tuple[str, list[int]]]:
-    """Data rows of the statistics sheet: name → (code, the 210 counts)."""
+    """Data rows of the statistics sheet: name → (code, the 210 counts and the 11 reason counts)."""
     ws = wb["统计表"]
     return {r[1]: (r[0], list(r[2:])) for r in ws.iter_rows(min_row=5, values_only=True)}
 
@@ -67,7 +69,11 @@ async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
         "未填报原因",
     ]
     assert ws.cell(row=2, column=3 + 15 * 13).value == Category.OTHER_LOW_INCOME.label
-    assert ws.max_column == 2 + 14 * 15
+    reasons = 2 + 14 * 15 + 1  # the 未资助原因分布 group: one column per reason code
+    assert ws.cell(row=2, column=reasons).value == "未资助原因分布"
+    assert ws.cell(row=3, column=reasons).value == "01 学生本人（监护人）自愿放弃/未申请"
+    assert ws.cell(row=3, column=reasons + 10).value.startswith("99 ")
+    assert ws.max_column == 2 + 14 * 15 + 11
     assert ws.freeze_panes == "C5"
 
     rows = table(wb)

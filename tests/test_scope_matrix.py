@@ -522,3 +522,35 @@ def test_every_operation_is_in_the_matrix():
     fields = [name for t in ("Query", "Mutation") for name in schema._schema.get_type(t).fields]
     missing = sorted(set(fields) - set(MATRIX) - set(COVERED_ELSEWHERE))
     assert not missing, f"operations without a scope-matrix row: {missing}"
+
+
+def _required_roles() -> dict[str, set[str]]:
+    """Root fields carrying `@requires(role: [...])` → the roles the directive names."""
+    from zizhu.api.gql.directives import Requires
+
+    found = {}
+    for type_ in (schema.query, schema.mutation):
+        for field in type_.__strawberry_definition__.fields:
+            for directive in field.directives:
+                if isinstance(directive, Requires):
+                    found[schema.config.name_converter.get_graphql_name(field)] = {r.value for r in directive.role}
+    return found
+
+
+def test_the_matrix_agrees_with_the_requires_directive():
+    """Every account whose role a field's @requires leaves out is FORBIDDEN in each of its rows."""
+    roles = {a[0]: a[1] for a in ACCOUNTS}
+    required = _required_roles()
+    assert {
+        "setTimeWindow",
+        "disableUser",
+        "recomputeUnfunded",
+        "schoolReviewPreschoolRosterEntries",
+        "authorityReviewPreschoolRosterEntries",
+        "withdrawPreschoolRosterEntries",
+    } <= set(required)
+    for op, allowed in required.items():
+        for _query, _variables, expected, default in MATRIX.get(op, []):
+            for user in ROLES:
+                if roles[user] not in allowed:
+                    assert expected.get(user, default) == "FORBIDDEN", f"{op}: {user} ({roles[user]})"

@@ -8,6 +8,8 @@ import pytest
 
 from tests.support.statements import statements
 from tests.test_comparison import P, aid, compare, enrol, member, sid
+from zizhu.domain import db
+from zizhu.domain.comparison import reason_counts
 from zizhu.domain.models import UnfundedReason
 from zizhu.domain.settings import SHANGHAI
 
@@ -54,6 +56,8 @@ async def stats_as(gql, username: str, region: str | None = None, stage: str | N
 
 
 async def reason(id_number: str, school: str, stage: str = "COMPULSORY") -> None:
+    """A reason written straight into the table, then the period's counters counted again (the
+    path of a set-based change); the report paths keep them with deltas (tests/test_reason_counts.py)."""
     await UnfundedReason.create(
         period=P,
         stage=stage,
@@ -64,6 +68,8 @@ async def reason(id_number: str, school: str, stage: str = "COMPULSORY") -> None
         reported_by="test",
         reported_at=dt.datetime(2024, 1, 5, tzinfo=SHANGHAI),
     )
+    async with db.transaction() as tx:
+        await reason_counts.rebuild_period(tx, P)
 
 
 async def test_region_rollups_county_city_province_nation(world, gql):

@@ -13,6 +13,7 @@ from typing import Any
 
 import arq
 from arq import cron, func
+from arq.typing import WorkerSettingsBase
 from tortoise import Tortoise
 
 from zizhu.domain import db
@@ -52,15 +53,15 @@ FUNCTIONS = [
 NIGHTLY = cron(nightly_compare, hour=2, minute=0, unique=True, keep_result=KEEP_RESULT_S, max_tries=1)
 
 
-class WorkerSettings:
+class WorkerSettings(WorkerSettingsBase):  # arq's protocol, named so its attribute types apply
     """The queue name and Redis come from the settings when the worker starts (run_worker)."""
 
     functions = FUNCTIONS
     cron_jobs = (NIGHTLY,)  # arq reads it as a sequence
     timezone = SHANGHAI
     keep_result = KEEP_RESULT_S
-    on_startup = startup
-    on_shutdown = shutdown
+    on_startup = staticmethod(startup)  # a hook, not a method
+    on_shutdown = staticmethod(shutdown)
 
 
 def run_worker() -> None:

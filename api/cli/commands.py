@@ -1,4 +1,4 @@
-"""The `zizhu` command line (命令行): serve, worker, migrate, demo, import, compare, carry-over, …
+"""The `zizhu` command line (命令行): serve, worker, migrate, demo, import, compare, carry-over, verify-counts, …
 
 Each subcommand is one `add_*` function registered with `@subcommand`: it declares its parser
 (help for every option, choices, defaults) and the `run_*` function that carries it out. Adding a
@@ -312,6 +312,30 @@ def add_carry_over(sub) -> None:
     p.set_defaults(func=run_carry_over)
 
 
+def run_verify_counts(args) -> int:
+    from zizhu.domain.comparison.reason_counts import KEY, recount
+
+    differences = _run_with_database(recount)
+    for d in differences:
+        where = " ".join(f"{k}={d[k]}" for k in KEY)
+        print(f"不一致：{where} 计数器={d['stored']} 重新统计={d['counted']}")
+    if differences:
+        print(f"原因计数器与重新统计有 {len(differences)} 处不一致")
+        return 1
+    print("原因计数器与重新统计一致")
+    return 0
+
+
+@subcommand
+def add_verify_counts(sub) -> None:
+    p = sub.add_parser(
+        "verify-counts",
+        help="从已发布的未资助名单和未资助原因重新统计原因数，与原因计数器逐项比较（有不一致时退出码为 1）",
+        formatter_class=HelpFormatter,
+    )
+    p.set_defaults(func=run_verify_counts)
+
+
 def run_template(args) -> int:
     from zizhu.domain.exports.templates import template_bytes
 
@@ -349,6 +373,45 @@ def add_export_schema(sub) -> None:
     p = sub.add_parser("export-schema", help="输出 GraphQL SDL", formatter_class=HelpFormatter)
     p.add_argument("--output", "-o", default="-", help="写入的文件；- 表示标准输出")
     p.set_defaults(func=run_export_schema)
+
+
+def run_schema_changes(args) -> int:
+    from zizhu.api.cli import schema_changes
+
+    against = Path(args.against) if args.against else schema_changes.latest_release()
+    if against is None:
+        print(f"{schema_changes.RELEASES} 中没有已发布版本的 SDL（release-<版本>.graphql），无从比较")
+        return 1
+    old, new = against.read_text(encoding="utf-8"), Path(args.schema).read_text(encoding="utf-8")
+    changelog = Path(args.changelog).read_text(encoding="utf-8") if Path(args.changelog).exists() else ""
+    breaks = schema_changes.breaking_changes(old, new, changelog)
+    for note in schema_changes.dangerous_changes(old, new):
+        print(f"注意（不破坏现有请求）：{note}")
+    for b in breaks:
+        print(f"{'已记录' if b.recorded else '未记录'}的不兼容变更 {b.coordinate}：{b.description}")
+    missing = [b for b in breaks if not b.recorded]
+    if missing:
+        print(
+            f"{args.changelog} 的 Unreleased 一节须写明以上未记录的不兼容变更（写出其名称，如 {missing[0].coordinate}）"
+        )
+        return 1
+    print(
+        f"{args.schema} 与 {against} 相比：" + (f"{len(breaks)} 处不兼容变更，均已记录" if breaks else "没有不兼容变更")
+    )
+    return 0
+
+
+@subcommand
+def add_schema_changes(sub) -> None:
+    p = sub.add_parser(
+        "schema-changes",
+        help="检查 schema.graphql 相对上一发布版本的不兼容变更是否都记入 CHANGELOG.md（持续集成用）",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--schema", default="schema.graphql", help="当前的 SDL")
+    p.add_argument("--against", help="上一发布版本的 SDL；默认为 docs/schema 中版本最新的 release-<版本>.graphql")
+    p.add_argument("--changelog", default="CHANGELOG.md", help="变更记录")
+    p.set_defaults(func=run_schema_changes)
 
 
 # --- accounts -----------------------------------------------------------------------------

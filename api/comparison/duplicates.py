@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 import strawberry
 from strawberry.types import Info
 
 from zizhu.api.gql.enums import Stage
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
 from zizhu.domain.comparison import duplicates
 
 
 @strawberry.type(description="重复学籍学生在读的一所学校")
-class DuplicateEnrolmentSchool:
+class DuplicateEnrolmentSchool(FromDomain):
     school_code: str = strawberry.field(description="学校标识码")
     school_name: str = strawberry.field(description="学校名称")
     region_code: str = strawberry.field(description="学校的主管行政区划代码")
@@ -20,31 +23,21 @@ class DuplicateEnrolmentSchool:
 
 
 @strawberry.type(description="同一学段有多条在读学籍的特殊群体学生：比对只计入其中一所学校")
-class DuplicateEnrolment:
+class DuplicateEnrolment(FromDomain):
     id_number: str = strawberry.field(description="身份证件号（脱敏）")
     name: str
     stage: Stage
     chosen_school_code: str = strawberry.field(description="计入的学校，未资助原因由该校填报")
     schools: list[DuplicateEnrolmentSchool] = strawberry.field(description="全部在读学校，计入的学校在前")
 
-
-def _duplicate(d: duplicates.DuplicateEnrolment) -> DuplicateEnrolment:
-    return DuplicateEnrolment(
-        id_number=d.id_number,
-        name=d.name,
-        stage=d.stage,
-        chosen_school_code=d.chosen_school.school_code,
-        schools=[
-            DuplicateEnrolmentSchool(
-                school_code=s.school_code,
-                school_name=s.school_name,
-                region_code=s.region_code,
-                region_name=s.region_name,
-                chosen=s.chosen,
-            )
-            for s in d.schools
-        ],
-    )
+    @classmethod
+    def from_domain(cls, obj: duplicates.DuplicateEnrolment, /, **values: Any) -> Self:
+        return super().from_domain(
+            obj,
+            chosen_school_code=obj.chosen_school.school_code,
+            schools=[DuplicateEnrolmentSchool.from_domain(s) for s in obj.schools],
+            **values,
+        )
 
 
 @strawberry.type
@@ -64,4 +57,4 @@ class DuplicateEnrolmentQuery:
         async def count() -> int:
             return await duplicates.count_duplicate_enrolments(viewer, period, region_code=region_code)
 
-        return connection(items, more, lambda d: d.row_id, _duplicate, after, count)
+        return connection(items, more, lambda d: d.row_id, DuplicateEnrolment.from_domain, after, count)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Self
 
 import strawberry
 from strawberry.types import Info
 
-from zizhu.api.comparison.runs import ComparisonRun, _run
+from zizhu.api.comparison.runs import ComparisonRun
+from zizhu.api.gql.directives import RoleGuard
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.domain import nightly
+from zizhu.domain.accounts.scopes import ADMINS
 from zizhu.domain.models import NightlyTick as TickRow
 
 
 @strawberry.type(description="每日 02:00 比对：先继承历史原因，再为每个有效资助周期排队比对")
-class NightlyTick:
+class NightlyTick(FromDomain):
     day: dt.date = strawberry.field(description="日期（Asia/Shanghai）")
     started_at: dt.datetime = strawberry.field(description="开始时间")
     finished_at: dt.datetime | None = strawberry.field(description="完成时间；为空表示未完成（如任务队列不可用）")
@@ -23,23 +27,16 @@ class NightlyTick:
 
     @strawberry.field(description="本次排队的比对批次及其状态（已清理的批次不再列出）")
     async def runs(self) -> list[ComparisonRun]:
-        return [_run(r) for r in await nightly.runs_of_ids(self.run_ids)]
+        return [ComparisonRun.from_domain(r) for r in await nightly.runs_of_ids(self.run_ids)]
 
-
-def _tick(t: TickRow) -> NightlyTick:
-    return NightlyTick(
-        day=t.day,
-        started_at=t.started_at,
-        finished_at=t.finished_at,
-        carried_over=t.carried_over,
-        carry_over_error=t.carry_over_error,
-        run_ids=nightly.run_ids(t),
-    )
+    @classmethod
+    def from_domain(cls, obj: TickRow, /, **values: Any) -> Self:
+        return super().from_domain(obj, run_ids=nightly.run_ids(obj), **values)
 
 
 @strawberry.type
 class NightlyQuery:
-    @strawberry.field(description="最近的每日比对（系统管理员），新的在前")
+    @strawberry.field(description="最近的每日比对（系统管理员），新的在前", extensions=[RoleGuard(*ADMINS)])
     async def nightly_ticks(self, info: Info, first: int = 7) -> list[NightlyTick]:
         viewer = await info.context.viewer()
-        return [_tick(t) for t in await nightly.list_ticks(viewer, first)]
+        return [NightlyTick.from_domain(t) for t in await nightly.list_ticks(viewer, first)]

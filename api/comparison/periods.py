@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Self
 
 import strawberry
 from strawberry.types import Info
 
+from zizhu.api.gql.directives import RoleGuard
+from zizhu.api.gql.from_domain import FromDomain
+from zizhu.domain.accounts.scopes import ADMINS
 from zizhu.domain.comparison import schedule as periods_active
+from zizhu.domain.models import Period
 from zizhu.domain.reference.periods import parse_semester
 
 
 @strawberry.type(description="资助周期")
-class FundingPeriod:
+class FundingPeriod(FromDomain):
     code: str
     label: str
     start_date: dt.date
@@ -20,16 +25,9 @@ class FundingPeriod:
     force_active: bool = strawberry.field(description="管理员标记为有效（即使不在起止日期内）")
     is_active: bool = strawberry.field(description="今天（Asia/Shanghai）是否参加每日02:00比对")
 
-
-def _period(p, today: dt.date) -> FundingPeriod:
-    return FundingPeriod(
-        code=p.code,
-        label=parse_semester(p.code).label,
-        start_date=p.start_date,
-        end_date=p.end_date,
-        force_active=p.force_active,
-        is_active=p.force_active or p.start_date <= today <= p.end_date,
-    )
+    @classmethod
+    def from_domain(cls, obj: Period, /, **values: Any) -> Self:
+        return super().from_domain(obj, label=parse_semester(obj.code).label, **values)
 
 
 @strawberry.type
@@ -39,12 +37,17 @@ class PeriodQuery:
         await info.context.viewer()
         today = periods_active.shanghai_today(info.context.now())
         await periods_active.ensure_semester(today)
-        return [_period(p, today) for p in await periods_active.list_periods()]
+        return [
+            FundingPeriod.from_domain(p, is_active=periods_active.is_active(p, today))
+            for p in await periods_active.list_periods()
+        ]
 
 
 @strawberry.type
 class PeriodMutation:
-    @strawberry.mutation(description="设置资助周期的起止日期或标记为有效（系统管理员）")
+    @strawberry.mutation(
+        description="设置资助周期的起止日期或标记为有效（系统管理员）", extensions=[RoleGuard(*ADMINS)]
+    )
     async def set_period(
         self,
         info: Info,
@@ -57,4 +60,5 @@ class PeriodMutation:
         period = await periods_active.configure_period(
             viewer, code, start_date=start_date, end_date=end_date, force_active=force_active
         )
-        return _period(period, periods_active.shanghai_today(info.context.now()))
+        today = periods_active.shanghai_today(info.context.now())
+        return FundingPeriod.from_domain(period, is_active=periods_active.is_active(period, today))

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
+from zizhu.api.gql.directives import RoleGuard
 from zizhu.api.gql.enums import Category, ChangeKind, RunStatus, RunTrigger, Stage
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
+from zizhu.domain.accounts.scopes import ADMINS
 from zizhu.domain.comparison import changes as run_changes
 from zizhu.domain.comparison import runs
 from zizhu.domain.errors import NotFound
@@ -20,7 +24,7 @@ from zizhu.domain.models import ComparisonRun as RunRow
 
 @node_type
 @strawberry.type(description="比对变动：本批次新增未资助或新获资助的学生")
-class StudentChange(relay.Node):
+class StudentChange(FromDomain, relay.Node):
     pk: strawberry.Private[int]
     kind: ChangeKind
     id_number: str = strawberry.field(description="身份证件号（本校以外脱敏）")
@@ -28,6 +32,10 @@ class StudentChange(relay.Node):
     school_code: str
     stage: Stage
     categories: list[Category] = strawberry.field(description="该学生的特殊群体类型（名单历史已清理时为空）")
+
+    @classmethod
+    def from_domain(cls, obj: run_changes.StudentChange, /, **values: Any) -> Self:
+        return super().from_domain(obj, pk=obj.row_id, **values)
 
     @classmethod
     def resolve_id(cls, root: StudentChange, *, info: Info) -> str:
@@ -38,24 +46,12 @@ class StudentChange(relay.Node):
         viewer = await info.context.viewer()
         keys = int_keys(node_ids)
         found = await run_changes.changes_by_ids(viewer, keys)
-        return [_change(found[k]) if k in found else None for k in keys]
-
-
-def _change(c: run_changes.StudentChange) -> StudentChange:
-    return StudentChange(
-        pk=c.row_id,
-        kind=c.kind,
-        id_number=c.id_number,
-        name=c.name,
-        school_code=c.school_code,
-        stage=c.stage,
-        categories=c.categories,
-    )
+        return [StudentChange.from_domain(found[k]) if k in found else None for k in keys]
 
 
 @node_type
 @strawberry.type(description="比对批次：一次特殊群体学生与资助名单的比对")
-class ComparisonRun(relay.Node):
+class ComparisonRun(FromDomain, relay.Node):
     pk: strawberry.Private[int]
     period: str
     province: str = strawberry.field(description="省份代码；空表示全国")
@@ -95,13 +91,19 @@ class ComparisonRun(relay.Node):
     error: str | None
 
     @classmethod
+    def from_domain(cls, obj: RunRow, /, **values: Any) -> Self:
+        return super().from_domain(
+            obj, pk=obj.id, trigger=RunTrigger(obj.trigger), status=RunStatus(obj.status), **values
+        )
+
+    @classmethod
     def resolve_id(cls, root: ComparisonRun, *, info: Info) -> str:
         return str(root.pk)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        return await in_scope(int_keys(node_ids), lambda key: runs.get_run(viewer, key), _run)
+        return await in_scope(int_keys(node_ids), lambda key: runs.get_run(viewer, key), ComparisonRun.from_domain)
 
     @strawberry.field(description="本批次的变动名单：新增未资助或新获资助的学生，按本账号范围（学校只见本校）")
     async def changes(
@@ -113,32 +115,7 @@ class ComparisonRun(relay.Node):
         async def count() -> int:
             return await run_changes.count_changes(viewer, self.pk, kind)
 
-        return connection(items, more, lambda c: c.row_id, _change, after, count)
-
-
-def _run(r: RunRow) -> ComparisonRun:
-    return ComparisonRun(
-        pk=r.id,
-        period=r.period,
-        province=r.province,
-        trigger=RunTrigger(r.trigger),
-        requested_by=r.requested_by,
-        status=RunStatus(r.status),
-        published=r.published,
-        queued_at=r.queued_at,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
-        attempts=r.attempts,
-        members=r.members,
-        matched=r.matched,
-        unmatched=r.unmatched,
-        duplicate_enrolments=r.duplicate_enrolments,
-        funded=r.funded,
-        unfunded=r.unfunded,
-        newly_unfunded=r.newly_unfunded,
-        newly_funded=r.newly_funded,
-        error=r.error,
-    )
+        return connection(items, more, lambda c: c.row_id, StudentChange.from_domain, after, count)
 
 
 def _run_id(value: strawberry.ID) -> int:
@@ -153,7 +130,7 @@ class ComparisonRunQuery:
     @strawberry.field(description="一个比对批次的进度与结果")
     async def comparison_run(self, info: Info, id: strawberry.ID) -> ComparisonRun:
         viewer = await info.context.viewer()
-        return _run(await runs.get_run(viewer, _run_id(id)))
+        return ComparisonRun.from_domain(await runs.get_run(viewer, _run_id(id)))
 
     @strawberry.field(description="某资助周期的比对批次，最新的在前")
     async def comparison_runs(
@@ -165,12 +142,14 @@ class ComparisonRunQuery:
         async def count() -> int:
             return await runs.count_runs(viewer, period)
 
-        return connection(items, more, lambda r: r.id, _run, after, count)
+        return connection(items, more, lambda r: r.id, ComparisonRun.from_domain, after, count)
 
 
 @strawberry.type
 class ComparisonRunMutation:
-    @strawberry.mutation(description="重新比对（系统管理员）：排队一次比对，返回排队中的批次")
+    @strawberry.mutation(
+        description="重新比对（系统管理员）：排队一次比对，返回排队中的批次", extensions=[RoleGuard(*ADMINS)]
+    )
     async def recompute_unfunded(self, info: Info, period: str) -> ComparisonRun:
         viewer = await info.context.viewer()
-        return _run(await runs.recompute(viewer, period))
+        return ComparisonRun.from_domain(await runs.recompute(viewer, period))

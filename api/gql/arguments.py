@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from strawberry.extensions import FieldExtension
+from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
 from zizhu.domain.reference import inputs
@@ -47,11 +48,12 @@ class ArgumentBounds(FieldExtension):
             name = _camel(python_name)
             _check(self.field_name, name, value, name)
 
-    def resolve(self, next_, source: Any, info, /, **kwargs: Any) -> Any:
+    # positional-only, unlike FieldExtension's: a field may take an argument named `source` or `info`
+    def resolve(self, next_, source: Any, info, /, **kwargs: Any) -> Any:  # type: ignore[override]
         self.check(kwargs)
         return next_(source, info, **kwargs)
 
-    async def resolve_async(self, next_, source: Any, info, /, **kwargs: Any) -> Any:
+    async def resolve_async(self, next_, source: Any, info, /, **kwargs: Any) -> Any:  # type: ignore[override]
         self.check(kwargs)
         return await next_(source, info, **kwargs)
 
@@ -63,6 +65,6 @@ def bound_arguments(*types: type) -> None:
     the bounds are checked before any other extension (the window guard reads arguments too).
     """
     for type_ in types:
-        for field in type_.__strawberry_definition__.fields:
+        for field in get_object_definition(type_, strict=True).fields:
             if field.arguments and not any(isinstance(e, ArgumentBounds) for e in field.extensions):
                 field.extensions = [*field.extensions, ArgumentBounds()]

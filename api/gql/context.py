@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.accounts.users import viewer_from_token
@@ -31,7 +31,7 @@ def bearer_token(headers) -> str:
 
 @dataclass
 class Context:
-    request: Request | None
+    request: HTTPConnection | None  # the HTTP request (a WebSocket is never served)
     response: Any = None
     clock: Clock = system_clock
     loaders: dict[str, Any] = field(default_factory=dict)

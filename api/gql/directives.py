@@ -1,11 +1,14 @@
-"""The `@window(action: ENTRY|SCHOOL_REVIEW|AUTHORITY_REVIEW)` schema directive and the field extension that enforces it.
+"""The schema directives `@requires(role: [...])` and
+`@window(action: ENTRY|SCHOOL_REVIEW|AUTHORITY_REVIEW)`, each attached and enforced by one field extension.
 
-A schema directive is only metadata in the SDL; `WindowGuard` attaches it to the field (so
-schema.graphql shows which window guards which mutation) and checks, before the resolver runs,
-that the window is open on the server's clock (`info.context.now()`) for the province of the school
-concerned. The domain service checks the same window again as the last step of its committing
-transaction. Each action guards its own mutations: ENTRY the school's entry (add, edit, delete,
-import, submit, withdraw), SCHOOL_REVIEW the school review, AUTHORITY_REVIEW the authority review.
+A schema directive is only metadata in the SDL; the guard attaches it to the field (so
+schema.graphql shows who may call a field and which window guards it) and checks it before the
+resolver runs: `RoleGuard` the viewer's role (FORBIDDEN), `WindowGuard` that the window is open on
+the server's clock (`info.context.now()`) for the province of the school concerned. The domain
+services check the same rules again (the role lists are theirs; a window as the last step of the
+committing transaction), so every caller is held to them. Each window action guards its own mutations:
+ENTRY the school's entry (add, edit, delete, import, submit, withdraw), SCHOOL_REVIEW the school
+review, AUTHORITY_REVIEW the authority review.
 """
 
 from __future__ import annotations
@@ -19,13 +22,41 @@ from strawberry.schema_directive import Location
 from strawberry.types import Info
 from strawberry.types.field import StrawberryField
 
-from zizhu.api.gql.enums import WindowAction
+from zizhu.api.gql.enums import Role, WindowAction
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.reference import codes
 from zizhu.domain.roster import windows
 
 # (viewer, resolver arguments) → the (period, project, province) whose window guards the call
 Targets = Callable[[Viewer, codes.WindowAction, dict[str, Any]], Awaitable[Iterable[tuple[str, str, str]]]]
+
+
+@strawberry.schema_directive(
+    name="requires",
+    locations=[Location.FIELD_DEFINITION],
+    description="只有这些角色的账号可以调用；其他角色得到 FORBIDDEN",
+)
+class Requires:
+    role: list[Role]
+
+
+class RoleGuard(FieldExtension):
+    """Attach `@requires(role: [...])` to the field and refuse any other role (FORBIDDEN).
+
+    Strawberry runs the last extension listed first: list it after a `WindowGuard`.
+    """
+
+    def __init__(self, *roles: codes.Role) -> None:
+        self.roles = tuple(codes.Role(r) for r in roles)
+
+    def apply(self, field: StrawberryField) -> None:
+        if not any(isinstance(d, Requires) for d in field.directives):
+            field.directives = [Requires(role=list(self.roles)), *field.directives]  # who, then when
+
+    async def resolve_async(self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any) -> Any:
+        viewer = await info.context.viewer()
+        viewer.require_role(*self.roles)
+        return await next_(source, info, **kwargs)
 
 
 @strawberry.schema_directive(

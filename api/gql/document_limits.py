@@ -47,7 +47,7 @@ _CLOSING = {TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R}
 
 
 def limit_error(message: str, limit: str, value: int | None = None, nodes=None) -> GraphQLError:
-    extensions = {"code": "VALIDATION", "limit": limit}
+    extensions: dict[str, object] = {"code": "VALIDATION", "limit": limit}
     if value is not None:
         extensions["max"] = value
     return GraphQLError(message, nodes, extensions=extensions)

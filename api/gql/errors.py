@@ -1,18 +1,55 @@
-"""Error shaping: domain errors carry extensions.code; anything unexpected is masked and logged."""
+"""Error shaping: domain errors carry extensions.code; anything unexpected is masked and logged.
+
+`ErrorCode` lists every code an answer can carry: the domain's error classes' codes, then the API's
+own two. It is in the schema (and in `codeLists.errorCodes`), so clients and a schema diff see it.
+"""
 
 from __future__ import annotations
 
 import logging
+from enum import Enum
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from zizhu.api.gql.enums import enum_values
 from zizhu.domain import db
 from zizhu.domain.errors import DomainError, TimedOut
 
 log = logging.getLogger("zizhu.api")
 MASKED_MESSAGE = "服务器内部错误，请稍后重试"
 TIMEOUT_MESSAGE = "数据库繁忙，查询超时，请稍后重试"
+GRAPHQL_VALIDATION = "GRAPHQL_VALIDATION"
+INTERNAL = "INTERNAL"
+API_CODES = {
+    GRAPHQL_VALIDATION: "请求不合 GraphQL 语法或本 schema（字段、参数、变量类型）",
+    INTERNAL: "服务器内部错误（详情只记在服务器日志中）",
+}
+
+
+def error_codes() -> dict[str, str]:
+    """Every code an answer can carry → its label: each domain error class's, then the API's own."""
+    found: dict[str, str] = {}
+    pending: list[type[DomainError]] = [DomainError]
+    while pending:
+        cls = pending.pop(0)
+        found.setdefault(cls.code, cls.label)
+        pending.extend(cls.__subclasses__())
+    return {**found, **API_CODES}
+
+
+def _error_code_enum() -> type[Enum]:
+    labels = error_codes()
+    # the members come from the error classes, known only when the module runs
+    members: type[Enum] = Enum("ErrorCode", {code: code for code in labels})  # type: ignore[misc]
+    enum = strawberry.enum(members, description="错误代码：errors[].extensions.code")
+    for value in enum_values(enum):
+        value.description = labels[value.name]
+    return enum
+
+
+ErrorCode = _error_code_enum()
 
 
 def _domain_error(error: GraphQLError) -> DomainError | None:
@@ -32,7 +69,7 @@ def _put_code(error: GraphQLError) -> None:
         error.extensions = {"code": domain.code, **domain.extensions}
     elif not should_mask(error) and "code" not in (error.extensions or {}):
         # GraphQL's own errors: syntax, validation, variable coercion
-        error.extensions = {"code": "GRAPHQL_VALIDATION", **(error.extensions or {})}
+        error.extensions = {"code": GRAPHQL_VALIDATION, **(error.extensions or {})}
 
 
 class DomainErrorCodes(SchemaExtension):
@@ -46,7 +83,7 @@ class DomainErrorCodes(SchemaExtension):
 
 
 def masked(error: GraphQLError) -> GraphQLError:
-    return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL"})
+    return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": INTERNAL})
 
 
 def code_every_error(errors: list[GraphQLError] | None) -> list[GraphQLError] | None:

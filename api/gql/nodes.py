@@ -10,21 +10,25 @@ take its global ID, or the bare key as before.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 import strawberry
 from strawberry import relay
 from strawberry.relay import GlobalID
 from strawberry.types import Info
+from strawberry.types.base import get_object_definition
+from strawberry.utils.await_maybe import await_maybe
 
 from zizhu.domain.errors import Forbidden, NotFound, ValidationFailed
 
 MAX_NODES = 100
-NODE_TYPES: dict[str, type] = {}
+NODE_TYPES: dict[str, type[relay.Node]] = {}
+N = TypeVar("N", bound=type[relay.Node])
 
 
-def node_type(cls: type) -> type:
+def node_type(cls: N) -> N:
     """Register a Strawberry type implementing Node so `node(id)` can find it (class decorator)."""
-    NODE_TYPES[cls.__strawberry_definition__.name] = cls
+    NODE_TYPES[get_object_definition(cls, strict=True).name] = cls
     return cls
 
 
@@ -82,11 +86,11 @@ async def _resolve(info: Info, ids: list[strawberry.ID]) -> list[relay.Node]:
         if gid.type_name not in NODE_TYPES:
             raise NotFound(f"未找到对象 {value}", id=value)
         parsed.append(gid)
-    found: dict[tuple[str, str], object] = {}
+    found: dict[tuple[str, str], relay.Node | None] = {}
     for type_name in dict.fromkeys(g.type_name for g in parsed):
         keys = list(dict.fromkeys(g.node_id for g in parsed if g.type_name == type_name))
         try:
-            nodes = await NODE_TYPES[type_name].resolve_nodes(info=info, node_ids=keys, required=False)
+            nodes = await await_maybe(NODE_TYPES[type_name].resolve_nodes(info=info, node_ids=keys, required=False))
         except (Forbidden, NotFound):  # a role that may not see the type sees nothing of it
             nodes = [None] * len(keys)
         found.update({(type_name, k): n for k, n in zip(keys, nodes)})

@@ -3,11 +3,14 @@
 A query operation whose root fields are all in `CACHEABLE` (statistics, regions and schools with
 their rollups, the unfunded list, code lists) is answered from memory when the same document, variables and
 operation name were answered before for a viewer of the same scope (role, scope code, stages: the
-same data and the same ID masking) at the same data version. The version (`zizhu.domain.versions`)
-is read before the answer is computed and moves inside the transaction of every write that changes
-what these fields show — reasons reported or carried over, runs published, imports — so an answer
-is never served after the write that made it stale has committed. Answers with errors are never
-kept. The store is a per-process LRU bounded in bytes; several server processes each keep their own.
+same data and the same ID masking) at the same data versions. The versions (`zizhu.domain.versions`)
+of the viewer's scope — the global one and its province's, or for a nationwide scope every
+province's — are read before the answer is computed and move inside the transaction of every
+write that changes what these fields show — reasons reported or carried over, runs published,
+imports — so an answer is never served after the write that made it stale has committed, and a
+write in one province never drops another province's answers. Concurrent identical requests at
+the same versions share one computation (single-flight). Answers with errors are never kept. The
+store is a per-process LRU bounded in bytes; several server processes each keep their own.
 
 Fields reachable from the cacheable roots may only read data whose writers move the version; a
 document that selects one of `UNCACHEABLE_FIELDS` anywhere (the preschool roster overview under
@@ -16,10 +19,13 @@ document that selects one of `UNCACHEABLE_FIELDS` anywhere (the preschool roster
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
+from typing import TypeVar
 
 from graphql import BREAK, FieldNode, GraphQLError, OperationDefinitionNode, OperationType, Visitor, parse, visit
 
@@ -30,6 +36,7 @@ CACHEABLE = frozenset({"unfundedStatistics", "region", "school", "unfundedStuden
 UNCACHEABLE_FIELDS = frozenset({"preschoolRoster"})
 MAX_CACHED_DOCUMENT = 16_384  # characters; larger documents are executed, never parsed here
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=512)
@@ -59,6 +66,14 @@ def _is_cacheable(query: str, operation_name: str | None) -> bool:
     return not found
 
 
+def province_of(viewer: Viewer) -> str | None:
+    """The province a viewer's scope lies in (None: the nation)."""
+    code = viewer.scope_code
+    if viewer.is_school:
+        return code[2:4]
+    return None if code[:2] == "00" else code[:2]
+
+
 def scope_of(viewer: Viewer) -> tuple:
     """What an answer may depend on of the viewer: never the username."""
     return viewer.role.value, viewer.scope_code, tuple(s.value for s in viewer.stages)
@@ -70,8 +85,22 @@ class ResponseCache:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self.entries: OrderedDict[str, tuple[object, bytes]] = OrderedDict()
         self.hits = self.misses = 0
+        self.computations = 0  # answers computed (not served from memory nor joined in flight)
+        self.in_flight: dict[tuple[str, object], asyncio.Future] = {}
+
+    async def single_flight(self, key: str, version, compute: Callable[[], Awaitable[T]]) -> T:
+        """The result of `compute()` for (key, version), computed once for every concurrent caller:
+        the first caller's computation runs as its own task, so cancelling any caller (the first
+        included) cancels only its wait; its exception goes to every caller and nothing is kept."""
+        flight = self.in_flight.get((key, version))
+        if flight is None:
+            self.computations += 1
+            flight = asyncio.ensure_future(compute())
+            self.in_flight[(key, version)] = flight
+            flight.add_done_callback(lambda _: self.in_flight.pop((key, version), None))
+        return await asyncio.shield(flight)
 
     @staticmethod
     def key_for(viewer: Viewer, query: str | None, variables: dict | None, operation_name: str | None) -> str | None:
@@ -82,10 +111,12 @@ class ResponseCache:
         return hashlib.sha256(material.encode()).hexdigest()
 
     @staticmethod
-    async def version() -> int:
-        return await versions.current()
+    async def version(viewer: Viewer) -> tuple[int, int]:
+        """The versions of what the viewer's answers may read: the global one and its province's
+        (for a nationwide scope, the sum of every province's)."""
+        return await versions.for_province(province_of(viewer))
 
-    def get(self, key: str, version: int) -> bytes | None:
+    def get(self, key: str, version) -> bytes | None:
         entry = self.entries.get(key)
         if entry is None or entry[0] != version:
             self.misses += 1
@@ -94,7 +125,7 @@ class ResponseCache:
         self.hits += 1
         return entry[1]
 
-    def put(self, key: str, version: int, body: bytes) -> None:
+    def put(self, key: str, version, body: bytes) -> None:
         if len(body) > self.max_bytes // 8:
             return
         old = self.entries.pop(key, None)

@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from zizhu.api.gql.enums import Stage
-from zizhu.api.statistics.types import UnfundedStatistics, _statistics
+from zizhu.api.statistics.types import UnfundedStatistics
 from zizhu.domain.models import Region as RegionRow
 from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
@@ -45,7 +45,7 @@ class StatisticsLoads:
         found = [self._find(p, s, a) for p, s, a in keys]
         for _, done in {id(f): f for f in found}.values():
             await done
-        return [_statistics(figures.of(area)) for (figures, _), (_, _, area) in zip(found, keys)]
+        return [UnfundedStatistics.from_domain(figures.of(area)) for (figures, _), (_, _, area) in zip(found, keys)]
 
 
 class RegionTree:
@@ -71,7 +71,8 @@ class RegionTree:
                 query = query.filter(code__gte=prefix, code__lt=prefix[:-1] + chr(ord(prefix[-1]) + 1))
             children: dict[str, list[RegionRow]] = defaultdict(list)
             for row in await query.order_by("code"):
-                children[row.parent_code].append(row)
+                if row.parent_code is not None:  # the nation is no region's child
+                    children[row.parent_code].append(row)
             self.loads.append((prefix, children))
         return [self._find(p) or [] for p in parents]
 

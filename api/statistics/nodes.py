@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 from strawberry.types import Info
 
 from zizhu.api.gql.enums import RegionLevel, Stage
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.nodes import in_scope, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
 from zizhu.api.roster import RegionPreschoolRoster, region_preschool_roster
@@ -17,7 +19,6 @@ from zizhu.api.statistics.loaders import RegionTree, _area_statistics, _loader, 
 from zizhu.api.statistics.types import UnfundedStatistics
 from zizhu.domain.errors import Forbidden, NotFound
 from zizhu.domain.models import Region as RegionRow
-from zizhu.domain.models import School as SchoolRow
 from zizhu.domain.paging import page_size
 from zizhu.domain.statistics import figures as stats
 from zizhu.domain.statistics import schools as school_lists
@@ -26,7 +27,7 @@ from zizhu.domain.statistics import trends
 
 @node_type
 @strawberry.type(description="学校（学校标识码、名称、主管区划、开设学段）及其未资助情况统计")
-class School(relay.Node):
+class School(FromDomain, relay.Node):
     code: str = strawberry.field(description="学校标识码")
     name: str = strawberry.field(description="学校名称")
     region_code: str = strawberry.field(description="主管行政区划代码")
@@ -38,11 +39,13 @@ class School(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        return await in_scope(node_ids, viewer.school, _school, missing=(Forbidden, NotFound))
+        return await in_scope(node_ids, viewer.school, School.from_domain, missing=(Forbidden, NotFound))
 
     @strawberry.field(description="主管行政区划")
     async def region(self, info: Info) -> Region:
-        return _region(await _loader(info, "region-by-code", lambda: _regions_by_code).load(self.region_code))
+        return Region.from_domain(
+            await _loader(info, "region-by-code", lambda: _regions_by_code).load(self.region_code)
+        )
 
     @strawberry.field(description="学校有在籍学生的学段")
     async def stages(self, info: Info) -> list[Stage]:
@@ -55,7 +58,8 @@ class School(relay.Node):
     @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本校的人数，从早到晚")
     async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:
         viewer = await info.context.viewer()
-        return _trend(await trends.trend_for(period, stats.Area("school", self.code), viewer.visible_stages(stage)))
+        points = await trends.trend_for(period, stats.Area("school", self.code), viewer.visible_stages(stage))
+        return [TrendPoint.from_domain(p) for p in points]
 
 
 async def _regions_by_code(codes: list[str]) -> list[RegionRow]:
@@ -63,38 +67,29 @@ async def _regions_by_code(codes: list[str]) -> list[RegionRow]:
     return [rows[c] for c in codes]
 
 
-def _school(row: SchoolRow) -> School:
-    return School(code=row.code, name=row.name, region_code=row.region_code)
-
-
 @strawberry.type(description="未资助变化趋势中的一点：一个已发布比对批次时的人数")
-class TrendPoint:
+class TrendPoint(FromDomain):
     run_id: strawberry.ID = strawberry.field(description="比对批次（其名单历史可能已被清理）")
     computed_at: dt.datetime = strawberry.field(description="该批次完成时间")
     members: int = strawberry.field(description="特殊群体学生数")
     funded: int = strawberry.field(description="已资助")
     unfunded: int = strawberry.field(description="未资助")
 
-
-def _trend(points: list[trends.TrendPoint]) -> list[TrendPoint]:
-    return [
-        TrendPoint(
-            run_id=strawberry.ID(str(p.run_id)),
-            computed_at=p.computed_at,
-            members=p.members,
-            funded=p.funded,
-            unfunded=p.unfunded,
-        )
-        for p in points
-    ]
+    @classmethod
+    def from_domain(cls, obj: trends.TrendPoint, /, **values: Any) -> Self:
+        return super().from_domain(obj, run_id=strawberry.ID(str(obj.run_id)), **values)
 
 
 @node_type
 @strawberry.type(description="行政区划及其未资助情况逐级汇总")
-class Region(relay.Node):
+class Region(FromDomain, relay.Node):
     code: str
     name: str
     level: RegionLevel = strawberry.field(description="级别")
+
+    @classmethod
+    def from_domain(cls, obj: RegionRow, /, **values: Any) -> Self:
+        return super().from_domain(obj, level=RegionLevel(obj.level), **values)
 
     @classmethod
     def resolve_id(cls, root: Region, *, info: Info) -> str:
@@ -103,17 +98,18 @@ class Region(relay.Node):
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False):
         viewer = await info.context.viewer()
-        return await in_scope(node_ids, viewer.region, _region, missing=(Forbidden, NotFound))
+        return await in_scope(node_ids, viewer.region, Region.from_domain, missing=(Forbidden, NotFound))
 
     @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本区域（含全部下级）的人数，从早到晚")
     async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:
         viewer = await info.context.viewer()
-        return _trend(await trends.trend_for(period, stats.subtree(self.code), viewer.visible_stages(stage)))
+        points = await trends.trend_for(period, stats.subtree(self.code), viewer.visible_stages(stage))
+        return [TrendPoint.from_domain(p) for p in points]
 
     @strawberry.field(description="直接下级行政区划")
     async def children(self, info: Info) -> list[Region]:
         rows = await _loader(info, "region-children", RegionTree).load(self.code)
-        return [_region(r) for r in rows]
+        return [Region.from_domain(r) for r in rows]
 
     @strawberry.field(description="本区域（含全部下级）的统计")
     async def unfunded_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
@@ -131,7 +127,7 @@ class Region(relay.Node):
         rows, more = await school_lists.schools_of_region(
             viewer, self.code, stage, page_size(first), decode_code_cursor(after)
         )
-        return connection(rows, more, lambda r: r.code, _school, after=after, cursor=encode_code_cursor)
+        return connection(rows, more, lambda r: r.code, School.from_domain, after=after, cursor=encode_code_cursor)
 
     @strawberry.field(
         description="本区域（含全部下级）幼儿园的学前教育政府资助名单概况：区域合计，及每所幼儿园的状态计数、"
@@ -139,7 +135,3 @@ class Region(relay.Node):
     )
     async def preschool_roster(self, info: Info, period: str) -> RegionPreschoolRoster:
         return await region_preschool_roster(info, self.code, period)
-
-
-def _region(r: RegionRow) -> Region:
-    return Region(code=r.code, name=r.name, level=RegionLevel(r.level))

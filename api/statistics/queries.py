@@ -6,8 +6,8 @@ import strawberry
 from strawberry.types import Info
 
 from zizhu.api.gql.enums import Stage
-from zizhu.api.statistics.nodes import Region, School, _region, _school
-from zizhu.api.statistics.types import UnfundedStatistics, _statistics
+from zizhu.api.statistics.nodes import Region, School
+from zizhu.api.statistics.types import UnfundedStatistics
 from zizhu.domain.statistics import figures as stats
 
 
@@ -20,14 +20,14 @@ class StatisticsQuery:
         self, info: Info, period: str, region_code: str | None = None, stage: Stage | None = None
     ) -> UnfundedStatistics:
         viewer = await info.context.viewer()
-        return _statistics(await stats.unfunded_statistics(viewer, period, region_code, stage))
+        return UnfundedStatistics.from_domain(await stats.unfunded_statistics(viewer, period, region_code, stage))
 
     @strawberry.field(description="行政区划（默认为当前账号的范围），可逐级查看下级及其统计")
     async def region(self, info: Info, code: str | None = None) -> Region:
         viewer = await info.context.viewer()
-        return _region(await viewer.region(code))
+        return Region.from_domain(await viewer.region(code))
 
     @strawberry.field(description="学校（默认为学校账号的本校）；范围外的学校视为不存在")
     async def school(self, info: Info, code: str | None = None) -> School:
         viewer = await info.context.viewer()
-        return _school(await viewer.school(code))
+        return School.from_domain(await viewer.school(code))

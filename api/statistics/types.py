@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Self
 
 import strawberry
 
 from zizhu.api.gql.enums import Category
+from zizhu.api.gql.from_domain import FromDomain
 from zizhu.domain.statistics import figures as stats
 
 
 @strawberry.type(description="统计数：特殊群体学生数、已资助、未资助、已填报原因、未填报原因")
-class StatisticCounts:
+class StatisticCounts(FromDomain):
     members: int = strawberry.field(description="特殊群体学生数")
     funded: int = strawberry.field(description="已资助")
     unfunded: int = strawberry.field(description="未资助")
@@ -19,26 +21,34 @@ class StatisticCounts:
     reason_pending: int = strawberry.field(description="未填报原因（实时）")
 
 
+@strawberry.type(description="未资助原因分布中的一项：当前原因为该代码的未资助学生数")
+class ReasonCount(FromDomain):
+    code: str = strawberry.field(description="未资助原因代码")
+    label: str = strawberry.field(description="原因")
+    count: int = strawberry.field(description="未资助学生数（实时）")
+
+
+def _reason_counts(lines: list[stats.ReasonCount]) -> list[ReasonCount]:
+    return [ReasonCount.from_domain(r) for r in lines]
+
+
 @strawberry.type(description="某一特殊群体类型的统计：全部、中央下发、自采集")
-class CategoryStatistics:
+class CategoryStatistics(FromDomain):
     category: Category
     all: StatisticCounts
     central: StatisticCounts
     self_collected: StatisticCounts
+    figures: strawberry.Private[stats.CategoryCounts]
 
-
-def _counts(c: stats.Counts) -> StatisticCounts:
-    return StatisticCounts(
-        members=c.members,
-        funded=c.funded,
-        unfunded=c.unfunded,
-        reason_reported=c.reason_reported,
-        reason_pending=c.reason_pending,
+    @strawberry.field(
+        description="未资助原因分布（该类型，中央下发与自采集合计）：原因代码表的每个代码（含 0），按代码顺序；合计等于 all.reasonReported"
     )
+    def by_reason(self) -> list[ReasonCount]:
+        return _reason_counts(self.figures.by_reason)
 
 
 @strawberry.type(description="特殊群体学生未资助情况统计（无已发布比对结果时全部为 0）")
-class UnfundedStatistics:
+class UnfundedStatistics(FromDomain):
     period: str
     run_id: strawberry.ID | None = strawberry.field(description="所依据的已发布比对批次")
     computed_at: dt.datetime | None = strawberry.field(description="该批次完成时间")
@@ -46,33 +56,36 @@ class UnfundedStatistics:
 
     @strawberry.field(description="合计（每名学生计一次）")
     async def total(self) -> StatisticCounts:
-        return _counts(self.figures.total)
+        return StatisticCounts.from_domain(self.figures.total)
 
     @strawberry.field(description="合计：中央下发")
     async def total_central(self) -> StatisticCounts:
-        return _counts(self.figures.total_central)
+        return StatisticCounts.from_domain(self.figures.total_central)
 
     @strawberry.field(description="合计：自采集")
     async def total_self_collected(self) -> StatisticCounts:
-        return _counts(self.figures.total_self_collected)
+        return StatisticCounts.from_domain(self.figures.total_self_collected)
 
     @strawberry.field(description="13 类特殊群体，按代码顺序")
     async def by_category(self) -> list[CategoryStatistics]:
         return [
-            CategoryStatistics(
-                category=c.category,
-                all=_counts(c.all),
-                central=_counts(c.central),
-                self_collected=_counts(c.self_collected),
+            CategoryStatistics.from_domain(
+                c,
+                all=StatisticCounts.from_domain(c.all),
+                central=StatisticCounts.from_domain(c.central),
+                self_collected=StatisticCounts.from_domain(c.self_collected),
+                figures=c,
             )
             for c in self.figures.by_category
         ]
 
-
-def _statistics(s: stats.UnfundedStatistics) -> UnfundedStatistics:
-    return UnfundedStatistics(
-        period=s.period,
-        run_id=strawberry.ID(str(s.run_id)) if s.run_id is not None else None,
-        computed_at=s.computed_at,
-        figures=s,
+    @strawberry.field(
+        description="未资助原因分布：原因代码表的每个代码（含 0），按代码顺序，为当前原因是该代码的未资助学生数；合计等于 total.reasonReported"
     )
+    async def by_reason(self) -> list[ReasonCount]:
+        return _reason_counts(self.figures.by_reason())
+
+    @classmethod
+    def from_domain(cls, obj: stats.UnfundedStatistics, /, **values: Any) -> Self:
+        run_id = strawberry.ID(str(obj.run_id)) if obj.run_id is not None else None
+        return super().from_domain(obj, run_id=run_id, figures=obj, **values)

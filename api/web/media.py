@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 
-from graphql import ExecutionResult
 from starlette.responses import Response
+from strawberry.types import ExecutionResult
 
 from zizhu.domain.errors import DomainError
 
@@ -43,7 +43,8 @@ def wants_graphql_response(headers) -> bool:
 
 def is_request_error(result: ExecutionResult) -> bool:
     """Refused before execution: no data, and no error belongs to a field (has a path)."""
-    return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(e.path is None for e in errors)
 
 
 def media_type(headers) -> str:

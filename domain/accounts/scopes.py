@@ -14,6 +14,7 @@ from zizhu.domain.reference.codes import Role, Stage
 from zizhu.domain.reference.identity import mask_id_number, region_prefix
 
 SCHOOL_ROLES = (Role.SCHOOL_OPERATOR, Role.SCHOOL_REVIEWER)
+ADMINS = (Role.ADMIN,)  # system administration: accounts, windows, periods, runs, operations
 
 
 @dataclass(frozen=True)

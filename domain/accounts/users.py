@@ -104,7 +104,7 @@ async def login(username: str, password: str, client: str | None = None) -> tupl
             f"登录失败次数过多，请{max(1, round(wait / 60))}分钟后再试", reason="THROTTLED", retryAfterSeconds=wait
         )
     account = await Account.get_or_none(username=username, active=True)
-    if not await check_password(account.password_hash if account else None, password):
+    if not await check_password(account.password_hash if account else None, password) or account is None:
         throttle.record_failure(username, client)
         raise Unauthenticated(BAD_CREDENTIALS)
     throttle.record_success(username)

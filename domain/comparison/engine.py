@@ -26,9 +26,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from zizhu.domain import db, versions
-from zizhu.domain.comparison import leases, steps
+from zizhu.domain.comparison import leases, reason_counts, steps
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.periods import parse_semester
@@ -86,7 +87,7 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
     )
     if not held:  # its lease expired and it was marked FAILED meanwhile: publish nothing
         raise RuntimeError(f"comparison run {run.id} lost its lease before publishing")
-    await versions.bump(tx)
+    await versions.bump(tx, province=run.province or None)  # a national run moves every area
     return finished
 
 
@@ -100,7 +101,7 @@ async def prune_history(period: str, province: str = "", keep: int = HISTORY) ->
     ).exclude(id__in=keep_ids or [0])
     for run in old:
         async with db.transaction() as tx:
-            for table in ("run_statistic", "region_statistic", "run_change", "duplicate_enrolment"):
+            for table in ("run_statistic", "region_statistic", "run_change", "duplicate_enrolment", "reason_count"):
                 await db.execute(f"DELETE FROM {table} WHERE run_id = :run", {"run": run.id}, client=tx)
             await ComparisonRun.filter(id=run.id).using_db(tx).delete()
     oldest = await ComparisonRun.filter(period=period, province=province).order_by("id").first()
@@ -141,7 +142,9 @@ async def get_run(run_id: int) -> ComparisonRun:
     return run
 
 
-async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, baseline: bool) -> None:
+async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, previous: int | None) -> None:
+    """`previous`: the chain's latest succeeded run (whose list rows are current), None for a first run."""
+    baseline = previous is not None
     await _step("members")
     await steps.members(work, run)
     await _step("matched")
@@ -157,8 +160,12 @@ async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, baselin
     await _step("changes")
     changes = await steps.changes(work, run) if baseline else (0, 0)
     counts = {**await steps.counts(work), "duplicate_enrolments": duplicates}
+    # from here to the commit no reason of the period is written: the counters stay exact
+    await reason_counts.hold_for_publication(tx, run.period)
+    await reason_counts.for_new_run(tx, run.id, run.period, run.province, previous, work.diff)
     await _step("publish")
     finished = await _publish(tx, run, counts, changes)
+    await reason_counts.drop_unpublished(tx, run.period)
     await steps.history(work, run, finished)
     await work.drop()
 
@@ -198,17 +205,18 @@ async def execute_run(run_id: int) -> ComparisonRun:
         async with leases.renewing(run.id), db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
             await work.prepare(run)
-            succeeded = (
+            succeeded = cast(
+                list[int],
                 await ComparisonRun.filter(  # the chain's other runs that succeeded
                     period=run.period, province=run.province, status="SUCCEEDED"
                 )
                 .using_db(tx)
                 .exclude(id=run.id)
-                .values_list("id", flat=True)
+                .values_list("id", flat=True),
             )
             newer = max((i for i in succeeded if i > run.id), default=None)
             if newer is None:  # a first run of the chain has no baseline for changes
-                await _compute_and_publish(tx, run, work, baseline=bool(succeeded))
+                await _compute_and_publish(tx, run, work, max(succeeded, default=None))
     except BaseException as exc:
         await ComparisonRun.filter(id=run.id).update(error=f"{type(exc).__name__}: {exc}"[:2000])
         raise

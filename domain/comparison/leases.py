@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
+from typing import cast
 
 from tortoise.expressions import Q
 
@@ -80,8 +81,9 @@ async def expire_lapsed_runs(but: int | None = None) -> list[int]:
     """Mark FAILED every RUNNING run whose lease has expired (except run `but`, which the caller
     is about to take over); returns their ids. Audited."""
     now = _now()
-    expired = []
-    for run_id in await ComparisonRun.filter(_lapsed(now)).exclude(id=but or 0).values_list("id", flat=True):
+    expired: list[int] = []
+    lapsed = await ComparisonRun.filter(_lapsed(now)).exclude(id=but or 0).values_list("id", flat=True)
+    for run_id in cast(list[int], lapsed):  # tortoise types a flat values_list as tuples
         # the same condition again: a run renewed or finished meanwhile is left alone
         if await ComparisonRun.filter(_lapsed(now), id=run_id).update(
             status="FAILED", finished_at=now, lease_until=None, error=LAPSED_MESSAGE

@@ -12,7 +12,7 @@ error, are shown to administrators only.
 
 from __future__ import annotations
 
-from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
+from zizhu.domain.accounts.scopes import ADMINS, SCHOOL_ROLES, Viewer
 from zizhu.domain.comparison import queue
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
@@ -69,13 +69,13 @@ def _as_seen_by(viewer: Viewer, run: ComparisonRun) -> ComparisonRun:
     if not viewer.is_admin:
         run.requested_by = None
         if run.error:
-            run.error = "比对未完成，详情请联系系统管理员" if run.status == "FAILED" else None
+            run.error = "比对未完成，详情请联系系统管理员" if run.status == "FAILED" else None  # type: ignore[assignment]  # tortoise types TextField(null=True) as str
     return run
 
 
 async def recompute(viewer: Viewer, period: str) -> ComparisonRun:
     """重新比对: a QUEUED MANUAL run, enqueued for the worker (QUEUE_UNAVAILABLE without Redis)."""
-    viewer.require_role(Role.ADMIN)
+    viewer.require_role(*ADMINS)
     period = parse_semester(period).code
     return await queue.request_comparison(period, requested_by=viewer.username, trigger="MANUAL")
 

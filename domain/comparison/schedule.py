@@ -12,10 +12,9 @@ import datetime as dt
 from tortoise.expressions import Q
 
 from zizhu.domain.accounts import audit
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.accounts.scopes import ADMINS, Viewer
 from zizhu.domain.errors import NotFound, ValidationFailed
 from zizhu.domain.models import Period
-from zizhu.domain.reference.codes import Role
 from zizhu.domain.reference.periods import parse_semester, semester_for
 from zizhu.domain.settings import SHANGHAI
 
@@ -24,6 +23,11 @@ SYSTEM_ACTOR = "system"
 
 def shanghai_today(now: dt.datetime | None = None) -> dt.date:
     return (now or dt.datetime.now(SHANGHAI)).astimezone(SHANGHAI).date()
+
+
+def is_active(period: Period, day: dt.date) -> bool:
+    """Does the 02:00 comparison cover `period` on `day` (a Shanghai date)?"""
+    return period.force_active or period.start_date <= day <= period.end_date
 
 
 async def require_known_period(code: str) -> Period:
@@ -76,7 +80,7 @@ async def configure_period(
     force_active: bool | None = None,
 ) -> Period:
     """An admin sets a period's dates or marks it active (资助周期设置). Audited."""
-    viewer.require_role(Role.ADMIN)
+    viewer.require_role(*ADMINS)
     period, _ = await _period_row(parse_semester(code))
     fields = ("start_date", "end_date", "force_active")
     before = audit.snapshot(period, fields)

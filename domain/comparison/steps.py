@@ -58,6 +58,15 @@ class Work:
         "stat_all",
         "stat_unfunded",
     )
+    member: str
+    matched: str
+    duplicate: str
+    not_chosen: str
+    unfunded: str
+    diff: str
+    left_funded: str
+    stat_all: str
+    stat_unfunded: str
 
     def __init__(self, tx, run_id: int, pg: bool):
         self.tx, self.pg = tx, pg
@@ -339,17 +348,21 @@ _SUBTREES = (
 def region_statistics_sql(runs: str) -> str:
     """INSERT the `region_statistic` rows of the runs whose `run_statistic` rows (alias t) match
     `runs`: per (run, school's province, region, stage), the subtree sums of the region and of each
-    ancestor (kind 'S') and the own-level sums (kind 'O'). Also used by the migration that added
-    the table, for the runs before it."""
+    ancestor (kind 'S') and the own-level sums (kind 'O'). The school rows are read once, summed
+    per (run, province, region code, stage); the five levels add up those few rows. Also used by
+    the migration that added the table, for the runs before it."""
     columns = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
-    sums = ", ".join(f"SUM(t.{c})" for c in columns)
+    per_region = ", ".join(f"SUM(t.{c}) AS {c}" for c in columns)
+    sums = ", ".join(f"SUM(g.{c})" for c in columns)
     levels = [*_SUBTREES, ("t.region_code", "1 = 1")]
     selects = [
-        f"SELECT t.run_id, substr(t.school_code, 3, 2), {region}, '{'O' if i == len(_SUBTREES) else 'S'}',"
-        f" t.stage, {sums} FROM run_statistic t WHERE ({runs}) AND {condition} GROUP BY 1, 2, 3, 4, 5"
+        f"SELECT g.run_id, g.province, {region.replace('t.', 'g.')}, '{'O' if i == len(_SUBTREES) else 'S'}',"
+        f" g.stage, {sums} FROM r g WHERE {condition.replace('t.', 'g.')} GROUP BY 1, 2, 3, 4, 5"
         for i, (region, condition) in enumerate(levels)
     ]
     return (
+        f"WITH r AS (SELECT t.run_id, substr(t.school_code, 3, 2) AS province, t.region_code, t.stage, {per_region}"
+        f" FROM run_statistic t WHERE ({runs}) GROUP BY 1, 2, 3, 4) "
         f"INSERT INTO region_statistic (run_id, province, region_code, kind, stage, {', '.join(columns)}) "
         + " UNION ALL ".join(selects)
     )

@@ -27,7 +27,7 @@ _ALGORITHM = "HS256"
 
 
 def _key() -> str:
-    secret = settings.load().secret_key.encode()
+    secret = settings.load().signing_key.encode()
     return hmac.new(secret, b"zizhu export link", hashlib.sha256).hexdigest()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison import duplicates
@@ -115,7 +116,7 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
 
 
 # --- paging ----------------------------------------------------------------------------------------
-Fetch = Callable[[int | None], Awaitable[tuple[list, bool]]]
+Fetch = Callable[[Any], Awaitable[tuple[list, bool]]]  # after the last key (a row id or a code)
 
 
 async def _pages(first: tuple[list, bool], fetch: Fetch, key: Callable, to_rows) -> AsyncIterator[list[Row]]:

@@ -4,8 +4,11 @@ Rows: one per subordinate region, then 本级 (the schools directly under the re
 whole region) — or, for the school table, one per school directly under the region, then 合计
 (those schools together). Columns: the category-free total and the 13 categories, each split
 into 合计 / 中央下发 / 自采集, each of those into the five counts, under merged headers (category,
-then source, then count), with the header and the name columns frozen and the period and stage in
-the title. The figures come from `statistics.figures`, as `unfundedStatistics` answers them.
+then source, then count); then the 未资助原因分布 group: one column per code of the reason code
+list (code and label), the unfunded students whose current reason has that code (category-free,
+either source: `unfundedStatistics.byReason`). The header and the name columns are frozen and the
+period and stage are in the title. The figures come from `statistics.figures`, as
+`unfundedStatistics` answers them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ MAX_ROWS = 5000
 MEASURES = ("特殊群体学生数", "已资助", "未资助", "已填报原因", "未填报原因")
 SOURCES = ("合计", "中央下发", "自采集")
 GROUPS = ("特殊群体学生合计", *(c.label for c in Category))
+REASON_GROUP = "未资助原因分布"
 HEADER_ROWS = 4  # title, category, source, count
 NAME_COLUMNS = 2
 
@@ -38,10 +42,11 @@ class StatisticsTable:
     region_code: str
     rows: list[tuple[str, str, figures.UnfundedStatistics]]  # (code, name, figures)
     summary_rows: int  # the last rows: 本级 and 合计, or 合计
+    reason_codes: tuple[tuple[str, str], ...] = ()  # (code, label) of the 未资助原因分布 columns
 
 
 def _cells(s: figures.UnfundedStatistics) -> list[int]:
-    """The 14 × 3 × 5 counts of one row, in header order."""
+    """The 14 × 3 × 5 counts of one row, then its count per reason code, in header order."""
     triples = [(s.total, s.total_central, s.total_self_collected)]
     triples += [(c.all, c.central, c.self_collected) for c in s.by_category]
     return [
@@ -49,7 +54,7 @@ def _cells(s: figures.UnfundedStatistics) -> list[int]:
         for triple in triples
         for counts in triple
         for value in (counts.members, counts.funded, counts.unfunded, counts.reason_reported, counts.reason_pending)
-    ]
+    ] + [r.count for r in s.by_reason()]
 
 
 def check_rows(rows: str) -> None:
@@ -99,6 +104,7 @@ async def statistics_table(
         region_code=region.code,
         rows=[(code, name, r) for (code, name, _), r in zip(labelled, results)],
         summary_rows=1 if rows == SCHOOLS else 2,
+        reason_codes=tuple(results[0].reason_codes) if results else tuple(await figures.reason_code_list()),
     )
 
 
@@ -107,11 +113,13 @@ def workbook_bytes(table: StatisticsTable, rows: str = REGIONS) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = "统计表"
-    width = NAME_COLUMNS + len(GROUPS) * len(SOURCES) * len(MEASURES)
+    width = NAME_COLUMNS + len(GROUPS) * len(SOURCES) * len(MEASURES) + len(table.reason_codes)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     thin = Side(style="thin", color="999999")
@@ -135,6 +143,12 @@ def workbook_bytes(table: StatisticsTable, rows: str = REGIONS) -> bytes:
             for j, measure in enumerate(MEASURES):
                 ws.cell(row=4, column=first + j, value=measure)
         column += span
+    if table.reason_codes:
+        ws.cell(row=2, column=column, value=REASON_GROUP)
+        ws.merge_cells(start_row=2, start_column=column, end_row=2, end_column=column + len(table.reason_codes) - 1)
+        for i, (code, label) in enumerate(table.reason_codes):
+            ws.cell(row=3, column=column + i, value=f"{code} {label}")
+            ws.merge_cells(start_row=3, start_column=column + i, end_row=HEADER_ROWS, end_column=column + i)
     for row in ws.iter_rows(min_row=2, max_row=HEADER_ROWS, max_col=width):
         for cell in row:
             cell.font, cell.fill, cell.alignment, cell.border = bold, fill, centre, border
@@ -151,7 +165,7 @@ def workbook_bytes(table: StatisticsTable, rows: str = REGIONS) -> bytes:
     for index in range(NAME_COLUMNS + 1, width + 1):
         ws.column_dimensions[get_column_letter(index)].width = 10
     ws.row_dimensions[4].height = 30
-    ws.freeze_panes = ws.cell(row=HEADER_ROWS + 1, column=NAME_COLUMNS + 1)
+    ws.freeze_panes = ws.cell(row=HEADER_ROWS + 1, column=NAME_COLUMNS + 1).coordinate
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 from zizhu.domain.settings import SHANGHAI
@@ -165,7 +166,7 @@ class XlsxWriter:
         self.sink = _Sink()
         self.zip = zipfile.ZipFile(self.sink, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
         self.sheets: list[str] = []
-        self.member = None
+        self.member: IO[bytes] | None = None  # the open sheet
         self.row = 0
         self.written = 0
 
@@ -233,12 +234,14 @@ class XlsxWriter:
 
     def _close_sheet(self) -> None:
         self._write("</sheetData></worksheet>")
+        assert self.member is not None
         self.member.close()
         self.member = None
 
     def _write(self, text: str) -> None:
         data = _ILLEGAL_XML.sub("", text).encode("utf-8")
         self.written += len(data)
+        assert self.member is not None, "no sheet is open"
         self.member.write(data)
 
     def _row_xml(self, row: int, values: Row) -> str:

@@ -176,10 +176,12 @@ def _workbook(kind: str) -> bytes:
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
 
     headers, rules = KINDS[kind].headers, RULES[kind]
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = DATA_SHEET
     ws.append(list(headers))
     for index, header in enumerate(headers, start=1):
@@ -219,8 +221,8 @@ def _workbook(kind: str) -> bytes:
     for title, rows in _value_lists(kind):
         notes.append([])
         notes.append([title])
-        for row in rows:
-            notes.append(row)
+        for line in rows:
+            notes.append(line)
     for cell in notes[1]:
         cell.font = Font(bold=True)
     for letter, width in zip("ABCD", (16, 36, 90, 24)):

@@ -22,7 +22,7 @@ import io
 import re
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,7 +172,7 @@ def _csv_lines(stream: BinaryIO, limits: ReadLimits, encoding: str = "utf-8-sig"
             return
 
 
-def _csv_rows(stream: BinaryIO, limits: ReadLimits, encoding: str = "utf-8-sig") -> Iterator[list[str]]:
+def _csv_rows(stream: BinaryIO, limits: ReadLimits, encoding: str = "utf-8-sig") -> Generator[list[str], None, None]:
     try:
         for record in csv.reader(_csv_lines(stream, limits, encoding)):
             yield [c.strip() for c in record]
@@ -195,7 +195,7 @@ def _check_archive(stream: BinaryIO, limits: ReadLimits) -> None:
     stream.seek(0)
 
 
-def _xlsx_rows(stream: BinaryIO, limits: ReadLimits) -> Iterator[list[str]]:
+def _xlsx_rows(stream: BinaryIO, limits: ReadLimits) -> Generator[list[str], None, None]:
     """Rows of the first sheet, numbered from 1 (a missing row comes as an empty list of cells).
 
     The sheet's declared dimension is ignored; at most max_columns + 1 columns and max_rows + 1
@@ -254,7 +254,9 @@ def _check_row(
             raise _rejected(row_no, f"“{header}”含有不可见的控制字符", header)
 
 
-def _open_rows(stream: BinaryIO, name: str, encoding: str | None, limits: ReadLimits) -> Iterator[list[str]]:
+def _open_rows(
+    stream: BinaryIO, name: str, encoding: str | None, limits: ReadLimits
+) -> Generator[list[str], None, None]:
     """The row iterator for the stream's real format (a workbook, or a CSV in its encoding)."""
     sample = _peek(stream)
     if sample.startswith(OLE2_MAGIC):

@@ -7,7 +7,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0012_reporting_history')]
+    dependencies = [('models', '0020_reason_count')]
 
     initial = False
 

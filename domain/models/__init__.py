@@ -15,7 +15,7 @@ from zizhu.domain.models.comparison import (
     UnfundedResult,
 )
 from zizhu.domain.models.geography import Region, School
-from zizhu.domain.models.reasons import LegacyPovertyReason, RegionReason, UnfundedReason
+from zizhu.domain.models.reasons import LegacyPovertyReason, ReasonCount, RegionReason, UnfundedReason
 from zizhu.domain.models.students import AidRecord, Enrolment, SpecialGroupRecord
 from zizhu.domain.models.windows import TimeWindow
 
@@ -33,6 +33,7 @@ __all__ = [
     "NightlyTick",
     "Period",
     "ReasonCode",
+    "ReasonCount",
     "Region",
     "RegionReason",
     "RegionStatistic",

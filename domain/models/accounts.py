@@ -1,5 +1,7 @@
 """Accounts (账号) and the audit log (操作日志)."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -31,8 +33,8 @@ class AuditEntry(Model):
     action = fields.CharField(max_length=60)
     entity = fields.CharField(max_length=40)
     entity_key = fields.CharField(max_length=200)
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)  # the audited fields
+    after: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "audit_entry"

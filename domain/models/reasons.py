@@ -62,3 +62,26 @@ class LegacyPovertyReason(Model):
         table = "legacy_poverty_reason"
         unique_together = (("period", "stage", "id_number", "school_code"),)
         indexes = (("school_code", "period"),)
+
+
+class ReasonCount(Model):
+    """原因计数: how many rows of a published run's unfunded list have a reason of `reason_code`,
+    per (school, stage, category masks). Kept exact inside every transaction that writes reasons
+    or publishes runs (`zizhu.domain.comparison.reason_counts`), so statistics never scan the list."""
+
+    id = fields.BigIntField(primary_key=True)
+    run_id = fields.BigIntField()
+    province = fields.CharField(max_length=2)  # of the school, like region_statistic.province
+    region_code = fields.CharField(max_length=6)
+    school_code = fields.CharField(max_length=10)
+    stage = fields.CharField(max_length=20)
+    central_mask = fields.IntField()
+    self_mask = fields.IntField()
+    reason_code = fields.CharField(max_length=2)
+    n = fields.IntField(default=0, db_default=0)
+
+    class Meta:
+        table = "reason_count"
+        unique_together = (
+            ("run_id", "region_code", "school_code", "stage", "central_mask", "self_mask", "reason_code"),
+        )

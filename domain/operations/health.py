@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from redis.exceptions import RedisError
 
 from zizhu.domain import db
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.accounts.scopes import ADMINS, Viewer
 from zizhu.domain.comparison import queue
 from zizhu.domain.errors import QueueUnavailable
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.operations import heartbeat
-from zizhu.domain.reference.codes import Role
 
 STALLED_AFTER = dt.timedelta(minutes=10)
 MAX_LISTED_RUNS = 100
@@ -88,7 +87,7 @@ async def stalled_runs(any_worker_alive: bool, now: dt.datetime) -> list[Compari
 async def queue_health(viewer: Viewer | None) -> QueueHealth:
     """The queue as an operator needs to see it (ADMIN only; None = the system itself)."""
     if viewer is not None:
-        viewer.require_role(Role.ADMIN)
+        viewer.require_role(*ADMINS)
     now = heartbeat.utcnow()
     health = QueueHealth(queue=queue.queue_name(), redis_ok=False)
     try:

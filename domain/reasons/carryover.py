@@ -13,6 +13,7 @@ import datetime as dt
 
 from zizhu.domain import db, versions
 from zizhu.domain.accounts import audit
+from zizhu.domain.comparison import reason_counts
 from zizhu.domain.settings import SHANGHAI
 
 CARRY_OVER_PERIOD = "2023-2024-1"
@@ -49,6 +50,7 @@ async def carry_over_legacy_reasons(actor: str, now: dt.datetime | None = None) 
     """Carry the 2023 autumn legacy reasons over; returns the number of reasons inserted."""
     now = now or dt.datetime.now(SHANGHAI)
     async with db.transaction() as tx:
+        await reason_counts.hold_for_publication(tx, CARRY_OVER_PERIOD)  # no report nor run meanwhile
         inserted = await db.execute(
             CARRY_OVER_SQL, {"period": CARRY_OVER_PERIOD, "reported_by": CARRY_OVER_ACTOR, "now": now}, tx
         )
@@ -60,5 +62,7 @@ async def carry_over_legacy_reasons(actor: str, now: dt.datetime | None = None) 
             after={"inserted": inserted, "source": "legacy_poverty_reason"},
             using_db=tx,
         )
+        if inserted:
+            await reason_counts.rebuild_period(tx, CARRY_OVER_PERIOD)
         await versions.bump(tx)
     return inserted

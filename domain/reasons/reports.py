@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from zizhu.domain import db, versions
 from zizhu.domain.accounts import audit
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison import reason_counts
 from zizhu.domain.comparison.published_list import published_run_id
 from zizhu.domain.comparison.steps import list_rows_of
 from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
@@ -27,6 +28,8 @@ from zizhu.domain.reference.identity import normalise_id_number, validate_id_num
 from zizhu.domain.reference.inputs import reject_duplicates
 from zizhu.domain.reference.periods import parse_semester
 
+REPORTERS = (Role.SCHOOL_OPERATOR,)  # a school reports its unfunded students' reasons
+REGION_REPORTERS = (Role.AUTHORITY_OPERATOR,)  # an authority reports its own level's reason
 AUDITED = ("reason_code", "detail", "inherited", "reported_by", "reported_at")
 
 
@@ -55,7 +58,7 @@ async def _unfunded_row(period: str, stage: Stage, id_number: str, school_code: 
     if run_id is None:
         return None
     rows = await db.fetch(
-        f"SELECT school_code, province FROM unfunded_result r WHERE {list_rows_of('r', run_id, period)} AND stage = :stage "
+        f"SELECT school_code, region_code, province FROM unfunded_result r WHERE {list_rows_of('r', run_id, period)} AND stage = :stage "
         "AND id_number = :id AND school_code = :school "
         "AND region_code = (SELECT region_code FROM school WHERE code = :school)",  # the index leads with (period, scope, region, school)
         {"stage": stage.value, "id": id_number, "school": school_code},
@@ -82,7 +85,8 @@ async def _upsert_audited(
     tx,
     expected_version: int | None = None,
 ):
-    """Insert or update the row of `key` with `values` and audit before/after, inside `tx`.
+    """Insert or update the row of `key` with `values` and audit before/after, inside `tx`;
+    returns the row and its audited values before (None when it was inserted).
 
     Never fails on a race: the insert skips a row another transaction has just written, and the
     update then works on that row locked (PostgreSQL `FOR UPDATE`; on SQLite the insert attempt
@@ -112,7 +116,7 @@ async def _upsert_audited(
     await audit.record(
         actor, action, entity, entity_key, before=before, after=audit.snapshot(row, audited), using_db=tx
     )
-    return row
+    return row, before
 
 
 async def _check_report(viewer: Viewer, r: ReasonReport) -> tuple[ReasonReport, str, dict]:
@@ -131,11 +135,11 @@ async def _check_report(viewer: Viewer, r: ReasonReport) -> tuple[ReasonReport, 
 
 async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.datetime) -> list[UnfundedReason]:
     """Report reasons for unfunded students of the viewer's school, all or nothing."""
-    viewer.require_role(Role.SCHOOL_OPERATOR)
+    viewer.require_role(*REPORTERS)
     if not reports:
         raise ValidationFailed("没有要填报的原因")
     reject_duplicates([(r.period.strip(), r.stage, normalise_id_number(r.id_number)) for r in reports], "inputs")
-    problems: list[tuple[int, Exception]] = []
+    problems: list[tuple[int, ValidationFailed | NotFound]] = []
     checked: list[tuple[ReasonReport, str, dict]] = []
     for index, r in enumerate(reports):
         try:
@@ -149,6 +153,7 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
         raise ValidationFailed(f"{len(problems)} 条原因有误，均未保存", problems=details)
 
     saved: dict[int, UnfundedReason] = {}
+    provinces: set[str] = set()
     # in key order, so two batches touching the same students lock them in the same order
     order = sorted(range(len(checked)), key=lambda i: (checked[i][0].period, checked[i][0].stage.value, checked[i][1]))
     async with db.transaction() as tx:
@@ -164,7 +169,7 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
                 "school_code": row["school_code"],
                 "province": row["province"],
             }
-            saved[index] = await _upsert_audited(
+            saved[index], before = await _upsert_audited(
                 UnfundedReason,
                 key,
                 values,
@@ -175,7 +180,11 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
                 tx,
                 expected_version=r.expected_version,
             )
-        await versions.bump(tx)  # reason counts served from caches are stale from this commit on
+            old_code = before["reason_code"] if before else None
+            await reason_counts.reason_moved(tx, r.period, r.stage.value, id_number, old_code, r.reason_code)
+            provinces.update({row["school_code"][2:4], row["region_code"][:2]})
+        # the cached answers of these provinces (and the nation's) are stale from this commit on
+        await versions.bump_provinces(tx, provinces)
     return [saved[i] for i in range(len(checked))]
 
 
@@ -190,7 +199,7 @@ async def report_region_reason(
     expected_version: int | None = None,
 ) -> RegionReason:
     """An authority fills its own level's reason (主管部门填报本级原因) for its own region."""
-    viewer.require_role(Role.AUTHORITY_OPERATOR)
+    viewer.require_role(*REGION_REPORTERS)
     viewer.require_stage(stage)
     parse_semester(period)
     message = await _check_reason_code(reason_code, detail)
@@ -204,7 +213,7 @@ async def report_region_reason(
     }
     values = {"reason_code": reason_code, "detail": detail.strip(), "reported_by": viewer.username, "reported_at": now}
     async with db.transaction() as tx:
-        return await _upsert_audited(
+        row, _ = await _upsert_audited(
             RegionReason,
             key,
             values,
@@ -215,6 +224,10 @@ async def report_region_reason(
             tx,
             expected_version=expected_version,
         )
+        # answers that show own-level reasons are stale from this commit on (the nation's: every area)
+        province = viewer.scope_code[:2]
+        await versions.bump(tx, province=None if province == "00" else province)
+    return row
 
 
 async def region_reasons(

@@ -7,16 +7,23 @@ two-digit code where one exists, or any Chinese name, so imports and the API agr
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 
 class LabelledEnum(StrEnum):
-    """A str enum whose members have Chinese labels (and optional alias names)."""
+    """A str enum whose members have Chinese labels (and optional alias names).
 
-    def __new__(cls, value: str, label: str, *aliases: str):
+    A member is declared as `NAME = (code, label, *aliases)`; `Enum(code)` looks one up by its code.
+    """
+
+    label: str
+    aliases: tuple[str, ...]
+
+    def __new__(cls, value: str, *names: str) -> Self:  # names = (label, *aliases)
         obj = str.__new__(cls, value)
         obj._value_ = value
-        obj.label = label
-        obj.aliases = aliases
+        obj.label, *aliases = names
+        obj.aliases = tuple(aliases)
         return obj
 
     @classmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
 
 from zizhu.domain.errors import ValidationFailed
@@ -119,7 +119,7 @@ def check_text(field: str, name: str, value: str, path: str) -> None:
         bound.check(value, path)
 
 
-def check_list(name: str, items: list, path: str) -> None:
+def check_list(name: str, items: Sized, path: str) -> None:
     if len(items) > MAX_BATCH:
         raise ValidationFailed(
             f"参数 {path} 一次最多 {MAX_BATCH} 项，实为 {len(items)} 项", argument=path, max=MAX_BATCH

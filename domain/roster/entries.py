@@ -335,7 +335,7 @@ async def delete_entry(viewer: Viewer, entry_id, now: Now) -> str:
 
 async def _move(viewer: Viewer, entry: AidRecord, status: AidStatus, comment: str | None, verb: str, tx) -> None:
     before = audit.snapshot(entry, AUDITED)
-    entry.status, entry.return_comment = status.value, comment
+    entry.status, entry.return_comment = status.value, comment  # type: ignore[assignment]  # tortoise types TextField(null=True) as str
     await entry.save(using_db=tx)
     await audit.record(
         viewer.username,

@@ -94,7 +94,7 @@ def _parse(source: bytes | BinaryIO | Path, filename: str | None) -> tuple[list[
                 amount = roster.check_amount(values[AMOUNT])
             except ValidationFailed as e:
                 errors.append(RowError(row_no, AMOUNT, e.message))
-            if len(errors) == bad:
+            if len(errors) == bad and id_number is not None:  # no error: the number is valid
                 rows.append(_Row(row_no, id_number, values[NAME], amount))
     except ImportRejected:
         raise
@@ -197,9 +197,11 @@ def _build_template() -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = DATA_SHEET
     ws.append(list(HEADERS))
     for cell in ws[1]:

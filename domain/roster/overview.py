@@ -85,6 +85,7 @@ def waiting_statuses(viewer: Viewer, school_code: str, region_code: str) -> tupl
 
 def _waiting_condition(viewer: Viewer, params: dict) -> str:
     """SQL over school `s`: something of the period waits for the viewer's level there."""
+    statuses: tuple[AidStatus, ...]
     if viewer.role == Role.SCHOOL_OPERATOR:
         own, statuses = "s.code = :me", (AidStatus.DRAFT, AidStatus.RETURNED)
     elif viewer.role == Role.SCHOOL_REVIEWER:

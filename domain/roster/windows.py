@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from zizhu.domain import db
 from zizhu.domain.accounts import audit
-from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.accounts.scopes import ADMINS, Viewer
 from zizhu.domain.errors import ValidationFailed, WindowClosed
 from zizhu.domain.models import AidProject, Region, TimeWindow
-from zizhu.domain.reference.codes import Cycle, Role, WindowAction, WindowPhase
+from zizhu.domain.reference.codes import Cycle, WindowAction, WindowPhase
 from zizhu.domain.reference.identity import province_of_school
 from zizhu.domain.reference.periods import parse_aid_period, parse_semester
 from zizhu.domain.settings import SHANGHAI
@@ -206,7 +206,7 @@ async def set_window(
     province: str | None = None,
 ) -> TimeWindow:
     """Create or replace the window of (period, project, action, province). ADMIN only, audited."""
-    viewer.require_role(Role.ADMIN)
+    viewer.require_role(*ADMINS)
     period, project = await _check_period(period, project_code)
     prov = province_code(province)
     if prov and not await Region.exists(code=f"{prov}0000"):

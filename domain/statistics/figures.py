@@ -4,12 +4,16 @@ Members, funded and unfunded are precomputed by each run: `region_statistic` hol
 the sums of its subtree (kind 'S') and of its own level (本级, kind 'O'), so a region's figures are
 a key lookup and a nested rollup reads one row per region; `run_statistic` holds them per school.
 unfunded = members − funded. reasonReported counts the published list's students who have a
-reason for (period, stage, ID number); it is computed from the list when asked — never from a
-stale copy — and reasonPending = unfunded − reasonReported. The read caches above this module are
-keyed by the data version that every reason write moves (`zizhu.domain.versions`).
+reason for (period, stage, ID number), and byReason splits it by current reason code: both are
+read from the reason counters (`zizhu.domain.comparison.reason_counts`), which the transactions
+writing reasons and publishing runs keep exact — never a stale copy, never a scan of the list —
+and reasonPending = unfunded − reasonReported. A published run's region rows never change, so they
+are read once per process. The read caches above this module are keyed by the data versions that
+every write moves (`zizhu.domain.versions`).
 
-`Figures.load` answers several areas of one (period, stages) with at most four statements: the
-published runs, the region rows, the school rows (only for school areas) and the reasons. With
+`Figures.load` answers several areas of one (period, stages) with at most five statements: the
+published runs, the reason code list, the region rows, the school rows (only for school areas) and
+the reason counters. With
 `whole_subtree` it loads every region under the areas' common prefix, so a page that walks down a
 region tree (province → cities → counties) is answered from one load.
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from zizhu.domain import db
@@ -33,6 +38,7 @@ from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
 
 _WIDE = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
+REASONS = "reasons"  # the key of a region's or school's reason rows among its sums
 _REPORTED = stat_columns("reported")
 
 
@@ -50,12 +56,41 @@ class Counts:
         return self.unfunded - self.reason_reported
 
 
+@dataclass(frozen=True)
+class ReasonCount:
+    """未资助原因分布 one line: the unfunded students whose current reason has this code."""
+
+    code: str
+    label: str
+    count: int
+
+
+class Content:
+    """A large tuple that hashes once (a tuple hashes its items again at every lookup)."""
+
+    __slots__ = ("hash", "values")
+
+    def __init__(self, values: tuple) -> None:
+        self.values, self.hash = values, hash(values)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Content) and other.hash == self.hash and other.values == self.values
+
+
 @dataclass
 class CategoryCounts:
     category: Category
     all: Counts
     central: Counts
     self_collected: Counts
+    statistics: UnfundedStatistics | None = None
+
+    @property
+    def by_reason(self) -> list[ReasonCount]:
+        return self.statistics.by_reason(self.category.number) if self.statistics else []
 
 
 @dataclass
@@ -67,12 +102,40 @@ class UnfundedStatistics:
     run_id: int | None
     computed_at: dt.datetime | None
     sums: dict[str, int] = field(default_factory=dict)  # members_/funded_/reported_ columns
+    # reason code → its reported_ columns (the reason counters), and the code list in code order
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    reason_codes: list[tuple[str, str]] = field(default_factory=list)
+    _content: Content | None = field(default=None, repr=False, compare=False)
 
     def cell(self, number: str, source: str) -> Counts:
         members = int(self.sums.get(f"members_{number}_{source}") or 0)
         funded = int(self.sums.get(f"funded_{number}_{source}") or 0)
         reported = int(self.sums.get(f"reported_{number}_{source}") or 0)
         return Counts(members, funded, members - funded, reported)
+
+    def by_reason(self, number: str = "00", source: str = "all") -> list[ReasonCount]:
+        """The unfunded students of a cell per current reason code: every code of the list, zeros
+        included, in code order (the counts add up to the cell's reasonReported)."""
+        column = f"reported_{number}_{source}"
+        return [
+            ReasonCount(code, label, int(self.reasons.get(code, {}).get(column) or 0))
+            for code, label in self.reason_codes
+        ]
+
+    def content_key(self) -> Content:
+        """Everything the figures show, as one hashable value: equal keys, equal answers."""
+        if self._content is None:
+            self._content = Content(
+                (
+                    self.period,
+                    self.run_id,
+                    self.computed_at,
+                    tuple(sorted(self.sums.items())),
+                    tuple((code, tuple(sorted(r.items()))) for code, r in sorted(self.reasons.items())),
+                    tuple(self.reason_codes),
+                )
+            )
+        return self._content
 
     @property
     def total(self) -> Counts:
@@ -89,7 +152,9 @@ class UnfundedStatistics:
     @property
     def by_category(self) -> list[CategoryCounts]:
         return [
-            CategoryCounts(c, self.cell(c.number, "all"), self.cell(c.number, "central"), self.cell(c.number, "self"))
+            CategoryCounts(
+                c, self.cell(c.number, "all"), self.cell(c.number, "central"), self.cell(c.number, "self"), self
+            )
             for c in Category
         ]
 
@@ -116,18 +181,6 @@ def subtree(region_code: str) -> Area:
 
 def own_level(region_code: str) -> Area:
     return Area("exact", region_code)
-
-
-def _containing(region_code: str) -> list[tuple[str, str]]:
-    """The region keys a school of `region_code` counts in (the rule `region_statistic` is built by)."""
-    keys = [("000000", "S"), (region_code, "O")]
-    if region_code != "000000":
-        keys.append((region_code[:2] + "0000", "S"))
-    if region_code[2:4] != "00":
-        keys.append((region_code[:4] + "00", "S"))
-    if region_code[4:6] != "00":
-        keys.append((region_code, "S"))
-    return keys
 
 
 # --- SQL filters (values are inlined only after validation: ints, 2-digit provinces, stage enums)
@@ -165,8 +218,10 @@ def _range(prefix: str, column: str, params: dict) -> str:
 
 
 def _reported_sums(alias: str) -> str:
+    """reported_<category>_<source> sums of reason counter rows (masks and n)."""
     return ", ".join(
-        f"SUM({counted(c, s, f'{alias}.cm', f'{alias}.sm')} * {alias}.n) AS {col}" for col, c, s in _REPORTED
+        f"SUM({counted(c, s, f'{alias}.central_mask', f'{alias}.self_mask')} * {alias}.n) AS {col}"
+        for col, c, s in _REPORTED
     )
 
 
@@ -177,9 +232,12 @@ class Figures:
     period: str
     stages: tuple[str, ...]
     run: ComparisonRun | None
+    runs: list[ComparisonRun] = field(default_factory=list)  # the period's published runs
     prefix: str | None = None  # the common code prefix of the region areas
     regions: dict[tuple[str, str], dict] = field(default_factory=dict)
     schools: dict[str, dict] = field(default_factory=dict)
+
+    reason_codes: list[tuple[str, str]] = field(default_factory=list)  # (code, label) in code order
 
     region_areas: list[Area] | None = None  # the areas whose region rows to load (None: whole subtree)
     school_codes: list[str] = field(default_factory=list)
@@ -204,9 +262,11 @@ class Figures:
 
     async def fill(self) -> Figures:
         runs = await ComparisonRun.filter(period=self.period, published=True).order_by("id")
+        self.runs = runs
         sources = sources_of(runs)
         self.run = runs[-1] if runs else None
         self.schools = {code: {} for code in self.school_codes}
+        self.reason_codes = await reason_code_list()
         if sources and self.stages:
             if self.prefix is not None and self.region_areas != []:
                 await self._load_regions(sources, self.prefix, self.region_areas)
@@ -223,12 +283,17 @@ class Figures:
         return self.region_areas is None and self.prefix is not None and own.startswith(self.prefix)
 
     def of(self, area: Area) -> UnfundedStatistics:
-        sums = self.schools.get(area.value) if area.kind == "school" else self.regions.get(area.region_key)
+        sums = dict(
+            (self.schools.get(area.value) if area.kind == "school" else self.regions.get(area.region_key)) or {}
+        )
+        reasons = sums.pop(REASONS, {})
         return UnfundedStatistics(
             period=self.period,
             run_id=self.run.id if self.run else None,
             computed_at=self.run.finished_at if self.run else None,
-            sums=sums or {},
+            sums=sums,
+            reasons=reasons,
+            reason_codes=self.reason_codes,
         )
 
     async def _load_regions(self, sources, prefix: str, areas: list[Area] | None) -> None:
@@ -237,35 +302,32 @@ class Figures:
             where = _range(prefix, "t.region_code", params)
         else:
             where = _in("t.region_code", sorted({a.region_key[0] for a in areas}), params, "region")
-        rows = await db.fetch(
-            f"""SELECT t.region_code, t.kind, {", ".join(f"SUM(t.{c}) AS {c}" for c in _WIDE)}
-                  FROM region_statistic t
-                 WHERE {_runs_filter(sources, 't', province='t.province')} AND {_stage_filter(list(self.stages), 't')}
-                   AND {where}
-                 GROUP BY t.region_code, t.kind""",
-            params,
-        )
+        runs = _runs_filter(sources, "t", province="t.province")
+        stages = _stage_filter(list(self.stages), "t")
+        # a published run's region rows never change: loaded once per process, copied per request
+        # (the runs are named by id and finish time, so a database built again never meets old rows)
+        runs_key = tuple((r.id, str(r.finished_at), r.province) for r in self.runs)
+        memo_key = (runs_key, repr(sources), stages, where, repr(sorted(params.items())))
+        loaded = _REGION_ROWS.get(memo_key)
+        if loaded is None:
+            rows = await db.fetch(
+                f"""SELECT t.region_code, t.kind, {", ".join(f"SUM(t.{c}) AS {c}" for c in _WIDE)}
+                      FROM region_statistic t WHERE {runs} AND {stages} AND {where}
+                     GROUP BY t.region_code, t.kind""",
+                params,
+            )
+            loaded = {(r.pop("region_code"), r.pop("kind")): r for r in rows}
+            _remember(memo_key, loaded)
+        self.regions.update({key: dict(sums) for key, sums in loaded.items()})
+        params = {}
+        rows = await db.fetch(reason_rollup_sql(runs, stages, _range(prefix, "t.region_code", params)), params)
         for r in rows:
-            self.regions[(r.pop("region_code"), r.pop("kind"))] = r
-        # reasons: list rows with a reason, grouped by masks, then counted per (category, source)
-        params = {"period": self.period}
-        reported = await db.fetch(
-            f"""SELECT g.region_code, {_reported_sums('g')}
-                  FROM (SELECT t.region_code, t.central_mask AS cm, t.self_mask AS sm, COUNT(*) AS n
-                          FROM unfunded_result t
-                         WHERE {_runs_filter(sources, 't', self.period)} AND {_stage_filter(list(self.stages), 't')}
-                           AND {_range(prefix, 't.region_code', params)} AND EXISTS (
-                               SELECT 1 FROM unfunded_reason r
-                                WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
-                         GROUP BY t.region_code, t.central_mask, t.self_mask) g
-                 GROUP BY g.region_code""",
-            params,
-        )
-        for r in reported:
-            for key in _containing(r["region_code"]):
-                sums = self.regions.setdefault(key, {})
-                for column, _, _ in _REPORTED:
-                    sums[column] = sums.get(column, 0) + int(r[column] or 0)
+            key, kind, code = r.pop("k"), r.pop("kind"), r.pop("reason_code")
+            sums = self.regions.setdefault((key, kind), {})
+            if code == "":
+                sums.update(r)
+            else:
+                sums.setdefault(REASONS, {})[code] = {c: v for c, v in r.items() if v is not None}
 
     async def _load_schools(self, sources, codes: list[str]) -> None:
         params: dict = {}
@@ -282,18 +344,67 @@ class Figures:
         for r in rows:
             self.schools[r.pop("school_code")] = r
         reported = await db.fetch(
-            f"""SELECT g.school_code, {_reported_sums('g')}
-                  FROM (SELECT t.school_code, t.central_mask AS cm, t.self_mask AS sm, COUNT(*) AS n
-                          FROM unfunded_result t
-                         WHERE {_runs_filter(sources, 't', self.period)} AND {where} AND EXISTS (
-                               SELECT 1 FROM unfunded_reason r
-                                WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
-                         GROUP BY t.school_code, t.central_mask, t.self_mask) g
-                 GROUP BY g.school_code""",
-            {**params, "period": self.period},
+            f"""SELECT t.school_code, t.reason_code, {_reported_sums("t")}
+                  FROM reason_count t WHERE {_runs_filter(sources, "t", province="t.province")} AND {where}
+                 GROUP BY t.school_code, t.reason_code""",
+            params,
         )
         for r in reported:
-            self.schools.setdefault(r.pop("school_code"), {}).update(r)
+            sums = self.schools.setdefault(r.pop("school_code"), {})
+            sums.setdefault(REASONS, {})[r.pop("reason_code")] = r
+            for column, _, _ in _REPORTED:
+                sums[column] = sums.get(column, 0) + int(r[column] or 0)
+
+
+_REGION_ROWS: OrderedDict[tuple, dict] = OrderedDict()
+_REGION_ROWS_KEPT = 64
+
+
+def _remember(key: tuple, rows: dict) -> None:
+    _REGION_ROWS[key] = rows
+    while len(_REGION_ROWS) > _REGION_ROWS_KEPT:
+        _REGION_ROWS.popitem(last=False)
+
+
+def reason_rollup_sql(runs: str, stages: str, where: str) -> str:
+    """The reason counters of the published runs summed per region key (code, 'S' subtree /
+    'O' own level, the rule `region_statistic` is built by): with reason_code '' every
+    reported_<category>_<source> column over all codes; per reason code the reported_<category>_all
+    columns (the others NULL: byReason counts either source). Sums are bigint (a SUM of bigint
+    would be numeric, slower to compute and to decode)."""
+    grouped = f"""SELECT t.region_code, t.reason_code, {_reported_sums("t")}
+                    FROM reason_count t WHERE {runs} AND {stages} AND {where}
+                   GROUP BY t.region_code, t.reason_code"""
+    every = ", ".join(f"CAST(SUM(g.{c}) AS bigint) AS {c}" for c, _, _ in _REPORTED)
+    by_code = ", ".join(
+        f"CAST(SUM(g.{c}) AS bigint) AS {c}" if source == "all" else f"NULL AS {c}" for c, _, source in _REPORTED
+    )
+    levels = [
+        ("'000000'", "'S'", "1 = 1"),
+        ("substr(g.region_code, 1, 2) || '0000'", "'S'", "g.region_code <> '000000'"),
+        ("substr(g.region_code, 1, 4) || '00'", "'S'", "substr(g.region_code, 3, 2) <> '00'"),
+        ("g.region_code", "'S'", "substr(g.region_code, 5, 2) <> '00'"),
+        ("g.region_code", "'O'", "1 = 1"),
+    ]
+    selects = [
+        f"SELECT {key} AS k, {kind} AS kind, {code} AS reason_code, {columns} FROM g WHERE {condition} GROUP BY {by}"
+        for key, kind, condition in levels
+        for code, columns, by in (("g.reason_code", by_code, "1, 3"), ("''", every, "1"))
+    ]
+    return f"WITH g AS ({grouped}) " + " UNION ALL ".join(selects)
+
+
+_REASON_CODES: list[tuple[str, str]] = []
+
+
+async def reason_code_list() -> list[tuple[str, str]]:
+    """The reason code list (未资助原因代码), (code, label) in code order. Only `zizhu migrate`
+    writes it (the seeds), so a process reads it once."""
+    if not _REASON_CODES:
+        _REASON_CODES[:] = [
+            (r["code"], r["label"]) for r in await db.fetch("SELECT code, label FROM reason_code ORDER BY code")
+        ]
+    return list(_REASON_CODES)
 
 
 async def statistics_for(period: str, areas: list[Area], stages: list[str]) -> list[UnfundedStatistics]:

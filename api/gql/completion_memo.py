@@ -1,0 +1,98 @@
+"""Reuse of completed sub-results (已完成子结果复用): a region whose figures did not change is not
+completed again.
+
+Completing the ~130 fields of one region's statistics costs far more than reading its figures
+(the figures come from the run's region rows, read once per process, and the reason counters).
+After one school's write, a province rollup's figures change only on that school's chain of
+regions. So the completed value of a statistics object is kept per process, keyed by what it can
+depend on: the selection (the document's field nodes, held so their identity stays theirs), the
+request's variables (directives inside the selection may read them) and the figures themselves
+(`content_key`: every count, the run and the code list). Equal keys give equal answers by
+construction; no version is involved, so nothing can be served stale. A completion that added an
+error is not kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any
+
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+MEMO_TYPES = frozenset({"UnfundedStatistics"})
+MAX_ENTRIES = 2048  # a completed province rollup holds ~260; each entry is some 10–30 KB
+MAX_SELECTIONS = 1024
+
+
+class CompletionMemo:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self.values: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        # id of a field-node tuple → (the nodes, kept alive so the id is not reused, its number)
+        self.selections: OrderedDict[tuple[int, ...], tuple[tuple, int]] = OrderedDict()
+        self.next_selection = 0
+        self.hits = self.misses = 0
+
+    def selection(self, nodes: tuple) -> int:
+        key = tuple(id(n) for n in nodes)
+        known = self.selections.get(key)
+        if known is None:
+            self.next_selection += 1
+            known = (nodes, self.next_selection)
+            self.selections[key] = known
+            while len(self.selections) > MAX_SELECTIONS:
+                self.selections.popitem(last=False)
+        else:
+            self.selections.move_to_end(key)
+        return known[1]
+
+    def get(self, key: tuple) -> dict[str, Any] | None:
+        value = self.values.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.values.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def put(self, key: tuple, value: dict[str, Any]) -> None:
+        self.values[key] = value
+        while len(self.values) > self.max_entries:
+            self.values.popitem(last=False)
+
+
+MEMO = CompletionMemo()
+
+
+class MemoisingExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, reusing completed statistics objects (see the module docstring)."""
+
+    def complete_object_value(self, return_type, field_details_list, info, path, result, position_context):
+        figures = getattr(result, "figures", None)
+        content = getattr(figures, "content_key", None)
+        if return_type.name not in MEMO_TYPES or content is None:
+            return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+        nodes = tuple(d.node for d in field_details_list)
+        variables = self.__dict__.get("_memo_variables")
+        if variables is None:  # once per request
+            coerced = getattr(self.variable_values, "coerced", None) or {}
+            variables = self.__dict__["_memo_variables"] = json.dumps(coerced, sort_keys=True, default=str)
+        key = (return_type.name, MEMO.selection(nodes), variables, content())
+        kept = MEMO.get(key)
+        if kept is not None:
+            return kept
+        errors = len(self.collected_errors.errors)
+        completed = super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+        if not self.is_awaitable(completed):
+            if len(self.collected_errors.errors) == errors:
+                MEMO.put(key, completed)
+            return completed
+
+        async def keep() -> dict[str, Any]:
+            value = await completed
+            if len(self.collected_errors.errors) == errors:
+                MEMO.put(key, value)
+            return value
+
+        return keep()
