@@ -42,6 +42,10 @@ class ExportFormat(Enum):
 class StatisticsRows(Enum):
     REGIONS = strawberry.enum_value("REGIONS", description="每个下级区划一行，再加本级、合计")
     SCHOOLS = strawberry.enum_value("SCHOOLS", description="每所直属学校一行，再加合计")
+    SUBTREE_SCHOOLS = strawberry.enum_value(
+        "SUBTREE_SCHOOLS",
+        description="本区域（含全部下级）的每所学校一行，含所属县（区）、市，按未填报原因从多到少排序（流式，单行表头）",
+    )
 
 
 @strawberry.type(description="导出文件的下载链接：短时有效，下载时无需再带登录凭证")
@@ -90,7 +94,7 @@ class ExportMutation:
         period: Period,
         region_code: RegionFilter = None,
         stage: StageFilter = None,
-        rows: Annotated[StatisticsRows, _arg("统计表的行：下级区划或直属学校")] = StatisticsRows.REGIONS,
+        rows: Annotated[StatisticsRows, _arg("统计表的行：下级区划、直属学校或全部学校")] = StatisticsRows.REGIONS,
     ) -> ExportLink:
         return await _link(
             info,

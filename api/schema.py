@@ -12,6 +12,7 @@ from zizhu.api.comparison.duplicates import DuplicateEnrolmentQuery
 from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
+from zizhu.api.comparison.special_groups import SpecialGroupMutation, SpecialGroupQuery
 from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
 from zizhu.api.gql.completion_memo import MemoisingExecutionContext
@@ -33,6 +34,7 @@ QUERY_TYPES: tuple[type, ...] = (
     CodeQuery,
     ReasonQuery,
     ComparisonRunQuery,
+    SpecialGroupQuery,
     RosterQuery,
     StatisticsQuery,
     PeriodQuery,
@@ -45,6 +47,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     AccountMutation,
     ReasonMutation,
     ComparisonRunMutation,
+    SpecialGroupMutation,
     RosterMutation,
     PeriodMutation,
     ExportMutation,

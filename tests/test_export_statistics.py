@@ -38,7 +38,7 @@ def flat(stats: dict) -> list[int]:
 def table(wb) -> dict[str, tuple[str, list[int]]]:
     """Data rows of the statistics sheet: name → (code, the 210 counts and the 11 reason counts)."""
     ws = wb["统计表"]
-    return {r[1]: (r[0], list(r[2:])) for r in ws.iter_rows(min_row=5, values_only=True)}
+    return {r[1]: (r[0], list(r[2 : 2 + 14 * 15 + 11])) for r in ws.iter_rows(min_row=5, values_only=True)}
 
 
 async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
@@ -73,7 +73,7 @@ async def test_region_table_headers_and_every_cell_equal_the_query(world, gql):
     assert ws.cell(row=2, column=reasons).value == "未资助原因分布"
     assert ws.cell(row=3, column=reasons).value == "01 学生本人（监护人）自愿放弃/未申请"
     assert ws.cell(row=3, column=reasons + 10).value.startswith("99 ")
-    assert ws.max_column == 2 + 14 * 15 + 11
+    assert ws.max_column == 2 + 14 * 15 + 11 + 1  # then 本级未资助原因
     assert ws.freeze_panes == "C5"
 
     rows = table(wb)

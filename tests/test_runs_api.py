@@ -58,15 +58,33 @@ async def test_admin_recompute_queues_a_run_and_a_job(gql, world, pool, arq_queu
     assert len(await pool.queued_jobs(queue_name=arq_queue)) == 2
 
 
-async def test_only_admins_recompute(gql, world, pool, arq_queue):
-    for user in ("school_op", "county_op", "province_op"):
+async def test_only_admins_and_authorities_recompute(gql, world, pool, arq_queue):
+    for user in ("school_op", "school_rev", "kg_op"):
         token = await gql.login(user)
         assert await gql.error_code(RECOMPUTE, {"p": P}, token=token) == "FORBIDDEN", user
+    county = await gql.login("county_op")
     assert await gql.error_code(RECOMPUTE, {"p": P}) == "UNAUTHENTICATED"
     admin = await gql.login("admin")
     assert await gql.error_code(RECOMPUTE, {"p": "2023-2025-1"}, token=admin) == "VALIDATION"
+    assert await gql.error_code(RECOMPUTE, {"p": "2023-2025-1"}, token=county) == "VALIDATION"
     assert await ComparisonRun.all().count() == 0
     assert await pool.queued_jobs(queue_name=arq_queue) == []
+
+
+async def test_an_authority_recomputes_its_own_province_one_waiting_at_a_time(gql, world, pool, arq_queue):
+    first = (await gql.data(RECOMPUTE, {"p": P}, token=await gql.login("county_op")))["recomputeUnfunded"]
+    again = (await gql.data(RECOMPUTE, {"p": P}, token=await gql.login("province_op")))["recomputeUnfunded"]
+    assert again["id"] == first["id"] and first["status"] == "QUEUED"
+    run = await ComparisonRun.get(id=local(first["id"]))
+    assert (run.province, run.trigger, run.requested_by) == ("43", "MANUAL", "county_op")
+    (job,) = await pool.queued_jobs(queue_name=arq_queue)
+    assert job.args == (run.id,)
+    guangdong = (await gql.data(RECOMPUTE, {"p": P}, token=await gql.login("gd_op")))["recomputeUnfunded"]
+    assert (await ComparisonRun.get(id=local(guangdong["id"]))).province == "44"
+    await comparison.execute_run(run.id)  # once it ran, the next request queues a new run
+    later = (await gql.data(RECOMPUTE, {"p": P}, token=await gql.login("city_op")))["recomputeUnfunded"]
+    assert later["id"] != first["id"]
+    assert await ComparisonRun.filter(province="43").count() == 2
 
 
 async def test_queue_unavailable_leaves_no_queued_run_and_the_rest_works(gql, world, monkeypatch):

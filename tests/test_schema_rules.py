@@ -37,8 +37,10 @@ def _all_subclasses(cls: type) -> list[type]:
 def test_the_sdl_shows_who_may_call_a_field():
     assert "directive @requires(role: [Role!]!) on FIELD_DEFINITION" in schema.as_str()
     directives = _directives()
-    for field in ("setTimeWindow", "setPeriod", "recomputeUnfunded", "disableUser", "setUserPassword", "queueHealth"):
+    for field in ("setTimeWindow", "setPeriod", "disableUser", "setUserPassword", "queueHealth"):
         assert directives[field] == {"requires": "role: [ADMIN]"}, field
+    # an authority may recompute its own province
+    assert directives["recomputeUnfunded"] == {"requires": "role: [ADMIN, AUTHORITY_OPERATOR]"}
     assert directives["schoolReviewPreschoolRosterEntries"] == {
         "requires": "role: [SCHOOL_REVIEWER]",
         "window": "action: SCHOOL_REVIEW",

@@ -163,11 +163,27 @@ case(
     admin="ok",
     **NOT_SCHOOLS,
 )
+# admin: a national run; an authority of a province: a run of its own province
 case(
     "recomputeUnfunded",
     "mutation { recomputeUnfunded(period: \"2023-2024-1\") { status } }",
-    default="FORBIDDEN",
+    default="ok",
+    **{u: "FORBIDDEN" for u in SCHOOLS},
+)
+# unmatched members: authorities of the region and the admin; they have no stage, no school
+UNMATCHED = "query($r: String) { unmatchedSpecialGroupMembers(period: \"2023-2024-1\", regionCode: $r) { totalCount } }"
+case("unmatchedSpecialGroupMembers", UNMATCHED, default="ok", **NOT_SCHOOLS)
+case(
+    "unmatchedSpecialGroupMembers",
+    UNMATCHED,
+    {"r": "430102"},
+    default="NOT_FOUND",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
     admin="ok",
+    **NOT_SCHOOLS,
 )
 # @RUN is national: everyone watches it (its totals only nationwide accounts); what it changed is
 # scoped like the list
@@ -391,6 +407,19 @@ case(
     admin="ok",
     **NOT_SCHOOLS,
 )
+EXPORT_UNMATCHED = (
+    "mutation($r: String) { exportUnmatchedSpecialGroupMembers(period: \"2023-2024-1\", regionCode: $r) { url } }"
+)
+case("exportUnmatchedSpecialGroupMembers", EXPORT_UNMATCHED, default="ok", **NOT_SCHOOLS)
+case(
+    "exportUnmatchedSpecialGroupMembers",
+    EXPORT_UNMATCHED,
+    {"r": "440000"},
+    default="NOT_FOUND",
+    gd_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
 case(
     "exportPreschoolRoster",
     "mutation($s: String) { exportPreschoolRoster(period: \"2023-2024-1\", schoolCode: $s) { url } }",
@@ -411,6 +440,7 @@ case(
 # Operations whose scope rules are proven in their own test module (they need a file upload).
 COVERED_ELSEWHERE = {
     "importPreschoolRoster": "tests/test_roster_import.py::test_import_needs_the_entry_window_and_the_operator_role",
+    "importSpecialGroups": "tests/test_self_collected_import.py::test_schools_and_the_admin_are_refused",
 }
 
 

@@ -15,7 +15,6 @@ from zizhu.api.gql.enums import Category, ChangeKind, RunStatus, RunTrigger, Sta
 from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.nodes import in_scope, int_keys, local_int, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
-from zizhu.domain.accounts.scopes import ADMINS
 from zizhu.domain.comparison import changes as run_changes
 from zizhu.domain.comparison import runs
 from zizhu.domain.errors import NotFound
@@ -148,7 +147,8 @@ class ComparisonRunQuery:
 @strawberry.type
 class ComparisonRunMutation:
     @strawberry.mutation(
-        description="重新比对（系统管理员）：排队一次比对，返回排队中的批次", extensions=[RoleGuard(*ADMINS)]
+        description="重新比对：系统管理员排队一次全国比对；主管部门排队一次本省比对（已有排队中的本省批次时返回该批次）",
+        extensions=[RoleGuard(*runs.RECOMPUTERS)],
     )
     async def recompute_unfunded(self, info: Info, period: str) -> ComparisonRun:
         viewer = await info.context.viewer()

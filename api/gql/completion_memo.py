@@ -20,7 +20,10 @@ from typing import Any
 
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-MEMO_TYPES = frozenset({"UnfundedStatistics"})
+MEMO_TYPES = frozenset({"UnfundedStatistics", "OwnLevelStatistics"})
+# fields whose value depends on more than the figures (an authority's own-level reasons): a selection
+# that may reach them is completed every time
+NOT_FROM_FIGURES = frozenset({"reasons"})
 MAX_ENTRIES = 2048  # a completed province rollup holds ~260; each entry is some 10–30 KB
 MAX_SELECTIONS = 1024
 
@@ -71,9 +74,9 @@ class MemoisingExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def complete_object_value(self, return_type, field_details_list, info, path, result, position_context):
         figures = getattr(result, "figures", None)
         content = getattr(figures, "content_key", None)
-        if return_type.name not in MEMO_TYPES or content is None:
-            return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
         nodes = tuple(d.node for d in field_details_list)
+        if return_type.name not in MEMO_TYPES or content is None or not _from_figures_only(nodes):
+            return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
         variables = self.__dict__.get("_memo_variables")
         if variables is None:  # once per request
             coerced = getattr(self.variable_values, "coerced", None) or {}
@@ -96,3 +99,14 @@ class MemoisingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return value
 
         return keep()
+
+
+def _from_figures_only(nodes: tuple) -> bool:
+    """Whether the selection reads only what the figures hold: no field of NOT_FROM_FIGURES at its
+    top level, and no fragment (which could select one) — conservative, never stale."""
+    for node in nodes:
+        for selection in node.selection_set.selections if node.selection_set else ():
+            name = getattr(selection, "name", None)
+            if name is None or selection.kind != "field" or name.value in NOT_FROM_FIGURES:
+                return False
+    return True

@@ -16,7 +16,7 @@ from zizhu.api.gql.nodes import in_scope, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
 from zizhu.api.roster import RegionPreschoolRoster, region_preschool_roster
 from zizhu.api.statistics.loaders import RegionTree, _area_statistics, _loader, _stages_of
-from zizhu.api.statistics.types import UnfundedStatistics
+from zizhu.api.statistics.types import OwnLevelStatistics, UnfundedStatistics, own_level
 from zizhu.domain.errors import Forbidden, NotFound
 from zizhu.domain.models import Region as RegionRow
 from zizhu.domain.paging import page_size
@@ -115,9 +115,11 @@ class Region(FromDomain, relay.Node):
     async def unfunded_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
         return await _area_statistics(info, stats.subtree(self.code), period, stage)
 
-    @strawberry.field(description="本级（直属本区域的学校）的统计")
-    async def own_level_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
-        return await _area_statistics(info, stats.own_level(self.code), period, stage)
+    @strawberry.field(description="本级（直属本区域的学校）的统计，及本级未资助原因")
+    async def own_level_statistics(self, info: Info, period: str, stage: Stage | None = None) -> OwnLevelStatistics:
+        figures = await _area_statistics(info, stats.own_level(self.code), period, stage)
+        viewer = await info.context.viewer()
+        return own_level(figures, self.code, tuple(viewer.visible_stages(stage)))
 
     @strawberry.field(description="本区域（含全部下级）的学校，按学校标识码排序；指定学段时只列有该学段在籍学生的学校")
     async def schools(

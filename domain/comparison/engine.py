@@ -101,7 +101,14 @@ async def prune_history(period: str, province: str = "", keep: int = HISTORY) ->
     ).exclude(id__in=keep_ids or [0])
     for run in old:
         async with db.transaction() as tx:
-            for table in ("run_statistic", "region_statistic", "run_change", "duplicate_enrolment", "reason_count"):
+            for table in (
+                "run_statistic",
+                "region_statistic",
+                "run_change",
+                "duplicate_enrolment",
+                "reason_count",
+                "unmatched_member",
+            ):
                 await db.execute(f"DELETE FROM {table} WHERE run_id = :run", {"run": run.id}, client=tx)
             await ComparisonRun.filter(id=run.id).using_db(tx).delete()
     oldest = await ComparisonRun.filter(period=period, province=province).order_by("id").first()
@@ -149,6 +156,7 @@ async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, previou
     await steps.members(work, run)
     await _step("matched")
     await steps.matched(work, run)
+    await steps.unmatched(work, run)
     await _step("duplicates")
     duplicates = await steps.duplicates(work, run)
     await _step("unfunded")

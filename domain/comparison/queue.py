@@ -108,7 +108,21 @@ async def enqueue_run(pool: ArqRedis, run: ComparisonRun) -> bool:
     return job is not None
 
 
-async def request_comparison(period: str, requested_by: str, trigger: str = "MANUAL") -> ComparisonRun:
+async def request_province_comparison(period: str, province: str, requested_by: str) -> ComparisonRun:
+    """An authority's recompute of its own province: the (period, province) run still QUEUED if
+    there is one, else a new one. The job id numbers the chain's runs, so two requests at once
+    create one run (the second finds the first's job id)."""
+    waiting = await ComparisonRun.filter(period=period, province=province, status__in=PENDING).order_by("id").first()
+    if waiting is not None:
+        return waiting
+    number = await ComparisonRun.filter(period=period, province=province).count()
+    job_id = f"{queue_name()}:province:{period}:{province}:{number}"
+    return await request_comparison(period, requested_by, "MANUAL", province=province, job_id=job_id)
+
+
+async def request_comparison(
+    period: str, requested_by: str, trigger: str = "MANUAL", province: str = "", job_id: str | None = None
+) -> ComparisonRun:
     """Create a QUEUED run and enqueue it (重新比对). Audited.
 
     Redis is checked before the run is created, so an unreachable queue leaves no run at all; if
@@ -117,7 +131,11 @@ async def request_comparison(period: str, requested_by: str, trigger: str = "MAN
     """
     await leases.expire_lapsed_runs()
     async with connection() as pool:
-        run = await create_run(period, trigger, requested_by, job_id=manual_job_id(period, trigger))
+        job_id = job_id or manual_job_id(period, trigger)
+        try:
+            run = await create_run(period, trigger, requested_by, province=province, job_id=job_id)
+        except IntegrityError:  # a concurrent request inserted the same job id first: that run
+            return await create_run(period, trigger, requested_by, province=province, job_id=job_id)
         try:
             await enqueue_run(pool, run)
         except QueueUnavailable as exc:
@@ -135,7 +153,7 @@ async def request_comparison(period: str, requested_by: str, trigger: str = "MAN
         "RECOMPUTE_REQUESTED",
         "comparison_run",
         str(run.id),
-        after={"period": period, "trigger": trigger, "job_id": run.job_id},
+        after={"period": period, "province": province, "trigger": trigger, "job_id": run.job_id},
     )
     return run
 

@@ -12,9 +12,9 @@ error, are shown to administrators only.
 
 from __future__ import annotations
 
-from zizhu.domain.accounts.scopes import ADMINS, SCHOOL_ROLES, Viewer
+from zizhu.domain.accounts.scopes import SCHOOL_ROLES, Viewer
 from zizhu.domain.comparison import queue
-from zizhu.domain.errors import NotFound
+from zizhu.domain.errors import Forbidden, NotFound
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.paging import page_size
 from zizhu.domain.reference.codes import Role
@@ -22,6 +22,8 @@ from zizhu.domain.reference.identity import province_of_school
 from zizhu.domain.reference.periods import parse_semester
 
 WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR, *SCHOOL_ROLES)
+RECOMPUTERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR)  # who may ask for a recomputation (重新比对)
+
 FIGURES = (
     "members",
     "matched",
@@ -74,10 +76,17 @@ def _as_seen_by(viewer: Viewer, run: ComparisonRun) -> ComparisonRun:
 
 
 async def recompute(viewer: Viewer, period: str) -> ComparisonRun:
-    """重新比对: a QUEUED MANUAL run, enqueued for the worker (QUEUE_UNAVAILABLE without Redis)."""
-    viewer.require_role(*ADMINS)
+    """重新比对: a QUEUED MANUAL run, enqueued for the worker (QUEUE_UNAVAILABLE without Redis).
+    ADMIN queues a national run; an authority of a province (county, city or province) a run of
+    its own province — at most one waiting: while one is QUEUED, asking again returns it."""
+    viewer.require_role(*RECOMPUTERS)
     period = parse_semester(period).code
-    return await queue.request_comparison(period, requested_by=viewer.username, trigger="MANUAL")
+    if viewer.is_admin:
+        return await queue.request_comparison(period, requested_by=viewer.username, trigger="MANUAL")
+    province = _province_of(viewer)
+    if not province:
+        raise Forbidden("全国范围的主管部门账号不能发起全国比对，请联系系统管理员")
+    return await queue.request_province_comparison(period, province, requested_by=viewer.username)
 
 
 async def get_run(viewer: Viewer, run_id: int) -> ComparisonRun:

@@ -43,13 +43,15 @@ LIST_VALUES = (
 
 
 class Work:
-    """The working tables of one run: `member`, `matched`, `duplicate`, `not_chosen`, `unfunded`, `diff`, `left_funded`,
-    `stat_all`, `stat_unfunded` (names end in the run id, so concurrent runs never meet), and
+    """The working tables of one run: `member`, `matched`, `unmatched`, `duplicate`, `not_chosen`,
+    `unfunded`, `diff`, `left_funded`, `stat_all`, `stat_unfunded` (names end in the run id, so
+    concurrent runs never meet), and
     the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
     TABLES = (
         "member",
         "matched",
+        "unmatched",
         "duplicate",
         "not_chosen",
         "unfunded",
@@ -60,6 +62,7 @@ class Work:
     )
     member: str
     matched: str
+    unmatched: str
     duplicate: str
     not_chosen: str
     unfunded: str
@@ -193,6 +196,48 @@ async def matched(w: Work, run: ComparisonRun) -> None:
               JOIN enrolment e ON e.id_number = m.id_number AND e.status = 'ENROLLED' {province}
               JOIN school sc ON sc.code = e.school_code""",
         {"province": run.province},
+    )
+
+
+# --- unmatched members (未匹配学籍) -------------------------------------------------------------
+def home_region_sql(id_number: str) -> str:
+    """SQL: the region a member belongs to by the first six digits of its ID number (its place of
+    registration): that code if the region table lists it, else its nearest listed ancestor (the
+    city, then the province), else the nation."""
+    return f"""COALESCE((SELECT r.code FROM region r WHERE r.code = substr({id_number}, 1, 6)),
+                        (SELECT r.code FROM region r WHERE r.code = substr({id_number}, 1, 4) || '00'),
+                        (SELECT r.code FROM region r WHERE r.code = substr({id_number}, 1, 2) || '0000'),
+                        '000000')"""
+
+
+async def unmatched(w: Work, run: ComparisonRun) -> None:
+    """The members with no ENROLLED enrolment anywhere (an anti-join), written to `unmatched_member`
+    once per region they belong to: their home region (`home_region_sql`) and each region whose
+    authority uploaded them (`special_group_record.collected_by`). A province run keeps the rows
+    of its province's regions; the nation's rows (an unknown province) come from national runs."""
+    await w.create(
+        w.unmatched,
+        f"""SELECT m.id_number, m.cm, m.sm FROM {w.members_table} m
+             WHERE NOT EXISTS (SELECT 1 FROM enrolment e WHERE e.id_number = m.id_number AND e.status = 'ENROLLED')""",
+    )
+    province = "WHERE substr(x.region_code, 1, 2) = :province" if run.province else ""
+    await db.execute(
+        f"""INSERT INTO unmatched_member (run_id, id_number, name, region_code, province, uploaded, central_mask, self_mask)
+            SELECT :run, u.id_number, COALESCE(n.name, ''), x.region_code, substr(x.region_code, 1, 2),
+                   MIN(x.uploaded) = 1, u.cm, u.sm
+              FROM {w.unmatched} u
+              JOIN (SELECT id_number, {home_region_sql("id_number")} AS region_code, 0 AS uploaded
+                      FROM {w.unmatched}
+                    UNION ALL
+                    SELECT DISTINCT UPPER(s.id_number), s.collected_by, 1 FROM special_group_record s
+                     WHERE s.period = :period AND s.collected_by <> '') x ON x.id_number = u.id_number
+              LEFT JOIN (SELECT UPPER(s.id_number) AS id_number, MAX(s.name) AS name FROM special_group_record s
+                          WHERE s.period = :period GROUP BY UPPER(s.id_number)) n ON n.id_number = u.id_number
+             {province}
+             GROUP BY u.id_number, n.name, x.region_code, u.cm, u.sm
+             ORDER BY x.region_code, u.id_number""",
+        {"run": run.id, "period": run.period, "province": run.province},
+        client=w.tx,
     )
 
 

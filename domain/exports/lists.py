@@ -1,6 +1,6 @@
 """List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster, the
-region's preschool roster overview (名单审核概览: region totals on top, then one row per kindergarten)
-and the students with several 在读 enrolments of one stage.
+region's preschool roster overview (名单审核概览: region totals on top, then one row per kindergarten),
+the students with several 在读 enrolments of one stage and the unmatched special-group members.
 
 Each export reads its rows through the same service as its GraphQL query, page by page on the
 query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
@@ -18,6 +18,7 @@ from typing import Any
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison import duplicates
 from zizhu.domain.comparison import published_list as unfunded
+from zizhu.domain.comparison import unmatched as unmatched_members
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
 from zizhu.domain.models import School
@@ -39,6 +40,7 @@ PAGE_ROWS = 500  # the list services' largest page
 UNFUNDED, LEGACY, ROSTER = "unfunded-students", "legacy-poverty-reasons", "preschool-roster"
 ROSTER_OVERVIEW = "preschool-roster-overview"
 BOOLEANS = {"true": True, "false": False}
+UNMATCHED = "unmatched-special-group-members"
 DUPLICATES = "duplicate-enrolments"
 REASON_STATUSES = {"REPORTED": True, "PENDING": False}
 FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
@@ -46,6 +48,7 @@ FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
     LEGACY: ("period", "stage", "regionCode", "schoolCode"),
     ROSTER: ("period", "schoolCode", "status"),
     ROSTER_OVERVIEW: ("period", "regionCode", "waitingForMe"),
+    UNMATCHED: ("period", "regionCode", "category", "source"),
     DUPLICATES: ("period", "regionCode"),
 }
 MAX_FILTER_LENGTH = 32
@@ -109,7 +112,7 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
         await roster.roster_school(viewer, f["school_code"])
     elif kind == ROSTER_OVERVIEW:
         await overview.region_totals(viewer, f["region_code"], f["period"])
-    elif kind == DUPLICATES:
+    elif kind in (UNMATCHED, DUPLICATES):
         await viewer.region(f["region_code"])
     else:
         await unfunded.scope_conditions(viewer, "r", {}, f["region_code"], f["school_code"], f["stage"])
@@ -366,6 +369,38 @@ async def _roster_overview(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"学前教育政府资助名单概况{region.code}-{totals.period}", OVERVIEW_COLUMNS, pages())
 
 
+UNMATCHED_COLUMNS = [
+    Column("身份证件号", 21, text=True),
+    Column("姓名", 10),
+    Column("户籍地区划代码", 10, text=True),
+    Column("特殊群体类型", 30),
+    Column("中央下发", 24),
+    Column("自采集", 24),
+]
+
+
+async def _unmatched(viewer: Viewer, f: dict) -> ListExport:
+    async def fetch(after: int | None):
+        return await unmatched_members.list_unmatched(
+            viewer,
+            f["period"],
+            region_code=f["region_code"],
+            category=f["category"],
+            source=f["source"],
+            first=PAGE_ROWS,
+            after=after,
+        )
+
+    async def rows(items: list[unmatched_members.UnmatchedMember]) -> list[Row]:
+        return [
+            (m.id_number, m.name, m.region_code, _labels(m.categories), _labels(m.central), _labels(m.self_collected))
+            for m in items
+        ]
+
+    pages = _pages(await fetch(None), fetch, lambda m: m.row_id, rows)
+    return ListExport(f"未匹配学籍的特殊群体成员{f['period']}", UNMATCHED_COLUMNS, pages)
+
+
 async def _duplicates(viewer: Viewer, f: dict) -> ListExport:
     async def fetch(after: int | None):
         return await duplicates.list_duplicate_enrolments(
@@ -398,6 +433,7 @@ _OPENERS = {
     ROSTER: _roster,
     ROSTER_OVERVIEW: _roster_overview,
     DUPLICATES: _duplicates,
+    UNMATCHED: _unmatched,
 }
 
 

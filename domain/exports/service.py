@@ -27,6 +27,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     lists.LEGACY: (XLSX, CSV),
     lists.ROSTER: (XLSX, CSV),
     lists.ROSTER_OVERVIEW: (XLSX,),
+    lists.UNMATCHED: (XLSX, CSV),
     lists.DUPLICATES: (XLSX, CSV),
 }
 STATISTICS_FILTERS = ("period", "regionCode", "stage", "rows")
@@ -77,7 +78,12 @@ async def check(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, str | N
 async def open_export(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, str | None]) -> Download:
     """The file of an export, in the viewer's scope; errors are raised before any byte is made."""
     check_kind(kind, fmt)
-    if kind == STATISTICS:
+    if kind == STATISTICS and (given.get("rows") or "") == statistics_table.SUBTREE_SCHOOLS:
+        f = _statistics_filters(given)
+        subtree = await statistics_table.subtree_schools(viewer, f["period"], f["region_code"], f["stage"])
+        stream = xlsx_stream(subtree.title, subtree.columns, subtree.pages)
+        download = Download(subtree.filename, subtree.title, XLSX_TYPE, stream)
+    elif kind == STATISTICS:
         f = _statistics_filters(given)
         table = await statistics_table.statistics_table(viewer, f["period"], f["region_code"], f["stage"], f["rows"])
         body = await statistics_table.workbook_file(table, f["rows"])

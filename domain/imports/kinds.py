@@ -153,7 +153,35 @@ def _special_group(c: Cells, refs: Refs) -> tuple | None:
     period = c.semester("资助周期")
     if period:
         refs.semesters.add(period)
-    return c.result((id_number, name, category and category.number, source and source.value, period))
+    return c.result((id_number, name, category and category.number, source and source.value, period, ""))
+
+
+def local_special_groups(region_code: str, period: str) -> Kind:
+    """An authority's own self-collected list (自采集, uploaded through the API): the special-group
+    template, every row 自采集 of `period`, recorded as collected by `region_code`."""
+
+    def validate(c: Cells, refs: Refs) -> tuple | None:
+        id_number = c.id_number("身份证件号")
+        name = c.text("姓名", 50, required=False)
+        category = c.enum("特殊群体类型", Category, "特殊群体类型")
+        source = c.enum("数据来源", Source, "数据来源")
+        if source is not None and source != Source.SELF:
+            c.bad("数据来源", "主管部门只能上传自采集名单（中央下发名单由国家统一导入）")
+        row_period = c.semester("资助周期")
+        if row_period and row_period != period:
+            c.bad("资助周期", f"资助周期应为 {period}（与上传时选择的一致），不是“{row_period}”")
+        return c.result((id_number, name, category and category.number, Source.SELF.value, period, region_code))
+
+    national = KINDS["special-groups"]
+    return Kind(
+        "special-groups-local",
+        "自采集特殊群体名单",
+        national.headers,
+        national.table,
+        national.columns,
+        national.keys,
+        validate,
+    )
 
 
 def _legacy_reason(c: Cells, refs: Refs) -> tuple | None:
@@ -249,8 +277,8 @@ KINDS: dict[str, Kind] = {
             "特殊群体名单",
             ("身份证件号", "姓名", "特殊群体类型", "数据来源", "资助周期"),
             "special_group_record",
-            ("id_number", "name", "category", "source", "period"),
-            ("period", "id_number", "category", "source"),
+            ("id_number", "name", "category", "source", "period", "collected_by"),
+            ("period", "id_number", "category", "source", "collected_by"),  # '' = loaded nationally
             _special_group,
         ),
         Kind(

@@ -8,23 +8,44 @@ validating run on the parser threads, one batch at a time; only staging runs on 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from prometheus_client import Counter
 
 from zizhu.domain import db, versions
 from zizhu.domain.accounts import audit
+from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.errors import ValidationFailed
-from zizhu.domain.imports.kinds import KINDS, Kind, Refs, load_refs
-from zizhu.domain.imports.reader import BULK_LIMITS, ImportRejected, estimate_rows, in_parser_thread, read_rows
+from zizhu.domain.imports.kinds import KINDS, Kind, Refs, load_refs, local_special_groups
+from zizhu.domain.imports.reader import (
+    BULK_LIMITS,
+    ImportRejected,
+    ReadLimits,
+    RowError,
+    estimate_rows,
+    in_parser_thread,
+    is_xlsx,
+    read_rows,
+)
 from zizhu.domain.imports.staging import Staging
 from zizhu.domain.imports.values import Cells, Errors
+from zizhu.domain.reference.codes import Role
 from zizhu.domain.reference.periods import parse_semester
 
 BATCH_ROWS = 10_000
 LIMITS = BULK_LIMITS
+# An authority's upload (自采集名单 through the API): a county's list, read within these bounds.
+UPLOAD_MAX_ROWS = 200_000
+UPLOAD_LIMITS = ReadLimits(
+    max_rows=UPLOAD_MAX_ROWS + 1,
+    max_cell_chars=1_000,
+    max_unpacked_bytes=200 * 1024**2,
+    max_members=200,
+    max_seconds=120.0,
+)
 
 Progress = Callable[..., None]  # progress(rows done, label, total=estimated rows or None)
 
@@ -39,6 +60,7 @@ class ImportResult:
     inserted: int
     updated: int
     unchanged: int
+    removed: int = 0  # records the file replaced (an authority's upload of its own list)
 
 
 async def _ensure_periods(codes: set[str], tx) -> None:
@@ -61,11 +83,19 @@ async def _ensure_periods(codes: set[str], tx) -> None:
 class _ValidatedRows:
     """A file's rows read and validated in batches; records are kept only while no row was bad."""
 
-    def __init__(self, spec: Kind, refs: Refs, path: Path, encoding: str | None = None) -> None:
+    def __init__(
+        self,
+        spec: Kind,
+        refs: Refs,
+        source: Path | BinaryIO,
+        name: str,
+        limits: ReadLimits,
+        encoding: str | None = None,
+    ) -> None:
         self.spec, self.refs = spec, refs
         self.errors = Errors()
         self.rows = self.last_row = 0
-        self._rows = read_rows(path, spec.headers, path.name, LIMITS, encoding)
+        self._rows = read_rows(source, spec.headers, name, limits, encoding)
 
     def take(self, size: int) -> tuple[list[tuple], bool]:
         """Up to `size` more rows: (their clean records, whether the file may have more)."""
@@ -90,10 +120,30 @@ async def run_import(
     if spec is None:
         raise ValidationFailed(f"未知的导入类型“{kind}”，可选：{'、'.join(KINDS)}")
     path = Path(path)
-    label = f"导入{spec.label}"
     refs = await load_refs(spec)
     total = await asyncio.to_thread(estimate_rows, path) if progress else None
-    reader = _ValidatedRows(spec, refs, path, encoding)
+    reader = _ValidatedRows(spec, refs, path, path.name, LIMITS, encoding)
+    return await _import_rows(spec, reader, actor, path.name, progress=progress, total=total)
+
+
+# Called inside the import's transaction once every row is valid and staged (staging table name):
+# removes what the file replaces, returns how many records it removed.
+Replace = Callable[[object, str], Awaitable[int]]
+
+
+async def _import_rows(
+    spec: Kind,
+    reader: _ValidatedRows,
+    actor: str,
+    name: str,
+    *,
+    progress: Progress | None = None,
+    total: int | None = None,
+    replace: Replace | None = None,
+    audit_key: str | None = None,
+) -> ImportResult:
+    """Stage the validated rows and merge them, in one transaction; audited as `import.<kind>`."""
+    label = f"导入{spec.label}"
     async with db.transaction() as tx:
         staging = Staging(spec, tx)
         await staging.create()
@@ -107,25 +157,53 @@ async def run_import(
             raise ImportRejected(reader.errors.finish(reader.last_row))
         if progress:
             progress(reader.rows, label, reader.rows)
-        await _ensure_periods(refs.semesters, tx)
+        await _ensure_periods(reader.refs.semesters, tx)
+        removed = await replace(tx, staging.name) if replace else 0
         counts = await staging.merge(reader.rows)
         result = ImportResult(
-            reader.rows, counts.inserted, counts.updated, counts.distinct - counts.inserted - counts.updated
+            reader.rows,
+            counts.inserted,
+            counts.updated,
+            counts.distinct - counts.inserted - counts.updated,
+            removed,
         )
-        await audit.record(
-            actor,
-            f"import.{kind}",
-            "import",
-            path.name,
-            after={
-                "rows": result.rows,
-                "inserted": result.inserted,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-            },
-            using_db=tx,
-        )
-        if result.inserted or result.updated:
+        after = {"rows": result.rows, "inserted": result.inserted, "updated": result.updated}
+        after |= {"unchanged": result.unchanged} | ({"removed": removed} if replace else {})
+        await audit.record(actor, f"import.{spec.name}", "import", audit_key or name, after=after, using_db=tx)
+        if result.inserted or result.updated or removed:
             await versions.bump(tx)  # regions, schools and enrolments shape what the read caches serve
-    IMPORTED_ROWS.labels(kind).inc(result.rows)
+    IMPORTED_ROWS.labels(spec.name).inc(result.rows)
+    return result
+
+
+async def import_self_collected(viewer: Viewer, period: str, source: BinaryIO, filename: str | None) -> ImportResult:
+    """An authority uploads its own self-collected special-group list (自采集名单) of `period`: the
+    file replaces the records of the period that this region uploaded before — all or nothing —
+    and leaves other regions' and the national records as they are. ADMIN loads lists with
+    `zizhu import special-groups`; school accounts are refused."""
+    viewer.require_role(Role.AUTHORITY_OPERATOR)
+    region = await viewer.region(None)
+    period = parse_semester(period).code
+    name = filename or "upload.csv"
+    if not (is_xlsx(name) or name.lower().endswith(".csv")):
+        raise ImportRejected([RowError(1, "", "仅支持 .xlsx 或 CSV 文件，请使用特殊群体名单模板")])
+    spec = local_special_groups(region.code, period)
+    refs = Refs(semesters={period})
+    reader = _ValidatedRows(spec, refs, source, name, UPLOAD_LIMITS)
+
+    async def replace(tx, staged: str) -> int:
+        return await db.execute(
+            f"""DELETE FROM special_group_record
+                 WHERE period = :period AND source = 'SELF' AND collected_by = :region AND NOT EXISTS (
+                       SELECT 1 FROM {staged} s WHERE s.id_number = special_group_record.id_number
+                          AND s.category = special_group_record.category)""",
+            {"period": period, "region": region.code},
+            client=tx,
+        )
+
+    result = await _import_rows(
+        spec, reader, viewer.username, name, replace=replace, audit_key=f"{region.code}/{period}"
+    )
+    if result.rows == 0:  # nothing was staged, so nothing changed: an empty file is a mistake
+        raise ImportRejected([RowError(2, "", "文件中没有数据行")])
     return result

@@ -7,7 +7,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0020_reason_count')]
+    dependencies = [('models', '0040_unmatched_and_local_lists')]
 
     initial = False
 

@@ -13,6 +13,7 @@ from zizhu.domain.models.comparison import (
     RunStatistic,
     RunTrend,
     UnfundedResult,
+    UnmatchedMember,
 )
 from zizhu.domain.models.geography import Region, School
 from zizhu.domain.models.reasons import LegacyPovertyReason, ReasonCount, RegionReason, UnfundedReason
@@ -47,4 +48,5 @@ __all__ = [
     "TimeWindow",
     "UnfundedReason",
     "UnfundedResult",
+    "UnmatchedMember",
 ]

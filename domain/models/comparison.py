@@ -81,6 +81,26 @@ class UnfundedResult(Model):
         indexes = (("period", "scope", "region_code", "school_code"),)
 
 
+class UnmatchedMember(Model):
+    """未匹配学籍的特殊群体成员 of a run: a member with no 在读 enrolment, once per region it belongs
+    to (the region of its ID number's first six digits, nearest listed ancestor, and each region
+    whose authority uploaded it). Written by the run, pruned with it."""
+
+    id = fields.BigIntField(primary_key=True)
+    run_id = fields.BigIntField()
+    id_number = fields.CharField(max_length=18)
+    name = fields.CharField(max_length=50, default="")
+    region_code = fields.CharField(max_length=6)
+    province = fields.CharField(max_length=2)  # of region_code ('00' for the nation)
+    uploaded = fields.BooleanField(default=False, db_default=False)  # belongs here only as the uploader's
+    central_mask = fields.IntField()
+    self_mask = fields.IntField()
+
+    class Meta:
+        table = "unmatched_member"
+        indexes = (("run_id", "region_code"), ("run_id", "id_number"))
+
+
 class RunStatistic(Model):
     """Precomputed counts of a run for one (school, stage), one row per pair.
 

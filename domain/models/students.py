@@ -59,7 +59,9 @@ class SpecialGroupRecord(Model):
     category = fields.CharField(max_length=2)  # two-digit category number 01..13
     source = fields.CharField(max_length=8)  # CENTRAL / SELF
     period = fields.CharField(max_length=11)
+    # the region whose authority uploaded the record (自采集 through the API); '' = loaded nationally
+    collected_by = fields.CharField(max_length=6, default="", db_default="")
 
     class Meta:
         table = "special_group_record"
-        unique_together = (("period", "id_number", "category", "source"),)
+        unique_together = (("period", "id_number", "category", "source", "collected_by"),)

@@ -239,6 +239,18 @@ async def region_reasons(
     ).order_by("stage", "category")
 
 
+async def own_level_reasons(period: str, region_codes: list[str], stages: list[str]) -> dict[str, list[RegionReason]]:
+    """The own-level reasons (本级未资助原因) of several regions at once, for regions the caller has
+    already checked against the viewer's scope: {region code: reasons by stage and category}."""
+    found: dict[str, list[RegionReason]] = {code: [] for code in region_codes}
+    rows = await RegionReason.filter(
+        period=parse_semester(period).code, region_code__in=region_codes or [""], stage__in=stages or [""]
+    ).order_by("region_code", "stage", "category")
+    for r in rows:
+        found[r.region_code].append(r)
+    return found
+
+
 async def region_reasons_by_ids(viewer: Viewer, ids: list[int]) -> dict[int, RegionReason]:
     """The own-level reasons asked for that the viewer may see (others are missing)."""
     if viewer.is_school:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison import unmatched as unmatched_members
 from zizhu.domain.comparison.engine import sources_of
 from zizhu.domain.comparison.steps import counted, list_rows_of, stat_columns
 from zizhu.domain.models import ComparisonRun
@@ -105,6 +106,7 @@ class UnfundedStatistics:
     # reason code → its reported_ columns (the reason counters), and the code list in code order
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     reason_codes: list[tuple[str, str]] = field(default_factory=list)
+    area: Area | None = None
     _content: Content | None = field(default=None, repr=False, compare=False)
 
     def cell(self, number: str, source: str) -> Counts:
@@ -123,7 +125,8 @@ class UnfundedStatistics:
         ]
 
     def content_key(self) -> Content:
-        """Everything the figures show, as one hashable value: equal keys, equal answers."""
+        """Everything the figures show, and the area they are of, as one hashable value: equal keys,
+        equal answers."""
         if self._content is None:
             self._content = Content(
                 (
@@ -133,6 +136,7 @@ class UnfundedStatistics:
                     tuple(sorted(self.sums.items())),
                     tuple((code, tuple(sorted(r.items()))) for code, r in sorted(self.reasons.items())),
                     tuple(self.reason_codes),
+                    self.area,  # fields such as `unmatched` read the area's own rows
                 )
             )
         return self._content
@@ -294,6 +298,7 @@ class Figures:
             sums=sums,
             reasons=reasons,
             reason_codes=self.reason_codes,
+            area=area,
         )
 
     async def _load_regions(self, sources, prefix: str, areas: list[Area] | None) -> None:
@@ -405,6 +410,39 @@ async def reason_code_list() -> list[tuple[str, str]]:
             (r["code"], r["label"]) for r in await db.fetch("SELECT code, label FROM reason_code ORDER BY code")
         ]
     return list(_REASON_CODES)
+
+
+def own_prefix(area: Area) -> str:
+    """The code prefix of a region area's subtree (its own code's prefix for own level)."""
+    return area.value if area.kind == "prefix" else region_prefix(area.value)
+
+
+async def unmatched_by_region(period: str, prefix: str) -> dict[tuple[str, str], int]:
+    """未匹配学籍 members per region key ((code, 'S'/'O')) of every region under `prefix`, from the
+    published runs: two statements (the runs, one grouped count)."""
+    sources = sources_of(await ComparisonRun.filter(period=parse_semester(period).code, published=True).order_by("id"))
+    return await unmatched_members.counts_by_region(sources, prefix) if sources else {}
+
+
+async def pending_by_school(period: str, stages: list[str], prefix: str) -> dict[str, int]:
+    """未填报原因 per school of a region's subtree (code prefix): the published list's rows of the
+    stages with no reason for (period, stage, ID number) — live, as reasonPending. Schools with
+    none are missing. One grouped statement."""
+    period = parse_semester(period).code
+    sources = sources_of(await ComparisonRun.filter(period=period, published=True).order_by("id"))
+    if not sources or not stages:
+        return {}
+    params: dict = {"period": period}
+    rows = await db.fetch(
+        f"""SELECT t.school_code, COUNT(*) AS n FROM unfunded_result t
+             WHERE {_runs_filter(sources, "t", period)} AND {_stage_filter(stages, "t")}
+               AND {_range(prefix, "t.region_code", params)} AND NOT EXISTS (
+                   SELECT 1 FROM unfunded_reason r
+                    WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
+             GROUP BY t.school_code""",
+        params,
+    )
+    return {r["school_code"]: int(r["n"]) for r in rows}
 
 
 async def statistics_for(period: str, areas: list[Area], stages: list[str]) -> list[UnfundedStatistics]:
