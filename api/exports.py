@@ -172,6 +172,24 @@ class ExportMutation:
     ) -> ExportLink:
         return await _link(info, lists.DUPLICATES, format.extension, {"period": period, "regionCode": region_code})
 
+    @strawberry.mutation(
+        description="导出区域内幼儿园的学前教育政府资助名单概况（.xlsx）：区域合计在上，每所幼儿园一行；"
+        "范围与 region { preschoolRoster } 相同"
+    )
+    async def export_preschool_roster_overview(
+        self,
+        info: Info,
+        period: Period,
+        region_code: RegionFilter = None,
+        waiting_for_me: Annotated[bool, _arg("只列有待本账号这一级处理记录的幼儿园")] = False,
+    ) -> ExportLink:
+        return await _link(
+            info,
+            lists.ROSTER_OVERVIEW,
+            service.XLSX,
+            {"period": period, "regionCode": region_code, "waitingForMe": "true" if waiting_for_me else None},
+        )
+
 
 # --- the download route ----------------------------------------------------------------------------
 async def _viewer_and_filters(request: Request, kind: str, fmt: str):

@@ -51,6 +51,7 @@ class CodeLists:
     aid_statuses: list[CodeItem] = _list(codes.AidStatus, "资助名单审核状态")
     roles: list[CodeItem] = _list(codes.Role, "账号角色")
     window_actions: list[CodeItem] = _list(codes.WindowAction, "时间窗口动作")
+    window_phases: list[CodeItem] = _list(codes.WindowPhase, "时间窗口状态")
     region_levels: list[CodeItem] = _list(codes.RegionLevel, "行政区划级别")
     project_kinds: list[CodeItem] = _list(codes.ProjectKind, "资助项目类别")
     cycles: list[CodeItem] = _list(codes.Cycle, "资助周期类型")

@@ -340,7 +340,8 @@ async def load_demo(
 
 async def _prepare_views() -> dict[str, int]:
     """So every page has something to show: carry the legacy reasons over, compare both demo
-    periods, and open the preschool roster windows of the autumn semester for the next 30 days."""
+    periods, and open the three preschool roster windows of the autumn semester (entry, school review,
+    authority review) for the next 31 days."""
     from zizhu.domain.accounts.scopes import Viewer
     from zizhu.domain.comparison.engine import run_comparison_now
     from zizhu.domain.models import UnfundedReason

@@ -116,8 +116,8 @@ async def test_batch_inputs_are_bounded_and_checked(gql, world):
 
 
 async def test_id_lists_are_bounded_and_unique(gql, world):
-    token = await gql.token_for("kg_rev")
-    review = "mutation($ids: [ID!]!) { reviewPreschoolRosterEntries(ids: $ids, decision: APPROVE) { id } }"
+    token = await gql.login("kg_rev")
+    review = "mutation($ids: [ID!]!) { schoolReviewPreschoolRosterEntries(ids: $ids, decision: APPROVE) { id } }"
     over = [str(i) for i in range(1, 2_001)]
     assert await validation_argument(gql, review, {"ids": over}, token) == "ids"
     huge = [str(i) for i in range(1, 40_001)]  # beyond the drivers' parameter limits: refused as a body

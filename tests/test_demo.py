@@ -68,6 +68,9 @@ async def test_demo_covers_every_category_source_status_and_stage(orm):
     projects = set(await AidRecord.all().distinct().values_list("project_code", "period"))
     assert ("HE_NATIONAL_SCHOLARSHIP", "2023-2024") in projects and ("GR_NATIONAL_SCHOLARSHIP", "2023-2024") in projects
     assert ("HE_GRANT", "2023-2024") in projects and ("PRE_GOV", "2023-2024-1") in projects
+    # roster entries made from imported aid records carry the child's name from the enrolment
+    assert await AidRecord.filter(project_code="PRE_GOV").count() > 0
+    assert not await AidRecord.filter(project_code="PRE_GOV", name="").exists()
     assert set(await Enrolment.all().distinct().values_list("stage", flat=True)) == {
         "PRESCHOOL",
         "COMPULSORY",

@@ -159,3 +159,70 @@ async def test_0012_remembers_the_runs_that_succeeded_for_trends(tmp_path, datab
         finally:
             await db.close()
             await db.init(database_url)
+
+
+async def test_0030_splits_review_windows_in_two_and_names_the_roster_entries(tmp_path, database_url, orm):
+    """Each shared REVIEW window becomes a SCHOOL_REVIEW and an AUTHORITY_REVIEW window with the
+    same bounds; aid records stored without a name take the child's name from the enrolment at
+    their school (the preschool one first)."""
+    start = dt.datetime(2023, 9, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    end = dt.datetime(2024, 1, 26, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    async with blank_database(tmp_path, "zizhu_mig") as url:
+        try:
+            await run_migrations(config=db.tortoise_config(url), target="models.0012_reporting_history")
+            await db.close()
+            await db.init(url)
+            for action, province, until in (
+                ("ENTRY", "", end),
+                ("REVIEW", "", end),
+                ("REVIEW", "43", end + dt.timedelta(days=3)),
+            ):
+                await db.execute(
+                    "INSERT INTO time_window (period, project_code, action, province, start, \"end\", updated_by)"
+                    " VALUES (:p, 'PRE_GOV', :a, :prov, :s, :e, 'admin')",
+                    {"p": P1, "a": action, "prov": province, "s": start, "e": until},
+                )
+            for id_number, stage, name in (
+                (A, "COMPULSORY", "小学名"),
+                (A, "PRESCHOOL", "王一"),
+                (C, "PRESCHOOL", "李三"),
+            ):
+                await db.execute(
+                    "INSERT INTO enrolment (id_number, name, school_code, stage, grade, status, province)"
+                    " VALUES (:i, :n, '1143000001', :s, '', 'ENROLLED', '43')",
+                    {"i": id_number, "n": name, "s": stage},
+                )
+            for id_number, name in ((A, ""), (B, ""), (C, "已有名")):
+                await db.execute(
+                    "INSERT INTO aid_record (id_number, name, school_code, project_code, period, amount, status,"
+                    " province, updated_at) VALUES (:i, :n, '1143000001', 'PRE_GOV', :p, 1000, 'SUBMITTED', '43', :t)",
+                    {"i": id_number, "n": name, "p": P1, "t": start},
+                )
+            await db.close()
+            await run_migrations(config=db.tortoise_config(url))
+            await db.close()
+            await db.init(url)
+            rows = await db.fetch("SELECT action, province, \"end\" FROM time_window ORDER BY action, province")
+            got = [
+                (
+                    r["action"],
+                    r["province"],
+                    dt.datetime.fromisoformat(str(r["end"])) if isinstance(r["end"], str) else r["end"],
+                )
+                for r in rows
+            ]
+            assert [(a, p) for a, p, _ in got] == [
+                ("AUTHORITY_REVIEW", ""),
+                ("AUTHORITY_REVIEW", "43"),
+                ("ENTRY", ""),
+                ("SCHOOL_REVIEW", ""),
+                ("SCHOOL_REVIEW", "43"),
+            ]
+            ends = {(a, p): e for a, p, e in got}
+            assert ends[("SCHOOL_REVIEW", "43")] == ends[("AUTHORITY_REVIEW", "43")] == end + dt.timedelta(days=3)
+            assert ends[("SCHOOL_REVIEW", "")] == ends[("AUTHORITY_REVIEW", "")] == end
+            names = await db.fetch("SELECT id_number, name FROM aid_record ORDER BY id_number")
+            assert {r["id_number"]: r["name"] for r in names} == {A: "王一", B: "", C: "已有名"}
+        finally:
+            await db.close()
+            await db.init(database_url)

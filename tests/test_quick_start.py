@@ -220,10 +220,23 @@ def test_every_mutation_kind_once_on_the_quick_start(server):
         "kg_op",
     )
     call(
-        "reviewPreschoolRosterEntries",
-        "mutation($ids: [ID!]!) { reviewPreschoolRosterEntries(ids: $ids, decision: APPROVE) { id status } }",
+        "withdrawPreschoolRosterEntries",
+        "mutation($ids: [ID!]!) { withdrawPreschoolRosterEntries(ids: $ids) { id status } }",
+        {"ids": [added]},
+        "kg_op",
+    )
+    c.post("mutation($ids: [ID!]!) { submitPreschoolRosterEntries(ids: $ids) { id } }", {"ids": [added]}, "kg_op")
+    call(
+        "schoolReviewPreschoolRosterEntries",
+        "mutation($ids: [ID!]!) { schoolReviewPreschoolRosterEntries(ids: $ids, decision: APPROVE) { id status } }",
         {"ids": [added]},
         "kg_rev",
+    )
+    call(
+        "authorityReviewPreschoolRosterEntries",
+        "mutation($ids: [ID!]!) { authorityReviewPreschoolRosterEntries(ids: $ids, decision: APPROVE) { id status } }",
+        {"ids": [added]},
+        "county_op",
     )
     second = c.post(
         "mutation($id: String!) { addPreschoolRosterEntry(period: \"2023-2024-1\", idNumber: $id, amount: \"900\") { id } }",
@@ -247,6 +260,10 @@ def test_every_mutation_kind_once_on_the_quick_start(server):
         ),
         "exportLegacyPovertyReasons": ("mutation { exportLegacyPovertyReasons { url } }", "school_op"),
         "exportPreschoolRoster": ('mutation { exportPreschoolRoster(period: "2023-2024-1") { url } }', "kg_op"),
+        "exportPreschoolRosterOverview": (
+            'mutation { exportPreschoolRosterOverview(period: "2023-2024-1") { url } }',
+            "county_op",
+        ),
         "exportDuplicateEnrolments": (
             'mutation { exportDuplicateEnrolments(period: "2023-2024-1") { url } }',
             "county_op",

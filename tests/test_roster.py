@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -9,10 +10,11 @@ from strawberry.relay import GlobalID
 
 from tests.support.roster import (
     ADD,
+    AUTHORITY_REVIEW,
     DELETE,
     KG,
     PERIOD,
-    REVIEW,
+    SCHOOL_REVIEW,
     SUBMIT,
     UPDATE,
     add,
@@ -29,7 +31,7 @@ ROSTER = """query($p: String!, $s: String, $st: AidStatus, $f: Int, $a: String) 
   preschoolRoster(period: $p, schoolCode: $s) {
     period schoolCode schoolName totalCount now
     entries(status: $st, first: $f, after: $a) { edges { cursor node { id idNumber name amount status returnComment } } pageInfo { hasNextPage endCursor } }
-    entryWindow { start end isOpen provinceCode } reviewWindow { start end isOpen provinceCode } } }"""
+    entryWindow { start end isOpen provinceCode } schoolReviewWindow { start end isOpen provinceCode } } }"""
 OTHER_SCHOOL = "2143000002"  # 芙蓉区实验小学 (school_op, school_rev), same county as KG
 
 
@@ -44,8 +46,8 @@ async def _snapshot() -> list[tuple]:
 # --- windows, per mutation ---------------------------------------------------------------------------
 @pytest.mark.parametrize("future", [False, True], ids=["closed-an-hour-ago", "opens-in-an-hour"])
 async def test_every_entry_mutation_is_refused_outside_the_entry_window(gql, world, future):
-    await open_windows("ENTRY", "REVIEW")
-    op = await gql.token_for("kg_op")
+    await open_windows("ENTRY", "SCHOOL_REVIEW", "AUTHORITY_REVIEW")
+    op = await gql.login("kg_op")
     draft = await add(gql, op, await enrol(1, "甲"))
     newcomer = await enrol(2, "乙")
     await close_window("ENTRY", future=future)
@@ -62,7 +64,7 @@ async def test_every_entry_mutation_is_refused_outside_the_entry_window(gql, wor
         assert (ext["code"], ext["action"]) == ("WINDOW_CLOSED", "ENTRY"), query
         assert ext["start"] and ext["end"]
     assert await _snapshot() == before
-    # An open REVIEW window does not open entry.
+    # Open review windows do not open entry.
     assert await gql.error_code(SUBMIT, {"ids": [draft["id"]]}, token=op) == "WINDOW_CLOSED"
 
 
@@ -82,27 +84,27 @@ async def test_every_entry_mutation_works_inside_the_entry_window(gql, world):
     assert (await AidRecord.get(name="甲")).amount == Decimal("1200.50")
 
 
-async def test_review_needs_the_review_window(gql, world):
-    await open_windows("ENTRY")
-    op, rev = await gql.token_for("kg_op"), await gql.token_for("kg_rev")
+async def test_school_review_needs_the_school_review_window(gql, world):
+    await open_windows("ENTRY", "AUTHORITY_REVIEW")
+    op, rev = await gql.login("kg_op"), await gql.login("kg_rev")
     entry = await add(gql, op, await enrol(1, "甲"))
     await gql.data(SUBMIT, {"ids": [entry["id"]]}, token=op)
     approve = {"ids": [entry["id"]], "d": "APPROVE", "c": None}
-    body = await gql.post(REVIEW, approve, token=rev)  # no REVIEW window at all
+    body = await gql.post(SCHOOL_REVIEW, approve, token=rev)  # no SCHOOL_REVIEW window at all
     assert body["errors"][0]["extensions"] == {
         "code": "WINDOW_CLOSED",
-        "action": "REVIEW",
+        "action": "SCHOOL_REVIEW",
         "start": None,
         "end": None,
         "period": PERIOD,
     }
-    await close_window("REVIEW")
-    assert await gql.error_code(REVIEW, approve, token=rev) == "WINDOW_CLOSED"
-    await close_window("REVIEW", future=True)
-    assert await gql.error_code(REVIEW, approve, token=rev) == "WINDOW_CLOSED"
+    await close_window("SCHOOL_REVIEW")
+    assert await gql.error_code(SCHOOL_REVIEW, approve, token=rev) == "WINDOW_CLOSED"
+    await close_window("SCHOOL_REVIEW", future=True)
+    assert await gql.error_code(SCHOOL_REVIEW, approve, token=rev) == "WINDOW_CLOSED"
     assert await _statuses() == {"甲": "SUBMITTED"}
-    await open_windows("REVIEW")
-    reviewed = (await gql.data(REVIEW, approve, token=rev))["reviewPreschoolRosterEntries"]
+    await open_windows("SCHOOL_REVIEW")
+    reviewed = (await gql.data(SCHOOL_REVIEW, approve, token=rev))["schoolReviewPreschoolRosterEntries"]
     assert [e["status"] for e in reviewed] == ["SCHOOL_APPROVED"]
 
 
@@ -117,10 +119,10 @@ async def test_full_workflow_and_approval_makes_the_child_funded_in_the_comparis
     op, rev, county = await gql.token_for("kg_op"), await gql.token_for("kg_rev"), await gql.token_for("county_op")
     entry = await add(gql, op, child, "1500")
     await gql.data(SUBMIT, {"ids": [entry["id"]]}, token=op)
-    await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=rev)
+    await gql.data(SCHOOL_REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=rev)
     assert (await run_comparison_now(PERIOD)).funded == 0  # SCHOOL_APPROVED is not 上级审核通过 yet
-    done = await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": "同意"}, token=county)
-    assert done["reviewPreschoolRosterEntries"][0]["status"] == "APPROVED"
+    done = await gql.data(AUTHORITY_REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": "同意"}, token=county)
+    assert done["authorityReviewPreschoolRosterEntries"][0]["status"] == "APPROVED"
     record = await AidRecord.get(id_number=child)
     assert (record.project_code, record.period, record.status, record.amount) == (
         "PRE_GOV",
@@ -145,9 +147,9 @@ async def test_refused_transitions_name_the_entry_and_change_nothing(gql, world)
         return body["errors"][0]["extensions"]["code"], body["errors"][0]["message"]
 
     # school reviewer on a DRAFT, authority on a SUBMITTED one
-    code, message = await conflict(REVIEW, {"ids": [d["id"]], "d": "APPROVE", "c": None}, rev)
+    code, message = await conflict(SCHOOL_REVIEW, {"ids": [d["id"]], "d": "APPROVE", "c": None}, rev)
     assert code == "CONFLICT" and GlobalID.from_id(d["id"]).node_id in message and "草稿" in message
-    code, message = await conflict(REVIEW, {"ids": [s["id"]], "d": "APPROVE", "c": None}, county)
+    code, message = await conflict(AUTHORITY_REVIEW, {"ids": [s["id"]], "d": "APPROVE", "c": None}, county)
     assert code == "CONFLICT" and "已报" in message
     # a SUBMITTED entry can no longer be edited, deleted or submitted again
     assert (await conflict(UPDATE, {"id": s["id"], "a": "1"}, op))[0] == "CONFLICT"
@@ -156,23 +158,23 @@ async def test_refused_transitions_name_the_entry_and_change_nothing(gql, world)
     # batch: one entry in the wrong status and the whole batch is refused
     code, message = await conflict(SUBMIT, {"ids": [d["id"], s["id"]]}, op)
     assert code == "CONFLICT" and "已报" in message
-    code, _ = await conflict(REVIEW, {"ids": [s["id"], d["id"]], "d": "APPROVE", "c": None}, rev)
+    code, _ = await conflict(SCHOOL_REVIEW, {"ids": [s["id"], d["id"]], "d": "APPROVE", "c": None}, rev)
     assert code == "CONFLICT"
     # RETURN needs a comment
-    assert (await conflict(REVIEW, {"ids": [s["id"]], "d": "RETURN", "c": "  "}, rev))[0] == "VALIDATION"
+    assert (await conflict(SCHOOL_REVIEW, {"ids": [s["id"]], "d": "RETURN", "c": "  "}, rev))[0] == "VALIDATION"
     assert await _snapshot() == before
     assert await _statuses() == {"草稿": "DRAFT", "已报": "SUBMITTED"}
 
 
 async def test_a_return_goes_back_to_the_school_which_edits_and_resubmits(gql, world):
     await open_windows()
-    op, rev, county = await gql.token_for("kg_op"), await gql.token_for("kg_rev"), await gql.token_for("city_op")
+    op, rev, county = await gql.login("kg_op"), await gql.login("kg_rev"), await gql.login("county_op")
     a = await add(gql, op, await enrol(1, "甲"), "1000")
     b = await add(gql, op, await enrol(2, "乙"), "1000")
     await gql.data(SUBMIT, {"ids": [a["id"], b["id"]]}, token=op)
-    await gql.data(REVIEW, {"ids": [a["id"], b["id"]], "d": "APPROVE", "c": None}, token=rev)
-    returned = await gql.data(REVIEW, {"ids": [a["id"]], "d": "RETURN", "c": "金额有误"}, token=county)
-    assert returned["reviewPreschoolRosterEntries"][0]["returnComment"] == "金额有误"
+    await gql.data(SCHOOL_REVIEW, {"ids": [a["id"], b["id"]], "d": "APPROVE", "c": None}, token=rev)
+    returned = await gql.data(AUTHORITY_REVIEW, {"ids": [a["id"]], "d": "RETURN", "c": "金额有误"}, token=county)
+    assert returned["authorityReviewPreschoolRosterEntries"][0]["returnComment"] == "金额有误"
     listed = (await gql.data(ROSTER, {"p": PERIOD, "st": "RETURNED"}, token=op))["preschoolRoster"]
     assert [(e["node"]["name"], e["node"]["returnComment"]) for e in listed["entries"]["edges"]] == [("甲", "金额有误")]
     fixed = (await gql.data(UPDATE, {"id": a["id"], "a": "800"}, token=op))["updatePreschoolRosterEntry"]
@@ -180,7 +182,7 @@ async def test_a_return_goes_back_to_the_school_which_edits_and_resubmits(gql, w
     again = (await gql.data(SUBMIT, {"ids": [a["id"]]}, token=op))["submitPreschoolRosterEntries"][0]
     assert (again["status"], again["returnComment"]) == ("SUBMITTED", None)
     # School level may also return: back to the school again.
-    await gql.data(REVIEW, {"ids": [a["id"]], "d": "RETURN", "c": "请核对"}, token=rev)
+    await gql.data(SCHOOL_REVIEW, {"ids": [a["id"]], "d": "RETURN", "c": "请核对"}, token=rev)
     assert await _statuses() == {"甲": "RETURNED", "乙": "SCHOOL_APPROVED"}
     await gql.data(DELETE, {"id": a["id"]}, token=op)
     assert await _statuses() == {"乙": "SCHOOL_APPROVED"}
@@ -192,14 +194,14 @@ async def test_every_change_is_audited_with_who_before_and_after(gql, world):
     e = await add(gql, op, await enrol(1, "甲"), "1000")
     await gql.data(UPDATE, {"id": e["id"], "a": "900"}, token=op)
     await gql.data(SUBMIT, {"ids": [e["id"]]}, token=op)
-    await gql.data(REVIEW, {"ids": [e["id"]], "d": "RETURN", "c": "请核对"}, token=rev)
+    await gql.data(SCHOOL_REVIEW, {"ids": [e["id"]], "d": "RETURN", "c": "请核对"}, token=rev)
     await gql.data(DELETE, {"id": e["id"]}, token=op)
     rows = await AuditEntry.filter(entity="aid_record", entity_key=GlobalID.from_id(e["id"]).node_id).order_by("id")
     assert [(r.actor, r.action) for r in rows] == [
         ("kg_op", "roster.add"),
         ("kg_op", "roster.update"),
         ("kg_op", "roster.submit"),
-        ("kg_rev", "roster.return"),
+        ("kg_rev", "roster.school_review.return"),
         ("kg_op", "roster.delete"),
     ]
     assert rows[0].before is None and rows[0].after["amount"] == "1000.00"
@@ -301,25 +303,22 @@ async def test_roles_and_scope(gql, world):
     assert await gql.error_code(ADD, {"p": PERIOD, "i": child, "a": "1", "s": None}, token=rev) == "FORBIDDEN"
     assert await gql.error_code(UPDATE, {"id": entry["id"], "a": "1"}, token=rev) == "FORBIDDEN"
     assert await gql.error_code(SUBMIT, {"ids": [entry["id"]]}, token=rev) == "FORBIDDEN"
-    assert await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=op) == "FORBIDDEN"
-    admin = await gql.token_for("admin")
-    assert await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=admin) == "FORBIDDEN"
+    approve = {"ids": [entry["id"]], "d": "APPROVE", "c": None}
+    for query in (SCHOOL_REVIEW, AUTHORITY_REVIEW):
+        assert await gql.error_code(query, approve, token=op) == "FORBIDDEN"
+        assert await gql.error_code(query, approve, token=await gql.login("admin")) == "FORBIDDEN"
     await gql.data(SUBMIT, {"ids": [entry["id"]]}, token=op)
     # another school's reviewer, an authority outside the subtree
-    school_rev = await gql.token_for("school_rev")
-    assert (
-        await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=school_rev) == "NOT_FOUND"
-    )
-    await gql.data(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=rev)
-    gd = await gql.token_for("gd_op")
-    assert await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=gd) == "NOT_FOUND"
+    school_rev = await gql.login("school_rev")
+    assert await gql.error_code(SCHOOL_REVIEW, approve, token=school_rev) == "NOT_FOUND"
+    # each level has its own mutation: the authority cannot give the school review, nor the reviewer the final one
+    assert await gql.error_code(SCHOOL_REVIEW, approve, token=await gql.login("county_op")) == "FORBIDDEN"
+    await gql.data(SCHOOL_REVIEW, approve, token=rev)
+    assert await gql.error_code(AUTHORITY_REVIEW, approve, token=rev) == "FORBIDDEN"
+    gd = await gql.login("gd_op")
+    assert await gql.error_code(AUTHORITY_REVIEW, approve, token=gd) == "NOT_FOUND"
     assert await gql.error_code(ROSTER, {"p": PERIOD, "s": KG}, token=gd) == "NOT_FOUND"
     assert await _statuses() == {"甲": "SCHOOL_APPROVED"}
-    # the province authority limited to preschool reviews; a whole-province one does too
-    approved = await gql.data(
-        REVIEW, {"ids": [entry["id"]], "d": "APPROVE", "c": None}, token=await gql.token_for("province_preschool_op")
-    )
-    assert approved["reviewPreschoolRosterEntries"][0]["status"] == "APPROVED"
 
 
 async def test_roster_query_windows_masking_and_pages(gql, world, clock):
@@ -332,7 +331,7 @@ async def test_roster_query_windows_masking_and_pages(gql, world, clock):
     assert (first["schoolCode"], first["schoolName"], first["totalCount"]) == (KG, "芙蓉区第一幼儿园", 5)
     assert [e["node"]["idNumber"] for e in first["entries"]["edges"]] == ids[:2]
     assert first["entryWindow"]["isOpen"] is True and first["entryWindow"]["provinceCode"] is None
-    assert first["reviewWindow"] == {"start": None, "end": None, "isOpen": False, "provinceCode": None}
+    assert first["schoolReviewWindow"] == {"start": None, "end": None, "isOpen": False, "provinceCode": None}
     rest = await gql.data(ROSTER, {"p": PERIOD, "f": 10, "a": first["entries"]["pageInfo"]["endCursor"]}, token=op)
     assert [e["node"]["name"] for e in rest["preschoolRoster"]["entries"]["edges"]] == ["童3", "童4", "童5"]
     assert rest["preschoolRoster"]["entries"]["pageInfo"]["hasNextPage"] is False
@@ -367,4 +366,32 @@ async def test_an_authority_without_the_preschool_stage_sees_no_roster(gql, worl
     entry = await add(gql, op, await enrol(1, "甲"))
     token = await gql.token_for("hn_high_op")
     assert await gql.error_code(ROSTER, {"p": PERIOD, "s": KG}, token=token) == "NOT_FOUND"
-    assert await gql.error_code(REVIEW, {"ids": [entry["id"]], "d": "RETURN", "c": "x"}, token=token) == "NOT_FOUND"
+    returning = {"ids": [entry["id"]], "d": "RETURN", "c": "x"}
+    assert await gql.error_code(AUTHORITY_REVIEW, returning, token=token) == "NOT_FOUND"
+
+
+def test_the_window_directive_is_printed_on_every_roster_mutation():
+    from pathlib import Path
+
+    sdl = (Path(__file__).resolve().parents[1] / "schema.graphql").read_text(encoding="utf-8")
+    assert "directive @window(action: WindowAction!) on FIELD_DEFINITION" in sdl
+    # one line per field: drop the descriptions, join arguments printed one per line
+    sdl = re.sub(r'\s*"""(?:.|\n)*?"""', "", sdl)
+    sdl = re.sub(
+        r"\(\s*\n([^)]*?)\n\s*\)", lambda m: "(" + ", ".join(a.strip() for a in m.group(1).splitlines()) + ")", sdl
+    )
+    lines = {line.strip().split("(")[0]: line for line in sdl.splitlines() if "PreschoolRoster" in line and "(" in line}
+    for name in (
+        "addPreschoolRosterEntry",
+        "updatePreschoolRosterEntry",
+        "deletePreschoolRosterEntry",
+        "submitPreschoolRosterEntries",
+        "importPreschoolRoster",
+        "withdrawPreschoolRosterEntries",
+    ):
+        assert lines[name].endswith("@window(action: ENTRY)"), name
+    assert lines["schoolReviewPreschoolRosterEntries"].endswith("@window(action: SCHOOL_REVIEW)")
+    assert lines["authorityReviewPreschoolRosterEntries"].endswith("@window(action: AUTHORITY_REVIEW)")
+    assert "reviewPreschoolRosterEntries" not in lines
+    assert re.search(r"enum WindowAction \{\s*ENTRY\s*SCHOOL_REVIEW\s*AUTHORITY_REVIEW\s*\}", sdl)
+    assert "@window" not in lines["preschoolRoster"]

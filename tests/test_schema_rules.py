@@ -41,9 +41,17 @@ def test_the_sdl_shows_who_may_call_a_field():
         assert directives[field] == {"requires": "role: [ADMIN]"}, field
     # an authority may recompute its own province
     assert directives["recomputeUnfunded"] == {"requires": "role: [ADMIN, AUTHORITY_OPERATOR]"}
-    assert directives["reviewPreschoolRosterEntries"] == {
-        "requires": "role: [SCHOOL_REVIEWER, AUTHORITY_OPERATOR]",
-        "window": "action: REVIEW",
+    assert directives["schoolReviewPreschoolRosterEntries"] == {
+        "requires": "role: [SCHOOL_REVIEWER]",
+        "window": "action: SCHOOL_REVIEW",
+    }
+    assert directives["authorityReviewPreschoolRosterEntries"] == {
+        "requires": "role: [AUTHORITY_OPERATOR]",
+        "window": "action: AUTHORITY_REVIEW",
+    }
+    assert directives["withdrawPreschoolRosterEntries"] == {
+        "requires": "role: [SCHOOL_OPERATOR]",
+        "window": "action: ENTRY",
     }
     assert directives["reportRegionReason"] == {"requires": "role: [AUTHORITY_OPERATOR]"}
     assert directives["me"] == directives["periods"] == directives["unfundedStudents"] == {}

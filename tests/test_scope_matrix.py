@@ -310,18 +310,43 @@ case(
     **ENTRY_ROLES,
 )
 case(
-    "reviewPreschoolRosterEntries",
-    "mutation($id: ID!) { reviewPreschoolRosterEntries(ids: [$id], decision: APPROVE) { status } }",
+    "withdrawPreschoolRosterEntries",
+    "mutation($id: ID!) { withdrawPreschoolRosterEntries(ids: [$id]) { status } }",
+    {"id": "@SUBMITTED"},
+    default="FORBIDDEN",
+    **ENTRY_ROLES,
+)
+case(
+    "schoolReviewPreschoolRosterEntries",
+    "mutation($id: ID!) { schoolReviewPreschoolRosterEntries(ids: [$id], decision: APPROVE) { status } }",
     {"id": "@SUBMITTED"},
     default="FORBIDDEN",
     kg_rev="ok",
     school_rev="NOT_FOUND",
-    county_op="CONFLICT",
-    city_op="CONFLICT",
-    province_op="CONFLICT",
-    province_preschool_op="CONFLICT",
+)
+# Final approval: only the kindergarten's own authority (county 430102); the levels above only watch.
+case(
+    "authorityReviewPreschoolRosterEntries",
+    "mutation($id: ID!) { authorityReviewPreschoolRosterEntries(ids: [$id], decision: APPROVE) { status } }",
+    {"id": "@SCHOOL_APPROVED"},
+    default="FORBIDDEN",
+    county_op="ok",
     gd_op="NOT_FOUND",
 )
+case(
+    "authorityReviewPreschoolRosterEntries",
+    "mutation($id: ID!) { authorityReviewPreschoolRosterEntries(ids: [$id], decision: APPROVE) { status } }",
+    {"id": "@SUBMITTED"},
+    default="FORBIDDEN",
+    county_op="CONFLICT",
+    gd_op="NOT_FOUND",
+)
+OVERVIEW = (
+    "query($r: String) { region(code: $r) { preschoolRoster(period: \"2023-2024-1\") { totals { total }"
+    " schools(first: 5) { edges { node { schoolCode waitingForMe } } } } } }"
+)
+AUTHORITIES_OVER_KG = dict(county_op="ok", city_op="ok", province_op="ok", province_preschool_op="ok", admin="ok")
+case("region", OVERVIEW, {"r": "430102"}, default="NOT_FOUND", **AUTHORITIES_OVER_KG, **NOT_SCHOOLS)
 
 # --- funding periods -------------------------------------------------------------------------
 case("periods", "{ periods { code isActive } }")
@@ -403,6 +428,15 @@ case(
     **HUNAN_PRESCHOOL_VIEWERS,
 )
 
+case(
+    "exportPreschoolRosterOverview",
+    "mutation($r: String) { exportPreschoolRosterOverview(period: \"2023-2024-1\", regionCode: $r) { url } }",
+    {"r": "430102"},
+    default="NOT_FOUND",
+    **AUTHORITIES_OVER_KG,
+    **NOT_SCHOOLS,
+)
+
 # Operations whose scope rules are proven in their own test module (they need a file upload).
 COVERED_ELSEWHERE = {
     "importPreschoolRoster": "tests/test_roster_import.py::test_import_needs_the_entry_window_and_the_operator_role",
@@ -470,6 +504,17 @@ async def scene(world):
         status="SUBMITTED",
         province="43",
     )
+    approved_child = await roster_support.enrol(4, "小亮")
+    school_approved = await AidRecord.create(
+        id_number=approved_child,
+        name="小亮",
+        school_code=KG,
+        project_code="PRE_GOV",
+        period=P,
+        amount="800.00",
+        status="SCHOOL_APPROVED",
+        province="43",
+    )
     row = await UnfundedResult.get(id_number=a)
     return {
         "@A": a,
@@ -480,6 +525,7 @@ async def scene(world):
         "@CHILD": child,
         "@DRAFT": str(draft.id),
         "@SUBMITTED": str(submitted.id),
+        "@SCHOOL_APPROVED": str(school_approved.id),
     }
 
 
@@ -531,7 +577,14 @@ def test_the_matrix_agrees_with_the_requires_directive():
     """Every account whose role a field's @requires leaves out is FORBIDDEN in each of its rows."""
     roles = {a[0]: a[1] for a in ACCOUNTS}
     required = _required_roles()
-    assert {"setTimeWindow", "disableUser", "recomputeUnfunded", "reviewPreschoolRosterEntries"} <= set(required)
+    assert {
+        "setTimeWindow",
+        "disableUser",
+        "recomputeUnfunded",
+        "schoolReviewPreschoolRosterEntries",
+        "authorityReviewPreschoolRosterEntries",
+        "withdrawPreschoolRosterEntries",
+    } <= set(required)
     for op, allowed in required.items():
         for _query, _variables, expected, default in MATRIX.get(op, []):
             for user in ROLES:

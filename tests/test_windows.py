@@ -75,7 +75,13 @@ async def test_admin_sets_national_and_province_windows_and_each_account_sees_it
     assert (hunan["provinceCode"], hunan["start"], hunan["isOpen"]) == ("430000", "2024-01-15T00:00:00+08:00", False)
     await gql.data(
         SET,
-        {"p": PERIOD, "a": "REVIEW", "s": "2024-02-01T00:00:00+08:00", "e": "2024-02-10T00:00:00+08:00", "prov": "44"},
+        {
+            "p": PERIOD,
+            "a": "SCHOOL_REVIEW",
+            "s": "2024-02-01T00:00:00+08:00",
+            "e": "2024-02-10T00:00:00+08:00",
+            "prov": "44",
+        },
         token=admin,
     )
 
@@ -83,7 +89,7 @@ async def test_admin_sets_national_and_province_windows_and_each_account_sees_it
     assert [(w["action"], w["provinceCode"]) for w in as_admin] == [
         ("ENTRY", None),
         ("ENTRY", "430000"),
-        ("REVIEW", "440000"),
+        ("SCHOOL_REVIEW", "440000"),
     ]
     county = (await gql.data(LIST, {"p": PERIOD}, token=await gql.token_for("county_op")))["timeWindows"]
     assert [(w["action"], w["provinceCode"]) for w in county] == [("ENTRY", None), ("ENTRY", "430000")]
@@ -92,7 +98,7 @@ async def test_admin_sets_national_and_province_windows_and_each_account_sees_it
     guangdong = (await gql.data(LIST, {"p": PERIOD}, token=await gql.token_for("gd_op")))["timeWindows"]
     assert [(w["action"], w["provinceCode"], w["isOpen"]) for w in guangdong] == [
         ("ENTRY", None, True),
-        ("REVIEW", "440000", False),
+        ("SCHOOL_REVIEW", "440000", False),
     ]
 
 
@@ -176,7 +182,9 @@ async def test_no_window_means_closed(gql, world):
     with pytest.raises(WindowClosed):
         await windows.require_open("2023-2024-2", "PRE_GOV", WindowAction.ENTRY, "43", now())
     with pytest.raises(WindowClosed):
-        await windows.require_open(PERIOD, "PRE_GOV", WindowAction.REVIEW, "43", now())
+        await windows.require_open(PERIOD, "PRE_GOV", WindowAction.SCHOOL_REVIEW, "43", now())
+    with pytest.raises(WindowClosed):
+        await windows.require_open(PERIOD, "PRE_GOV", WindowAction.AUTHORITY_REVIEW, "43", now())
     assert await AidRecord.all().count() == 0
 
 

@@ -29,7 +29,8 @@ labelled(codes.Source, "数据来源")
 labelled(codes.EnrolmentStatus, "学籍状态")
 labelled(codes.AidStatus, "审核状态")
 labelled(codes.Role, "账号角色")
-labelled(codes.WindowAction, "时间窗口动作")
+labelled(codes.WindowAction, "时间窗口动作：名单录入、学校审核、主管部门审核")
+labelled(codes.WindowPhase, "时间窗口状态（按服务器时间）")
 labelled(codes.RegionLevel, "行政区划级别")
 labelled(codes.ProjectKind, "资助项目类别")
 labelled(codes.Cycle, "资助周期类型")
@@ -47,6 +48,7 @@ EnrolmentStatus = codes.EnrolmentStatus
 AidStatus = codes.AidStatus
 Role = codes.Role
 WindowAction = codes.WindowAction
+WindowPhase = codes.WindowPhase
 RegionLevel = codes.RegionLevel
 ProjectKind = codes.ProjectKind
 Cycle = codes.Cycle

@@ -13,7 +13,9 @@ the same versions share one computation (single-flight). Answers with errors are
 store is a per-process LRU bounded in bytes (each entry counted whole) and in entries; several
 server processes each keep their own.
 
-Fields reachable from the cacheable roots may only read data whose writers move the version.
+Fields reachable from the cacheable roots may only read data whose writers move the version; a
+document that selects one of `UNCACHEABLE_FIELDS` anywhere (the preschool roster overview under
+`region`: its counts change with every roster write and its windows with the clock) is executed.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import TypeVar
 
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import BREAK, FieldNode, GraphQLError, OperationDefinitionNode, OperationType, Visitor, parse, visit
 
 from zizhu.domain import versions
 from zizhu.domain.accounts.scopes import Viewer
 
 CACHEABLE = frozenset({"unfundedStatistics", "region", "school", "unfundedStudents", "codeLists", "__typename"})
+UNCACHEABLE_FIELDS = frozenset({"preschoolRoster"})
 MAX_CACHED_DOCUMENT = 16_384  # characters; larger documents are executed, never parsed here
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # every byte of an entry counted (entry_bytes)
 MAX_ENTRIES = 20_000
@@ -52,7 +55,19 @@ def _is_cacheable(query: str, operation_name: str | None) -> bool:
     if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
         return False
     selections = chosen[0].selection_set.selections
-    return all(isinstance(s, FieldNode) and s.name.value in CACHEABLE and not s.directives for s in selections)
+    if not all(isinstance(s, FieldNode) and s.name.value in CACHEABLE and not s.directives for s in selections):
+        return False
+    found: list[str] = []
+
+    class _Uncacheable(Visitor):
+        def enter_field(self, node: FieldNode, *_):
+            if node.name.value in UNCACHEABLE_FIELDS:
+                found.append(node.name.value)
+                return BREAK
+            return None
+
+    visit(document, _Uncacheable())
+    return not found
 
 
 def province_of(viewer: Viewer) -> str | None:

@@ -14,6 +14,7 @@ from zizhu.api.gql.enums import RegionLevel, Stage
 from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.nodes import in_scope, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
+from zizhu.api.roster import RegionPreschoolRoster, region_preschool_roster
 from zizhu.api.statistics.loaders import RegionTree, _area_statistics, _loader, _stages_of
 from zizhu.api.statistics.types import OwnLevelStatistics, UnfundedStatistics, own_level
 from zizhu.domain.errors import Forbidden, NotFound
@@ -137,3 +138,10 @@ class Region(FromDomain, relay.Node):
             cursor=encode_code_cursor,
             counter=lambda: school_lists.count_schools_of_region(viewer, self.code, stage),
         )
+
+    @strawberry.field(
+        description="本区域（含全部下级）幼儿园的学前教育政府资助名单概况：区域合计，及每所幼儿园的状态计数、"
+        "是否有待本账号处理的记录和三个时间窗口（不缓存）"
+    )
+    async def preschool_roster(self, info: Info, period: str) -> RegionPreschoolRoster:
+        return await region_preschool_roster(info, self.code, period)

@@ -1,5 +1,6 @@
 """List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster, the
-students with several 在读 enrolments of one stage and the unmatched special-group members.
+region's preschool roster overview (名单审核概览: region totals on top, then one row per kindergarten),
+the students with several 在读 enrolments of one stage and the unmatched special-group members.
 
 Each export reads its rows through the same service as its GraphQL query, page by page on the
 query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
@@ -9,8 +10,10 @@ scope checks without reading rows, `open_list` returns the columns and the pages
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison import duplicates
@@ -19,12 +22,24 @@ from zizhu.domain.comparison import unmatched as unmatched_members
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
 from zizhu.domain.models import School
-from zizhu.domain.reference.codes import UNFUNDED_REASONS, AidStatus, Category, LabelledEnum, Source, Stage
+from zizhu.domain.reference.codes import (
+    UNFUNDED_REASONS,
+    AidStatus,
+    Category,
+    LabelledEnum,
+    Source,
+    Stage,
+    WindowAction,
+)
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.roster import entries as roster
+from zizhu.domain.roster import overview
+from zizhu.domain.settings import SHANGHAI
 
 PAGE_ROWS = 500  # the list services' largest page
 UNFUNDED, LEGACY, ROSTER = "unfunded-students", "legacy-poverty-reasons", "preschool-roster"
+ROSTER_OVERVIEW = "preschool-roster-overview"
+BOOLEANS = {"true": True, "false": False}
 UNMATCHED = "unmatched-special-group-members"
 DUPLICATES = "duplicate-enrolments"
 REASON_STATUSES = {"REPORTED": True, "PENDING": False}
@@ -32,6 +47,7 @@ FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
     UNFUNDED: ("period", "stage", "regionCode", "schoolCode", "category", "source", "reasonStatus"),
     LEGACY: ("period", "stage", "regionCode", "schoolCode"),
     ROSTER: ("period", "schoolCode", "status"),
+    ROSTER_OVERVIEW: ("period", "regionCode", "waitingForMe"),
     UNMATCHED: ("period", "regionCode", "category", "source"),
     DUPLICATES: ("period", "regionCode"),
 }
@@ -73,6 +89,9 @@ def parse_filters(kind: str, given: Mapping[str, str | None]) -> dict:
     status = values.get("reasonStatus")
     if status is not None and status not in REASON_STATUSES:
         raise ValidationFailed(f"无效的取值“{status}”", argument="reasonStatus")
+    waiting = (values.get("waitingForMe") or "false").lower()
+    if waiting not in BOOLEANS:
+        raise ValidationFailed(f"无效的取值“{waiting}”", argument="waitingForMe")
     return {
         "period": period,
         "stage": _enum(Stage, values.get("stage"), "stage"),
@@ -82,6 +101,7 @@ def parse_filters(kind: str, given: Mapping[str, str | None]) -> dict:
         "source": _enum(Source, values.get("source"), "source"),
         "reason_reported": None if status is None else REASON_STATUSES[status],
         "status": _enum(AidStatus, values.get("status"), "status"),
+        "waiting_for_me": BOOLEANS[waiting],
     }
 
 
@@ -90,6 +110,8 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
     f = parse_filters(kind, given)
     if kind == ROSTER:
         await roster.roster_school(viewer, f["school_code"])
+    elif kind == ROSTER_OVERVIEW:
+        await overview.region_totals(viewer, f["region_code"], f["period"])
     elif kind in (UNMATCHED, DUPLICATES):
         await viewer.region(f["region_code"])
     else:
@@ -97,7 +119,7 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
 
 
 # --- paging ----------------------------------------------------------------------------------------
-Fetch = Callable[[int | None], Awaitable[tuple[list, bool]]]
+Fetch = Callable[[Any], Awaitable[tuple[list, bool]]]  # after the last key (a row id or a code)
 
 
 async def _pages(first: tuple[list, bool], fetch: Fetch, key: Callable, to_rows) -> AsyncIterator[list[Row]]:
@@ -288,6 +310,65 @@ async def _roster(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"学前教育政府资助名单{school.code}-{first.period}", ROSTER_COLUMNS, pages)
 
 
+OVERVIEW_COLUMNS = [
+    Column("学校标识码", 13, text=True),
+    Column("学校名称", 24),
+    Column("主管区划代码", 12, text=True),
+    *(Column(s.label, 10) for s in AidStatus),
+    Column("合计", 8),
+    Column("待本级处理", 10),
+    Column("录入时间", 40),
+    Column("学校审核时间", 40),
+    Column("主管部门审核时间", 40),
+]
+
+
+def _overview_counts(counts: overview.StatusCounts) -> tuple:
+    return (*(counts.of(s) for s in AidStatus), counts.total)
+
+
+async def _roster_overview(viewer: Viewer, f: dict) -> ListExport:
+    totals = await overview.region_totals(viewer, f["region_code"], f["period"])
+    region = totals.region
+    now = dt.datetime.now(SHANGHAI)  # the windows' bounds are exported, not their state
+
+    async def fetch(after: str | None):
+        return await overview.region_schools(
+            viewer, region.code, totals.period, now, PAGE_ROWS, after, f["waiting_for_me"]
+        )
+
+    async def rows(items) -> list[Row]:
+        return [
+            (
+                r.school.code,
+                r.school.name,
+                r.school.region_code,
+                *_overview_counts(r.counts),
+                "是" if r.waiting_for_me else "否",
+                *(r.windows[a].display for a in WindowAction),
+            )
+            for r in items
+        ]
+
+    async def pages() -> Pages:
+        yield [
+            (
+                region.code,
+                f"{region.name}合计（{totals.schools}所幼儿园）",
+                region.code,
+                *_overview_counts(totals.counts),
+                f"{totals.waiting_schools}所",
+                "",
+                "",
+                "",
+            )
+        ]
+        async for page in _pages(await fetch(None), fetch, lambda r: r.school.code, rows):
+            yield page
+
+    return ListExport(f"学前教育政府资助名单概况{region.code}-{totals.period}", OVERVIEW_COLUMNS, pages())
+
+
 UNMATCHED_COLUMNS = [
     Column("身份证件号", 21, text=True),
     Column("姓名", 10),
@@ -346,7 +427,14 @@ async def _duplicates(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"重复学籍学生名单{f['period']}", DUPLICATE_COLUMNS, pages)
 
 
-_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster, DUPLICATES: _duplicates, UNMATCHED: _unmatched}
+_OPENERS = {
+    UNFUNDED: _unfunded,
+    LEGACY: _legacy,
+    ROSTER: _roster,
+    ROSTER_OVERVIEW: _roster_overview,
+    DUPLICATES: _duplicates,
+    UNMATCHED: _unmatched,
+}
 
 
 async def open_list(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> ListExport:

@@ -26,6 +26,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     lists.UNFUNDED: (XLSX, CSV),
     lists.LEGACY: (XLSX, CSV),
     lists.ROSTER: (XLSX, CSV),
+    lists.ROSTER_OVERVIEW: (XLSX,),
     lists.UNMATCHED: (XLSX, CSV),
     lists.DUPLICATES: (XLSX, CSV),
 }

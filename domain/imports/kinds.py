@@ -48,6 +48,7 @@ class Kind:
     typed: dict[str, str] = field(default_factory=dict)  # PostgreSQL staging types other than text
     insert_only: dict[str, str] = field(default_factory=dict)  # column → SQL value on insert only
     touched: tuple[str, ...] = ()  # timestamp columns set to now on insert and on update
+    after_merge: tuple[str, ...] = ()  # SQL run after the merge, in its transaction; {staged} = staging table
 
     @property
     def updated(self) -> tuple[str, ...]:
@@ -211,6 +212,17 @@ def _legacy_reason(c: Cells, refs: Refs) -> tuple | None:
     )
 
 
+# An aid record (a roster entry among them) has no name in the aid file: it takes the child's name
+# from the enrolment at its school, preschool first — after an aid import, and after a students
+# import for records imported before their enrolment.
+FILL_AID_NAMES = (
+    "UPDATE aid_record SET name = (SELECT e.name FROM enrolment e WHERE e.id_number = aid_record.id_number"
+    " AND e.school_code = aid_record.school_code AND e.name <> ''"
+    " ORDER BY CASE WHEN e.stage = 'PRESCHOOL' THEN 0 ELSE 1 END, e.id LIMIT 1)"
+    " WHERE name = '' AND {match} AND EXISTS (SELECT 1 FROM enrolment e"
+    " WHERE e.id_number = aid_record.id_number AND e.school_code = aid_record.school_code AND e.name <> '')"
+)
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -244,6 +256,7 @@ KINDS: dict[str, Kind] = {
             _student,
             frozenset({"schools"}),
             touched=("updated_at",),
+            after_merge=(FILL_AID_NAMES.format(match="id_number IN (SELECT s.id_number FROM {staged} s)"),),
         ),
         Kind(
             "aid",
@@ -257,6 +270,7 @@ KINDS: dict[str, Kind] = {
             typed={"amount": "numeric(12,2)"},
             insert_only={"name": "''"},
             touched=("updated_at",),
+            after_merge=(FILL_AID_NAMES.format(match="id_number IN (SELECT s.id_number FROM {staged} s)"),),
         ),
         Kind(
             "special-groups",

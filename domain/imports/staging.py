@@ -79,6 +79,10 @@ class Staging:
             + f"ON CONFLICT ({keys}) {conflict}"
         )
 
+    async def _after_merge(self) -> None:
+        for sql in self.kind.after_merge:
+            await db.execute(sql.replace("{staged}", self.name), client=self.tx)
+
     async def merge(self, staged: int) -> MergeCounts:
         """Merge the `staged` rows into the target table; returns what changed."""
         k, tx = self.kind, self.tx
@@ -96,12 +100,14 @@ class Staging:
                     client=tx,
                 )
             )[0]
+            await self._after_merge()
             return MergeCounts(row["inserted"], row["updated"], distinct)
         count_sql = f"SELECT count(*) AS n FROM {k.table}"
         before = (await db.fetch(count_sql, client=tx))[0]["n"]
         now = dt.datetime.now(SHANGHAI)  # stored as tortoise stores auto_now values
         affected = await db.execute(self._merge_sql(distinct < staged), {"now": now} if k.touched else {}, client=tx)
         after = (await db.fetch(count_sql, client=tx))[0]["n"]
+        await self._after_merge()
         await db.execute(f"DROP TABLE temp.{self.name}", client=tx)
         inserted = after - before
         return MergeCounts(inserted, affected - inserted, distinct)

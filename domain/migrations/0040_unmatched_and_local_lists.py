@@ -43,7 +43,7 @@ async def _rebuild_on_sqlite(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0020_reason_count')]
+    dependencies = [('models', '0030_three_roster_windows')]
 
     initial = False
 

@@ -10,7 +10,7 @@ class TimeWindow(Model):
     id = fields.IntField(primary_key=True)
     period = fields.CharField(max_length=11)
     project_code = fields.CharField(max_length=40)
-    action = fields.CharField(max_length=8)  # ENTRY / REVIEW
+    action = fields.CharField(max_length=16)  # ENTRY / SCHOOL_REVIEW / AUTHORITY_REVIEW
     province = fields.CharField(max_length=2, default="", db_default="")
     start = fields.DatetimeField()
     end = fields.DatetimeField()

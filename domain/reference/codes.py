@@ -129,7 +129,16 @@ class WindowAction(LabelledEnum):
     """时间窗口动作"""
 
     ENTRY = ("ENTRY", "名单录入")
-    REVIEW = ("REVIEW", "名单审核")
+    SCHOOL_REVIEW = ("SCHOOL_REVIEW", "学校审核")
+    AUTHORITY_REVIEW = ("AUTHORITY_REVIEW", "主管部门审核")
+
+
+class WindowPhase(LabelledEnum):
+    """时间窗口状态（按服务器时间）"""
+
+    NOT_STARTED = ("NOT_STARTED", "未开始")
+    OPEN = ("OPEN", "进行中")
+    CLOSED = ("CLOSED", "已截止")
 
 
 class ReviewDecision(LabelledEnum):

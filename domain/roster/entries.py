@@ -2,10 +2,13 @@
 
 Entries are `AidRecord` rows of project PRE_GOV. Workflow (docs/domain.md, preschool roster workflow):
 DRAFT 录入 → SUBMITTED 学校上报 → SCHOOL_APPROVED 学校审核通过 → APPROVED 主管部门审核通过; either
-review may RETURN 退回 (with a comment) to the school, which edits and submits again. Only DRAFT
-and RETURNED entries can be edited or deleted. Entry actions need the ENTRY window open, review
-actions the REVIEW window; every write checks its window again inside the committing transaction,
-on the clock `now` passed in (a callable, read at commit). Every change is audited.
+review may RETURN 退回 (with a comment) to the school, which edits and submits again; the school may
+withdraw (撤回) a SUBMITTED entry no reviewer has acted on. Only DRAFT and RETURNED entries can be
+edited or deleted. Entry actions need the ENTRY window open, the school review (学校审核, the school's
+reviewer) SCHOOL_REVIEW, the authority review (主管部门审核) AUTHORITY_REVIEW — given only by the
+authority whose scope is exactly the school's own region; authorities above it only read. Every
+write checks its window as the last step of its transaction, on the clock `now` passed in (a
+callable, read then), so nothing commits after a window closed. Every change is audited.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from zizhu.domain import db
 from zizhu.domain.accounts import audit
 from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.errors import Conflict, NotFound, ValidationFailed
+from zizhu.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from zizhu.domain.models import AidRecord, Enrolment, School
 from zizhu.domain.paging import page_size
 from zizhu.domain.reference.codes import (
@@ -42,14 +45,31 @@ AUDITED = ("id_number", "name", "school_code", "period", "amount", "status", "re
 MAX_AMOUNT = Decimal("9999999999.99")  # aid_record.amount is DECIMAL(12, 2)
 ENTRY_ROLES = (Role.SCHOOL_OPERATOR,)
 NOT_ENROLLED = "该幼儿不是本校学前教育在读学生"
-REVIEW_ROLES = (Role.SCHOOL_REVIEWER, Role.AUTHORITY_OPERATOR)
+NOT_OWN_AUTHORITY = "只有幼儿园的主管部门（本级）可以审核该园名单，上级部门只能查看"
 
 
-# The review each role performs: status it acts on → status after APPROVE.
-_REVIEW_STEP = {
-    Role.SCHOOL_REVIEWER: (AidStatus.SUBMITTED, AidStatus.SCHOOL_APPROVED),
-    Role.AUTHORITY_OPERATOR: (AidStatus.SCHOOL_APPROVED, AidStatus.APPROVED),
-}
+@dataclass(frozen=True)
+class ReviewLevel:
+    """One review level: who gives it, under which window, the status it acts on and the one after APPROVE."""
+
+    action: WindowAction
+    role: Role
+    acts_on: AidStatus
+    approved: AidStatus
+    verb: str
+
+
+SCHOOL_REVIEW = ReviewLevel(
+    WindowAction.SCHOOL_REVIEW, Role.SCHOOL_REVIEWER, AidStatus.SUBMITTED, AidStatus.SCHOOL_APPROVED, "school_review"
+)
+AUTHORITY_REVIEW = ReviewLevel(
+    WindowAction.AUTHORITY_REVIEW,
+    Role.AUTHORITY_OPERATOR,
+    AidStatus.SCHOOL_APPROVED,
+    AidStatus.APPROVED,
+    "authority_review",
+)
+LEVELS = {level.action: level for level in (SCHOOL_REVIEW, AUTHORITY_REVIEW)}
 
 
 # --- value checks (shared with the template import) --------------------------------------------
@@ -176,7 +196,22 @@ async def entries_in_scope(viewer: Viewer, ids: Iterable, using_db=None, lock: b
 
 
 def _require_action_role(viewer: Viewer, action: WindowAction) -> None:
-    viewer.require_role(*(ENTRY_ROLES if action == WindowAction.ENTRY else REVIEW_ROLES))
+    action = WindowAction(action)
+    viewer.require_role(*(ENTRY_ROLES if action == WindowAction.ENTRY else (LEVELS[action].role,)))
+
+
+def is_own_authority(viewer: Viewer, school: School) -> bool:
+    """Is the viewer the school's own 主管部门 (an authority whose scope is exactly the school's region)?"""
+    return viewer.role == Role.AUTHORITY_OPERATOR and viewer.scope_code == school.region_code
+
+
+async def _require_own_authority(viewer: Viewer, entries: Iterable[AidRecord], using_db=None) -> None:
+    """FORBIDDEN unless every entry's school is administered by exactly the viewer's region."""
+    codes = {e.school_code for e in entries}
+    schools = await School.filter(code__in=codes).using_db(using_db)
+    for school in schools:
+        if not is_own_authority(viewer, school):
+            raise Forbidden(NOT_OWN_AUTHORITY, schoolCode=school.code, regionCode=school.region_code)
 
 
 async def window_targets(
@@ -190,12 +225,17 @@ async def window_targets(
     """(period, province) pairs whose window guards a roster action (used by the API guard)."""
     _require_action_role(viewer, action)
     if ids is not None:
-        return {(e.period, e.province) for e in await entries_in_scope(viewer, ids)}
+        found = await entries_in_scope(viewer, ids)
+        if action == WindowAction.AUTHORITY_REVIEW:
+            await _require_own_authority(viewer, found)
+        return {(e.period, e.province) for e in found}
     school = await (entry_school(viewer, school_code) if action == WindowAction.ENTRY else viewer.school(school_code))
     return {(check_period(period or ""), school.province)}
 
 
 async def _require_windows(entries: Iterable[AidRecord], action: WindowAction, now: Now, tx) -> None:
+    """The windows of the entries' (period, province), on the clock read now: call it last in the
+    transaction, right before it commits."""
     instant = now()
     for period, province in sorted({(e.period, e.province) for e in entries}):
         await windows.require_open(period, PROJECT, action, province, instant, using_db=tx)
@@ -224,7 +264,6 @@ async def add_entry(
     period, id_number, amount = check_period(period), validate_id_number(id_number), check_amount(amount)
     name = (name or "").strip() or None
     async with db.transaction() as tx:
-        await windows.require_open(period, PROJECT, WindowAction.ENTRY, school.province, now(), using_db=tx)
         enrolled = await enrolled_names(school.code, [id_number], tx)
         existing = (await existing_entries(period, [id_number], tx)).get(id_number)
         problems = child_problems(id_number, name, enrolled, existing, school.code, allow_editable=False)
@@ -251,13 +290,13 @@ async def add_entry(
             audit.snapshot(entry, AUDITED),
             using_db=tx,
         )
+        await windows.require_open(period, PROJECT, WindowAction.ENTRY, school.province, now(), using_db=tx)
     return entry
 
 
 async def _editable_entry(viewer: Viewer, entry_id, doing: str, now: Now, tx) -> AidRecord:
     viewer.require_role(*ENTRY_ROLES)
     (entry,) = await entries_in_scope(viewer, [entry_id], using_db=tx, lock=True)
-    await _require_windows([entry], WindowAction.ENTRY, now, tx)
     if entry.status not in EDITABLE:
         raise _conflict(entry, doing)
     return entry
@@ -280,6 +319,7 @@ async def update_entry(viewer: Viewer, entry_id, amount, now: Now) -> AidRecord:
             audit.snapshot(entry, AUDITED),
             using_db=tx,
         )
+        await _require_windows([entry], WindowAction.ENTRY, now, tx)
     return entry
 
 
@@ -289,6 +329,7 @@ async def delete_entry(viewer: Viewer, entry_id, now: Now) -> str:
         before = audit.snapshot(entry, AUDITED)
         await entry.delete(using_db=tx)
         await audit.record(viewer.username, "roster.delete", "aid_record", str(entry.id), before, None, using_db=tx)
+        await _require_windows([entry], WindowAction.ENTRY, now, tx)
     return str(entry.id)
 
 
@@ -309,39 +350,67 @@ async def _move(viewer: Viewer, entry: AidRecord, status: AidStatus, comment: st
 
 async def submit_entries(viewer: Viewer, ids: Iterable, now: Now) -> list[AidRecord]:
     """DRAFT/RETURNED → SUBMITTED (学校上报), all or none."""
+    return await _entry_move(viewer, ids, now, EDITABLE, AidStatus.SUBMITTED, "上报", "submit")
+
+
+async def withdraw_entries(viewer: Viewer, ids: Iterable, now: Now) -> list[AidRecord]:
+    """SUBMITTED → DRAFT (撤回): the school takes back entries no reviewer has acted on, all or none.
+
+    An entry a reviewer has approved or returned is no longer SUBMITTED: CONFLICT."""
+    return await _entry_move(viewer, ids, now, (AidStatus.SUBMITTED.value,), AidStatus.DRAFT, "撤回", "withdraw")
+
+
+async def _entry_move(
+    viewer: Viewer, ids: Iterable, now: Now, allowed: tuple[str, ...], target: AidStatus, doing: str, verb: str
+) -> list[AidRecord]:
     viewer.require_role(*ENTRY_ROLES)
     async with db.transaction() as tx:
         entries = await entries_in_scope(viewer, ids, using_db=tx, lock=True)
+        for entry in entries:
+            if entry.status not in allowed:
+                raise _conflict(entry, doing)
+        for entry in entries:
+            await _move(viewer, entry, target, None, verb, tx)
         await _require_windows(entries, WindowAction.ENTRY, now, tx)
-        for entry in entries:
-            if entry.status not in EDITABLE:
-                raise _conflict(entry, "上报")
-        for entry in entries:
-            await _move(viewer, entry, AidStatus.SUBMITTED, None, "submit", tx)
     return entries
 
 
-# --- review (SCHOOL_REVIEWER, AUTHORITY_OPERATOR; REVIEW window) ---------------------------------
-async def review_entries(
+# --- review (SCHOOL_REVIEWER: SCHOOL_REVIEW window; the school's own authority: AUTHORITY_REVIEW) ---
+async def school_review(
     viewer: Viewer, ids: Iterable, decision: ReviewDecision, comment: str | None, now: Now
 ) -> list[AidRecord]:
-    """Approve or return entries at the viewer's level, all or none. RETURN needs a comment."""
-    viewer.require_role(*REVIEW_ROLES)
+    """学校审核: SUBMITTED → SCHOOL_APPROVED or RETURNED, by the school's reviewer, all or none."""
+    return await review_entries(viewer, SCHOOL_REVIEW, ids, decision, comment, now)
+
+
+async def authority_review(
+    viewer: Viewer, ids: Iterable, decision: ReviewDecision, comment: str | None, now: Now
+) -> list[AidRecord]:
+    """主管部门审核: SCHOOL_APPROVED → APPROVED or RETURNED, only by the school's own authority."""
+    return await review_entries(viewer, AUTHORITY_REVIEW, ids, decision, comment, now)
+
+
+async def review_entries(
+    viewer: Viewer, level: ReviewLevel, ids: Iterable, decision: ReviewDecision, comment: str | None, now: Now
+) -> list[AidRecord]:
+    """Approve or return entries at one review level, all or none. RETURN needs a comment."""
+    viewer.require_role(level.role)
     decision = ReviewDecision(decision)
     comment = (comment or "").strip() or None
     if decision == ReviewDecision.RETURN and not comment:
         raise ValidationFailed("退回时必须填写退回原因", argument="comment")
-    acts_on, approved = _REVIEW_STEP[viewer.role]
-    target = approved if decision == ReviewDecision.APPROVE else AidStatus.RETURNED
+    target = level.approved if decision == ReviewDecision.APPROVE else AidStatus.RETURNED
     async with db.transaction() as tx:
         entries = await entries_in_scope(viewer, ids, using_db=tx, lock=True)
-        await _require_windows(entries, WindowAction.REVIEW, now, tx)
+        if level is AUTHORITY_REVIEW:
+            await _require_own_authority(viewer, entries, tx)
         for entry in entries:
-            if entry.status != acts_on.value:
+            if entry.status != level.acts_on.value:
                 raise _conflict(entry, decision.label)
         for entry in entries:
             keep = comment if decision == ReviewDecision.RETURN else None
-            await _move(viewer, entry, target, keep, decision.value.lower(), tx)
+            await _move(viewer, entry, target, keep, f"{level.verb}.{decision.value.lower()}", tx)
+        await _require_windows(entries, level.action, now, tx)
     return entries
 
 
@@ -374,7 +443,29 @@ async def list_entries(
     if after_id is not None:
         query = query.filter(id__gt=after_id)
     rows = await query.order_by("id").limit(first + 1)
-    return RosterPage(school=school, period=period, entries=rows[:first], has_next=len(rows) > first, total=total)
+    entries = rows[:first]
+    await fill_names(entries)
+    return RosterPage(school=school, period=period, entries=entries, has_next=len(rows) > first, total=total)
+
+
+async def fill_names(entries: list[AidRecord], using_db=None) -> None:
+    """Give an entry stored without a name (姓名) the child's name from the enrolment at its school,
+    preschool first (in place, not saved): the API and the export show the same name."""
+    missing = [e for e in entries if not e.name]
+    if not missing:
+        return
+    rows = await (
+        Enrolment.filter(school_code__in={e.school_code for e in missing}, id_number__in={e.id_number for e in missing})
+        .using_db(using_db)
+        .exclude(name="")
+        .order_by("id")
+        .values_list("id_number", "school_code", "stage", "name")
+    )
+    names: dict[tuple[str, str], str] = {}
+    for id_number, school_code, _, name in sorted(rows, key=lambda r: r[2] != Stage.PRESCHOOL.value):
+        names.setdefault((id_number, school_code), name)
+    for e in missing:
+        e.name = names.get((e.id_number, e.school_code), "")
 
 
 async def count_entries(viewer: Viewer, period: str, school_code: str | None = None) -> int:
@@ -384,9 +475,7 @@ async def count_entries(viewer: Viewer, period: str, school_code: str | None = N
 
 
 async def roster_windows(period: str, school: School, now: dt.datetime) -> dict[WindowAction, windows.WindowState]:
-    """The effective ENTRY and REVIEW windows of a school's roster, for display."""
+    """The effective ENTRY, SCHOOL_REVIEW and AUTHORITY_REVIEW windows of a school's roster, for display."""
     period = check_period(period)
-    return {
-        action: await windows.state(period, PROJECT, action, school.province, now)
-        for action in (WindowAction.ENTRY, WindowAction.REVIEW)
-    }
+    states = await windows.effective_windows(period, PROJECT, {school.province}, now)
+    return {action: states[(school.province, action)] for action in WindowAction}

@@ -7,7 +7,8 @@ the first sheet (or a UTF-8 CSV with the same headers). A row whose child alread
 (DRAFT/RETURNED) entry of this school updates its amount, so re-importing a file changes nothing.
 
 All or nothing: every bad row is reported (row, column, problem) and nothing is written. The ENTRY
-window is checked inside the transaction that commits, on the clock read at that moment.
+window is checked as the last step of the transaction that writes the rows, on the clock read at
+that moment: an import that runs past the window's end commits nothing.
 
 An upload is read on the parser threads within `UPLOAD_LIMITS` (rows, columns, cell length,
 unpacked size, time). The template is built once per process, off the event loop.
@@ -118,8 +119,6 @@ async def import_roster(
     rows, errors = await in_parser_thread(_parse, source, filename)
     created = updated = 0
     async with db.transaction() as tx:
-        # The window that matters is the one at commit, not the one when the upload began.
-        await windows.require_open(period, roster.PROJECT, WindowAction.ENTRY, school.province, now(), using_db=tx)
         ids = [r.id_number for r in rows]
         enrolled = await roster.enrolled_names(school.code, ids, tx)
         existing = await roster.existing_entries(period, ids, tx)
@@ -170,6 +169,8 @@ async def import_roster(
                     using_db=tx,
                 )
                 updated += 1
+        # The window that matters is the one at commit, not the one when the upload or the writes began.
+        await windows.require_open(period, roster.PROJECT, WindowAction.ENTRY, school.province, now(), using_db=tx)
     return ImportResult(rows=len(rows), created=created, updated=updated, unchanged=len(rows) - created - updated)
 
 

@@ -1,14 +1,17 @@
-"""Time windows (填报/审核时间范围): when roster entry and review are open.
+"""Time windows (填报/审核时间范围): when roster entry, school review and authority review are open.
 
 A window is data: (period, project, action, province) → [start, end), end exclusive, so
-"截止 2024-01-25 24 点" is `end = 2024-01-26T00:00+08:00`. A window set for a province overrides the
-national one (province ''); with no window the action is closed. Instants are stored tz-aware; a
-naive instant given by a user is read as Asia/Shanghai time, the zone the rules are written in.
+"截止 2024-01-25 24 点" is `end = 2024-01-26T00:00+08:00`. The three actions are the notice's three
+time limits (名单录入、学校审核、主管部门审核). A window set for a province overrides the national one
+(province ''); with no window the action is closed. Instants are stored tz-aware; a naive instant
+given by a user is read as Asia/Shanghai time, the zone the rules are written in. `display` words a
+window as the notice does ("录入时间：2023年9月1日0点至2024年1月25日24点").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from zizhu.domain import db
@@ -16,7 +19,7 @@ from zizhu.domain.accounts import audit
 from zizhu.domain.accounts.scopes import ADMINS, Viewer
 from zizhu.domain.errors import ValidationFailed, WindowClosed
 from zizhu.domain.models import AidProject, Region, TimeWindow
-from zizhu.domain.reference.codes import Cycle, WindowAction
+from zizhu.domain.reference.codes import Cycle, WindowAction, WindowPhase
 from zizhu.domain.reference.identity import province_of_school
 from zizhu.domain.reference.periods import parse_aid_period, parse_semester
 from zizhu.domain.settings import SHANGHAI
@@ -34,6 +37,50 @@ class WindowState:
     end: dt.datetime | None
     province: str | None  # the overriding province, None when the national window (or none) applies
     is_open: bool
+    phase: WindowPhase
+    seconds_left: int  # until the phase changes: to the start (NOT_STARTED), to the end (OPEN); 0 when CLOSED
+    display: str
+
+
+# The page's red line names each window as the notice does.
+DISPLAY_LABELS = {
+    WindowAction.ENTRY: "录入时间",
+    WindowAction.SCHOOL_REVIEW: "学校审核时间",
+    WindowAction.AUTHORITY_REVIEW: "主管部门审核时间",
+}
+
+
+def phase(start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime) -> tuple[WindowPhase, int]:
+    """(phase, seconds until it changes) of [start, end) at `now`; no window is CLOSED."""
+    if start is None or end is None:
+        return WindowPhase.CLOSED, 0
+    now, start, end = in_shanghai(now), in_shanghai(start), in_shanghai(end)
+    if now < start:
+        return WindowPhase.NOT_STARTED, math.ceil((start - now).total_seconds())
+    if now < end:
+        return WindowPhase.OPEN, math.ceil((end - now).total_seconds())
+    return WindowPhase.CLOSED, 0
+
+
+def spoken_instant(value: dt.datetime, *, is_end: bool = False) -> str:
+    """`2023年9月1日0点`; an end at midnight is 24点 of the day before, as the notice writes it."""
+    t = in_shanghai(value)
+    if is_end and t.time() == dt.time():
+        day, hour = t.date() - dt.timedelta(days=1), 24
+    else:
+        day, hour = t.date(), t.hour
+    text = f"{day.year}年{day.month}月{day.day}日{hour}点"
+    if t.minute or t.second:
+        text += f"{t.minute}分" + (f"{t.second}秒" if t.second else "")
+    return text
+
+
+def display(action: WindowAction, start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """The red reminder: "录入时间：2023年9月1日0点至2024年1月25日24点" (or "…：未设置")."""
+    label = DISPLAY_LABELS[WindowAction(action)]
+    if start is None or end is None:
+        return f"{label}：未设置"
+    return f"{label}：{spoken_instant(start)}至{spoken_instant(end, is_end=True)}"
 
 
 def in_shanghai(value: dt.datetime) -> dt.datetime:
@@ -96,13 +143,39 @@ async def state(
     period: str, project_code: str, action: WindowAction, province: str, now: dt.datetime, using_db=None
 ) -> WindowState:
     window = await effective_window(period, project_code, action, province, using_db)
+    return window_state(action, window, now)
+
+
+def window_state(action: WindowAction, window: TimeWindow | None, now: dt.datetime) -> WindowState:
+    """What a page shows of one window (or of none) at `now`."""
+    start = in_shanghai(window.start) if window else None
+    end = in_shanghai(window.end) if window else None
+    current, seconds = phase(start, end, now)
     return WindowState(
         action=WindowAction(action),
-        start=in_shanghai(window.start) if window else None,
-        end=in_shanghai(window.end) if window else None,
+        start=start,
+        end=end,
         province=(window.province or None) if window else None,
-        is_open=is_open(window, now),
+        is_open=current == WindowPhase.OPEN,
+        phase=current,
+        seconds_left=seconds,
+        display=display(action, start, end),
     )
+
+
+async def effective_windows(
+    period: str, project_code: str, provinces: set[str], now: dt.datetime, using_db=None
+) -> dict[tuple[str, WindowAction], WindowState]:
+    """(province, action) → the state of every action's window for several provinces, in one query."""
+    rows = await TimeWindow.filter(
+        period=period, project_code=project_code, province__in=[NATIONAL, *provinces]
+    ).using_db(using_db)
+    by_key = {(w.province, w.action): w for w in rows}
+    return {
+        (p, a): window_state(a, by_key.get((p, a.value)) or by_key.get((NATIONAL, a.value)), now)
+        for p in provinces
+        for a in WindowAction
+    }
 
 
 async def require_open(

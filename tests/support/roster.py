@@ -32,7 +32,7 @@ async def set_window(
 async def open_windows(*actions: str, province: str | None = None) -> None:
     """Windows open around the real clock (an hour either side)."""
     instant = now()
-    for action in actions or ("ENTRY", "REVIEW"):
+    for action in actions or ("ENTRY", "SCHOOL_REVIEW", "AUTHORITY_REVIEW"):
         await set_window(action, instant - HOUR, instant + HOUR, province)
 
 
@@ -67,8 +67,11 @@ ADD = f"""mutation($p: String!, $i: String!, $a: Decimal!, $s: String) {{
 UPDATE = f"mutation($id: ID!, $a: Decimal!) {{ updatePreschoolRosterEntry(id: $id, amount: $a) {{ {ENTRY_FIELDS} }} }}"
 DELETE = "mutation($id: ID!) { deletePreschoolRosterEntry(id: $id) }"
 SUBMIT = f"mutation($ids: [ID!]!) {{ submitPreschoolRosterEntries(ids: $ids) {{ {ENTRY_FIELDS} }} }}"
-REVIEW = f"""mutation($ids: [ID!]!, $d: ReviewDecision!, $c: String) {{
-  reviewPreschoolRosterEntries(ids: $ids, decision: $d, comment: $c) {{ {ENTRY_FIELDS} }} }}"""
+WITHDRAW = f"mutation($ids: [ID!]!) {{ withdrawPreschoolRosterEntries(ids: $ids) {{ {ENTRY_FIELDS} }} }}"
+SCHOOL_REVIEW = f"""mutation($ids: [ID!]!, $d: ReviewDecision!, $c: String) {{
+  schoolReviewPreschoolRosterEntries(ids: $ids, decision: $d, comment: $c) {{ {ENTRY_FIELDS} }} }}"""
+AUTHORITY_REVIEW = f"""mutation($ids: [ID!]!, $d: ReviewDecision!, $c: String) {{
+  authorityReviewPreschoolRosterEntries(ids: $ids, decision: $d, comment: $c) {{ {ENTRY_FIELDS} }} }}"""
 
 
 async def add(gql, token: str, id_number: str, amount: str = "1000.00", school: str | None = None) -> dict:
