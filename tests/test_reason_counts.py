@@ -30,12 +30,26 @@ from zizhu.domain.settings import SHANGHAI
 NOW = dt.datetime(2024, 1, 10, 10, tzinfo=SHANGHAI)
 CODES = sorted(UNFUNDED_REASONS)
 STATISTICS = f"total {{ {COUNTS} }} byReason {{ code label count }} byCategory {{ category all {{ {COUNTS} }} byReason {{ code count }} }}"
-ROLLUP = f"""query($p: String!, $s: Stage) {{ region {{ code unfundedStatistics(period: $p, stage: $s) {{ {STATISTICS} }}
+# Three levels per query: the nation's four (nation → provinces → cities → counties) with every
+# cell would pass the document cost bound, so `rollup` asks the nation, then each province.
+ROLLUP = f"""query($p: String!, $s: Stage, $r: String) {{ region(code: $r) {{ code
+  unfundedStatistics(period: $p, stage: $s) {{ {STATISTICS} }}
   children {{ code unfundedStatistics(period: $p, stage: $s) {{ {STATISTICS} }}
     ownLevelStatistics(period: $p, stage: $s) {{ {STATISTICS} }}
-    children {{ code unfundedStatistics(period: $p, stage: $s) {{ {STATISTICS} }}
-      ownLevelStatistics(period: $p, stage: $s) {{ {STATISTICS} }}
-      children {{ code unfundedStatistics(period: $p, stage: $s) {{ {STATISTICS} }} }} }} }} }} }}"""
+    children {{ code unfundedStatistics(period: $p, stage: $s) {{ {STATISTICS} }} }} }} }} }}"""
+
+
+async def rollup(gql, variables: dict, token: str) -> dict:
+    """The nation's whole tree (nation → provinces → cities → counties), one query per province."""
+    nation = (await gql.data(ROLLUP, {**variables, "r": None}, token=token))["region"]
+    for province in nation["children"]:
+        below = (await gql.data(ROLLUP, {**variables, "r": province["code"]}, token=token))["region"]
+        assert below["unfundedStatistics"] == province["unfundedStatistics"]
+        for city, full in zip(province["children"], below["children"], strict=True):
+            city["ownLevelStatistics"], city["children"] = full["ownLevelStatistics"], full["children"]
+    return nation
+
+
 SCHOOL = (
     f"""query($p: String!, $c: String) {{ school(code: $c) {{ unfundedStatistics(period: $p) {{ {STATISTICS} }} }} }}"""
 )
@@ -117,10 +131,10 @@ async def test_by_reason_adds_up_to_reason_reported_everywhere(world, gql):
     await several_codes()
     admin = await gql.token_for("admin")
     for stage in (None, "COMPULSORY", "PRESCHOOL", "GENERAL_HIGH"):
-        nation = (await gql.data(ROLLUP, {"p": P, "s": stage}, token=admin))["region"]
+        nation = await rollup(gql, {"p": P, "s": stage}, admin)
         for where, stats in every_statistics(nation):
             assert_adds_up(stats, f"{where} {stage}")
-    nation = (await gql.data(ROLLUP, {"p": P, "s": None}, token=admin))["region"]
+    nation = await rollup(gql, {"p": P, "s": None}, admin)
     assert by_reason(nation["unfundedStatistics"]) == {c: {"01": 2, "03": 1, "04": 1, "99": 1}.get(c, 0) for c in CODES}
     assert nation["unfundedStatistics"]["byReason"][0]["label"] == UNFUNDED_REASONS["01"]
     hunan = next(c for c in nation["children"] if c["code"] == "430000")
@@ -171,7 +185,7 @@ async def test_runs_pruned_and_republished_keep_the_counters_exact(world, gql):
     await report("2143000002", sid(10), "02")
     assert await reason_counts.recount() == []
     admin = await gql.token_for("admin")
-    nation = (await gql.data(ROLLUP, {"p": P, "s": None}, token=admin))["region"]
+    nation = await rollup(gql, {"p": P, "s": None}, admin)
     for where, stats in every_statistics(nation):
         assert_adds_up(stats, where)
     assert by_reason(nation["unfundedStatistics"])["01"] == 1  # s1 funded now: only s8 in 广东
@@ -310,7 +324,9 @@ async def test_concurrent_identical_requests_run_one_computation(world, gql):
     token = await gql.token_for("province_op")
     await gql.data("{ me { username } }", token=token)
     with statements() as sent:
-        answers = await asyncio.gather(*(gql.data(ROLLUP, {"p": P, "s": None}, token=token) for _ in range(8)))
+        answers = await asyncio.gather(
+            *(gql.data(ROLLUP, {"p": P, "s": None, "r": None}, token=token) for _ in range(8))
+        )
     assert all(a == answers[0] for a in answers)
     # the counters are read once (the log cuts long statements: their beginning is enough)
     counter_reads = [s for s in sent if s.startswith("WITH g AS (SELECT t.region_code, t.reason_code")]

@@ -79,8 +79,9 @@ def test_serve_with_two_workers_answers_from_two_processes(database_url):
     assert len(children) == 2, output[0]
 
 
-def _me_counter(base: str, client: httpx.Client) -> float:
-    found = ME_COUNTER.search(client.get(f"{base}/metrics").text)
+def _me_counter(base: str, client: httpx.Client, token: str) -> float:
+    """The `me` request counter, scraped as an administrator (/metrics needs authorisation)."""
+    found = ME_COUNTER.search(client.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}).text)
     return float(found.group(1)) if found else 0.0
 
 
@@ -120,7 +121,7 @@ def test_two_workers_without_a_key_share_tokens_and_sum_their_metrics(database_u
         scrapes = []
         for _ in range(10):
             with httpx.Client(timeout=30) as client:  # a fresh connection: any of the processes answers
-                scrapes.append(_me_counter(base, client))
+                scrapes.append(_me_counter(base, client, token))
                 client.post(
                     f"{base}/graphql",
                     json={"query": "{ me { username } }"},

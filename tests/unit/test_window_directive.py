@@ -4,13 +4,6 @@ from __future__ import annotations
 
 import re
 
-ROSTER = """query($p: String!, $s: String, $st: AidStatus, $f: Int, $a: String) {
-  preschoolRoster(period: $p, schoolCode: $s) {
-    period schoolCode schoolName totalCount now
-    entries(status: $st, first: $f, after: $a) { edges { cursor node { id idNumber name amount status returnComment } } pageInfo { hasNextPage endCursor } }
-    entryWindow { start end isOpen provinceCode } reviewWindow { start end isOpen provinceCode } } }"""
-OTHER_SCHOOL = "2143000002"  # 芙蓉区实验小学 (school_op, school_rev), same county as KG
-
 
 def test_the_window_directive_is_printed_on_every_roster_mutation():
     from pathlib import Path
@@ -29,7 +22,11 @@ def test_the_window_directive_is_printed_on_every_roster_mutation():
         "deletePreschoolRosterEntry",
         "submitPreschoolRosterEntries",
         "importPreschoolRoster",
+        "withdrawPreschoolRosterEntries",
     ):
         assert lines[name].endswith("@window(action: ENTRY)"), name
-    assert lines["reviewPreschoolRosterEntries"].endswith("@window(action: REVIEW)")
+    assert lines["schoolReviewPreschoolRosterEntries"].endswith("@window(action: SCHOOL_REVIEW)")
+    assert lines["authorityReviewPreschoolRosterEntries"].endswith("@window(action: AUTHORITY_REVIEW)")
+    assert "reviewPreschoolRosterEntries" not in lines
+    assert re.search(r"enum WindowAction \{\s*ENTRY\s*SCHOOL_REVIEW\s*AUTHORITY_REVIEW\s*\}", sdl)
     assert "@window" not in lines["preschoolRoster"]
