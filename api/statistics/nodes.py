@@ -13,7 +13,7 @@ from zizhu.api.gql.enums import RegionLevel, Stage
 from zizhu.api.gql.nodes import in_scope, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
 from zizhu.api.statistics.loaders import RegionTree, _area_statistics, _loader, _stages_of
-from zizhu.api.statistics.types import UnfundedStatistics
+from zizhu.api.statistics.types import ProjectArgument, UnfundedStatistics
 from zizhu.domain.errors import Forbidden, NotFound
 from zizhu.domain.models import Region as RegionRow
 from zizhu.domain.models import School as SchoolRow
@@ -47,9 +47,11 @@ class School(relay.Node):
     async def stages(self, info: Info) -> list[Stage]:
         return await _loader(info, "school-stages", lambda: _stages_of).load(self.code)
 
-    @strawberry.field(description="本校的统计")
-    async def unfunded_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
-        return await _area_statistics(info, stats.Area("school", self.code), period, stage)
+    @strawberry.field(description="本校的统计；指定 project 为该助困项目的项目模块")
+    async def unfunded_statistics(
+        self, info: Info, period: str, stage: Stage | None = None, project: ProjectArgument = None
+    ) -> UnfundedStatistics:
+        return await _area_statistics(info, stats.Area("school", self.code), period, stage, project)
 
     @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本校的人数，从早到晚")
     async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:
@@ -114,13 +116,17 @@ class Region(relay.Node):
         rows = await _loader(info, "region-children", RegionTree).load(self.code)
         return [_region(r) for r in rows]
 
-    @strawberry.field(description="本区域（含全部下级）的统计")
-    async def unfunded_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
-        return await _area_statistics(info, stats.subtree(self.code), period, stage)
+    @strawberry.field(description="本区域（含全部下级）的统计；指定 project 为该助困项目的项目模块")
+    async def unfunded_statistics(
+        self, info: Info, period: str, stage: Stage | None = None, project: ProjectArgument = None
+    ) -> UnfundedStatistics:
+        return await _area_statistics(info, stats.subtree(self.code), period, stage, project)
 
-    @strawberry.field(description="本级（直属本区域的学校）的统计")
-    async def own_level_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
-        return await _area_statistics(info, stats.own_level(self.code), period, stage)
+    @strawberry.field(description="本级（直属本区域的学校）的统计；指定 project 为该助困项目的项目模块")
+    async def own_level_statistics(
+        self, info: Info, period: str, stage: Stage | None = None, project: ProjectArgument = None
+    ) -> UnfundedStatistics:
+        return await _area_statistics(info, stats.own_level(self.code), period, stage, project)
 
     @strawberry.field(description="本区域（含全部下级）的学校，按学校标识码排序；指定学段时只列有该学段在籍学生的学校")
     async def schools(

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison.engine import sources_of
-from zizhu.domain.comparison.steps import counted, list_rows_of, stat_columns
+from zizhu.domain.comparison.modules import module_for
+from zizhu.domain.comparison.steps import counted, list_rows_of, project_code_literal, stat_columns
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.codes import Category, Stage
 from zizhu.domain.reference.identity import region_prefix
@@ -131,14 +132,18 @@ def _containing(region_code: str) -> list[tuple[str, str]]:
 
 
 # --- SQL filters (values are inlined only after validation: ints, 2-digit provinces, stage enums)
-def _runs_filter(sources, alias: str, period: str | None = None, province: str | None = None) -> str:
+def _runs_filter(sources, alias: str, period: str | None = None, province: str | None = None, project: str = "") -> str:
     """The rows of the published runs: by run id (`run_statistic`, `region_statistic`), or with
-    `period` the `unfunded_result` versions that make up each run's list. A national run's rows of
-    a province that has its own newer run are left out (`province` names the row's province)."""
+    `period` the `unfunded_result` versions that make up each run's list; of the stage-wide list
+    ('') or of one project's module. A national run's rows of a province that has its own newer
+    run are left out (`province` names the row's province)."""
     province = province or f"substr({alias}.school_code, 3, 2)"
     parts = []
     for run_id, scope, excluded in sources:
-        cond = list_rows_of(alias, run_id, period, scope or "") if period else f"{alias}.run_id = {int(run_id)}"
+        if period:
+            cond = list_rows_of(alias, run_id, period, scope or "", project)
+        else:
+            cond = f"{alias}.run_id = {int(run_id)} AND {alias}.project = '{project_code_literal(project)}'"
         if excluded:
             provinces = ", ".join(f"'{p}'" for p in excluded if p.isdigit() and len(p) == 2)
             cond += f" AND {province} NOT IN ({provinces})"
@@ -177,6 +182,7 @@ class Figures:
     period: str
     stages: tuple[str, ...]
     run: ComparisonRun | None
+    project: str = ""  # '' the stage-wide list, else one project's module
     prefix: str | None = None  # the common code prefix of the region areas
     regions: dict[tuple[str, str], dict] = field(default_factory=dict)
     schools: dict[str, dict] = field(default_factory=dict)
@@ -185,7 +191,9 @@ class Figures:
     school_codes: list[str] = field(default_factory=list)
 
     @classmethod
-    def plan(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> Figures:
+    def plan(
+        cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False, project: str = ""
+    ) -> Figures:
         """What a load of these areas will cover, known before it runs (`covers` works at once)."""
         regions = [a for a in areas if a.kind != "school"]
         prefix = os.path.commonprefix([a.value if a.kind == "prefix" else region_prefix(a.value) for a in regions])
@@ -193,14 +201,17 @@ class Figures:
             period=parse_semester(period).code,
             stages=tuple(stages),
             run=None,
+            project=project,
             prefix=prefix if regions else None,
             region_areas=None if whole_subtree else regions,
             school_codes=sorted({a.value for a in areas if a.kind == "school"}),
         )
 
     @classmethod
-    async def load(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> Figures:
-        return await cls.plan(period, stages, areas, whole_subtree).fill()
+    async def load(
+        cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False, project: str = ""
+    ) -> Figures:
+        return await cls.plan(period, stages, areas, whole_subtree, project).fill()
 
     async def fill(self) -> Figures:
         runs = await ComparisonRun.filter(period=self.period, published=True).order_by("id")
@@ -240,7 +251,8 @@ class Figures:
         rows = await db.fetch(
             f"""SELECT t.region_code, t.kind, {", ".join(f"SUM(t.{c}) AS {c}" for c in _WIDE)}
                   FROM region_statistic t
-                 WHERE {_runs_filter(sources, 't', province='t.province')} AND {_stage_filter(list(self.stages), 't')}
+                 WHERE {_runs_filter(sources, 't', province='t.province', project=self.project)}
+                   AND {_stage_filter(list(self.stages), 't')}
                    AND {where}
                  GROUP BY t.region_code, t.kind""",
             params,
@@ -253,7 +265,8 @@ class Figures:
             f"""SELECT g.region_code, {_reported_sums('g')}
                   FROM (SELECT t.region_code, t.central_mask AS cm, t.self_mask AS sm, COUNT(*) AS n
                           FROM unfunded_result t
-                         WHERE {_runs_filter(sources, 't', self.period)} AND {_stage_filter(list(self.stages), 't')}
+                         WHERE {_runs_filter(sources, 't', self.period, project=self.project)}
+                           AND {_stage_filter(list(self.stages), 't')}
                            AND {_range(prefix, 't.region_code', params)} AND EXISTS (
                                SELECT 1 FROM unfunded_reason r
                                 WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
@@ -275,7 +288,7 @@ class Figures:
         where = f"{schools} AND {region} AND {_stage_filter(list(self.stages), 't')}"
         rows = await db.fetch(
             f"""SELECT t.school_code, {", ".join(f"SUM(t.{c}) AS {c}" for c in _WIDE)}
-                  FROM run_statistic t WHERE {_runs_filter(sources, 't')} AND {where}
+                  FROM run_statistic t WHERE {_runs_filter(sources, 't', project=self.project)} AND {where}
                  GROUP BY t.school_code""",
             params,
         )
@@ -285,7 +298,7 @@ class Figures:
             f"""SELECT g.school_code, {_reported_sums('g')}
                   FROM (SELECT t.school_code, t.central_mask AS cm, t.self_mask AS sm, COUNT(*) AS n
                           FROM unfunded_result t
-                         WHERE {_runs_filter(sources, 't', self.period)} AND {where} AND EXISTS (
+                         WHERE {_runs_filter(sources, 't', self.period, project=self.project)} AND {where} AND EXISTS (
                                SELECT 1 FROM unfunded_reason r
                                 WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
                          GROUP BY t.school_code, t.central_mask, t.self_mask) g
@@ -296,9 +309,11 @@ class Figures:
             self.schools.setdefault(r.pop("school_code"), {}).update(r)
 
 
-async def statistics_for(period: str, areas: list[Area], stages: list[str]) -> list[UnfundedStatistics]:
-    """Statistics of each area (same period and stages), loaded together."""
-    figures = await Figures.load(period, stages, areas)
+async def statistics_for(
+    period: str, areas: list[Area], stages: list[str], project: str = ""
+) -> list[UnfundedStatistics]:
+    """Statistics of each area (same period, stages and list: stage-wide or a project's module), loaded together."""
+    figures = await Figures.load(period, stages, areas, project=project)
     return [figures.of(a) for a in areas]
 
 
@@ -311,10 +326,11 @@ async def area_for(viewer: Viewer, region_code: str | None) -> Area:
 
 
 async def unfunded_statistics(
-    viewer: Viewer, period: str, region_code: str | None = None, stage: Stage | None = None
+    viewer: Viewer, period: str, region_code: str | None = None, stage: Stage | None = None, project: str | None = None
 ) -> UnfundedStatistics:
-    """`unfundedStatistics(period, regionCode, stage)` as the viewer may see it."""
-    stages = viewer.visible_stages(stage)
+    """`unfundedStatistics(period, regionCode, stage, project)` as the viewer may see it: with
+    `project`, that project's module (项目模块) of its stage."""
+    module = await module_for(viewer, project, stage)
     area = await area_for(viewer, region_code)
-    (result,) = await statistics_for(period, [area], stages)
+    (result,) = await statistics_for(period, [area], module.stages, module.project)
     return result
