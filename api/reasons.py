@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from zizhu.api.gql.enums import Category, ReasonStatus, Source, Stage
+from zizhu.api.gql.enums import AidStatus, AidVerdict, Category, ReasonStatus, Source, Stage
 from zizhu.api.gql.nodes import int_keys, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_cursor
+from zizhu.domain.comparison import explanations
 from zizhu.domain.comparison import published_list as unfunded
+from zizhu.domain.models import ReasonCode
 from zizhu.domain.reasons import reports as reasons
+
+
+async def _reason_labels(codes: list[str]) -> list[str]:
+    labels = dict(await ReasonCode.filter(code__in=codes).values_list("code", "label"))
+    return [labels.get(c, "") for c in codes]
 
 
 @strawberry.type(description="已填报的未资助原因")
@@ -21,8 +31,45 @@ class ReportedReason:
     code: str
     detail: str
     inherited: bool = strawberry.field(description="由2023年秋季学期脱贫家庭学生未资助原因继承")
-    reported_at: dt.datetime | None
+    reported_at: dt.datetime | None = strawberry.field(description="填报（或最近一次修改）时间")
+    reported_by: str | None = strawberry.field(description="填报人（显示姓名；继承的原因为“历史原因继承”）")
     version: int = strawberry.field(description="版本号：每次修改加一；填报时传回 expectedVersion 可防止覆盖他人的修改")
+
+    @strawberry.field(description="原因的中文名称（已停用的代码仍显示其名称）")
+    async def label(self, info: Info) -> str:
+        return await info.context.loader("reason-labels", lambda: DataLoader(load_fn=_reason_labels)).load(self.code)
+
+
+@strawberry.type(description="学生的一条资助记录及其未计为已资助的原因")
+class AidRecordExplanation:
+    project_code: str = strawberry.field(description="资助项目代码")
+    project_name: str = strawberry.field(description="资助项目名称")
+    project_stage: Stage | None = strawberry.field(description="项目所属学段")
+    period: str = strawberry.field(description="资助周期（学期或学年）")
+    school_code: str = strawberry.field(description="填报该记录的学校")
+    amount: Decimal = strawberry.field(description="金额（元）")
+    status: AidStatus = strawberry.field(description="审核状态")
+    verdict: AidVerdict = strawberry.field(description="未计为已资助的原因（代码）")
+    verdict_label: str = strawberry.field(description="未计为已资助的原因（中文）")
+
+
+def _explanation(e: explanations.AidExplanation) -> AidRecordExplanation:
+    return AidRecordExplanation(
+        project_code=e.project_code,
+        project_name=e.project_name,
+        project_stage=e.project_stage,
+        period=e.period,
+        school_code=e.school_code,
+        amount=e.amount,
+        status=e.status,
+        verdict=e.verdict,
+        verdict_label=e.verdict.label,
+    )
+
+
+async def _load_explanations(keys: list[explanations.Key]) -> list[list[explanations.AidExplanation]]:
+    found = await explanations.explanations(keys)
+    return [found[k] for k in keys]
 
 
 class RowNode(relay.Node):
@@ -52,6 +99,21 @@ class UnfundedStudent(RowNode):
     central_categories: list[Category] = strawberry.field(description="中央下发的类型")
     self_collected_categories: list[Category] = strawberry.field(description="自采集的类型")
     reason: ReportedReason | None
+    school_name: str = strawberry.field(description="学校名称")
+    grade: str = strawberry.field(description="年级（学籍）")
+    class_name: str = strawberry.field(description="班级（学籍；导入时未提供则为空）")
+    unfunded_since: dt.datetime | None = strawberry.field(
+        description="本次连续未资助的起始：开始这段连续在名单上的比对批次的完成时间（中间有一次已资助即重新计算）"
+    )
+    project: str | None = strawberry.field(description="所属项目模块的资助项目代码；学段总名单为空")
+    key: strawberry.Private[explanations.Key]
+
+    @strawberry.field(
+        description="本学段前后学年的资助记录，及每条记录为何未计为已资助（录入、已上报、学校审核通过、退回、奖优或非助困项目、其他学段、其他周期）"
+    )
+    async def aid_records(self, info: Info) -> list[AidRecordExplanation]:
+        loader = info.context.loader("aid-explanations", lambda: DataLoader(load_fn=_load_explanations))
+        return [_explanation(e) for e in await loader.load(self.key)]
 
     @staticmethod
     async def _by_ids(viewer, keys: list[int]) -> dict:
@@ -70,6 +132,7 @@ class LegacyPovertyReason(RowNode):
     reason_code: str
     detail: str
     reported_at: dt.datetime | None
+    project_code: str | None = strawberry.field(description="资助项目代码（历史文件未提供时为空）")
 
     @staticmethod
     async def _by_ids(viewer, keys: list[int]) -> dict:
@@ -126,6 +189,7 @@ def _student(s: unfunded.UnfundedStudent) -> UnfundedStudent:
             detail=s.reason_detail or "",
             inherited=s.reason_inherited,
             reported_at=s.reported_at,
+            reported_by=s.reported_by,
             version=s.reason_version,
         )
     return UnfundedStudent(
@@ -138,6 +202,12 @@ def _student(s: unfunded.UnfundedStudent) -> UnfundedStudent:
         central_categories=s.central,
         self_collected_categories=s.self_collected,
         reason=reason,
+        school_name=s.school_name,
+        grade=s.grade,
+        class_name=s.class_name,
+        unfunded_since=s.unfunded_since,
+        project=s.project or None,
+        key=(s.period, s.stage.value, s.full_id_number, s.project),
     )
 
 
@@ -152,6 +222,7 @@ def _legacy(r: unfunded.LegacyReason) -> LegacyPovertyReason:
         reason_code=r.reason_code,
         detail=r.detail,
         reported_at=r.reported_at,
+        project_code=r.project_code or None,
     )
 
 
@@ -188,6 +259,16 @@ class ReasonQuery:
         source: Source | None = None,
         reason_status: ReasonStatus | None = None,
         newly_unfunded: bool = False,
+        search: Annotated[
+            str | None,
+            strawberry.argument(description="查找：完整的身份证件号，或姓名的开头（至少一个字）；限于账号范围"),
+        ] = None,
+        project: Annotated[
+            str | None,
+            strawberry.argument(
+                description="资助项目代码：该助困项目的项目模块（本学段未获该项目资助的学生）；为空为学段总名单"
+            ),
+        ] = None,
         first: int = 50,
         after: str | None = None,
     ) -> Connection[UnfundedStudent]:
@@ -202,6 +283,8 @@ class ReasonQuery:
             source=source,
             reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
             newly_unfunded=newly_unfunded,
+            search=search,
+            project=project,
             first=first,
             after=decode_cursor(after),
         )
@@ -215,6 +298,10 @@ class ReasonQuery:
         stage: Stage | None = None,
         region_code: str | None = None,
         school_code: str | None = None,
+        project: Annotated[
+            str | None,
+            strawberry.argument(description="资助项目代码：只看该项目下的历史原因（空字符串为未注明项目的记录）"),
+        ] = None,
         first: int = 50,
         after: str | None = None,
     ) -> Connection[LegacyPovertyReason]:
@@ -225,6 +312,7 @@ class ReasonQuery:
             stage=stage,
             region_code=region_code,
             school_code=school_code,
+            project=project,
             first=first,
             after=decode_cursor(after),
         )
