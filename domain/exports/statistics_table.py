@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass
 
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison.modules import module_for
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import neutralise
 from zizhu.domain.models import Region, School
@@ -70,12 +71,15 @@ async def statistics_table(
     region_code: str | None = None,
     stage: Stage | None = None,
     rows: str = REGIONS,
+    project: str | None = None,
 ) -> StatisticsTable:
-    """The figures of the table, in the viewer's scope (school accounts: FORBIDDEN; outside: NOT_FOUND)."""
+    """The figures of the table, in the viewer's scope (school accounts: FORBIDDEN; outside: NOT_FOUND);
+    with `project`, that project's module (项目模块)."""
     check_rows(rows)
     semester = parse_semester(period)
     region = await viewer.region(region_code)
-    stages = viewer.visible_stages(stage)
+    module = await module_for(viewer, project, stage)
+    stages = module.stages
     if rows == REGIONS:
         children = await Region.filter(parent_code=region.code).order_by("code").limit(MAX_ROWS + 1)
         labelled = [(c.code, c.name, figures.subtree(c.code)) for c in children]
@@ -89,9 +93,10 @@ async def statistics_table(
         labelled.append((region.code, "合计", figures.own_level(region.code)))
     if len(labelled) > MAX_ROWS:
         raise ValidationFailed(f"统计表最多 {MAX_ROWS} 行，请选择下级区划导出", argument="regionCode")
-    results = await figures.statistics_for(semester.code, [area for _, _, area in labelled], stages)
+    results = await figures.statistics_for(semester.code, [area for _, _, area in labelled], stages, module.project)
     what = "学校" if rows == SCHOOLS else ""
-    title = f"{region.name}{what}特殊群体学生未资助情况统计表（{semester.label}，{_stage_label(viewer, stage)}）"
+    scope = _stage_label(viewer, Stage(stages[0]) if project else stage) + (f"，项目 {project}" if project else "")
+    title = f"{region.name}{what}特殊群体学生未资助情况统计表（{semester.label}，{scope}）"
     kind = "schools" if rows == SCHOOLS else "regions"
     return StatisticsTable(
         title=title,
