@@ -165,6 +165,12 @@ class ExportMutation:
             info, lists.ROSTER, format.value, {"period": period, "schoolCode": school_code, "status": status}
         )
 
+    @strawberry.mutation(description="导出重复学籍学生名单（每所学校一行）；范围与 duplicateEnrolments 相同")
+    async def export_duplicate_enrolments(
+        self, info: Info, period: Period, region_code: RegionFilter = None, format: Format = ExportFormat.XLSX
+    ) -> ExportLink:
+        return await _link(info, lists.DUPLICATES, format.value, {"period": period, "regionCode": region_code})
+
 
 # --- the download route ----------------------------------------------------------------------------
 async def _viewer_and_filters(request: Request, kind: str, fmt: str):

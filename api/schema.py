@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
 from zizhu.api.accounts import AccountMutation, AccountQuery
+from zizhu.api.comparison.duplicates import DuplicateEnrolmentQuery
 from zizhu.api.comparison.nightly import NightlyQuery
 from zizhu.api.comparison.periods import PeriodMutation, PeriodQuery
 from zizhu.api.comparison.runs import ComparisonRunMutation, ComparisonRunQuery
@@ -35,6 +36,7 @@ QUERY_TYPES: tuple[type, ...] = (
     StatisticsQuery,
     PeriodQuery,
     NightlyQuery,
+    DuplicateEnrolmentQuery,
     NodeQuery,
     OperationsQuery,
 )

@@ -180,6 +180,32 @@ case(
 case("comparisonRuns", "{ comparisonRuns(period: \"2023-2024-1\") { edges { node { id } } } }", default="ok")
 
 case("nightlyTicks", "{ nightlyTicks { day } }", default="FORBIDDEN", admin="ok")
+DUPLICATES = "query($r: String) { duplicateEnrolments(period: \"2023-2024-1\", regionCode: $r) { totalCount } }"
+case("duplicateEnrolments", DUPLICATES, default="ok", **NOT_SCHOOLS)
+case(
+    "duplicateEnrolments",
+    DUPLICATES,
+    {"r": "430100"},
+    default="NOT_FOUND",
+    city_op="ok",
+    province_op="ok",
+    province_preschool_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
+EXPORT_DUPLICATES = (
+    "mutation($r: String) { exportDuplicateEnrolments(period: \"2023-2024-1\", regionCode: $r) { url } }"
+)
+case("exportDuplicateEnrolments", EXPORT_DUPLICATES, default="ok", **NOT_SCHOOLS)
+case(
+    "exportDuplicateEnrolments",
+    EXPORT_DUPLICATES,
+    {"r": "440000"},
+    default="NOT_FOUND",
+    gd_op="ok",
+    admin="ok",
+    **NOT_SCHOOLS,
+)
 
 # --- objects by global ID: out of scope is NOT_FOUND, as if it did not exist -------------------------
 NODE = "query($id: ID!) { node(id: $id) { id } }"

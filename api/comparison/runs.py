@@ -76,6 +76,10 @@ class ComparisonRun(relay.Node):
     unmatched: int | None = strawberry.field(
         description="未匹配到在读学籍的学生数（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
     )
+    duplicate_enrolments: int | None = strawberry.field(
+        description="同一学段有多条在读学籍、只计入其中一所学校的学生数（重复学籍）"
+        "（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
+    )
     funded: int | None = strawberry.field(
         description="已资助（学生×学段）（本批次全范围的合计，仅向范围覆盖本批次的账号显示，否则为空）"
     )
@@ -128,6 +132,7 @@ def _run(r: RunRow) -> ComparisonRun:
         members=r.members,
         matched=r.matched,
         unmatched=r.unmatched,
+        duplicate_enrolments=r.duplicate_enrolments,
         funded=r.funded,
         unfunded=r.unfunded,
         newly_unfunded=r.newly_unfunded,

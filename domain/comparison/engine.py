@@ -81,6 +81,7 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
             unfunded=counts["unfunded"],
             newly_unfunded=changes[0],
             newly_funded=changes[1],
+            duplicate_enrolments=counts["duplicate_enrolments"],
         )
     )
     if not held:  # its lease expired and it was marked FAILED meanwhile: publish nothing
@@ -99,7 +100,7 @@ async def prune_history(period: str, province: str = "", keep: int = HISTORY) ->
     ).exclude(id__in=keep_ids or [0])
     for run in old:
         async with db.transaction() as tx:
-            for table in ("run_statistic", "region_statistic", "run_change"):
+            for table in ("run_statistic", "region_statistic", "run_change", "duplicate_enrolment"):
                 await db.execute(f"DELETE FROM {table} WHERE run_id = :run", {"run": run.id}, client=tx)
             await ComparisonRun.filter(id=run.id).using_db(tx).delete()
     oldest = await ComparisonRun.filter(period=period, province=province).order_by("id").first()
@@ -145,14 +146,17 @@ async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, baselin
     await steps.members(work, run)
     await _step("matched")
     await steps.matched(work, run)
+    await _step("duplicates")
+    duplicates = await steps.duplicates(work, run)
+    await _step("unfunded")
     await steps.unfunded(work, run)
     await _step("results")
     await steps.list_rows(work, run, baseline)
     await _step("statistics")
     await steps.statistics(work, run.id)
     await _step("changes")
-    changes = await steps.changes(work, run.id) if baseline else (0, 0)
-    counts = await steps.counts(work)
+    changes = await steps.changes(work, run) if baseline else (0, 0)
+    counts = {**await steps.counts(work), "duplicate_enrolments": duplicates}
     await _step("publish")
     finished = await _publish(tx, run, counts, changes)
     await steps.history(work, run, finished)

@@ -22,7 +22,16 @@ from zizhu.domain.reference.identity import province_of_school
 from zizhu.domain.reference.periods import parse_semester
 
 WATCHERS = (Role.ADMIN, Role.AUTHORITY_OPERATOR, *SCHOOL_ROLES)
-FIGURES = ("members", "matched", "unmatched", "funded", "unfunded", "newly_unfunded", "newly_funded")
+FIGURES = (
+    "members",
+    "matched",
+    "unmatched",
+    "duplicate_enrolments",
+    "funded",
+    "unfunded",
+    "newly_unfunded",
+    "newly_funded",
+)
 
 
 def _province_of(viewer: Viewer) -> str:

@@ -7,6 +7,7 @@ working tables (`Work`), never a Python loop over students:
                with two category bit masks (CENTRAL, SELF); on PostgreSQL kept between runs while
                the records are unchanged (`zizhu.domain.comparison.members`);
 2. matched   — members joined to their ENROLLED enrolments: one row per (student, school, stage);
+               a student with several of one stage is kept at one school only (`duplicates`);
 3. unfunded  — the matched rows without APPROVED aid of a RELIEF project of the same stage for P or
                P's academic year: an anti-join (funding is by person and stage, not school),
                project ''; then, for each project module (项目模块: every active RELIEF project of a
@@ -20,7 +21,7 @@ working tables (`Work`), never a Python loop over students:
                funded = members − unfunded (from `unfunded` rows of that project, '' = stage-wide),
                per category column and source; then the `region_statistic` rows: the same sums per
                region (subtree and own level);
-6. changes   — NEWLY_UNFUNDED / NEWLY_FUNDED rows from the same diff (stage-wide rows only).
+6. changes   — NEWLY_UNFUNDED / MOVED / NEWLY_FUNDED rows from the same diff (stage-wide rows only).
 
 On PostgreSQL the working tables are UNLOGGED tables named after the run, created in the run's
 transaction (so a failed or killed run leaves nothing behind), and planned with parallel workers:
@@ -47,11 +48,22 @@ LIST_VALUES = (
 
 
 class Work:
-    """The working tables of one run: `member`, `matched`, `unfunded`, `diff`, `left_funded`,
+    """The working tables of one run: `member`, `matched`, `duplicate`, `not_chosen`, `unfunded`, `diff`, `left_funded`,
     `stat_all`, `stat_unfunded` (names end in the run id, so concurrent runs never meet), and
     the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
-    TABLES = ("member", "matched", "modules", "unfunded", "diff", "left_funded", "stat_all", "stat_unfunded")
+    TABLES = (
+        "member",
+        "matched",
+        "duplicate",
+        "not_chosen",
+        "modules",
+        "unfunded",
+        "diff",
+        "left_funded",
+        "stat_all",
+        "stat_unfunded",
+    )
 
     def __init__(self, tx, run_id: int, pg: bool):
         self.tx, self.pg = tx, pg
@@ -198,6 +210,59 @@ async def matched(w: Work, run: ComparisonRun) -> None:
               JOIN school sc ON sc.code = e.school_code""",
         {"province": run.province},
     )
+
+
+# The enrolment a student with several 在读 enrolments of one stage counts at: the most recently
+# imported or changed (rows from before that was recorded last), ties to the lowest school code.
+_PLACEMENT_ORDER = "CASE WHEN e.updated_at IS NULL THEN 1 ELSE 0 END, e.updated_at DESC, e.school_code"
+
+
+async def duplicates(w: Work, run: ComparisonRun) -> int:
+    """Students matched at several schools in one stage (重复学籍) are counted once, at one school:
+    every such enrolment is recorded in `duplicate_enrolment` with the chosen one marked, and the
+    others leave `matched`. A national run finds them by joining `matched` to itself (one hash join);
+    a province run also looks at the student's enrolments in other provinces, so the choice is
+    the same whichever run makes it. Returns the number of (student, stage) placed."""
+    if run.province:
+        found = f"""SELECT m.id_number, m.stage FROM {w.matched} m
+                      JOIN enrolment e ON e.id_number = m.id_number AND e.stage = m.stage AND e.status = 'ENROLLED'
+                     GROUP BY m.id_number, m.stage HAVING COUNT(*) > 1"""
+    else:  # a self-join on the members' integer number hashes faster than grouping every row
+        found = f"""SELECT DISTINCT a.id_number, a.stage FROM {w.matched} a
+                      JOIN {w.matched} b ON b.member_no = a.member_no AND b.stage = a.stage
+                           AND b.school_code > a.school_code"""
+    placed = await w.create(w.duplicate, found)
+    if not w.pg:
+        (row,) = await db.fetch(f"SELECT COUNT(*) AS n FROM {w.duplicate}", client=w.tx)
+        placed = int(row["n"])
+    if not placed:
+        return 0
+    await db.execute(
+        f"""INSERT INTO duplicate_enrolment (run_id, province, id_number, name, stage, school_code, region_code, chosen)
+            SELECT :run, x.province, x.id_number, x.name, x.stage, x.school_code, sc.region_code, x.place = 1
+              FROM (SELECT e.province, e.id_number, e.name, e.stage, e.school_code,
+                           ROW_NUMBER() OVER (PARTITION BY e.id_number, e.stage ORDER BY {_PLACEMENT_ORDER}) AS place
+                      FROM {w.duplicate} d
+                      JOIN enrolment e ON e.id_number = d.id_number AND e.stage = d.stage AND e.status = 'ENROLLED') x
+              JOIN school sc ON sc.code = x.school_code""",
+        {"run": run.id},
+        client=w.tx,
+    )
+    # the enrolments not chosen leave `matched`: a small analysed table the DELETE hashes
+    await w.create(
+        w.not_chosen,
+        "SELECT id_number, stage, school_code FROM duplicate_enrolment WHERE run_id = :run AND NOT chosen",
+        {"run": run.id},
+    )
+    left = await db.execute(
+        f"""DELETE FROM {w.matched} WHERE EXISTS (
+                SELECT 1 FROM {w.not_chosen} x WHERE x.id_number = {w.matched}.id_number
+                   AND x.stage = {w.matched}.stage AND x.school_code = {w.matched}.school_code)""",
+        client=w.tx,
+    )
+    if w.pg:
+        w.rows[w.matched] -= left  # `counts` reads the size CREATE TABLE AS reported
+    return placed
 
 
 async def unfunded(w: Work, run: ComparisonRun) -> None:
@@ -358,15 +423,33 @@ async def history(w: Work, run: ComparisonRun, computed_at) -> None:
     )
 
 
-async def changes(w: Work, run_id: int) -> tuple[int, int]:
-    """NEWLY_UNFUNDED: a key of the list the chain's current list did not have. NEWLY_FUNDED: a
-    key that left the list while the student is still matched there (so now funded); found by
-    CREATE TABLE AS, which scans `matched` with parallel workers (an INSERT … SELECT cannot)."""
-    newly_unfunded = await db.execute(
-        f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
-            SELECT :run, id_number, school_code, region_code, stage, 'NEWLY_UNFUNDED'
-              FROM {w.diff} WHERE old_id IS NULL AND project = ''""",
-        {"run": run_id},
+async def changes(w: Work, run: ComparisonRun) -> tuple[int, int]:
+    """NEWLY_UNFUNDED: a key of the list the chain's current list did not have. MOVED: such a key
+    whose student left the list at another school of the same stage (placed elsewhere, see
+    `duplicates`). NEWLY_FUNDED: a key that left the list while the student is still matched there
+    (so now funded); found by CREATE TABLE AS, which scans `matched` with parallel workers (an
+    INSERT … SELECT cannot)."""
+    run_id = run.id
+    moved_here = f"""EXISTS (SELECT 1 FROM {w.diff} o WHERE o.id_number IS NULL AND o.old_project = ''
+                               AND o.old_id_number = d.id_number AND o.old_stage = d.stage)"""
+    added = {}
+    for change, condition in (("MOVED", moved_here), ("NEWLY_UNFUNDED", f"NOT {moved_here}")):
+        added[change] = await db.execute(
+            f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
+                SELECT :run, d.id_number, d.school_code, d.region_code, d.stage, '{change}'
+                  FROM {w.diff} d WHERE d.old_id IS NULL AND d.project = '' AND {condition}""",
+            {"run": run_id},
+            client=w.tx,
+        )
+    newly_unfunded = added["NEWLY_UNFUNDED"]
+    # A reported reason belongs to (period, stage, student): it follows a student the run placed
+    # at another school, and so does the school it is filed under.
+    await db.execute(
+        f"""UPDATE unfunded_reason SET school_code = m.school_code, province = m.province
+              FROM {w.diff} m
+             WHERE m.old_id IS NULL AND unfunded_reason.period = :period AND unfunded_reason.stage = m.stage
+               AND unfunded_reason.id_number = m.id_number AND unfunded_reason.school_code <> m.school_code""",
+        {"period": run.period},
         client=w.tx,
     )
     await w.create(  # a plain join hashes the few changes: (ID, school, stage) is unique in matched

@@ -1,4 +1,5 @@
-"""List exports (名单导出): the unfunded list, the poverty-family history and the preschool roster.
+"""List exports (名单导出): the unfunded list, the poverty-family history, the preschool roster and the
+students with several 在读 enrolments of one stage.
 
 Each export reads its rows through the same service as its GraphQL query, page by page on the
 query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.comparison import explanations
+from zizhu.domain.comparison import duplicates, explanations
 from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.comparison.modules import module_for
 from zizhu.domain.errors import ValidationFailed
@@ -24,6 +25,7 @@ from zizhu.domain.roster import entries as roster
 
 PAGE_ROWS = 500  # the list services' largest page
 UNFUNDED, LEGACY, ROSTER = "unfunded-students", "legacy-poverty-reasons", "preschool-roster"
+DUPLICATES = "duplicate-enrolments"
 REASON_STATUSES = {"REPORTED": True, "PENDING": False}
 FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
     UNFUNDED: (
@@ -39,6 +41,7 @@ FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
     ),
     LEGACY: ("period", "stage", "regionCode", "schoolCode", "project"),
     ROSTER: ("period", "schoolCode", "status"),
+    DUPLICATES: ("period", "regionCode"),
 }
 MAX_FILTER_LENGTH = 50
 
@@ -98,6 +101,8 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
     f = parse_filters(kind, given)
     if kind == ROSTER:
         await roster.roster_school(viewer, f["school_code"])
+    elif kind == DUPLICATES:
+        await viewer.region(f["region_code"])
     else:
         stage = f["stage"]
         if kind == UNFUNDED:
@@ -194,6 +199,17 @@ ROSTER_COLUMNS = [
     Column("审核状态", 14),
     Column("退回原因", 30),
     Column("更新时间", 20),
+]
+
+DUPLICATE_COLUMNS = [
+    Column("身份证件号", 21, text=True),
+    Column("姓名", 10),
+    Column("学段", 12),
+    Column("学校标识码", 13, text=True),
+    Column("学校名称", 24),
+    Column("主管区划代码", 10, text=True),
+    Column("主管区划", 16),
+    Column("计入本校", 8),
 ]
 
 
@@ -316,7 +332,33 @@ async def _roster(viewer: Viewer, f: dict) -> ListExport:
     return ListExport(f"学前教育政府资助名单{school.code}-{first.period}", ROSTER_COLUMNS, pages)
 
 
-_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster}
+async def _duplicates(viewer: Viewer, f: dict) -> ListExport:
+    async def fetch(after: int | None):
+        return await duplicates.list_duplicate_enrolments(
+            viewer, f["period"], region_code=f["region_code"], first=PAGE_ROWS, after=after
+        )
+
+    async def rows(items: list[duplicates.DuplicateEnrolment]) -> list[Row]:
+        return [
+            (
+                d.id_number,
+                d.name,
+                d.stage.label,
+                s.school_code,
+                s.school_name,
+                s.region_code,
+                s.region_name,
+                "是" if s.chosen else "否",
+            )
+            for d in items
+            for s in d.schools
+        ]
+
+    pages = _pages(await fetch(None), fetch, lambda d: d.row_id, rows)
+    return ListExport(f"重复学籍学生名单{f['period']}", DUPLICATE_COLUMNS, pages)
+
+
+_OPENERS = {UNFUNDED: _unfunded, LEGACY: _legacy, ROSTER: _roster, DUPLICATES: _duplicates}
 
 
 async def open_list(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> ListExport:

@@ -27,6 +27,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     lists.UNFUNDED: (XLSX, CSV),
     lists.LEGACY: (XLSX, CSV),
     lists.ROSTER: (XLSX, CSV),
+    lists.DUPLICATES: (XLSX, CSV),
 }
 STATISTICS_FILTERS = ("period", "regionCode", "stage", "rows", "project")
 

@@ -234,6 +234,7 @@ KINDS: dict[str, Kind] = {
             ("id_number", "school_code", "stage"),
             _student,
             frozenset({"schools"}),
+            touched=("updated_at",),
             optional=("班级",),
         ),
         Kind(

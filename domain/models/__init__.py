@@ -5,6 +5,7 @@ from zizhu.domain.models.catalogue import AidProject, CategoryCode, Period, Reas
 from zizhu.domain.models.comparison import (
     ComparisonRun,
     DataVersion,
+    DuplicateEnrolment,
     NightlyTick,
     RegionStatistic,
     RunChange,
@@ -26,6 +27,7 @@ __all__ = [
     "CategoryCode",
     "ComparisonRun",
     "DataVersion",
+    "DuplicateEnrolment",
     "Enrolment",
     "LegacyPovertyReason",
     "NightlyTick",

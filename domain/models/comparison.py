@@ -40,6 +40,7 @@ class ComparisonRun(Model):
     unfunded = fields.IntField(default=0, db_default=0)
     newly_unfunded = fields.IntField(default=0, db_default=0)
     newly_funded = fields.IntField(default=0, db_default=0)
+    duplicate_enrolments = fields.IntField(default=0, db_default=0)  # students placed at one of several schools
     error = fields.TextField(null=True)
     job_id = fields.CharField(max_length=100, null=True, unique=True)
     lease_until = fields.DatetimeField(null=True)  # a RUNNING run's holder renews it; expired = holder gone
@@ -137,7 +138,7 @@ class RunChange(Model):
     school_code = fields.CharField(max_length=10)
     region_code = fields.CharField(max_length=6)
     stage = fields.CharField(max_length=20)
-    change = fields.CharField(max_length=16)  # NEWLY_UNFUNDED / NEWLY_FUNDED
+    change = fields.CharField(max_length=16)  # NEWLY_UNFUNDED / NEWLY_FUNDED / MOVED
 
     class Meta:
         table = "run_change"
@@ -200,3 +201,24 @@ class NightlyTick(Model):
 
     class Meta:
         table = "nightly_tick"
+
+
+class DuplicateEnrolment(Model):
+    """重复学籍: a matched student with several 在读 enrolments of one stage, one row per school
+
+    The run placed the student at the `chosen` one: the most recently imported or changed
+    enrolment, ties to the lowest school code."""
+
+    id = fields.BigIntField(primary_key=True)
+    run_id = fields.BigIntField()
+    province = fields.CharField(max_length=2)  # the school's
+    id_number = fields.CharField(max_length=18)
+    name = fields.CharField(max_length=50)
+    stage = fields.CharField(max_length=20)
+    school_code = fields.CharField(max_length=10)
+    region_code = fields.CharField(max_length=6)
+    chosen = fields.BooleanField()
+
+    class Meta:
+        table = "duplicate_enrolment"
+        indexes = (("run_id", "id_number", "stage"), ("run_id", "region_code"))

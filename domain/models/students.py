@@ -20,6 +20,9 @@ class Enrolment(Model):
     class_name = fields.CharField(max_length=50, default="", db_default="")  # 班级, optional on import
     status = fields.CharField(max_length=12)  # EnrolmentStatus
     province = fields.CharField(max_length=2)
+    # when the row was imported or last changed (NULL: before this was recorded); the comparison
+    # places a student with two 在读 enrolments of one stage at the most recent one
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "enrolment"

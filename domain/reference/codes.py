@@ -170,6 +170,7 @@ class ChangeKind(LabelledEnum):
 
     NEWLY_UNFUNDED = ("NEWLY_UNFUNDED", "新增未资助")
     NEWLY_FUNDED = ("NEWLY_FUNDED", "新获资助")
+    MOVED = ("MOVED", "改计入本校（重复学籍）")
 
 
 class AidVerdict(LabelledEnum):
