@@ -3,6 +3,7 @@ legacy history's project."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -210,3 +211,61 @@ async def test_a_legacy_project_of_another_stage_is_rejected_with_its_row(world,
         await run_import("legacy-reasons", path, actor="test")
     (error,) = rejected.value.errors
     assert (error.row, error.column) == (2, "资助项目")
+
+
+async def _reason(serial: int, code: str) -> None:
+    await UnfundedReason.create(
+        period=P,
+        stage="GENERAL_HIGH",
+        id_number=student_id(serial),
+        school_code=HIGH,
+        province="43",
+        reason_code=code,
+        reported_by="test",
+        reported_at=datetime.datetime(2023, 10, 1, tzinfo=datetime.UTC),
+    )
+
+
+BY_REASON = """query($project: String) {
+  unfundedStatistics(period: "2023-2024-1", project: $project) { total { reasonReported } byReason { code count } }
+  school(code: "3443000004") {
+    unfundedStatistics(period: "2023-2024-1", project: $project) { total { reasonReported } byReason { code count } }
+  }
+}"""
+
+
+async def test_reason_counters_follow_the_stage_wide_list_only_across_runs(gql, world):
+    """The counters hold the stage-wide list's reasons: a run whose diff adds or closes module rows
+    moves them only for its stage-wide rows; a module's reasons (and byReason) come from its rows."""
+    from zizhu.domain.comparison import reason_counts
+
+    first = await ComparisonRun.all().count()
+    await high_school_student(1, "只有助学金", "GH_GRANT")  # on the 免学杂费 module only
+    await high_school_student(2, "只有免学杂费", "GH_FEE_WAIVER", category="07")  # on the 助学金 module only
+    await high_school_student(3, "都没有", category="05")  # on every list
+    for serial, code in ((1, "02"), (2, "05"), (3, "03")):
+        await _reason(serial, code)
+    await compare()
+    # the next run adds a student with a reason to every list and closes student 2's module row
+    await high_school_student(5, "新来的", category="05")
+    await _reason(5, "04")
+    await AidRecord.create(
+        id_number=student_id(2),
+        school_code=HIGH,
+        project_code="GH_GRANT",
+        period=P,
+        amount=Decimal("1000.00"),
+        status="APPROVED",
+        province="43",
+    )
+    await compare()
+    assert await ComparisonRun.all().count() == first + 2
+    assert await reason_counts.recount() == []
+
+    token = await gql.login("province_op")
+    expected = {None: {"03": 1, "04": 1}, "GH_FEE_WAIVER": {"02": 1, "03": 1, "04": 1}, "GH_GRANT": {"03": 1, "04": 1}}
+    for project, codes in expected.items():
+        data = await gql.data(BY_REASON, {"project": project}, token=token)
+        for stats in (data["unfundedStatistics"], data["school"]["unfundedStatistics"]):
+            assert stats["total"]["reasonReported"] == sum(codes.values()), project
+            assert {r["code"]: r["count"] for r in stats["byReason"] if r["count"]} == codes, project
