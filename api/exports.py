@@ -81,6 +81,7 @@ StageFilter = Annotated[Stage | None, _arg("学段；为空表示账号可见的
 RegionFilter = Annotated[str | None, _arg("行政区划代码；默认为当前账号的范围")]
 SchoolFilter = Annotated[str | None, _arg("学校标识码；学校账号默认为本校")]
 Format = Annotated[ExportFormat, _arg("文件格式")]
+ProjectFilter = Annotated[str | None, _arg("资助项目代码：该助困项目的项目模块；为空为学段总名单")]
 
 
 @strawberry.type
@@ -95,12 +96,13 @@ class ExportMutation:
         region_code: RegionFilter = None,
         stage: StageFilter = None,
         rows: Annotated[StatisticsRows, _arg("统计表的行：下级区划、直属学校或全部学校")] = StatisticsRows.REGIONS,
+        project: ProjectFilter = None,
     ) -> ExportLink:
         return await _link(
             info,
             service.STATISTICS,
             service.XLSX,
-            {"period": period, "regionCode": region_code, "stage": stage, "rows": rows},
+            {"period": period, "regionCode": region_code, "stage": stage, "rows": rows, "project": project},
         )
 
     @strawberry.mutation(description="导出未资助名单（.xlsx 或 CSV，流式）；筛选、范围与脱敏与 unfundedStudents 相同")
@@ -114,6 +116,8 @@ class ExportMutation:
         category: Annotated[Category | None, _arg("特殊群体类型")] = None,
         source: Annotated[Source | None, _arg("数据来源")] = None,
         reason_status: Annotated[ReasonStatus | None, _arg("原因填报状态")] = None,
+        search: Annotated[str | None, _arg("查找：完整的身份证件号，或姓名的开头")] = None,
+        project: ProjectFilter = None,
         format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
         return await _link(
@@ -128,6 +132,8 @@ class ExportMutation:
                 "category": category,
                 "source": source,
                 "reasonStatus": reason_status,
+                "search": search,
+                "project": project,
             },
         )
 
@@ -139,6 +145,7 @@ class ExportMutation:
         stage: StageFilter = None,
         region_code: RegionFilter = None,
         school_code: SchoolFilter = None,
+        project: Annotated[str | None, _arg("资助项目代码（空字符串为未注明项目的记录）")] = None,
         format: Format = ExportFormat.XLSX,
     ) -> ExportLink:
         return await _link(
@@ -150,6 +157,7 @@ class ExportMutation:
                 "stage": stage,
                 "regionCode": region_code,
                 "schoolCode": school_code,
+                "project": project,
             },
         )
 

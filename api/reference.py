@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.types import Info
 
 from zizhu.api.exports import ExportFormat, StatisticsRows
-from zizhu.api.gql.enums import enum_values
+from zizhu.api.gql.directives import RoleGuard
+from zizhu.api.gql.enums import Cycle, ProjectKind, Stage, enum_values
 from zizhu.api.gql.errors import ErrorCode
 from zizhu.api.gql.from_domain import FromDomain
-from zizhu.domain.models import AidProject, ReasonCode
+from zizhu.domain.accounts.scopes import ADMINS
+from zizhu.domain.comparison import catalogue
+from zizhu.domain.reasons import codes as reason_codes
 from zizhu.domain.reference import codes
 
 
@@ -26,6 +30,15 @@ class AidProjectType(FromDomain):
     stage: str = strawberry.field(description="学段代码（见 codeLists.stages）")
     kind: str = strawberry.field(description="项目类别代码（见 codeLists.projectKinds）；只有助困类决定是否已资助")
     cycle: str = strawberry.field(description="资助周期类型代码（见 codeLists.cycles）")
+    retired: bool = strawberry.field(description="已停用：不再接收资助记录，没有项目模块；已有记录照常计算")
+
+
+@strawberry.type(description="未资助原因代码")
+class ReasonCodeItem(FromDomain):
+    code: str = strawberry.field(description="两位数字代码")
+    label: str = strawberry.field(description="中文名称")
+    needs_detail: bool = strawberry.field(description="选择时须填写说明")
+    retired: bool = strawberry.field(description="已停用：不能再选择，已填报的原因仍显示其名称")
 
 
 def _items(enum, number=False) -> list[CodeItem]:
@@ -60,6 +73,7 @@ class CodeLists:
     reason_statuses: list[CodeItem] = _list(codes.ReasonStatus, "原因填报状态")
     change_kinds: list[CodeItem] = _list(codes.ChangeKind, "比对变动类型")
     review_decisions: list[CodeItem] = _list(codes.ReviewDecision, "审核结果")
+    aid_verdicts: list[CodeItem] = _list(codes.AidVerdict, "资助记录未计为已资助的原因")
     export_formats: list[CodeItem] = strawberry.field(
         resolver=lambda: _api_items(ExportFormat), description="导出文件格式"
     )
@@ -70,13 +84,13 @@ class CodeLists:
         resolver=lambda: _api_items(ErrorCode), description="错误代码（errors[].extensions.code）"
     )
 
-    @strawberry.field(description="未资助原因（99 须填写说明）")
-    async def reasons(self) -> list[CodeItem]:
-        return [CodeItem(code=r.code, label=r.label) for r in await ReasonCode.all().order_by("code")]
+    @strawberry.field(description="未资助原因（含已停用的代码，以便显示历史原因的名称）")
+    async def reasons(self) -> list[ReasonCodeItem]:
+        return [ReasonCodeItem.from_domain(r) for r in await reason_codes.list_reason_codes()]
 
-    @strawberry.field(description="资助项目目录")
+    @strawberry.field(description="资助项目目录（含已停用的项目）")
     async def projects(self) -> list[AidProjectType]:
-        return [AidProjectType.from_domain(p) for p in await AidProject.all().order_by("stage", "code")]
+        return [AidProjectType.from_domain(p) for p in await catalogue.list_projects()]
 
 
 @strawberry.type
@@ -84,3 +98,51 @@ class CodeQuery:
     @strawberry.field(description="代码表（学段、特殊群体类型、数据来源、未资助原因、资助项目…）")
     def code_lists(self) -> CodeLists:
         return CodeLists()
+
+
+@strawberry.input(description="新增或修改资助项目（系统管理员）；未给出的项保持不变，新增时除 retired 外均须填写")
+class ProjectInput:
+    code: str = strawberry.field(description="资助项目代码（大写字母、数字、下划线）")
+    name: str | None = strawberry.field(default=None, description="项目名称")
+    stage: Stage | None = strawberry.field(default=None, description="学段（新增后不能修改）")
+    kind: ProjectKind | None = strawberry.field(default=None, description="项目类别：只有助困类决定是否已资助")
+    cycle: Cycle | None = strawberry.field(default=None, description="资助周期类型：学期或学年")
+    retired: bool | None = strawberry.field(default=None, description="停用（true）或重新启用（false）")
+
+
+@strawberry.input(description="新增或停用未资助原因代码（系统管理员）；代码不重复使用")
+class ReasonCodeInput:
+    code: str = strawberry.field(description="两位数字代码")
+    label: str | None = strawberry.field(default=None, description="原因名称（新增时必填；已有代码不能改名）")
+    needs_detail: bool | None = strawberry.field(default=None, description="选择时须填写说明（仅新增时）")
+    retired: bool | None = strawberry.field(default=None, description="停用（true）；停用后不能再启用")
+
+
+@strawberry.type
+class CatalogueMutation:
+    @strawberry.mutation(
+        description="维护资助项目目录（系统管理员）：新增项目（如省级自设助困项目）、修改类别或周期、停用；下次比对起生效",
+        extensions=[RoleGuard(*ADMINS)],
+    )
+    async def set_project(self, info: Info, input: ProjectInput) -> AidProjectType:
+        viewer = await info.context.viewer()
+        change = catalogue.ProjectChange(
+            code=input.code,
+            name=input.name,
+            stage=input.stage,
+            kind=input.kind,
+            cycle=input.cycle,
+            retired=input.retired,
+        )
+        return AidProjectType.from_domain(await catalogue.set_project(viewer.username, change))
+
+    @strawberry.mutation(
+        description="维护未资助原因代码（系统管理员）：新增或停用；代码不重复使用，历史原因保留名称",
+        extensions=[RoleGuard(*ADMINS)],
+    )
+    async def set_reason_code(self, info: Info, input: ReasonCodeInput) -> ReasonCodeItem:
+        viewer = await info.context.viewer()
+        change = reason_codes.ReasonCodeChange(
+            code=input.code, label=input.label, needs_detail=input.needs_detail, retired=input.retired
+        )
+        return ReasonCodeItem.from_domain(await reason_codes.set_reason_code(viewer.username, change))

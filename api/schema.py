@@ -22,7 +22,7 @@ from zizhu.api.gql.errors import DomainErrorCodes, ErrorCode, MaskUnexpected, co
 from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.operations import OperationsQuery, RequestMetrics
 from zizhu.api.reasons import ReasonMutation, ReasonQuery
-from zizhu.api.reference import CodeQuery
+from zizhu.api.reference import CatalogueMutation, CodeQuery
 from zizhu.api.roster import RosterMutation, RosterQuery
 from zizhu.api.statistics.nodes import Region, School
 from zizhu.api.statistics.queries import StatisticsQuery
@@ -52,6 +52,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     RosterMutation,
     PeriodMutation,
     ExportMutation,
+    CatalogueMutation,
 )
 
 Query = merge_types("Query", QUERY_TYPES)

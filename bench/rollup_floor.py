@@ -47,7 +47,8 @@ WITH areas AS (
        UNION ALL SELECT code, 'own', code FROM region WHERE parent_code = :province
        UNION ALL SELECT c.code, 'subtree', c.code FROM region c JOIN region p ON p.code = c.parent_code
                   WHERE p.parent_code = :province),
-     figures AS MATERIALIZED (SELECT t.region_code, {sums} FROM run_statistic t WHERE t.run_id = {int(run_id)}
+     figures AS MATERIALIZED (SELECT t.region_code, {sums} FROM run_statistic t
+                  WHERE t.run_id = {int(run_id)} AND t.project = ''
                   GROUP BY t.region_code),
      reported AS MATERIALIZED (
        SELECT g.region_code, {by_region}

@@ -99,7 +99,7 @@ def cells(row: RunStatistic) -> dict[tuple[str, str], tuple[int, int, int]]:
 
 
 async def stat(run: ComparisonRun, school: str, category: str, source: str, stage: str = "COMPULSORY"):
-    row = await RunStatistic.get_or_none(run_id=run.id, school_code=school, stage=stage)
+    row = await RunStatistic.get_or_none(run_id=run.id, school_code=school, stage=stage, project="")
     return None if row is None else cells(row).get((category, source))
 
 
@@ -237,7 +237,7 @@ async def test_several_categories_and_sources_count_once_each(world):
         ("13", "ALL"): (1, 1, 0),
         ("13", "CENTRAL"): (1, 1, 0),
     }
-    rows = await RunStatistic.filter(run_id=run.id)
+    rows = await RunStatistic.filter(run_id=run.id, project="")
     assert len(rows) == 1 and cells(rows[0]) == expected
     assert {(r.school_code, r.region_code, r.stage) for r in rows} == {(PRIMARY, "430102", "COMPULSORY")}
 

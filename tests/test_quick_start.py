@@ -192,6 +192,17 @@ def test_every_mutation_kind_once_on_the_quick_start(server):
         as_user="admin",
     )
     call("setPeriod", 'mutation { setPeriod(code: "2023-2024-2", forceActive: false) { code } }', as_user="admin")
+    call(
+        "setProject",
+        """mutation { setProject(input: {code: "HN_LOCAL_RELIEF", name: "湖南省学前助困补助", stage: PRESCHOOL,
+           kind: RELIEF, cycle: SEMESTER}) { code } }""",
+        as_user="admin",
+    )
+    call(
+        "setReasonCode",
+        'mutation { setReasonCode(input: {code: "11", label: "已纳入地方资助名单"}) { code } }',
+        as_user="admin",
+    )
     new_ids = kindergarten_children_without_aid(database, 4)
     added = call(
         "addPreschoolRosterEntry",

@@ -31,7 +31,7 @@ async def recount(prefix: str) -> tuple[int, int, int, int, int]:
     like = {"prefix": prefix + "%"}
     (school_rows,) = await db.fetch(
         "SELECT COALESCE(SUM(members_00_all), 0) AS m, COALESCE(SUM(funded_00_all), 0) AS f FROM run_statistic"
-        f" WHERE run_id = {run.id} AND region_code LIKE :prefix",
+        f" WHERE run_id = {run.id} AND project = '' AND region_code LIKE :prefix",
         like,
     )
     (listed,) = await db.fetch(

@@ -55,6 +55,8 @@ def test_the_sdl_shows_who_may_call_a_field():
     }
     assert directives["reportRegionReason"] == {"requires": "role: [AUTHORITY_OPERATOR]"}
     assert directives["me"] == directives["periods"] == directives["unfundedStudents"] == {}
+    for field in ("setProject", "setReasonCode"):  # the catalogue as data
+        assert directives[field] == {"requires": "role: [ADMIN]"}, field
 
 
 async def test_the_gate_refuses_before_the_resolver_runs(gql, world):

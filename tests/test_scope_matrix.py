@@ -357,6 +357,34 @@ case(
     admin="ok",
 )
 
+# --- the catalogue (projects, reason codes): administrators only; no change when nothing is given
+case(
+    "setProject",
+    'mutation { setProject(input: {code: "CMP_NUTRITION"}) { code retired } }',
+    default="FORBIDDEN",
+    admin="ok",
+)
+case(
+    "setReasonCode",
+    'mutation { setReasonCode(input: {code: "01"}) { code retired } }',
+    default="FORBIDDEN",
+    admin="ok",
+)
+# a project module is read within the same scope as the stage-wide list
+case(
+    "unfundedStudents",
+    'query($s: String) { unfundedStudents(period: "2023-2024-1", project: "GH_GRANT", schoolCode: $s,'
+    ' search: "甲") { edges { cursor } } }',
+    {"s": HUNAN_SCHOOL},
+    default="NOT_FOUND",
+    school_op="ok",
+    school_rev="ok",
+    county_op="ok",
+    city_op="ok",
+    province_op="ok",
+    admin="ok",
+)
+
 # --- operations --------------------------------------------------------------------------------
 case("queueHealth", "{ queueHealth { queue aliveWorkers } }", default="FORBIDDEN", admin="ok")
 

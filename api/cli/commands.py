@@ -499,7 +499,9 @@ def run_user_add(args) -> int:
     from zizhu.domain.accounts.users import add_user
 
     password = _new_password()
-    account = _run_with_database(lambda: add_user(args.username, password, args.role, args.scope, args.stage or []))
+    account = _run_with_database(
+        lambda: add_user(args.username, password, args.role, args.scope, args.stage or [], display_name=args.name)
+    )
     print(f"账号 {account.username}（{account.role}，范围 {account.scope_code}）已保存")
     return 0
 
@@ -517,6 +519,7 @@ def add_user_commands(sub) -> None:
         "--scope", required=True, help="范围：学校角色为 10 位学校标识码，其余为 6 位行政区划代码（全国 000000）"
     )
     a.add_argument("--stage", action="append", choices=[s.value for s in Stage], help="限定学段（可重复）；默认不限")
+    a.add_argument("--name", help="姓名（填报原因时显示为填报人）；不给则保留原值")
     a.set_defaults(func=run_user_add)
     pw = users.add_parser(
         "passwd", help="设置新密码（取自 ZIZHU_PASSWORD，否则询问）；此前的令牌全部失效", formatter_class=HelpFormatter
@@ -534,6 +537,89 @@ def add_user_commands(sub) -> None:
     )
     u.add_argument("username", help="用户名")
     u.set_defaults(func=run_user_unlock)
+
+
+# --- the catalogue: projects and reason codes ------------------------------------------------
+
+
+def run_project_set(args) -> int:
+    from zizhu.domain.comparison.catalogue import ProjectChange, set_project
+    from zizhu.domain.reference.codes import Cycle, ProjectKind
+
+    change = ProjectChange(
+        code=args.code,
+        name=args.name,
+        stage=Stage(args.stage) if args.stage else None,
+        kind=ProjectKind(args.kind) if args.kind else None,
+        cycle=Cycle(args.cycle) if args.cycle else None,
+        retired=True if args.retire else (False if args.restore else None),
+    )
+    row = _run_with_database(lambda: set_project("cli", change))
+    state = "已停用" if row.retired else "在用"
+    print(f"资助项目 {row.code}（{row.name}，{row.stage}，{row.kind}，{row.cycle}，{state}）已保存；下次比对起生效")
+    return 0
+
+
+def run_project_list(args) -> int:
+    from zizhu.domain.comparison.catalogue import list_projects
+
+    for p in _run_with_database(list_projects):
+        print("\t".join((p.code, p.name, p.stage, p.kind, p.cycle, "已停用" if p.retired else "在用")))
+    return 0
+
+
+@subcommand
+def add_project_commands(sub) -> None:
+    from zizhu.domain.reference.codes import Cycle, ProjectKind
+
+    p = sub.add_parser("project", help="维护资助项目目录", formatter_class=HelpFormatter)
+    projects = p.add_subparsers(dest="project_command", required=True, metavar="{set,list}")
+    s = projects.add_parser("set", help="新增或修改资助项目（下次比对起生效）", formatter_class=HelpFormatter)
+    s.add_argument("code", help="资助项目代码（大写字母、数字、下划线）")
+    s.add_argument("--name", help="项目名称")
+    s.add_argument("--stage", choices=[x.value for x in Stage], help="学段（新增时必填，之后不能修改）")
+    s.add_argument("--kind", choices=[x.value for x in ProjectKind], help="类别：RELIEF 助困 / MERIT 奖优 / OTHER 其他")
+    s.add_argument("--cycle", choices=[x.value for x in Cycle], help="周期：SEMESTER 学期 / YEAR 学年")
+    state = s.add_mutually_exclusive_group()
+    state.add_argument("--retire", action="store_true", help="停用")
+    state.add_argument("--restore", action="store_true", help="重新启用")
+    s.set_defaults(func=run_project_set)
+    ls = projects.add_parser("list", help="列出资助项目目录", formatter_class=HelpFormatter)
+    ls.set_defaults(func=run_project_list)
+
+
+def run_reason_code_set(args) -> int:
+    from zizhu.domain.reasons.codes import ReasonCodeChange, set_reason_code
+
+    change = ReasonCodeChange(
+        code=args.code, label=args.label, needs_detail=True if args.needs_detail else None, retired=args.retire or None
+    )
+    row = _run_with_database(lambda: set_reason_code("cli", change))
+    print(f"未资助原因 {row.code}（{row.label}）{'已停用' if row.retired else '已保存'}")
+    return 0
+
+
+def run_reason_code_list(args) -> int:
+    from zizhu.domain.reasons.codes import list_reason_codes
+
+    for r in _run_with_database(list_reason_codes):
+        flags = ("须填写说明" if r.needs_detail else "") + ("（已停用）" if r.retired else "")
+        print("\t".join((r.code, r.label, flags)))
+    return 0
+
+
+@subcommand
+def add_reason_code_commands(sub) -> None:
+    p = sub.add_parser("reason-code", help="维护未资助原因代码（代码不重复使用）", formatter_class=HelpFormatter)
+    reasons = p.add_subparsers(dest="reason_code_command", required=True, metavar="{set,list}")
+    s = reasons.add_parser("set", help="新增或停用原因代码", formatter_class=HelpFormatter)
+    s.add_argument("code", help="两位数字代码")
+    s.add_argument("--label", help="原因名称（新增时必填）")
+    s.add_argument("--needs-detail", action="store_true", help="选择时须填写说明（新增时）")
+    s.add_argument("--retire", action="store_true", help="停用（不能再启用）")
+    s.set_defaults(func=run_reason_code_set)
+    ls = reasons.add_parser("list", help="列出原因代码", formatter_class=HelpFormatter)
+    ls.set_defaults(func=run_reason_code_list)
 
 
 # --- the parser and the entry point --------------------------------------------------------

@@ -39,6 +39,7 @@ labelled(codes.RunTrigger, "比对触发方式")
 labelled(codes.ReasonStatus, "原因填报状态")
 labelled(codes.ChangeKind, "比对变动类型（较上一次发布的批次）")
 labelled(codes.ReviewDecision, "审核结果：通过或退回")
+labelled(codes.AidVerdict, "资助记录未计为已资助的原因")
 
 # The GraphQL enums are the code lists themselves.
 Stage = codes.Stage
@@ -57,3 +58,4 @@ RunTrigger = codes.RunTrigger
 ReasonStatus = codes.ReasonStatus
 ChangeKind = codes.ChangeKind
 ReviewDecision = codes.ReviewDecision
+AidVerdict = codes.AidVerdict

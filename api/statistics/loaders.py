@@ -12,13 +12,14 @@ from strawberry.types import Info
 
 from zizhu.api.gql.enums import Stage
 from zizhu.api.statistics.types import UnfundedStatistics
+from zizhu.domain.comparison import modules
 from zizhu.domain.models import Region as RegionRow
 from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.statistics import figures as stats
 from zizhu.domain.statistics import schools as school_lists
 
-Key = tuple[str, tuple[str, ...], stats.Area]  # (period code, stages, area)
+Key = tuple[str, tuple[str, ...], str, stats.Area]  # (period code, stages, project '' or a module's, area)
 
 
 class StatisticsLoads:
@@ -28,24 +29,29 @@ class StatisticsLoads:
     def __init__(self) -> None:
         self.loads: list[tuple[stats.Figures, asyncio.Future]] = []
 
-    def _find(self, period: str, stages: tuple[str, ...], area: stats.Area):
+    def _find(self, period: str, stages: tuple[str, ...], project: str, area: stats.Area):
         for figures, done in self.loads:
-            if figures.period == period and figures.stages == stages and figures.covers(area):
+            if (
+                figures.period == period
+                and figures.stages == stages
+                and figures.project == project
+                and figures.covers(area)
+            ):
                 return figures, done
         return None
 
     async def __call__(self, keys: list[Key]) -> list[UnfundedStatistics]:
-        missing: dict[tuple[str, tuple[str, ...]], list[stats.Area]] = defaultdict(list)
-        for period, stages, area in keys:
-            if self._find(period, stages, area) is None:
-                missing[(period, stages)].append(area)
-        for (period, stages), areas in missing.items():
-            figures = stats.Figures.plan(period, list(stages), areas, whole_subtree=True)
+        missing: dict[tuple[str, tuple[str, ...], str], list[stats.Area]] = defaultdict(list)
+        for period, stages, project, area in keys:
+            if self._find(period, stages, project, area) is None:
+                missing[(period, stages, project)].append(area)
+        for (period, stages, project), areas in missing.items():
+            figures = stats.Figures.plan(period, list(stages), areas, whole_subtree=True, project=project)
             self.loads.append((figures, asyncio.ensure_future(figures.fill())))
-        found = [self._find(p, s, a) for p, s, a in keys]
+        found = [self._find(p, s, j, a) for p, s, j, a in keys]
         for _, done in {id(f): f for f in found}.values():
             await done
-        return [UnfundedStatistics.from_domain(figures.of(area)) for (figures, _), (_, _, area) in zip(found, keys)]
+        return [UnfundedStatistics.from_domain(figures.of(key[3])) for (figures, _), key in zip(found, keys)]
 
 
 class RegionTree:
@@ -86,8 +92,17 @@ def _loader(info: Info, name: str, load) -> DataLoader:
     return info.context.loader(name, lambda: DataLoader(load_fn=load()))
 
 
-async def _area_statistics(info: Info, area: stats.Area, period: str, stage) -> UnfundedStatistics:
-    viewer = await info.context.viewer()
-    stages = tuple(viewer.visible_stages(stage))
-    key = (parse_semester(period).code, stages, area)
+async def _module(info: Info, project: str | None, stage) -> modules.Module:
+    """The list a statistics field reads (stage-wide, or a project's module), once per request."""
+    known = info.context.loader("statistics-modules", dict)
+    if (project, stage) not in known:
+        known[(project, stage)] = await modules.module_for(await info.context.viewer(), project, stage)
+    return known[(project, stage)]
+
+
+async def _area_statistics(
+    info: Info, area: stats.Area, period: str, stage, project: str | None = None
+) -> UnfundedStatistics:
+    module = await _module(info, project, stage)
+    key = (parse_semester(period).code, tuple(module.stages), module.project, area)
     return await _loader(info, "unfunded-statistics", StatisticsLoads).load(key)

@@ -15,8 +15,8 @@ from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.gql.nodes import in_scope, node_type
 from zizhu.api.gql.pagination import Connection, connection, decode_code_cursor, encode_code_cursor
 from zizhu.api.roster import RegionPreschoolRoster, region_preschool_roster
-from zizhu.api.statistics.loaders import RegionTree, _area_statistics, _loader, _stages_of
-from zizhu.api.statistics.types import OwnLevelStatistics, UnfundedStatistics, own_level
+from zizhu.api.statistics.loaders import RegionTree, _area_statistics, _loader, _module, _stages_of
+from zizhu.api.statistics.types import OwnLevelStatistics, ProjectArgument, UnfundedStatistics, own_level
 from zizhu.domain.errors import Forbidden, NotFound
 from zizhu.domain.models import Region as RegionRow
 from zizhu.domain.paging import page_size
@@ -51,9 +51,11 @@ class School(FromDomain, relay.Node):
     async def stages(self, info: Info) -> list[Stage]:
         return await _loader(info, "school-stages", lambda: _stages_of).load(self.code)
 
-    @strawberry.field(description="本校的统计")
-    async def unfunded_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
-        return await _area_statistics(info, stats.Area("school", self.code), period, stage)
+    @strawberry.field(description="本校的统计；指定 project 为该助困项目的项目模块")
+    async def unfunded_statistics(
+        self, info: Info, period: str, stage: Stage | None = None, project: ProjectArgument = None
+    ) -> UnfundedStatistics:
+        return await _area_statistics(info, stats.Area("school", self.code), period, stage, project)
 
     @strawberry.field(description="未资助变化趋势：该资助周期每个已发布比对批次时本校的人数，从早到晚")
     async def unfunded_trend(self, info: Info, period: str, stage: Stage | None = None) -> list[TrendPoint]:
@@ -111,15 +113,21 @@ class Region(FromDomain, relay.Node):
         rows = await _loader(info, "region-children", RegionTree).load(self.code)
         return [Region.from_domain(r) for r in rows]
 
-    @strawberry.field(description="本区域（含全部下级）的统计")
-    async def unfunded_statistics(self, info: Info, period: str, stage: Stage | None = None) -> UnfundedStatistics:
-        return await _area_statistics(info, stats.subtree(self.code), period, stage)
+    @strawberry.field(description="本区域（含全部下级）的统计；指定 project 为该助困项目的项目模块")
+    async def unfunded_statistics(
+        self, info: Info, period: str, stage: Stage | None = None, project: ProjectArgument = None
+    ) -> UnfundedStatistics:
+        return await _area_statistics(info, stats.subtree(self.code), period, stage, project)
 
-    @strawberry.field(description="本级（直属本区域的学校）的统计，及本级未资助原因")
-    async def own_level_statistics(self, info: Info, period: str, stage: Stage | None = None) -> OwnLevelStatistics:
-        figures = await _area_statistics(info, stats.own_level(self.code), period, stage)
-        viewer = await info.context.viewer()
-        return own_level(figures, self.code, tuple(viewer.visible_stages(stage)))
+    @strawberry.field(
+        description="本级（直属本区域的学校）的统计，及本级未资助原因；指定 project 为该助困项目的项目模块"
+    )
+    async def own_level_statistics(
+        self, info: Info, period: str, stage: Stage | None = None, project: ProjectArgument = None
+    ) -> OwnLevelStatistics:
+        figures = await _area_statistics(info, stats.own_level(self.code), period, stage, project)
+        module = await _module(info, project, stage)  # its stages: the visible ones, or the project's
+        return own_level(figures, self.code, tuple(module.stages))
 
     @strawberry.field(description="本区域（含全部下级）的学校，按学校标识码排序；指定学段时只列有该学段在籍学生的学校")
     async def schools(

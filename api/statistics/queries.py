@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from zizhu.api.gql.enums import Stage
 from zizhu.api.statistics.nodes import Region, School
-from zizhu.api.statistics.types import UnfundedStatistics
+from zizhu.api.statistics.types import ProjectArgument, UnfundedStatistics
 from zizhu.domain.statistics import figures as stats
 
 
@@ -17,10 +17,17 @@ class StatisticsQuery:
         description="特殊群体学生未资助情况统计；regionCode 默认为当前账号的范围，学校账号为本校（不可指定区域）"
     )
     async def unfunded_statistics(
-        self, info: Info, period: str, region_code: str | None = None, stage: Stage | None = None
+        self,
+        info: Info,
+        period: str,
+        region_code: str | None = None,
+        stage: Stage | None = None,
+        project: ProjectArgument = None,
     ) -> UnfundedStatistics:
         viewer = await info.context.viewer()
-        return UnfundedStatistics.from_domain(await stats.unfunded_statistics(viewer, period, region_code, stage))
+        return UnfundedStatistics.from_domain(
+            await stats.unfunded_statistics(viewer, period, region_code, stage, project)
+        )
 
     @strawberry.field(description="行政区划（默认为当前账号的范围），可逐级查看下级及其统计")
     async def region(self, info: Info, code: str | None = None) -> Region:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -16,6 +16,13 @@ from zizhu.api.gql.from_domain import FromDomain
 from zizhu.api.reasons import RegionReason
 from zizhu.domain.reasons import reports as reasons
 from zizhu.domain.statistics import figures as stats
+
+ProjectArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        description="资助项目代码：该助困项目的项目模块（本学段特殊群体学生中未获该项目资助的）；为空为“未获任何助困项目资助”"
+    ),
+]
 
 
 @strawberry.type(description="统计数：特殊群体学生数、已资助、未资助、已填报原因、未填报原因")

@@ -42,6 +42,7 @@ async def add_user(
     scope_code: str,
     stages: list[str] | None = None,
     actor: str = "cli",
+    display_name: str | None = None,
 ) -> Account:
     """Create (or reset) an account after checking that its scope exists. Resetting an existing
     account changes its password, so its old tokens stop working."""
@@ -67,6 +68,11 @@ async def add_user(
         "stages": ",".join(stage_list),
         "active": True,
     }
+    if display_name is not None:  # 姓名 shown as a reason's reporter; kept when not given
+        name = display_name.strip()
+        if len(name) > 50 or name.startswith(("=", "+", "@", "-")):
+            raise ValidationFailed("姓名须为不超过50个字的纯文本")
+        values["display_name"] = name
     async with db.transaction() as tx:
         existing = await Account.select_for_update().using_db(tx).get_or_none(username=username)
         if existing is None:

@@ -35,7 +35,7 @@ _SELECT = """SELECT c.id, c.run_id, c.change, c.id_number, c.school_code, c.regi
                LEFT JOIN comparison_run cr ON cr.id = c.run_id
                LEFT JOIN unfunded_result r ON r.period = cr.period AND r.scope = cr.province
                     AND r.region_code = c.region_code AND r.school_code = c.school_code
-                    AND r.id_number = c.id_number AND r.stage = c.stage
+                    AND r.id_number = c.id_number AND r.stage = c.stage AND r.project = ''
                     AND ((c.change IN ('NEWLY_UNFUNDED', 'MOVED') AND r.valid_from_run = c.run_id)
                       OR (c.change = 'NEWLY_FUNDED' AND r.valid_until_run = c.run_id))"""
 

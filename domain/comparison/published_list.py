@@ -12,10 +12,15 @@ from functools import lru_cache
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison.engine import published_run
+from zizhu.domain.comparison.modules import module_for
 from zizhu.domain.comparison.steps import list_rows_of
+from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.paging import page_size
 from zizhu.domain.reference.codes import Category, Source, Stage
-from zizhu.domain.reference.identity import region_prefix
+from zizhu.domain.reference.identity import normalise_id_number, region_prefix, validate_id_number
+
+MAX_SEARCH = 50
+CARRY_OVER_REPORTER = "历史原因继承"  # shown as the reporter of an inherited reason
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,14 @@ class UnfundedStudent:
     reason_inherited: bool
     reported_at: dt.datetime | None
     reason_version: int = 0  # 0 = no reason yet
+    period: str = ""
+    project: str = ""  # '' the stage-wide list, else the project module the row belongs to
+    school_name: str = ""
+    grade: str = ""
+    class_name: str = ""
+    unfunded_since: dt.datetime | None = None  # when the run that began the current spell finished
+    reported_by: str | None = None  # the reporter's display name
+    full_id_number: str = ""  # never shown: the key of the student's aid records
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,7 @@ class LegacyReason:
     reason_code: str
     detail: str
     reported_at: dt.datetime | None
+    project_code: str = ""  # 资助项目 of the history row, '' when the file gave none
 
 
 async def published_run_id(period: str) -> int | None:
@@ -109,16 +123,33 @@ async def scope_conditions(
     return where
 
 
+# The list row with what a school acts on, each a key lookup per row of the page (no N+1): the
+# school's name, the enrolment's grade and class, the finish of the run that began the spell,
+# the reason and its reporter's display name.
 _STUDENT_SELECT = (
-    "SELECT r.id, r.id_number, r.name, r.school_code, r.region_code, r.stage, r.central_mask, r.self_mask, "
-    "u.reason_code, u.detail, u.inherited, u.reported_at, u.version FROM unfunded_result r "
+    "SELECT r.id, r.period, r.project, r.id_number, r.name, r.school_code, r.region_code, r.stage, r.central_mask,"
+    " r.self_mask, sc.name AS school_name, e.grade, e.class_name, h.computed_at AS since_at,"
+    " u.reason_code, u.detail, u.inherited, u.reported_at, u.version, u.reported_by,"
+    " ac.display_name AS reporter_name FROM unfunded_result r "
+    "LEFT JOIN school sc ON sc.code = r.school_code "
+    "LEFT JOIN enrolment e ON e.id_number = r.id_number AND e.school_code = r.school_code AND e.stage = r.stage "
+    "LEFT JOIN run_history h ON h.run_id = r.since_run "
     "LEFT JOIN unfunded_reason u ON u.period = :period AND u.stage = r.stage AND u.id_number = r.id_number "
+    "LEFT JOIN account ac ON ac.username = u.reported_by "
 )
 # the rows of the list that the run made newly unfunded (新增未资助)
 NEWLY_UNFUNDED_IN_RUN = (
     "EXISTS (SELECT 1 FROM run_change c WHERE c.run_id = :run AND c.change = 'NEWLY_UNFUNDED'"
     " AND c.id_number = r.id_number AND c.school_code = r.school_code AND c.stage = r.stage)"
 )
+
+
+def _reporter(r: dict) -> str | None:
+    if not r["reason_code"]:
+        return None
+    if r["inherited"]:
+        return CARRY_OVER_REPORTER
+    return r["reporter_name"] or r["reported_by"]
 
 
 def _student(viewer: Viewer, r: dict) -> UnfundedStudent:
@@ -136,6 +167,14 @@ def _student(viewer: Viewer, r: dict) -> UnfundedStudent:
         reason_inherited=bool(r["inherited"]),
         reported_at=db.as_datetime(r["reported_at"]),
         reason_version=r["version"] or 0,
+        period=r["period"],
+        project=r["project"] or "",
+        school_name=r["school_name"] or "",
+        grade=r["grade"] or "",
+        class_name=r["class_name"] or "",
+        unfunded_since=db.as_datetime(r["since_at"]),
+        reported_by=_reporter(r),
+        full_id_number=r["id_number"],
     )
 
 
@@ -151,16 +190,24 @@ async def _unfunded_query(
     source: Source | None,
     reason_reported: bool | None,
     newly_unfunded: bool,
+    search: str | None,
+    project: str | None,
 ) -> list[str] | None:
     """The WHERE conditions of the published list for these filters (None: no published run; the
-    scope is checked all the same, so an out-of-scope request fails the same way either way)."""
+    scope is checked all the same, so an out-of-scope request fails the same way either way).
+    `project`: that project's module (项目模块) instead of the stage-wide list."""
+    module = await module_for(viewer, project, stage)
+    stage = Stage(module.stages[0]) if project is not None else stage
+    found = search_condition(search, "r", params)
     run_id = await published_run_id(period)
     if run_id is None:
         await scope_conditions(viewer, "r", {}, region_code, school_code, stage)
         return None
     params.update({"period": period, "run": run_id})
-    where = [list_rows_of("r", run_id, period)]
+    where = [list_rows_of("r", run_id, period, project=module.project)]
     where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
+    if found:
+        where.append(found)
     if category is not None:
         params["bit"] = category.bit
         mask = {None: "(r.central_mask | r.self_mask)", Source.CENTRAL: "r.central_mask", Source.SELF: "r.self_mask"}[
@@ -176,6 +223,25 @@ async def _unfunded_query(
     return where
 
 
+def search_condition(search: str | None, alias: str, params: dict) -> str | None:
+    """找学生: an exact ID number (15 to 18 digits, X last, validated), else a name prefix of at
+    least one character (LIKE with its wildcards escaped). At most 50 characters."""
+    if search is None:
+        return None
+    text = search.strip()
+    if not text:
+        raise ValidationFailed("查找内容不能为空：请输入身份证件号或姓名的开头", argument="search")
+    if len(text) > MAX_SEARCH:
+        raise ValidationFailed(f"查找内容过长（最多{MAX_SEARCH}个字）", argument="search")
+    compact = normalise_id_number(text)
+    if len(compact) >= 15 and compact[:-1].isdigit() and (compact[-1].isdigit() or compact[-1] == "X"):
+        params["search_id"] = validate_id_number(compact)
+        return f"{alias}.id_number = :search_id"
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    params["search_name"] = escaped + "%"
+    return f"{alias}.name LIKE :search_name ESCAPE '\\'"
+
+
 async def list_unfunded_students(
     viewer: Viewer,
     period: str,
@@ -187,11 +253,14 @@ async def list_unfunded_students(
     source: Source | None = None,
     reason_reported: bool | None = None,
     newly_unfunded: bool = False,
+    search: str | None = None,
+    project: str | None = None,
     first: int = 50,
     after: int | None = None,
 ) -> tuple[list[UnfundedStudent], bool]:
     """One page of the unfunded list, and whether more rows follow. `newly_unfunded`: only the
-    students the published run added to the list (新增未资助)."""
+    students the published run added to the list (新增未资助); `search`: an exact ID number or a
+    name prefix; `project`: that project's module (项目模块) instead of the stage-wide list."""
     params: dict = keyset_params(first, after)
     where = await _unfunded_query(
         viewer,
@@ -204,6 +273,8 @@ async def list_unfunded_students(
         source=source,
         reason_reported=reason_reported,
         newly_unfunded=newly_unfunded,
+        search=search,
+        project=project,
     )
     if where is None:
         return [], False
@@ -223,6 +294,8 @@ async def count_unfunded_students(
     source: Source | None = None,
     reason_reported: bool | None = None,
     newly_unfunded: bool = False,
+    search: str | None = None,
+    project: str | None = None,
 ) -> int:
     """How many rows `list_unfunded_students` pages through for these filters (one COUNT)."""
     params: dict = {}
@@ -237,6 +310,8 @@ async def count_unfunded_students(
         source=source,
         reason_reported=reason_reported,
         newly_unfunded=newly_unfunded,
+        search=search,
+        project=project,
     )
     if where is None:
         return 0
@@ -263,7 +338,8 @@ async def students_by_ids(viewer: Viewer, row_ids: list[int]) -> dict[int, Unfun
         if run_id is None:
             continue
         for r in await db.fetch(
-            f"{_STUDENT_SELECT} WHERE {list_rows_of('r', run_id, period)} AND {ids}", {**params, "period": period}
+            f"{_STUDENT_SELECT} WHERE {list_rows_of('r', run_id, period, project=None)} AND {ids}",
+            {**params, "period": period},
         ):
             if viewer.allows_stage(r["stage"]) and viewer.covers_school_row(r["school_code"], r["region_code"]):
                 found[r["id"]] = _student(viewer, r)
@@ -278,12 +354,13 @@ async def students_of_reasons(viewer: Viewer, reasons: list) -> list[UnfundedStu
         if run_id is None:
             continue
         params: dict = {"period": period}
-        where = [list_rows_of("r", run_id, period)]
+        where = [list_rows_of("r", run_id, period, project=None)]  # a module's student too
         where += await scope_conditions(viewer, "r", params, None, None, None)
         where.append(
             _in_list("r.id_number", sorted({r.id_number for r in reasons if r.period == period}), params, "idn")
         )
-        for row in await db.fetch(f"{_STUDENT_SELECT} WHERE {' AND '.join(where)}", params):
+        # the stage-wide row last, so it is the one kept when the student is on a module's list too
+        for row in await db.fetch(f"{_STUDENT_SELECT} WHERE {' AND '.join(where)} ORDER BY r.project DESC", params):
             found[(period, row["stage"], row["id_number"])] = _student(viewer, row)
     return [found[(r.period, r.stage, r.id_number)] for r in reasons if (r.period, r.stage, r.id_number) in found]
 
@@ -295,16 +372,23 @@ async def list_legacy_reasons(
     stage: Stage | None = None,
     region_code: str | None = None,
     school_code: str | None = None,
+    project: str | None = None,
     first: int = 50,
     after: int | None = None,
 ) -> tuple[list[LegacyReason], bool]:
-    """脱贫家庭学生未资助情况查看: read-only history of the old module."""
+    """脱贫家庭学生未资助情况查看: read-only history of the old module; `project` keeps the rows
+    filed under that 资助项目 ('' the rows whose file named none)."""
     params: dict = keyset_params(first, after)
     where = ["l.id > :after"]
     where += await scope_conditions(viewer, "l", params, region_code, school_code, stage, region_column=None)
     if period:
         params["period"] = period
         where.append("l.period = :period")
+    if project is not None:
+        if len(project) > 40:
+            raise ValidationFailed("资助项目代码过长", argument="project")
+        params["project"] = project.strip()
+        where.append("l.project_code = :project")
     rows = await db.fetch(f"{_LEGACY_SELECT} WHERE {' AND '.join(where)} ORDER BY l.id LIMIT :limit", params)
     return keyset_page([_legacy(viewer, r) for r in rows], params["limit"])
 
@@ -329,12 +413,13 @@ async def count_legacy_reasons(
 
 _LEGACY_SELECT = (
     "SELECT l.id, l.id_number, l.name, l.school_code, l.stage, l.period, l.reason_code, l.detail,"
-    " l.reported_at FROM legacy_poverty_reason l"
+    " l.reported_at, l.project_code FROM legacy_poverty_reason l"
 )
 
 
 def _legacy(viewer: Viewer, r: dict) -> LegacyReason:
     return LegacyReason(
+        project_code=r["project_code"],
         row_id=r["id"],
         id_number=viewer.id_number_for(r["id_number"], r["school_code"]),
         name=r["name"],

@@ -1,9 +1,10 @@
 """Reason counters (原因计数): the published lists' reasons counted without scanning the lists.
 
 `reason_count` holds, per published run × (school, stage, category masks) × current reason code,
-how many of the run's list rows have that reason. Statistics read these counters (reasonReported,
-reasonPending and the distribution by reason code); they are kept exact by the transactions that
-change what they count:
+how many of the run's stage-wide list rows (project '') have that reason; a project module's
+figures count their reasons from the module's list rows when read. Statistics read these counters
+(reasonReported, reasonPending and the distribution by reason code); they are kept exact by the
+transactions that change what they count:
 
 - a reason reported or its code changed (`reason_moved`): −1 under the old code and +1 under the
   new one, for every list row of the student in each published run of the period;
@@ -65,7 +66,8 @@ async def build(tx, run_id: int, period: str, scope: str) -> None:
 async def carry_forward(tx, run_id: int, previous_id: int, period: str, diff_table: str) -> None:
     """The counters of `run_id` from those of the chain's previous run `previous_id` (whose list
     rows are the ones the run diffed against) and the run's diff: rows it closed (`old_id`) leave
-    the counts, rows it added (`id_number`) enter them. `previous_id` loses its counters."""
+    the counts, rows it added (`id_number`) enter them. `previous_id` loses its counters. Only the
+    stage-wide list's rows (project '') are counted: a project module's rows are not."""
     params = {"run": int(run_id), "prev": int(previous_id), "period": period}
     await db.execute("UPDATE reason_count SET run_id = :run WHERE run_id = :prev", params, client=tx)
     await db.execute(
@@ -78,13 +80,13 @@ async def carry_forward(tx, run_id: int, previous_id: int, period: str, diff_tab
                               FROM {diff_table} x JOIN unfunded_result o ON o.id = x.old_id
                               JOIN unfunded_reason u ON u.period = :period AND u.stage = o.stage
                                    AND u.id_number = o.id_number
-                             WHERE x.old_id IS NOT NULL
+                             WHERE x.old_id IS NOT NULL AND o.project = ''
                             UNION ALL
                             SELECT x.region_code, x.school_code, x.stage, x.cm, x.sm, u.reason_code, 1
                               FROM {diff_table} x
                               JOIN unfunded_reason u ON u.period = :period AND u.stage = x.stage
                                    AND u.id_number = x.id_number
-                             WHERE x.id_number IS NOT NULL) g
+                             WHERE x.id_number IS NOT NULL AND x.project = '') g
                      GROUP BY region_code, school_code, stage, cm, sm, reason_code) s
              WHERE s.d <> 0
             {_CONFLICT}""",

@@ -9,14 +9,19 @@ working tables (`Work`), never a Python loop over students:
 2. matched   — members joined to their ENROLLED enrolments: one row per (student, school, stage);
                a student with several of one stage is kept at one school only (`duplicates`);
 3. unfunded  — the matched rows without APPROVED aid of a RELIEF project of the same stage for P or
-               P's academic year: an anti-join (funding is by person and stage, not school);
+               P's academic year: an anti-join (funding is by person and stage, not school),
+               project ''; then, for each project module (项目模块: every active RELIEF project of a
+               stage that has several), the matched rows of its stage without APPROVED aid in THAT
+               project, project = its code (`modules`, read once per run);
 4. list      — one FULL JOIN of the chain's current list rows with `unfunded` finds what changed;
                changed or departed rows are closed, new ones added (`unfunded_result` versions);
-               a chain's first run adds `unfunded` as it is;
-5. statistics — one wide `run_statistic` row per (school, stage): members from `matched`, funded =
-               members − unfunded (from `unfunded`), per category column and source; then the
-               `region_statistic` rows: the same sums per region (subtree and own level);
-6. changes   — NEWLY_UNFUNDED / NEWLY_FUNDED rows from the same diff.
+               a chain's first run adds `unfunded` as it is; a changed row keeps the first run of
+               its spell on the list (`since_run`), a new one starts it;
+5. statistics — one wide `run_statistic` row per (school, stage, project): members from `matched`,
+               funded = members − unfunded (from `unfunded` rows of that project, '' = stage-wide),
+               per category column and source; then the `region_statistic` rows: the same sums per
+               region (subtree and own level);
+6. changes   — NEWLY_UNFUNDED / MOVED / NEWLY_FUNDED rows from the same diff (stage-wide rows only).
 
 On PostgreSQL the working tables are UNLOGGED tables named after the run, created in the run's
 transaction (so a failed or killed run leaves nothing behind), and planned with parallel workers:
@@ -31,7 +36,7 @@ from zizhu.domain.models import ComparisonRun
 from zizhu.domain.models.comparison import STAT_CATEGORIES, STAT_SOURCES
 from zizhu.domain.reference.periods import parse_semester
 
-LIST_KEY = ("id_number", "school_code", "stage")
+LIST_KEY = ("id_number", "school_code", "stage", "project")
 # (unfunded_result column, working-table column) of a list row's values
 LIST_VALUES = (
     ("name", "name"),
@@ -44,8 +49,8 @@ LIST_VALUES = (
 
 class Work:
     """The working tables of one run: `member`, `matched`, `unmatched`, `duplicate`, `not_chosen`,
-    `unfunded`, `diff`, `left_funded`, `stat_all`, `stat_unfunded` (names end in the run id, so
-    concurrent runs never meet), and
+    `modules`, `unfunded`, `diff`, `left_funded`, `stat_all`, `stat_unfunded` (names end in the run
+    id, so concurrent runs never meet), and
     the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
     TABLES = (
@@ -54,6 +59,7 @@ class Work:
         "unmatched",
         "duplicate",
         "not_chosen",
+        "modules",
         "unfunded",
         "diff",
         "left_funded",
@@ -65,6 +71,7 @@ class Work:
     unmatched: str
     duplicate: str
     not_chosen: str
+    modules: str
     unfunded: str
     diff: str
     left_funded: str
@@ -134,17 +141,36 @@ def stat_columns(kind: str) -> list[tuple[str, str, str]]:
     return [(f"{kind}_{c}_{s}", c, s) for c in STAT_CATEGORIES for s in STAT_SOURCES]
 
 
-def list_rows_of(alias: str, run_id: int, period: str, scope: str = "") -> str:
-    """SQL condition: the rows of `alias` (unfunded_result) that make up run `run_id`'s list.
-    Values are inlined after validation (an int, a period code, '' or a 2-digit province)."""
+def list_rows_of(alias: str, run_id: int, period: str, scope: str = "", project: str | None = "") -> str:
+    """SQL condition: the rows of `alias` (unfunded_result) that make up run `run_id`'s list:
+    the stage-wide list by default, project `project`'s module when given, both with None.
+    Values are inlined after validation (an int, a period code, '' or a 2-digit province, a
+    catalogue code)."""
     code = parse_semester(period).code
     if scope and not (len(scope) == 2 and scope.isdigit()):
         raise ValueError(f"not a province code: {scope!r}")
     run = int(run_id)
-    return (
+    condition = (
         f"({alias}.period = '{code}' AND {alias}.scope = '{scope}' AND {alias}.valid_from_run <= {run}"
-        f" AND ({alias}.valid_until_run IS NULL OR {alias}.valid_until_run > {run}))"
+        f" AND ({alias}.valid_until_run IS NULL OR {alias}.valid_until_run > {run})"
     )
+    if project is not None:
+        condition += f" AND {alias}.project = '{project_code_literal(project)}'"
+    return condition + ")"
+
+
+def project_code_literal(project: str) -> str:
+    """A project code checked to be safe to inline ('' or upper-case letters, digits, '_')."""
+    if project and not (len(project) <= 40 and project.replace("_", "").isalnum() and project.isascii()):
+        raise ValueError(f"not a project code: {project!r}")
+    return project
+
+
+# The project modules (项目模块): every active RELIEF project of a stage with several of them.
+MODULE_PROJECTS = """SELECT code AS project, stage FROM aid_project
+                      WHERE kind = 'RELIEF' AND retired = FALSE AND stage IN (
+                            SELECT stage FROM aid_project WHERE kind = 'RELIEF' AND retired = FALSE
+                             GROUP BY stage HAVING COUNT(*) > 1)"""
 
 
 # --- the steps ---------------------------------------------------------------------------------
@@ -295,15 +321,32 @@ async def duplicates(w: Work, run: ComparisonRun) -> int:
 
 
 async def unfunded(w: Work, run: ComparisonRun) -> None:
+    """The stage-wide rows (project ''), then each module's rows (project = its code): the module
+    projects are read once into `modules`, so the statistics see the same set."""
+    periods = {"period": run.period, "year": parse_semester(run.period).academic_year}
+    await w.create(w.modules, MODULE_PROJECTS, analyze=False)
     await w.create(
         w.unfunded,
-        f"""SELECT * FROM {w.matched} x
+        f"""SELECT x.*, CAST('' AS VARCHAR(40)) AS project FROM {w.matched} x
              WHERE NOT EXISTS (
                    SELECT 1 FROM aid_record a JOIN aid_project p ON p.code = a.project_code
                     WHERE a.id_number = x.id_number AND a.status = 'APPROVED'
                       AND a.period IN (:period, :year) AND p.kind = 'RELIEF' AND p.stage = x.stage)""",
-        {"period": run.period, "year": parse_semester(run.period).academic_year},
+        periods,
+        analyze=False,
     )
+    await db.execute(
+        f"""INSERT INTO {w.unfunded}
+            SELECT x.*, p.project FROM {w.matched} x JOIN {w.modules} p ON p.stage = x.stage
+             WHERE NOT EXISTS (
+                   SELECT 1 FROM aid_record a
+                    WHERE a.id_number = x.id_number AND a.status = 'APPROVED'
+                      AND a.period IN (:period, :year) AND a.project_code = p.project)""",
+        periods,
+        client=w.tx,
+    )
+    if w.pg:
+        await db.execute(f"ANALYZE {w.unfunded}", client=w.tx)
 
 
 async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
@@ -312,7 +355,7 @@ async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
     and add: the writes are proportional to the changes. A chain's first run (no `baseline`)
     has no current rows to diff against: it adds `unfunded` as it is."""
     chain = {"period": run.period, "scope": run.province, "run": run.id}
-    columns = ", ".join(LIST_KEY + tuple(old for old, _ in LIST_VALUES))
+    columns = ", ".join(LIST_KEY + tuple(old for old, _ in LIST_VALUES) + ("since_run",))
     values = ", ".join(LIST_KEY + tuple(new for _, new in LIST_VALUES))
     if not baseline:
         await db.execute(  # closes nothing unless a chain's runs were deleted by hand
@@ -321,7 +364,7 @@ async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
             chain,
             client=w.tx,
         )
-        source = w.unfunded
+        source, values = w.unfunded, f"{values}, :run"
     else:
         await w.create(w.diff, _diff_select(w), chain)
         await db.execute(
@@ -330,7 +373,7 @@ async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
             chain,
             client=w.tx,
         )
-        source = f"{w.diff} WHERE id_number IS NOT NULL"
+        source, values = f"{w.diff} WHERE id_number IS NOT NULL", f"{values}, since_run"
     await db.execute(
         f"""INSERT INTO unfunded_result (period, scope, valid_from_run, {columns})
             SELECT :period, :scope, :run, {values} FROM {source}
@@ -344,8 +387,10 @@ def _diff_select(w: Work) -> str:
     on = " AND ".join(f"m.{k} = o.{k}" for k in LIST_KEY)
     differs = " OR ".join(f"m.{new} <> o.{old}" for old, new in LIST_VALUES)
     new_cols = ", ".join(f"m.{c}" for c in LIST_KEY + tuple(new for _, new in LIST_VALUES))
+    # a changed row (both sides) keeps its spell's first run; a new one starts it at this run
     columns = f"""o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
-                  o.stage AS old_stage, o.region_code AS old_region_code, {new_cols}"""
+                  o.stage AS old_stage, o.region_code AS old_region_code, o.project AS old_project,
+                  COALESCE(NULLIF(o.since_run, 0), o.valid_from_run, :run) AS since_run, {new_cols}"""
     current = "(SELECT * FROM unfunded_result WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o"
     if w.pg:
         return f"""SELECT {columns} FROM {current} FULL JOIN {w.unfunded} m ON {on}
@@ -359,26 +404,32 @@ def _diff_select(w: Work) -> str:
 
 
 async def statistics(w: Work, run_id: int) -> None:
-    """Per (school, stage): one sum per (category, source) cell over `matched` (members) and over
-    `unfunded`, each a grouped pass that parallel workers share; funded = members − unfunded.
+    """Per (school, stage, project): one sum per (category, source) cell over `matched` (members)
+    and over `unfunded` (grouped by project), each a grouped pass that parallel workers share;
+    funded = members − unfunded. A stage's members get one row for the stage-wide list (project
+    '') and one per module of their stage, so a module's statistics are exactly its list.
     Plain integer sums of one bit each were the cheapest aggregate (packing several counters
     into one BIGINT sum was slower)."""
     cells = list(zip(stat_columns("members"), stat_columns("funded")))
     sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, ((_, number, source), _) in enumerate(cells))
     key = "school_code, region_code, stage"  # the region the matched rows took from the school
-    for table, source in ((w.stat_all, w.matched), (w.stat_unfunded, w.unfunded)):
-        await w.create(table, f"SELECT {key}, {sums} FROM {source} GROUP BY {key}", analyze=False)
+    await w.create(w.stat_all, f"SELECT {key}, {sums} FROM {w.matched} GROUP BY {key}", analyze=False)
+    await w.create(
+        w.stat_unfunded, f"SELECT {key}, project, {sums} FROM {w.unfunded} GROUP BY {key}, project", analyze=False
+    )
     columns = ", ".join(f"{members[0]}, {funded[0]}" for members, funded in cells)
     values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
+    lists = f"(SELECT DISTINCT CAST('' AS VARCHAR(40)) AS project, stage FROM {w.stat_all} UNION ALL SELECT project, stage FROM {w.modules})"
     await db.execute(
-        f"""INSERT INTO run_statistic (run_id, {key}, {columns})
-            SELECT :run, a.school_code, a.region_code, a.stage, {values}
-              FROM {w.stat_all} a LEFT JOIN {w.stat_unfunded} u ON u.school_code = a.school_code
-                   AND u.region_code = a.region_code AND u.stage = a.stage""",
+        f"""INSERT INTO run_statistic (run_id, {key}, project, {columns})
+            SELECT :run, a.school_code, a.region_code, a.stage, p.project, {values}
+              FROM {w.stat_all} a JOIN {lists} p ON p.stage = a.stage
+              LEFT JOIN {w.stat_unfunded} u ON u.school_code = a.school_code
+                   AND u.region_code = a.region_code AND u.stage = a.stage AND u.project = p.project""",
         {"run": run_id},
         client=w.tx,
     )
-    await db.execute(region_statistics_sql(f"t.run_id = {int(run_id)}"), client=w.tx)
+    await db.execute(region_statistics_sql(f"t.run_id = {int(run_id)}", projects=True), client=w.tx)
 
 
 # The region a school's region code counts in, and each of its ancestors: (region, condition).
@@ -390,27 +441,30 @@ _SUBTREES = (
 )
 
 
-def region_statistics_sql(runs: str) -> str:
+def region_statistics_sql(runs: str, projects: bool = False) -> str:
     """INSERT the `region_statistic` rows of the runs whose `run_statistic` rows (alias t) match
-    `runs`: per (run, school's province, region, stage), the subtree sums of the region and of each
-    ancestor (kind 'S') and the own-level sums (kind 'O'). The school rows are read once, summed
-    per (run, province, region code, stage); the five levels add up those few rows. The migration
-    that added the table holds a frozen copy of the first version (for the runs before it): a
-    change here needs a new migration."""
+    `runs`: per (run, school's province, region, stage[, project]), the subtree sums of the region
+    and of each ancestor (kind 'S') and the own-level sums (kind 'O'). The school rows are read
+    once, summed per (run, province, region code, stage[, project]); the five levels add up those
+    few rows. `projects` False: the rows before they had a project. The migration that added the
+    table holds a frozen copy of the first version (for the runs before it): a change here needs a
+    new migration."""
     columns = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
     per_region = ", ".join(f"SUM(t.{c}) AS {c}" for c in columns)
     sums = ", ".join(f"SUM(g.{c})" for c in columns)
     levels = [*_SUBTREES, ("t.region_code", "1 = 1")]
+    project, group = (", t.project", ", 6") if projects else ("", "")
     selects = [
         f"SELECT g.run_id, g.province, {region.replace('t.', 'g.')}, '{'O' if i == len(_SUBTREES) else 'S'}',"
-        f" g.stage, {sums} FROM r g WHERE {condition.replace('t.', 'g.')} GROUP BY 1, 2, 3, 4, 5"
+        f" g.stage{project.replace('t.', 'g.')}, {sums} FROM r g WHERE {condition.replace('t.', 'g.')}"
+        f" GROUP BY 1, 2, 3, 4, 5{group}"
         for i, (region, condition) in enumerate(levels)
     ]
     return (
-        f"WITH r AS (SELECT t.run_id, substr(t.school_code, 3, 2) AS province, t.region_code, t.stage, {per_region}"
-        f" FROM run_statistic t WHERE ({runs}) GROUP BY 1, 2, 3, 4) "
-        f"INSERT INTO region_statistic (run_id, province, region_code, kind, stage, {', '.join(columns)}) "
-        + " UNION ALL ".join(selects)
+        f"WITH r AS (SELECT t.run_id, substr(t.school_code, 3, 2) AS province, t.region_code, t.stage{project},"
+        f" {per_region} FROM run_statistic t WHERE ({runs}) GROUP BY 1, 2, 3, 4{group.replace('6', '5')}) "
+        f"INSERT INTO region_statistic (run_id, province, region_code, kind, stage{project.replace('t.', '')},"
+        f" {', '.join(columns)}) " + " UNION ALL ".join(selects)
     )
 
 
@@ -425,7 +479,7 @@ async def history(w: Work, run: ComparisonRun, computed_at) -> None:
     await db.execute(
         """INSERT INTO run_trend (run_id, school_code, region_code, stage, members, funded)
            SELECT run_id, school_code, region_code, stage, members_00_all, funded_00_all
-             FROM run_statistic WHERE run_id = :run""",
+             FROM run_statistic WHERE run_id = :run AND project = ''""",
         {"run": run.id},
         client=w.tx,
     )
@@ -438,14 +492,14 @@ async def changes(w: Work, run: ComparisonRun) -> tuple[int, int]:
     (so now funded); found by CREATE TABLE AS, which scans `matched` with parallel workers (an
     INSERT … SELECT cannot)."""
     run_id = run.id
-    moved_here = f"""EXISTS (SELECT 1 FROM {w.diff} o WHERE o.id_number IS NULL
+    moved_here = f"""EXISTS (SELECT 1 FROM {w.diff} o WHERE o.id_number IS NULL AND o.old_project = ''
                                AND o.old_id_number = d.id_number AND o.old_stage = d.stage)"""
     added = {}
     for change, condition in (("MOVED", moved_here), ("NEWLY_UNFUNDED", f"NOT {moved_here}")):
         added[change] = await db.execute(
             f"""INSERT INTO run_change (run_id, id_number, school_code, region_code, stage, change)
                 SELECT :run, d.id_number, d.school_code, d.region_code, d.stage, '{change}'
-                  FROM {w.diff} d WHERE d.old_id IS NULL AND {condition}""",
+                  FROM {w.diff} d WHERE d.old_id IS NULL AND d.project = '' AND {condition}""",
             {"run": run_id},
             client=w.tx,
         )
@@ -466,7 +520,7 @@ async def changes(w: Work, run: ComparisonRun) -> tuple[int, int]:
                    d.old_region_code AS region_code, d.old_stage AS stage
               FROM {w.diff} d JOIN {w.matched} m ON m.id_number = d.old_id_number
                    AND m.school_code = d.old_school_code AND m.stage = d.old_stage
-             WHERE d.id_number IS NULL""",
+             WHERE d.id_number IS NULL AND d.old_project = ''""",
         analyze=False,
     )
     newly_funded = await db.execute(
@@ -489,7 +543,7 @@ async def counts(w: Work) -> dict[str, int]:
         (sizes,) = await db.fetch(
             f"""SELECT (SELECT COUNT(*) FROM {w.members_table}) AS members,
                        (SELECT COUNT(*) FROM {w.matched}) AS matched_rows,
-                       (SELECT COUNT(*) FROM {w.unfunded}) AS unfunded""",
+                       (SELECT COUNT(*) FROM {w.unfunded} WHERE project = '') AS unfunded""",
             client=w.tx,
         )
     result = {k: int(v or 0) for k, v in {**sizes, "matched": row["matched"]}.items()}

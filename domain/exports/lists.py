@@ -16,21 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from zizhu.domain.accounts.scopes import Viewer
-from zizhu.domain.comparison import duplicates
+from zizhu.domain.comparison import duplicates, explanations
 from zizhu.domain.comparison import published_list as unfunded
 from zizhu.domain.comparison import unmatched as unmatched_members
+from zizhu.domain.comparison.modules import module_for
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, Row
-from zizhu.domain.models import School
-from zizhu.domain.reference.codes import (
-    UNFUNDED_REASONS,
-    AidStatus,
-    Category,
-    LabelledEnum,
-    Source,
-    Stage,
-    WindowAction,
-)
+from zizhu.domain.models import ReasonCode, School
+from zizhu.domain.reference.codes import AidStatus, Category, LabelledEnum, Source, Stage, WindowAction
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.roster import entries as roster
 from zizhu.domain.roster import overview
@@ -44,14 +37,24 @@ UNMATCHED = "unmatched-special-group-members"
 DUPLICATES = "duplicate-enrolments"
 REASON_STATUSES = {"REPORTED": True, "PENDING": False}
 FILTERS = {  # export kind → the filters it takes (as in its GraphQL query)
-    UNFUNDED: ("period", "stage", "regionCode", "schoolCode", "category", "source", "reasonStatus"),
-    LEGACY: ("period", "stage", "regionCode", "schoolCode"),
+    UNFUNDED: (
+        "period",
+        "stage",
+        "regionCode",
+        "schoolCode",
+        "category",
+        "source",
+        "reasonStatus",
+        "search",
+        "project",
+    ),
+    LEGACY: ("period", "stage", "regionCode", "schoolCode", "project"),
     ROSTER: ("period", "schoolCode", "status"),
     ROSTER_OVERVIEW: ("period", "regionCode", "waitingForMe"),
     UNMATCHED: ("period", "regionCode", "category", "source"),
     DUPLICATES: ("period", "regionCode"),
 }
-MAX_FILTER_LENGTH = 32
+MAX_FILTER_LENGTH = 50
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ def parse_filters(kind: str, given: Mapping[str, str | None]) -> dict:
         "reason_reported": None if status is None else REASON_STATUSES[status],
         "status": _enum(AidStatus, values.get("status"), "status"),
         "waiting_for_me": BOOLEANS[waiting],
+        "search": values.get("search"),
+        # on the legacy list '' is a value (the rows whose file named no project)
+        "project": given.get("project") if kind == LEGACY else values.get("project"),
     }
 
 
@@ -115,7 +121,13 @@ async def check(kind: str, viewer: Viewer, given: Mapping[str, str | None]) -> N
     elif kind in (UNMATCHED, DUPLICATES):
         await viewer.region(f["region_code"])
     else:
-        await unfunded.scope_conditions(viewer, "r", {}, f["region_code"], f["school_code"], f["stage"])
+        stage = f["stage"]
+        if kind == UNFUNDED:
+            unfunded.search_condition(f["search"], "r", {})
+            if f["project"] is not None:
+                module = await module_for(viewer, f["project"], stage)
+                stage = Stage(module.stages[0])
+        await unfunded.scope_conditions(viewer, "r", {}, f["region_code"], f["school_code"], stage)
 
 
 # --- paging ----------------------------------------------------------------------------------------
@@ -150,6 +162,15 @@ def _labels(categories: list[Category]) -> str:
     return "、".join(c.label for c in categories)
 
 
+async def _reason_labels() -> dict[str, str]:
+    """Every reason code's label, retired ones too (a small code list, read once per page)."""
+    return dict(await ReasonCode.all().values_list("code", "label"))
+
+
+def _key(s: unfunded.UnfundedStudent) -> explanations.Key:
+    return (s.period, s.stage.value, s.full_id_number, s.project)
+
+
 # --- the three lists -----------------------------------------------------------------------------
 UNFUNDED_COLUMNS = [
     Column("身份证件号", 21, text=True),
@@ -166,6 +187,11 @@ UNFUNDED_COLUMNS = [
     Column("原因说明", 30),
     Column("原因来源", 12),
     Column("填报时间", 20),
+    Column("年级", 10),
+    Column("班级", 10),
+    Column("连续未资助起始", 20),
+    Column("填报人", 12),
+    Column("资助记录情况", 48),
 ]
 LEGACY_COLUMNS = [
     Column("身份证件号", 21, text=True),
@@ -178,6 +204,7 @@ LEGACY_COLUMNS = [
     Column("未资助原因", 36),
     Column("原因说明", 30),
     Column("填报时间", 20),
+    Column("资助项目代码", 20, text=True),
 ]
 ROSTER_COLUMNS = [
     Column("身份证件号", 21, text=True),
@@ -216,12 +243,16 @@ async def _unfunded(viewer: Viewer, f: dict) -> ListExport:
             category=f["category"],
             source=f["source"],
             reason_reported=f["reason_reported"],
+            search=f["search"],
+            project=f["project"],
             first=PAGE_ROWS,
             after=after,
         )
 
     async def rows(items: list[unfunded.UnfundedStudent]) -> list[Row]:
         names = await schools.of({s.school_code for s in items})
+        labels = await _reason_labels()
+        records = await explanations.explanations([_key(s) for s in items])  # one statement per page
         return [
             (
                 s.id_number,
@@ -234,10 +265,15 @@ async def _unfunded(viewer: Viewer, f: dict) -> ListExport:
                 _labels(s.self_collected),
                 "已填报" if s.reason_code else "未填报",
                 s.reason_code,
-                UNFUNDED_REASONS.get(s.reason_code or "", ""),
+                labels.get(s.reason_code or "", ""),
                 s.reason_detail,
                 ("继承历史原因" if s.reason_inherited else "学校填报") if s.reason_code else None,
                 s.reported_at,
+                s.grade,
+                s.class_name,
+                s.unfunded_since,
+                s.reported_by,
+                explanations.short_text(records[_key(s)]),
             )
             for s in items
         ]
@@ -256,12 +292,14 @@ async def _legacy(viewer: Viewer, f: dict) -> ListExport:
             stage=f["stage"],
             region_code=f["region_code"],
             school_code=f["school_code"],
+            project=f["project"],
             first=PAGE_ROWS,
             after=after,
         )
 
     async def rows(items: list[unfunded.LegacyReason]) -> list[Row]:
         names = await schools.of({r.school_code for r in items})
+        labels = await _reason_labels()
         return [
             (
                 r.id_number,
@@ -271,9 +309,10 @@ async def _legacy(viewer: Viewer, f: dict) -> ListExport:
                 r.stage.label,
                 r.period,
                 r.reason_code,
-                UNFUNDED_REASONS.get(r.reason_code, ""),
+                labels.get(r.reason_code, ""),
                 r.detail,
                 r.reported_at,
+                r.project_code,
             )
             for r in items
         ]

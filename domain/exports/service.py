@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from zizhu.domain.accounts import audit
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison.modules import module_for
 from zizhu.domain.errors import NotFound, ValidationFailed
 from zizhu.domain.exports import lists, statistics_table
 from zizhu.domain.exports.tabular import CSV_TYPE, XLSX_TYPE, csv_stream, xlsx_stream
@@ -30,7 +31,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     lists.UNMATCHED: (XLSX, CSV),
     lists.DUPLICATES: (XLSX, CSV),
 }
-STATISTICS_FILTERS = ("period", "regionCode", "stage", "rows")
+STATISTICS_FILTERS = ("period", "regionCode", "stage", "rows", "project")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def _statistics_filters(given: Mapping[str, str | None]) -> dict:
         "region_code": given.get("regionCode") or None,
         "stage": stage,
         "rows": given.get("rows") or statistics_table.REGIONS,
+        "project": given.get("project") or None,
     }
 
 
@@ -70,7 +72,7 @@ async def check(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, str | N
         f = _statistics_filters(given)
         statistics_table.check_rows(f["rows"])
         await viewer.region(f["region_code"])
-        viewer.visible_stages(f["stage"])
+        await module_for(viewer, f["project"], f["stage"])
     else:
         await lists.check(kind, viewer, given)
 
@@ -80,12 +82,16 @@ async def open_export(kind: str, fmt: str, viewer: Viewer, given: Mapping[str, s
     check_kind(kind, fmt)
     if kind == STATISTICS and (given.get("rows") or "") == statistics_table.SUBTREE_SCHOOLS:
         f = _statistics_filters(given)
-        subtree = await statistics_table.subtree_schools(viewer, f["period"], f["region_code"], f["stage"])
+        subtree = await statistics_table.subtree_schools(
+            viewer, f["period"], f["region_code"], f["stage"], project=f["project"]
+        )
         stream = xlsx_stream(subtree.title, subtree.columns, subtree.pages)
         download = Download(subtree.filename, subtree.title, XLSX_TYPE, stream)
     elif kind == STATISTICS:
         f = _statistics_filters(given)
-        table = await statistics_table.statistics_table(viewer, f["period"], f["region_code"], f["stage"], f["rows"])
+        table = await statistics_table.statistics_table(
+            viewer, f["period"], f["region_code"], f["stage"], f["rows"], project=f["project"]
+        )
         body = await statistics_table.workbook_file(table, f["rows"])
         download = Download(table.filename, table.title, XLSX_TYPE, body)
     else:

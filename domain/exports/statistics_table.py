@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from zizhu.domain import db
 from zizhu.domain.accounts.scopes import Viewer
+from zizhu.domain.comparison.modules import module_for
 from zizhu.domain.errors import ValidationFailed
 from zizhu.domain.exports.tabular import Column, Pages, neutralise
 from zizhu.domain.models import Region, School
 from zizhu.domain.reasons import reports
-from zizhu.domain.reference.codes import UNFUNDED_REASONS, Category, Stage
+from zizhu.domain.reference.codes import Category, Stage
 from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.statistics import figures
@@ -76,18 +77,28 @@ def _stage_label(viewer: Viewer, stage: Stage | None) -> str:
     return "、".join(Stage(s).label for s in stages)
 
 
+def _scope_label(viewer: Viewer, stage: Stage | None, project: str | None, stages: list[str] | None = None) -> str:
+    """The stages (and the project, for a project's module) a table covers, for its title."""
+    if project:
+        return _stage_label(viewer, Stage(stages[0]) if stages else stage) + f"，项目 {project}"
+    return _stage_label(viewer, stage)
+
+
 async def statistics_table(
     viewer: Viewer,
     period: str,
     region_code: str | None = None,
     stage: Stage | None = None,
     rows: str = REGIONS,
+    project: str | None = None,
 ) -> StatisticsTable:
-    """The figures of the table, in the viewer's scope (school accounts: FORBIDDEN; outside: NOT_FOUND)."""
+    """The figures of the table, in the viewer's scope (school accounts: FORBIDDEN; outside: NOT_FOUND);
+    with `project`, that project's module (项目模块)."""
     check_rows(rows)
     semester = parse_semester(period)
     region = await viewer.region(region_code)
-    stages = viewer.visible_stages(stage)
+    module = await module_for(viewer, project, stage)
+    stages = module.stages
     if rows == REGIONS:
         children = await Region.filter(parent_code=region.code).order_by("code").limit(MAX_ROWS + 1)
         labelled = [(c.code, c.name, figures.subtree(c.code)) for c in children]
@@ -101,12 +112,15 @@ async def statistics_table(
         labelled.append((region.code, "合计", figures.own_level(region.code)))
     if len(labelled) > MAX_ROWS:
         raise ValidationFailed(f"统计表最多 {MAX_ROWS} 行，请选择下级区划导出", argument="regionCode")
-    results = await figures.statistics_for(semester.code, [area for _, _, area in labelled], stages)
+    results = await figures.statistics_for(semester.code, [area for _, _, area in labelled], stages, module.project)
     own_reasons = None
     if rows == REGIONS:
-        own_reasons = reasons_text((await reports.own_level_reasons(semester.code, [region.code], stages))[region.code])
+        labels = dict(results[0].reason_codes) if results else dict(await figures.reason_code_list())
+        own = (await reports.own_level_reasons(semester.code, [region.code], stages))[region.code]
+        own_reasons = reasons_text(own, labels)
     what = "学校" if rows == SCHOOLS else ""
-    title = f"{region.name}{what}特殊群体学生未资助情况统计表（{semester.label}，{_stage_label(viewer, stage)}）"
+    scope = _scope_label(viewer, stage, project, stages)
+    title = f"{region.name}{what}特殊群体学生未资助情况统计表（{semester.label}，{scope}）"
     kind = "schools" if rows == SCHOOLS else "regions"
     return StatisticsTable(
         title=title,
@@ -119,13 +133,13 @@ async def statistics_table(
     )
 
 
-def reasons_text(reasons: list) -> str:
+def reasons_text(reasons: list, labels: dict[str, str]) -> str:
     """本级未资助原因 as one cell: “义务教育·低保学生：01 学生本人…（说明）；…” (no category: all types)."""
     categories = {c.number: c.label for c in Category}
     parts = []
     for r in reasons:
         where = Stage(r.stage).label + (f"·{categories[r.category]}" if r.category in categories else "")
-        text = f"{where}：{r.reason_code} {UNFUNDED_REASONS.get(r.reason_code, '')}"
+        text = f"{where}：{r.reason_code} {labels.get(r.reason_code, '')}"
         parts.append(text + (f"（{r.detail}）" if r.detail else ""))
     return "；".join(parts)
 
@@ -283,16 +297,20 @@ async def _county_and_city(region_codes: set[str]) -> dict[str, tuple[str, str]]
     return named
 
 
-async def subtree_schools(viewer: Viewer, period: str, region_code: str | None, stage: Stage | None) -> SubtreeSchools:
+async def subtree_schools(
+    viewer: Viewer, period: str, region_code: str | None, stage: Stage | None, project: str | None = None
+) -> SubtreeSchools:
     """每所学校 of the subtree, sorted by pending reasons (未填报原因) descending, then by code, with
-    its county and city. The order comes from one grouped count; the figures are then loaded and
-    written `PAGE_SCHOOLS` schools at a time, so the table is never held whole."""
+    its county and city; with `project`, of that project's module (项目模块). The order comes from
+    one grouped count; the figures are then loaded and written `PAGE_SCHOOLS` schools at a time,
+    so the table is never held whole."""
     semester = parse_semester(period)
     region = await viewer.region(region_code)
-    stages = viewer.visible_stages(stage)
+    module = await module_for(viewer, project, stage)
+    stages = module.stages
     prefix = region_prefix(region.code)
-    schools = await _schools_in(viewer, prefix, stage)
-    pending = await figures.pending_by_school(semester.code, stages, prefix)
+    schools = await _schools_in(viewer, prefix, Stage(stages[0]) if project and stages else stage)
+    pending = await figures.pending_by_school(semester.code, stages, prefix, module.project)
     schools.sort(key=lambda s: (-pending.get(s["code"], 0), s["code"]))
     names = await _county_and_city({s["region_code"] for s in schools})
 
@@ -300,10 +318,11 @@ async def subtree_schools(viewer: Viewer, period: str, region_code: str | None, 
         for start in range(0, len(schools), PAGE_SCHOOLS):
             page = schools[start : start + PAGE_SCHOOLS]
             areas = [figures.Area("school", s["code"]) for s in page]
-            results = await figures.statistics_for(semester.code, areas, stages)
+            results = await figures.statistics_for(semester.code, areas, stages, module.project)
             yield [(s["code"], s["name"], *names[s["region_code"]], *_cells(r)) for s, r in zip(page, results)]
 
-    title = f"{region.name}全部学校特殊群体学生未资助情况统计表（{semester.label}，{_stage_label(viewer, stage)}，按未填报原因排序）"
+    scope = _scope_label(viewer, stage, project, stages)
+    title = f"{region.name}全部学校特殊群体学生未资助情况统计表（{semester.label}，{scope}，按未填报原因排序）"
     return SubtreeSchools(
         title=title,
         filename=f"unfunded-statistics-subtree-schools-{region.code}-{semester.code}.xlsx",

@@ -32,6 +32,8 @@ class Refs:
     regions: set[str] = field(default_factory=set)
     schools: set[str] = field(default_factory=set)
     projects: dict[str, tuple[str, str]] = field(default_factory=dict)  # code or name → (code, cycle)
+    project_rows: dict[str, dict] = field(default_factory=dict)  # code → stage, kind, retired
+    reasons: dict[str, str] = field(default_factory=dict)  # reason code or label → code (retired ones too)
     semesters: set[str] = field(default_factory=set)
 
 
@@ -44,11 +46,12 @@ class Kind:
     columns: tuple[str, ...]  # what the validator returns, staged and written
     keys: tuple[str, ...]  # the upsert key (a unique constraint of the table)
     validate: Callable[[Cells, Refs], tuple | None]
-    needs: frozenset[str] = frozenset()  # reference sets to load: regions, schools, projects
+    needs: frozenset[str] = frozenset()  # reference sets to load: regions, schools, projects, reasons
     typed: dict[str, str] = field(default_factory=dict)  # PostgreSQL staging types other than text
     insert_only: dict[str, str] = field(default_factory=dict)  # column → SQL value on insert only
     touched: tuple[str, ...] = ()  # timestamp columns set to now on insert and on update
     after_merge: tuple[str, ...] = ()  # SQL run after the merge, in its transaction; {staged} = staging table
+    optional: tuple[str, ...] = ()  # headers a file may leave out (their cells read as empty)
 
     @property
     def updated(self) -> tuple[str, ...]:
@@ -101,6 +104,7 @@ def _student(c: Cells, refs: Refs) -> tuple | None:
     stage = c.enum("学段", Stage, "学段")
     grade = c.text("年级", 20, required=False)
     status = c.enum("学籍状态", EnrolmentStatus, "学籍状态")
+    class_name = c.text("班级", 50, required=False)
     return c.result(
         (
             id_number,
@@ -110,6 +114,7 @@ def _student(c: Cells, refs: Refs) -> tuple | None:
             grade,
             status and status.value,
             school and province_of_school(school),
+            class_name,
         )
     )
 
@@ -121,6 +126,9 @@ def _aid(c: Cells, refs: Refs) -> tuple | None:
     project = refs.projects.get(project_text)
     if project is None:
         c.bad("资助项目代码", f"未知的资助项目“{project_text}”")
+    elif refs.project_rows[project[0]]["retired"]:
+        c.bad("资助项目代码", f"资助项目“{project_text}”已停用，不再接收资助记录")
+        project = None
     period = c.aid_period("资助周期")
     if project and period:
         is_year = len(period) == 9
@@ -192,11 +200,21 @@ def _legacy_reason(c: Cells, refs: Refs) -> tuple | None:
     period = c.semester("资助周期")
     if period:
         refs.semesters.add(period)
-    reason = c.reason("未资助原因")
+    reason = c.reason("未资助原因", refs.reasons)
     detail = c.text("原因说明", 10_000, required=False)
     if reason == REASON_NEEDS_DETAIL and detail == "":
         c.bad("原因说明", "未资助原因为“99 其他”时须填写原因说明")
     reported_at = c.moment("填报时间")
+    project_code = ""
+    project_text = c.values["资助项目"]
+    if project_text:
+        project = refs.projects.get(project_text)
+        if project is None:
+            c.bad("资助项目", f"未知的资助项目“{project_text}”")
+        elif stage and refs.project_rows[project[0]]["stage"] != stage.value:
+            c.bad("资助项目", f"资助项目“{project_text}”不属于{stage.label}")
+        else:
+            project_code = project[0]
     return c.result(
         (
             id_number,
@@ -208,6 +226,7 @@ def _legacy_reason(c: Cells, refs: Refs) -> tuple | None:
             reason,
             detail,
             reported_at,
+            project_code,
         )
     )
 
@@ -251,12 +270,13 @@ KINDS: dict[str, Kind] = {
             "学籍",
             ("身份证件号", "姓名", "学校标识码", "学段", "年级", "学籍状态"),
             "enrolment",
-            ("id_number", "name", "school_code", "stage", "grade", "status", "province"),
+            ("id_number", "name", "school_code", "stage", "grade", "status", "province", "class_name"),
             ("id_number", "school_code", "stage"),
             _student,
             frozenset({"schools"}),
             touched=("updated_at",),
             after_merge=(FILL_AID_NAMES.format(match="id_number IN (SELECT s.id_number FROM {staged} s)"),),
+            optional=("班级",),
         ),
         Kind(
             "aid",
@@ -286,11 +306,23 @@ KINDS: dict[str, Kind] = {
             "脱贫家庭学生历史未资助原因",
             ("身份证件号", "姓名", "学校标识码", "学段", "资助周期", "未资助原因", "原因说明", "填报时间"),
             "legacy_poverty_reason",
-            ("id_number", "name", "school_code", "province", "stage", "period", "reason_code", "detail", "reported_at"),
-            ("period", "stage", "id_number", "school_code"),
+            (
+                "id_number",
+                "name",
+                "school_code",
+                "province",
+                "stage",
+                "period",
+                "reason_code",
+                "detail",
+                "reported_at",
+                "project_code",
+            ),
+            ("period", "stage", "id_number", "school_code", "project_code"),
             _legacy_reason,
-            frozenset({"schools"}),
+            frozenset({"schools", "projects", "reasons"}),
             typed={"reported_at": "timestamptz"},
+            optional=("资助项目",),
         ),
     )
 }
@@ -304,6 +336,10 @@ async def load_refs(kind: Kind) -> Refs:
     if "schools" in kind.needs:
         refs.schools = {r["code"] for r in await db.fetch("SELECT code FROM school")}
     if "projects" in kind.needs:
-        for r in await db.fetch("SELECT code, name, cycle FROM aid_project"):
+        for r in await db.fetch("SELECT code, name, cycle, stage, kind, retired FROM aid_project"):
             refs.projects[r["code"]] = refs.projects[r["name"]] = (r["code"], r["cycle"])
+            refs.project_rows[r["code"]] = {"stage": r["stage"], "kind": r["kind"], "retired": bool(r["retired"])}
+    if "reasons" in kind.needs:
+        for r in await db.fetch("SELECT code, label FROM reason_code"):
+            refs.reasons[r["code"]] = refs.reasons[r["label"]] = r["code"]
     return refs

@@ -293,11 +293,13 @@ def read_rows(
     filename: str | None = None,
     limits: ReadLimits = BULK_LIMITS,
     encoding: str | None = None,
+    optional: Sequence[str] = (),
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (row number, {header: value}) for every non-empty data row.
 
     Raises ImportRejected (row 1) when a required header is missing, and at the row reached when
-    the file cannot be read further or goes past `limits`. Extra columns are ignored.
+    the file cannot be read further or goes past `limits`. Extra columns are ignored; an
+    `optional` header the file lacks reads as an empty cell.
     """
     name = filename or (source.name if isinstance(source, Path) else "upload.csv")
     deadline = None if limits.max_seconds is None else time.monotonic() + limits.max_seconds
@@ -319,6 +321,7 @@ def read_rows(
     max_rows, max_columns, max_chars = limits.max_rows, limits.max_columns, limits.max_cell_chars
     try:
         positions: list[tuple[str, int]] | None = None
+        absent: dict[str, str] = {}
         row_no = 0
         while True:
             try:
@@ -346,11 +349,12 @@ def read_rows(
                 missing = [h for h in headers if h not in index]
                 if missing:
                     raise ImportRejected([RowError(1, h, f"缺少列“{h}”") for h in missing])
-                positions = [(h, index[h]) for h in headers]
+                positions = [(h, index[h]) for h in (*headers, *optional) if h in index]
+                absent = {h: "" for h in optional if h not in index}
                 continue
             if not any(values):
                 continue
-            yield row_no, {h: (values[i] if i < len(values) else "") for h, i in positions}
+            yield row_no, {**absent, **{h: (values[i] if i < len(values) else "") for h, i in positions}}
         if positions is None:
             raise _rejected(1, "文件为空，缺少表头")
     finally:

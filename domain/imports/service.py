@@ -95,7 +95,7 @@ class _ValidatedRows:
         self.spec, self.refs = spec, refs
         self.errors = Errors()
         self.rows = self.last_row = 0
-        self._rows = read_rows(source, spec.headers, name, limits, encoding)
+        self._rows = read_rows(source, spec.headers, name, limits, encoding, optional=spec.optional)
 
     def take(self, size: int) -> tuple[list[tuple], bool]:
         """Up to `size` more rows: (their clean records, whether the file may have more)."""

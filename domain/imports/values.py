@@ -145,9 +145,10 @@ class Cells:
             self.bad(column, f"未知的{what}“{self.values[column]}”")
         return member
 
-    def reason(self, column: str) -> str | None:
+    def reason(self, column: str, known: dict[str, str] | None = None) -> str | None:
+        """A reason by code or label: of `known` (text → code, e.g. the reason_code table) when given."""
         value = self.values[column]
-        code = _REASONS_BY_TEXT.get(value.zfill(2) if value.isdigit() else value)
+        code = (known if known is not None else _REASONS_BY_TEXT).get(value.zfill(2) if value.isdigit() else value)
         if code is None:
             self.bad(column, f"未知的未资助原因“{value}”")
         return code

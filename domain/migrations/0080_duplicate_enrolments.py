@@ -7,7 +7,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0040_unmatched_and_local_lists')]
+    dependencies = [('models', '0050_catalogue_and_workable_list')]
 
     initial = False
 

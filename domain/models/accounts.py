@@ -12,6 +12,7 @@ class Account(Model):
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=64, unique=True)
     password_hash = fields.CharField(max_length=200)
+    display_name = fields.CharField(max_length=50, default="", db_default="")  # 姓名 shown as reporter
     role = fields.CharField(max_length=20)
     scope_code = fields.CharField(max_length=10)
     stages = fields.CharField(max_length=200, default="")  # comma-separated Stage codes; '' = all

@@ -32,6 +32,8 @@ class ReasonCode(Model):
     code = fields.CharField(max_length=2, primary_key=True)
     label = fields.CharField(max_length=100)
     needs_detail = fields.BooleanField(default=False)
+    # a retired code can no longer be chosen; reasons that carry it keep its label (codes are never reused)
+    retired = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "reason_code"
@@ -45,6 +47,8 @@ class AidProject(Model):
     stage = fields.CharField(max_length=20)
     kind = fields.CharField(max_length=10)  # RELIEF / MERIT / OTHER
     cycle = fields.CharField(max_length=10)  # SEMESTER / YEAR
+    # a retired project takes no new aid records and has no module of its own; its approved records still count
+    retired = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "aid_project"

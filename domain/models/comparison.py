@@ -73,12 +73,16 @@ class UnfundedResult(Model):
     province = fields.CharField(max_length=2)
     central_mask = fields.IntField()
     self_mask = fields.IntField()
+    # '' = the stage-wide list (no 助困 project at all); a project code = that project's module
+    project = fields.CharField(max_length=40, default="", db_default="")
+    # the first run of the row's current unbroken spell on the list (carried across versions)
+    since_run = fields.BigIntField(default=0, db_default=0)
 
     class Meta:
         table = "unfunded_result"
         # one index for every reader: a region's subtree is a range of region_code, a school is
         # (its region_code, school_code), always within one (period, scope) chain
-        indexes = (("period", "scope", "region_code", "school_code"),)
+        indexes = (("period", "scope", "region_code", "school_code"), ("id_number", "period"))
 
 
 class UnmatchedMember(Model):
@@ -114,6 +118,7 @@ class RunStatistic(Model):
     school_code = fields.CharField(max_length=10)
     region_code = fields.CharField(max_length=6)
     stage = fields.CharField(max_length=20)
+    project = fields.CharField(max_length=40, default="", db_default="")  # '' stage-wide, else a project's module
     locals().update(_count_fields())
 
     class Meta:
@@ -136,6 +141,7 @@ class RegionStatistic(Model):
     region_code = fields.CharField(max_length=6)
     kind = fields.CharField(max_length=1)
     stage = fields.CharField(max_length=20)
+    project = fields.CharField(max_length=40, default="", db_default="")  # '' stage-wide, else a project's module
     locals().update(_count_fields())
 
     class Meta:

@@ -57,10 +57,11 @@ class LegacyPovertyReason(Model):
     reason_code = fields.CharField(max_length=2)
     detail = fields.TextField(default="")
     reported_at = fields.DatetimeField(null=True)
+    project_code = fields.CharField(max_length=40, default="", db_default="")  # 资助项目, '' when the file gave none
 
     class Meta:
         table = "legacy_poverty_reason"
-        unique_together = (("period", "stage", "id_number", "school_code"),)
+        unique_together = (("period", "stage", "id_number", "school_code", "project_code"),)
         indexes = (("school_code", "period"),)
 
 

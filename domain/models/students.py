@@ -17,6 +17,7 @@ class Enrolment(Model):
     school_code = fields.CharField(max_length=10)
     stage = fields.CharField(max_length=20)
     grade = fields.CharField(max_length=20, default="")
+    class_name = fields.CharField(max_length=50, default="", db_default="")  # 班级, optional on import
     status = fields.CharField(max_length=12)  # EnrolmentStatus
     province = fields.CharField(max_length=2)
     # when the row was imported or last changed (NULL: before this was recorded); the comparison

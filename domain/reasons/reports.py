@@ -46,10 +46,13 @@ class ReasonReport:
 
 
 async def _check_reason_code(code: str, detail: str) -> str | None:
-    if not await ReasonCode.exists(code=code):
+    row = await ReasonCode.get_or_none(code=code) if len(code or "") == 2 else None
+    if row is None:
         return f"未资助原因代码 {code} 不存在"
-    if code == REASON_NEEDS_DETAIL and not detail.strip():
-        return "选择“其他”原因时须填写说明"
+    if row.retired:
+        return f"未资助原因代码 {code}（{row.label}）已停用，请选择其他原因"
+    if (row.needs_detail or code == REASON_NEEDS_DETAIL) and not detail.strip():
+        return f"选择“{row.label}”时须填写说明"
     return None
 
 
@@ -58,7 +61,9 @@ async def _unfunded_row(period: str, stage: Stage, id_number: str, school_code: 
     if run_id is None:
         return None
     rows = await db.fetch(
-        f"SELECT school_code, region_code, province FROM unfunded_result r WHERE {list_rows_of('r', run_id, period)} AND stage = :stage "
+        # on the stage-wide list or on one of its project modules: a reason belongs to (period, stage, ID)
+        "SELECT school_code, region_code, province FROM unfunded_result r"
+        f" WHERE {list_rows_of('r', run_id, period, project=None)} AND stage = :stage "
         "AND id_number = :id AND school_code = :school "
         "AND region_code = (SELECT region_code FROM school WHERE code = :school)",  # the index leads with (period, scope, region, school)
         {"stage": stage.value, "id": id_number, "school": school_code},

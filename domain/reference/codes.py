@@ -189,6 +189,26 @@ class ChangeKind(LabelledEnum):
     MOVED = ("MOVED", "改计入本校（重复学籍）")
 
 
+class AidVerdict(LabelledEnum):
+    """资助记录未计为已资助的原因 (why an aid record did not make the student funded), in the
+    notice's terms; the alias is the short form used in exports."""
+
+    OTHER_STAGE = ("OTHER_STAGE", "其他学段的资助项目，不计入本学段", "其他学段")
+    OTHER_PERIOD = ("OTHER_PERIOD", "其他资助周期的记录，不计入本周期", "其他周期")
+    MERIT = ("MERIT", "奖优类项目，不属于助困类资助", "奖优类项目")
+    NOT_RELIEF = ("NOT_RELIEF", "非助困类项目", "非助困项目")
+    DRAFT = ("DRAFT", "录入：学校尚未上报", "录入未上报")
+    SUBMITTED = ("SUBMITTED", "已上报：待学校审核", "待学校审核")
+    SCHOOL_APPROVED = ("SCHOOL_APPROVED", "学校审核通过：待主管部门审核", "待主管部门审核")
+    RETURNED = ("RETURNED", "退回：待学校修改后重新上报", "已退回")
+    OTHER_PROJECT = ("OTHER_PROJECT", "已获本学段其他助困项目资助，不计入本项目模块", "其他助困项目")
+    APPROVED_SINCE = ("APPROVED_SINCE", "上级审核通过：下次比对后计为已资助", "下次比对计入")
+
+    @property
+    def short(self) -> str:
+        return self.aliases[0]
+
+
 # 未资助原因 — seeded into the reason_code table; 99 requires a written detail.
 UNFUNDED_REASONS: dict[str, str] = {
     "01": "学生本人（监护人）自愿放弃/未申请",

@@ -98,6 +98,11 @@ BOUNDS: dict[str, Bound] = {
     "idNumber": Bound(40),
     "reasonCode": Bound(4, _pattern(r"[0-9]{2}", "未资助原因代码")),
     "projectCode": Bound(40, _pattern(r"[A-Z][A-Z0-9_]*", "资助项目代码")),
+    "project": Bound(40),  # a project module ('' on the legacy history: the rows with no project)
+    "search": Bound(50),  # an ID number or the start of a name
+    "label": Bound(100),
+    "setProject.code": Bound(40, _pattern(r"[A-Z][A-Z0-9_]*", "资助项目代码")),
+    "setReasonCode.code": Bound(4, _pattern(r"[0-9]{2}", "未资助原因代码")),
     "username": Bound(64),
     "password": Bound(256),
     "name": Bound(64),

@@ -7,7 +7,8 @@ unfunded = members − funded. reasonReported counts the published list's studen
 reason for (period, stage, ID number), and byReason splits it by current reason code: both are
 read from the reason counters (`zizhu.domain.comparison.reason_counts`), which the transactions
 writing reasons and publishing runs keep exact — never a stale copy, never a scan of the list —
-and reasonPending = unfunded − reasonReported. A published run's region rows never change, so they
+and reasonPending = unfunded − reasonReported. The counters hold the stage-wide list's reasons: a
+project module's (项目模块, `project`) are counted from the module's list rows when read. A published run's region rows never change, so they
 are read once per process. The read caches above this module are keyed by the data versions that
 every write moves (`zizhu.domain.versions`).
 
@@ -33,7 +34,8 @@ from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison import published_list
 from zizhu.domain.comparison import unmatched as unmatched_members
 from zizhu.domain.comparison.engine import sources_of
-from zizhu.domain.comparison.steps import counted, list_rows_of, stat_columns
+from zizhu.domain.comparison.modules import module_for
+from zizhu.domain.comparison.steps import counted, list_rows_of, project_code_literal, stat_columns
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.codes import Category, Source, Stage
 from zizhu.domain.reference.identity import region_prefix
@@ -190,14 +192,23 @@ def own_level(region_code: str) -> Area:
 
 
 # --- SQL filters (values are inlined only after validation: ints, 2-digit provinces, stage enums)
-def _runs_filter(sources, alias: str, period: str | None = None, province: str | None = None) -> str:
-    """The rows of the published runs: by run id (`run_statistic`, `region_statistic`), or with
-    `period` the `unfunded_result` versions that make up each run's list. A national run's rows of
-    a province that has its own newer run are left out (`province` names the row's province)."""
+def _runs_filter(
+    sources, alias: str, period: str | None = None, province: str | None = None, project: str | None = ""
+) -> str:
+    """The rows of the published runs: by run id (`run_statistic`, `region_statistic`,
+    `reason_count`), or with `period` the `unfunded_result` versions that make up each run's list;
+    of the stage-wide list ('') or of one project's module (None: a table without projects, the
+    reason counters). A national run's rows of a province that has its own newer run are left out
+    (`province` names the row's province)."""
     province = province or f"substr({alias}.school_code, 3, 2)"
     parts = []
     for run_id, scope, excluded in sources:
-        cond = list_rows_of(alias, run_id, period, scope or "") if period else f"{alias}.run_id = {int(run_id)}"
+        if period:
+            cond = list_rows_of(alias, run_id, period, scope or "", project)
+        else:
+            cond = f"{alias}.run_id = {int(run_id)}"
+            if project is not None:
+                cond += f" AND {alias}.project = '{project_code_literal(project)}'"
         if excluded:
             provinces = ", ".join(f"'{p}'" for p in excluded if p.isdigit() and len(p) == 2)
             cond += f" AND {province} NOT IN ({provinces})"
@@ -239,6 +250,7 @@ class Figures:
     stages: tuple[str, ...]
     run: ComparisonRun | None
     runs: list[ComparisonRun] = field(default_factory=list)  # the period's published runs
+    project: str = ""  # '' the stage-wide list, else one project's module
     prefix: str | None = None  # the common code prefix of the region areas
     regions: dict[tuple[str, str], dict] = field(default_factory=dict)
     schools: dict[str, dict] = field(default_factory=dict)
@@ -249,7 +261,9 @@ class Figures:
     school_codes: list[str] = field(default_factory=list)
 
     @classmethod
-    def plan(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> Figures:
+    def plan(
+        cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False, project: str = ""
+    ) -> Figures:
         """What a load of these areas will cover, known before it runs (`covers` works at once)."""
         regions = [a for a in areas if a.kind != "school"]
         prefix = os.path.commonprefix([a.value if a.kind == "prefix" else region_prefix(a.value) for a in regions])
@@ -257,14 +271,17 @@ class Figures:
             period=parse_semester(period).code,
             stages=tuple(stages),
             run=None,
+            project=project,
             prefix=prefix if regions else None,
             region_areas=None if whole_subtree else regions,
             school_codes=sorted({a.value for a in areas if a.kind == "school"}),
         )
 
     @classmethod
-    async def load(cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False) -> Figures:
-        return await cls.plan(period, stages, areas, whole_subtree).fill()
+    async def load(
+        cls, period: str, stages: list[str], areas: list[Area], whole_subtree: bool = False, project: str = ""
+    ) -> Figures:
+        return await cls.plan(period, stages, areas, whole_subtree, project).fill()
 
     async def fill(self) -> Figures:
         runs = await ComparisonRun.filter(period=self.period, published=True).order_by("id")
@@ -309,12 +326,12 @@ class Figures:
             where = _range(prefix, "t.region_code", params)
         else:
             where = _in("t.region_code", sorted({a.region_key[0] for a in areas}), params, "region")
-        runs = _runs_filter(sources, "t", province="t.province")
+        runs = _runs_filter(sources, "t", province="t.province", project=self.project)
         stages = _stage_filter(list(self.stages), "t")
         # a published run's region rows never change: loaded once per process, copied per request
         # (the runs are named by id and finish time, so a database built again never meets old rows)
         runs_key = tuple((r.id, str(r.finished_at), r.province) for r in self.runs)
-        memo_key = (runs_key, repr(sources), stages, where, repr(sorted(params.items())))
+        memo_key = (runs_key, repr(sources), self.project, stages, where, repr(sorted(params.items())))
         loaded = _REGION_ROWS.get(memo_key)
         if loaded is None:
             rows = await db.fetch(
@@ -327,14 +344,30 @@ class Figures:
             _remember(memo_key, loaded)
         self.regions.update({key: dict(sums) for key, sums in loaded.items()})
         params = {}
-        rows = await db.fetch(reason_rollup_sql(runs, stages, _range(prefix, "t.region_code", params)), params)
-        for r in rows:
+        subtree = _range(prefix, "t.region_code", params)
+        if self.project:  # a module's reasons: counted from its list rows (the counters hold the stage-wide list's)
+            params["period"] = self.period
+            sql = reason_rollup_sql(
+                "1 = 1", "1 = 1", "1 = 1", table=f"({self._live_reasons(sources, stages, subtree)}) t"
+            )
+        else:
+            sql = reason_rollup_sql(_runs_filter(sources, "t", province="t.province", project=None), stages, subtree)
+        for r in await db.fetch(sql, params):
             key, kind, code = r.pop("k"), r.pop("kind"), r.pop("reason_code")
             sums = self.regions.setdefault((key, kind), {})
             if code == "":
                 sums.update(r)
             else:
                 sums.setdefault(REASONS, {})[code] = {c: v for c, v in r.items() if v is not None}
+
+    def _live_reasons(self, sources, *conditions: str) -> str:
+        """The published list rows of this load's module that have a reason, counted per (region,
+        school, category masks, reason code) like the reason counters (alias t in `conditions`)."""
+        return f"""SELECT t.region_code, t.school_code, t.central_mask, t.self_mask, u.reason_code, COUNT(*) AS n
+                     FROM unfunded_result t
+                     JOIN unfunded_reason u ON u.period = :period AND u.stage = t.stage AND u.id_number = t.id_number
+                    WHERE {_runs_filter(sources, "t", self.period, project=self.project)} AND {" AND ".join(conditions)}
+                    GROUP BY t.region_code, t.school_code, t.central_mask, t.self_mask, u.reason_code"""
 
     async def _load_schools(self, sources, codes: list[str]) -> None:
         params: dict = {}
@@ -344,16 +377,22 @@ class Figures:
         where = f"{schools} AND {region} AND {_stage_filter(list(self.stages), 't')}"
         rows = await db.fetch(
             f"""SELECT t.school_code, {", ".join(f"SUM(t.{c}) AS {c}" for c in _WIDE)}
-                  FROM run_statistic t WHERE {_runs_filter(sources, 't')} AND {where}
+                  FROM run_statistic t WHERE {_runs_filter(sources, 't', project=self.project)} AND {where}
                  GROUP BY t.school_code""",
             params,
         )
         for r in rows:
             self.schools[r.pop("school_code")] = r
+        if self.project:  # a module's reasons: counted from its list rows (the counters hold the stage-wide list's)
+            params["period"] = self.period
+            counters = f"({self._live_reasons(sources, where)}) t"
+        else:
+            counters = (
+                f"reason_count t WHERE {_runs_filter(sources, 't', province='t.province', project=None)} AND {where}"
+            )
         reported = await db.fetch(
             f"""SELECT t.school_code, t.reason_code, {_reported_sums("t")}
-                  FROM reason_count t WHERE {_runs_filter(sources, "t", province="t.province")} AND {where}
-                 GROUP BY t.school_code, t.reason_code""",
+                  FROM {counters} GROUP BY t.school_code, t.reason_code""",
             params,
         )
         for r in reported:
@@ -373,14 +412,15 @@ def _remember(key: tuple, rows: dict) -> None:
         _REGION_ROWS.popitem(last=False)
 
 
-def reason_rollup_sql(runs: str, stages: str, where: str) -> str:
+def reason_rollup_sql(runs: str, stages: str, where: str, table: str = "reason_count t") -> str:
     """The reason counters of the published runs summed per region key (code, 'S' subtree /
     'O' own level, the rule `region_statistic` is built by): with reason_code '' every
     reported_<category>_<source> column over all codes; per reason code the reported_<category>_all
     columns (the others NULL: byReason counts either source). Sums are bigint (a SUM of bigint
-    would be numeric, slower to compute and to decode)."""
+    would be numeric, slower to compute and to decode). `table` may be any rows of the counters'
+    columns (a project module's list rows counted when read)."""
     grouped = f"""SELECT t.region_code, t.reason_code, {_reported_sums("t")}
-                    FROM reason_count t WHERE {runs} AND {stages} AND {where}
+                    FROM {table} WHERE {runs} AND {stages} AND {where}
                    GROUP BY t.region_code, t.reason_code"""
     every = ", ".join(f"CAST(SUM(g.{c}) AS bigint) AS {c}" for c, _, _ in _REPORTED)
     by_code = ", ".join(
@@ -405,13 +445,19 @@ _REASON_CODES: list[tuple[str, str]] = []
 
 
 async def reason_code_list() -> list[tuple[str, str]]:
-    """The reason code list (未资助原因代码), (code, label) in code order. Only `zizhu migrate`
-    writes it (the seeds), so a process reads it once."""
+    """The reason code list (未资助原因代码), (code, label) in code order, retired codes included
+    (their reasons keep counting). Read once per process; `forget_reason_codes` drops it when the
+    list changes (`zizhu migrate`, `setReasonCode`)."""
     if not _REASON_CODES:
         _REASON_CODES[:] = [
             (r["code"], r["label"]) for r in await db.fetch("SELECT code, label FROM reason_code ORDER BY code")
         ]
     return list(_REASON_CODES)
+
+
+def forget_reason_codes() -> None:
+    """Drop this process's copy of the reason code list (it has changed)."""
+    _REASON_CODES.clear()
 
 
 def own_prefix(area: Area) -> str:
@@ -426,10 +472,10 @@ async def unmatched_by_region(period: str, prefix: str) -> dict[tuple[str, str],
     return await unmatched_members.counts_by_region(sources, prefix) if sources else {}
 
 
-async def pending_by_school(period: str, stages: list[str], prefix: str) -> dict[str, int]:
+async def pending_by_school(period: str, stages: list[str], prefix: str, project: str = "") -> dict[str, int]:
     """未填报原因 per school of a region's subtree (code prefix): the published list's rows of the
-    stages with no reason for (period, stage, ID number) — live, as reasonPending. Schools with
-    none are missing. One grouped statement."""
+    stages (the stage-wide list, or a project's module) with no reason for (period, stage, ID
+    number) — live, as reasonPending. Schools with none are missing. One grouped statement."""
     period = parse_semester(period).code
     sources = sources_of(await ComparisonRun.filter(period=period, published=True).order_by("id"))
     if not sources or not stages:
@@ -437,7 +483,7 @@ async def pending_by_school(period: str, stages: list[str], prefix: str) -> dict
     params: dict = {"period": period}
     rows = await db.fetch(
         f"""SELECT t.school_code, COUNT(*) AS n FROM unfunded_result t
-             WHERE {_runs_filter(sources, "t", period)} AND {_stage_filter(stages, "t")}
+             WHERE {_runs_filter(sources, "t", period, project=project)} AND {_stage_filter(stages, "t")}
                AND {_range(prefix, "t.region_code", params)} AND NOT EXISTS (
                    SELECT 1 FROM unfunded_reason r
                     WHERE r.period = :period AND r.stage = t.stage AND r.id_number = t.id_number)
@@ -447,9 +493,11 @@ async def pending_by_school(period: str, stages: list[str], prefix: str) -> dict
     return {r["school_code"]: int(r["n"]) for r in rows}
 
 
-async def statistics_for(period: str, areas: list[Area], stages: list[str]) -> list[UnfundedStatistics]:
-    """Statistics of each area (same period and stages), loaded together."""
-    figures = await Figures.load(period, stages, areas)
+async def statistics_for(
+    period: str, areas: list[Area], stages: list[str], project: str = ""
+) -> list[UnfundedStatistics]:
+    """Statistics of each area (same period, stages and list: stage-wide or a project's module), loaded together."""
+    figures = await Figures.load(period, stages, areas, project=project)
     return [figures.of(a) for a in areas]
 
 
@@ -462,12 +510,13 @@ async def area_for(viewer: Viewer, region_code: str | None) -> Area:
 
 
 async def unfunded_statistics(
-    viewer: Viewer, period: str, region_code: str | None = None, stage: Stage | None = None
+    viewer: Viewer, period: str, region_code: str | None = None, stage: Stage | None = None, project: str | None = None
 ) -> UnfundedStatistics:
-    """`unfundedStatistics(period, regionCode, stage)` as the viewer may see it."""
-    stages = viewer.visible_stages(stage)
+    """`unfundedStatistics(period, regionCode, stage, project)` as the viewer may see it: with
+    `project`, that project's module (项目模块) of its stage."""
+    module = await module_for(viewer, project, stage)
     area = await area_for(viewer, region_code)
-    (result,) = await statistics_for(period, [area], stages)
+    (result,) = await statistics_for(period, [area], module.stages, module.project)
     return result
 
 
@@ -482,11 +531,14 @@ async def unfunded_list_count(
     source: Source | None = None,
     reason_reported: bool | None = None,
     newly_unfunded: bool = False,
+    search: str | None = None,
+    project: str | None = None,
 ) -> int:
     """The number of rows of the unfunded list for these filters (its totalCount): read from the
     statistics cell that counts exactly them (a key lookup and the area's reason counts) rather
-    than counted on the list; newly unfunded students have no cell, they are counted on the list."""
-    if newly_unfunded:
+    than counted on the list; newly unfunded students, a search and a project module have no
+    such cell: they are counted on the list."""
+    if newly_unfunded or search is not None or project is not None:
         return await published_list.count_unfunded_students(
             viewer,
             period,
@@ -496,7 +548,9 @@ async def unfunded_list_count(
             category=category,
             source=source,
             reason_reported=reason_reported,
-            newly_unfunded=True,
+            newly_unfunded=newly_unfunded,
+            search=search,
+            project=project,
         )
     stages = viewer.visible_stages(stage)
     if school_code or (viewer.is_school and not region_code):  # the list's own choice of area
