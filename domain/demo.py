@@ -1,13 +1,6 @@
 """The demo data set (演示数据), loaded through the same import code as real files.
 
-One province (湖南省) with three cities and seven counties, schools of all six stages (some
-directly under a city, the province and the nation), students with valid ID numbers,
-special-group records of both sources in all 13 categories for 2023-2024 autumn and spring,
-aid records in every status (merit and year-cycle projects too), legacy poverty-family reasons
-for 2023-2024-1, and one account per role. Everything is generated from a fixed seed, so
-loading it twice changes nothing; `scale` generates about that many students for benchmarks,
-streamed into CSV files, never held in memory.
-"""
+Design notes: docs/design/domain.md."""
 
 from __future__ import annotations
 

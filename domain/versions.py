@@ -1,14 +1,6 @@
 """Data versions (数据版本): counters that tell a cache whether what it holds is still current.
 
-Versions are scoped: `statistics` moves with what every area depends on (a national run
-published, an import, the history carry-over) and `statistics/PP` with what changes province PP
-only (a reason reported at a school of PP, a run of PP published). Every write moves the versions
-of what it changes inside its own transaction. An answer remembers the versions of the scope it
-read (`for_province`: the global one and its province's, or for the nation the global one and the
-sum of every province's) and is served only while they are unchanged: a reader that saw the old
-versions computed its answer before that write committed, so an answer is never served after the
-write that made it stale has committed, and a write in one province never drops another's answers.
-"""
+Design notes: docs/design/domain.md."""
 
 from __future__ import annotations
 

@@ -1,16 +1,7 @@
 """Reuse of completed sub-results (已完成子结果复用): a region whose figures did not change is not
 completed again.
 
-Completing the ~130 fields of one region's statistics costs far more than reading its figures
-(the figures come from the run's region rows, read once per process, and the reason counters).
-After one school's write, a province rollup's figures change only on that school's chain of
-regions. So the completed value of a statistics object is kept per process, keyed by what it can
-depend on: the selection (the document's field nodes, held so their identity stays theirs), the
-request's variables (directives inside the selection may read them) and the figures themselves
-(`content_key`: every count, the run and the code list). Equal keys give equal answers by
-construction; no version is involved, so nothing can be served stale. A completion that added an
-error is not kept.
-"""
+Design notes: docs/design/api-gql.md."""
 
 from __future__ import annotations
 

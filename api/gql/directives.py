@@ -1,15 +1,7 @@
 """The schema directives `@requires(role: [...])` and
 `@window(action: ENTRY|SCHOOL_REVIEW|AUTHORITY_REVIEW)`, each attached and enforced by one field extension.
 
-A schema directive is only metadata in the SDL; the guard attaches it to the field (so
-schema.graphql shows who may call a field and which window guards it) and checks it before the
-resolver runs: `RoleGuard` the viewer's role (FORBIDDEN), `WindowGuard` that the window is open on
-the server's clock (`info.context.now()`) for the province of the school concerned. The domain
-services check the same rules again (the role lists are theirs; a window as the last step of the
-committing transaction), so every caller is held to them. Each window action guards its own mutations:
-ENTRY the school's entry (add, edit, delete, import, submit, withdraw), SCHOOL_REVIEW the school
-review, AUTHORITY_REVIEW the authority review.
-"""
+Design notes: docs/design/api-gql.md."""
 
 from __future__ import annotations
 

@@ -1,22 +1,6 @@
 """Bounds on a GraphQL document (查询文档限制): the work of checking a request stays small.
 
-Two stages, both linear in the size of the document:
-
-1. `check_source` runs before the parser: the document's length, its tokens, how deeply its
-   brackets nest and how many fragment spreads it has are counted by one pass of the lexer.
-   A document over any bound is refused before it is parsed or any validation rule runs (a
-   nesting bound also keeps the recursive parser and rules far from Python's recursion limit).
-2. `check_document` runs after parsing and before validation: one pass over each operation
-   computes its depth, aliases, the fields of each selection set once fragments are expanded
-   (field-overlap validation is quadratic in them) and a static cost — fields resolved, a list
-   field's selection counted once per item it may return (its `first`, the length of its `ids`,
-   else an estimate), nested — with each fragment's figures computed once (memoised by fragment
-   name), so fragments spreading each other twice per level cost one visit each.
-3. Validation of a document that passed is remembered under the document without its
-   operation's name, so a fresh name per request does not validate the same document again.
-
-Refusals are GraphQL errors with `extensions.code` VALIDATION and the bound that was exceeded.
-"""
+Design notes: docs/design/api-gql.md."""
 
 from __future__ import annotations
 

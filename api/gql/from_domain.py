@@ -1,12 +1,6 @@
 """One way to build an API type from a domain object (领域对象 → GraphQL 类型).
 
-A strawberry type that mixes in `FromDomain` is built with `Type.from_domain(obj, **values)`: every
-field the type's constructor takes (its GraphQL fields and its `strawberry.Private` ones) is read
-from `obj` by the same name, unless given in `values` (a renamed key, a code turned into its enum,
-a value computed for the viewer). Fields with a resolver are not copied: they resolve themselves.
-A type whose fields always differ from its domain object's (a row's `id` kept as `pk`, a stored code
-turned into its enum) overrides `from_domain` once, so no caller spells the fields out.
-"""
+Design notes: docs/design/api-gql.md."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
 """Object identification (全局 ID, Relay): the Node interface, `node(id)` and `nodes(ids)`.
 
-Every object type a client may cache implements `Node` with a global ID (base64 of
-"TypeName:key"; keys are row ids or codes, never ID numbers). Each type resolves its own keys
-through the domain, so scope holds: an object outside the viewer's scope is absent (NOT_FOUND from
-an argument, null from `node`/`nodes`), exactly as if it did not exist. Arguments that name one object (`comparisonRun(id)`, roster entry ids)
-take its global ID, or the bare key as before. `node` and `nodes` answer null for an id that names
-nothing the viewer can see (Relay's convention): one such id never costs the rest of the answer.
-"""
+Design notes: docs/design/api-gql.md."""
 
 from __future__ import annotations
 

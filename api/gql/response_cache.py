@@ -1,22 +1,6 @@
 """Reuse of serialised answers (应答缓存) for the dashboard queries that many users repeat.
 
-A query operation whose root fields are all in `CACHEABLE` (statistics, regions and schools with
-their rollups, the unfunded list, code lists) is answered from memory when the same document, variables and
-operation name were answered before for a viewer of the same scope (role, scope code, stages: the
-same data and the same ID masking) at the same data versions. The versions (`zizhu.domain.versions`)
-of the viewer's scope — the global one and its province's, or for a nationwide scope every
-province's — are read before the answer is computed and move inside the transaction of every
-write that changes what these fields show — reasons reported or carried over, runs published,
-imports — so an answer is never served after the write that made it stale has committed, and a
-write in one province never drops another province's answers. Concurrent identical requests at
-the same versions share one computation (single-flight). Answers with errors are never kept. The
-store is a per-process LRU bounded in bytes (each entry counted whole) and in entries; several
-server processes each keep their own.
-
-Fields reachable from the cacheable roots may only read data whose writers move the version; a
-document that selects one of `UNCACHEABLE_FIELDS` anywhere (the preschool roster overview under
-`region`: its counts change with every roster write and its windows with the clock) is executed.
-"""
+Design notes: docs/design/api-gql.md."""
 
 from __future__ import annotations
 

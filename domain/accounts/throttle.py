@@ -1,21 +1,6 @@
 """Sign-in throttling (登录限流): repeated failures slow a caller down; nobody is locked out.
 
-Failures are counted per (username as typed, client address) and per client address. After
-`PAIR_FREE` failures of one pair (`CLIENT_FREE` of one address, whatever the usernames), each
-further attempt must wait `BASE_DELAY_S` after the last failure, doubling with every failure up to
-`MAX_DELAY_S`; a key is forgotten `WINDOW_S` after its last failure, and a correct password clears
-its pair. So wrong passwords typed for `admin` from one address slow that address down for
-`admin` only: the real administrator signing in from anywhere else is not affected. A waiting
-attempt never checks the password (the right password is refused too until the wait is over), and
-unknown usernames are counted exactly like real ones. `zizhu user unlock NAME` (and a new
-password) forgets every pair of a username.
-
-The state lives in Redis when Redis answers (REDIS_URL), so every process of a deployment shares
-one count; when Redis does not answer (an embedded run without Redis) it lives in the process,
-bounded (the least recently failed keys are forgotten first), and Redis is tried again after
-`REDIS_RETRY_S`. Clients are addresses as uvicorn reports them: behind a reverse proxy, set
-ZIZHU_TRUSTED_PROXIES so that they are the callers' addresses, not the proxy's.
-"""
+Design notes: docs/design/domain-accounts.md."""
 
 from __future__ import annotations
 

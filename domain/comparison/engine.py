@@ -1,25 +1,6 @@
 """The special-group comparison (特殊群体学生资助比对), docs/domain.md: runs and their publication.
 
-A run (比对批次) of period P computes, inside one transaction, with the set-based steps of
-`zizhu.domain.comparison.steps`: members, matched, unfunded; the unfunded list (`unfunded_result`, kept
-as row versions per chain of runs of (P, province), so a nightly run writes in proportion to what
-changed and every kept run's list stays readable); the statistics (`run_statistic`, one wide row
-per (school, stage)); and the changes against the chain's previous run (`run_change`):
-NEWLY_UNFUNDED = unfunded now and not in the previous unfunded list; NEWLY_FUNDED = in the
-previous unfunded list and now matched and funded (a student who simply left — graduated,
-dropped from the special-group list — is neither). A chain's first run has no baseline: no
-changes. Then publication, in the same transaction: the previous published run is unpublished
-and this one published. Readers see either run, never a mixture; a failure rolls everything
-back, the run's working tables included.
-
-Runs with `province == ''` cover all provinces; a province run reads only that province's
-enrolments (its members are then the special-group students matched in that province, so its
-unmatched count is 0). Publishing a national run unpublishes the province runs of the period.
-
-`STEP_HOOK` is the failure-injection seam for tests: when set, it is awaited with the name of
-each step ("members", "matched", "results", "statistics", "changes", "publish") inside the
-transaction; raising from it simulates a run killed at that point.
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

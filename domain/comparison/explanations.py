@@ -1,13 +1,6 @@
 """Why unfunded (未资助原因提示): a listed student's aid records and why each did not count.
 
-Most unfunded special-group students have an application stuck in review or returned; the school
-must tell "去审核" from "补申报". For each student on the list the records of the academic years
-around the period (the one before, its own, the one after) are read in one statement per page
-(`aid_record` is keyed by ID number first) and each gets a verdict (`AidVerdict`): another stage,
-another period, a merit or other non-助困 project, a status short of 上级审核通过 (录入, 已上报,
-学校审核通过, 退回), on a project's module another 助困 project, or approved since the list was
-computed (counted at the next comparison).
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

@@ -1,15 +1,6 @@
 """Run leases (比对批次租约): a RUNNING run is held by the process executing it.
 
-The holder sets `lease_until` when it starts and renews it every `RENEW_EVERY_S` seconds while it
-works; a worker that dies (killed, host lost) stops renewing. A RUNNING run whose lease has
-expired is marked FAILED by whoever looks next — the next run, the worker starting, the nightly
-tick, a recompute request — so a dead worker's run neither lingers as RUNNING nor holds anything
-up. A run marked FAILED this way cannot publish any more (the publish step requires the run to
-still be RUNNING), even if its holder was only frozen and wakes up.
-
-On SQLite the renewal waits while the run's own transaction holds the single connection, so there
-the lease must outlast a whole run (runs are small there).
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

@@ -1,27 +1,6 @@
 """The members of a period (特殊群体成员), kept between runs on PostgreSQL, step 1 of the comparison.
 
-Grouping a period's special-group records by student is a fifth of a run's work at province
-scale, yet the records rarely change (lists are issued or collected a few times a semester),
-while enrolments and aid change every day. So on PostgreSQL the grouped members of a period are
-kept in an UNLOGGED table `cmp_members_<period>` and reused while the records are unchanged:
-
-- **Generation.** A statement trigger on `special_group_record` (INSERT, UPDATE, DELETE,
-  TRUNCATE; enabled ALWAYS, so replication-role writers fire it too) takes nextval of the
-  sequence `special_group_generation`. Sequences are not transactional: the number moves the
-  moment a writer writes, whatever its isolation level, and no writer waits for another.
-- **Stamp.** `comparison_member_stamp` (UNLOGGED) holds per period the generation the table was
-  built at, and a hash of the members query. A table is valid only while both still match. After
-  a crash PostgreSQL empties both unlogged tables together.
-- **Building** (`refresh`, in a short transaction of its own before the run's): READ COMMITTED,
-  ACCESS SHARE on the records first (the lock TRUNCATE would need, so TRUNCATE and a build never
-  wait on each other in a cycle), then two advisory locks tried without waiting: WRITERS
-  exclusive — the trigger holds it shared until its writer commits, so no writer is half-way
-  while the generation is read and the records grouped — and the period's key exclusive — runs
-  reusing the table hold it shared. If either is busy nothing is built and the run groups the
-  records itself, as SQLite always does. Nothing ever waits on a run.
-- **Reusing** (`kept_members`, inside the run's transaction): the period's key shared until the
-  run ends, then the stamp must match the current generation and query.
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
 """Project modules (项目模块): the unfunded list and statistics under one 助困 project of a stage.
 
-The notice lists the modules under each project of a stage: 普高 under 建档立卡等免学杂费 and under
-普通高中国家助学金, 中职 under 中职国家助学金 and under 中职国家免学费. A project's module lists the
-stage's matched special-group students with no approved record *in that project*. The runs write
-a module's rows (`unfunded_result.project`, `run_statistic.project`) for every active 助困
-project of a stage that has several; for a stage with one 助困 project its module is the
-stage-wide list itself. See docs/domain.md, *Project modules*.
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

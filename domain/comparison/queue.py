@@ -1,14 +1,6 @@
 """The queue seam (任务队列): the only domain module that talks to arq/Redis.
 
-The API enqueues a comparison through `request_comparison`; the 02:00 cron job through
-`schedule_daily`. A daily comparison has the deterministic job id
-`{queue}:compare:{period}:{yyyy-mm-dd}` (Shanghai date), used both as the arq `_job_id` and as
-`ComparisonRun.job_id`, so two workers or two ticks on one day create one run and one job. When
-Redis cannot be reached the caller gets `QueueUnavailable` quickly (short connect timeout, no
-retries) instead of a hanging request; a Redis that accepts connections but never answers gets
-the same after `REPLY_TIMEOUT_S`, as every call to it (the connection check, the enqueue) is
-bounded.
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

@@ -1,25 +1,6 @@
 """Reason counters (原因计数): the published lists' reasons counted without scanning the lists.
 
-`reason_count` holds, per published run × (school, stage, category masks) × current reason code,
-how many of the run's stage-wide list rows (project '') have that reason; a project module's
-figures count their reasons from the module's list rows when read. Statistics read these counters
-(reasonReported, reasonPending and the distribution by reason code); they are kept exact by the
-transactions that change what they count:
-
-- a reason reported or its code changed (`reason_moved`): −1 under the old code and +1 under the
-  new one, for every list row of the student in each published run of the period;
-- a run published (`for_new_run`): the previous published run of the chain hands its counters on
-  and the list rows the run closed or added adjust them (proportional to the changes), or, with no
-  such run, they are counted from the run's list; counters of runs no longer published are dropped
-  (`drop_unpublished`);
-- the history carry-over (`rebuild_period`): counted again from the lists.
-
-Serialised with publication: on PostgreSQL a reason writer holds the period's lock shared from
-before it reads which runs are published until it commits, and a publication holds it exclusively
-from before it counts until it commits, so a report is counted in the run it was written against
-or in the new run, never lost or twice. On SQLite the single writer does the same (every writer
-has written before it counts). `recount` recounts everything from scratch (`zizhu verify-counts`).
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
 """Comparison runs as the API sees them (比对批次查询与重新比对), with the role rules.
 
-ADMIN may request a recomputation and watches every run. Authorities and schools watch the runs
-that cover part of their scope — the national runs and those of their own province — so a school
-can follow what a run changed for it (scoped like the unfunded list, `changes`). A run's figures
-(members, funded, unfunded, changes…) are totals of the run's whole scope (the nation, or one
-province): they are shown only to accounts whose scope covers that whole scope (a national run's
-to nationwide accounts, a province run's to that province's), and are empty for everyone else, who
-read their own figures through the statistics. Who requested a run, and a failed run's technical
-error, are shown to administrators only.
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

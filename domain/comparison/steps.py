@@ -1,32 +1,6 @@
 """The set-based steps of a comparison run (比对步骤) — all inside the run's transaction.
 
-`zizhu.domain.comparison.engine` runs them in order; each step is one or two SQL statements over the run's
-working tables (`Work`), never a Python loop over students:
-
-1. members   — special-group records of P grouped by upper-cased ID number: one row per student
-               with two category bit masks (CENTRAL, SELF); on PostgreSQL kept between runs while
-               the records are unchanged (`zizhu.domain.comparison.members`);
-2. matched   — members joined to their ENROLLED enrolments: one row per (student, school, stage);
-               a student with several of one stage is kept at one school only (`duplicates`);
-3. unfunded  — the matched rows without APPROVED aid of a RELIEF project of the same stage for P or
-               P's academic year: an anti-join (funding is by person and stage, not school),
-               project ''; then, for each project module (项目模块: every active RELIEF project of a
-               stage that has several), the matched rows of its stage without APPROVED aid in THAT
-               project, project = its code (`modules`, read once per run);
-4. list      — one FULL JOIN of the chain's current list rows with `unfunded` finds what changed;
-               changed or departed rows are closed, new ones added (`unfunded_result` versions);
-               a chain's first run adds `unfunded` as it is; a changed row keeps the first run of
-               its spell on the list (`since_run`), a new one starts it;
-5. statistics — one wide `run_statistic` row per (school, stage, project): members from `matched`,
-               funded = members − unfunded (from `unfunded` rows of that project, '' = stage-wide),
-               per category column and source; then the `region_statistic` rows: the same sums per
-               region (subtree and own level);
-6. changes   — NEWLY_UNFUNDED / MOVED / NEWLY_FUNDED rows from the same diff (stage-wide rows only).
-
-On PostgreSQL the working tables are UNLOGGED tables named after the run, created in the run's
-transaction (so a failed or killed run leaves nothing behind), and planned with parallel workers:
-temporary tables could not be scanned by them. On SQLite they are TEMP tables.
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

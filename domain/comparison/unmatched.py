@@ -1,14 +1,6 @@
 """Unmatched special-group members (未匹配学籍的特殊群体成员) of the published runs.
 
-A member whose ID number has no 在读 enrolment is written by its run to `unmatched_member`, once
-per region it belongs to (`steps.unmatched`): the region of its ID number's first six digits
-(nearest listed ancestor, else the nation) and each region whose authority uploaded it. Reading
-follows the published runs as the statistics do (a national run, less the provinces that have a
-newer province run of their own). A region's list holds each member belonging to a region of its
-subtree once — the member's first row there is the one listed, so keyset paging on the row id
-works — and its count is the number of distinct ID numbers. Authorities and administrators only,
-ID numbers always masked (a member has no school); the list has no stage (no enrolment).
-"""
+Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 

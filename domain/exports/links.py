@@ -1,14 +1,6 @@
 """Short-lived signed download links (导出下载链接).
 
-A link names one export (kind, format, filters) for one account and expires after
-`LIFETIME`. It is a JWT signed with a key derived from the secret key for this purpose only and
-carrying its own audience, so a link is never accepted as a sign-in token and a sign-in token is
-never accepted as a link. The key is the process's signing key (the development fallback when no
-secret key is set). A link carries the account's token version like a sign-in token; the
-account is read again when the link is used: a disabled account, or one whose password changed
-(even if enabled again), has no working links, and the scope applied is the account's at download
-time.
-"""
+Design notes: docs/design/domain-exports.md."""
 
 from __future__ import annotations
 

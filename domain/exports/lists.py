@@ -2,11 +2,7 @@
 region's preschool roster overview (名单审核概览: region totals on top, then one row per kindergarten),
 the students with several 在读 enrolments of one stage and the unmatched special-group members.
 
-Each export reads its rows through the same service as its GraphQL query, page by page on the
-query's keyset, so it has the query's scope, filters and ID masking and never holds the list.
-Filters arrive as text (a download link or a query string) and are parsed here; `check` runs the
-scope checks without reading rows, `open_list` returns the columns and the pages to stream.
-"""
+Design notes: docs/design/domain-exports.md."""
 
 from __future__ import annotations
 

@@ -1,15 +1,6 @@
 """The statistics table (特殊群体学生未资助情况统计表) of a region as an .xlsx workbook.
 
-Rows: one per subordinate region, then 本级 (the schools directly under the region, with the
-authority's own-level reasons in the last column) and 合计 (the whole region) — or, for the school table, one per school directly under the region, then 合计
-(those schools together). Columns: the category-free total and the 13 categories, each split
-into 合计 / 中央下发 / 自采集, each of those into the five counts, under merged headers (category,
-then source, then count); then the 未资助原因分布 group: one column per code of the reason code
-list (code and label), the unfunded students whose current reason has that code (category-free,
-either source: `unfundedStatistics.byReason`). The header and the name columns are frozen and the
-period and stage are in the title. The figures come from `statistics.figures`, as
-`unfundedStatistics` answers them.
-"""
+Design notes: docs/design/domain-exports.md."""
 
 from __future__ import annotations
 

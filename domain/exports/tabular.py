@@ -1,17 +1,6 @@
 """Streamed tabular files (流式导出): a list as CSV or .xlsx, written page by page.
 
-Rows arrive as pages from an async iterator and leave as byte chunks, so an export of a million
-rows never holds more than one page: the CSV is UTF-8 with a BOM (Excel opens it as UTF-8), the
-.xlsx a zip written forward only (`zipfile` on an unseekable sink, sizes in data descriptors)
-whose sheet XML is produced row by row with inline strings. A sheet holds at most `SHEET_ROWS`
-rows; a longer list continues on the next sheet. Encoding a page runs in a worker thread.
-
-Every text cell is neutralised: one that a spreadsheet would read as a formula (starting with
-= + - @, a tab or a carriage return) gets a leading apostrophe. Text columns (ID numbers, codes)
-are written as strings with the text format `@`, never as numbers. In a workbook, a time is a
-real date-time cell (Beijing time, shown as yyyy-mm-dd hh:mm:ss) and the header row carries an
-autofilter; in a CSV file it is that text.
-"""
+Design notes: docs/design/domain-exports.md."""
 
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
 """Import templates (导入模板) for every import kind, as .xlsx.
 
-A template's first sheet is the one an import reads: the kind's headers (from `imports.kinds`)
-and no data, ID and code columns formatted as text as whole columns (every row, however many are
-filled), the coded columns with a drop-down of their
-Chinese names. The second sheet, 「填写说明」, says for each column whether it is required and what
-it accepts, lists the valid values, and shows an example row, which imports cleanly once the
-rows it refers to exist (the examples refer to each other in import order). The example stays on
-the notes sheet, so an untouched template imports as an empty file and never as the example.
-The preschool roster's template is the roster importer's own.
-"""
+Design notes: docs/design/domain-exports.md."""
 
 from __future__ import annotations
 

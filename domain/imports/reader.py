@@ -1,17 +1,6 @@
 """Streaming reader for tabular files (CSV in UTF-8 with or without BOM, or .xlsx).
 
-Rows come one at a time so a million-row file never sits in memory. Row numbers are the
-1-based line numbers a user sees in Excel (the header is row 1, the first data row is 2).
-
-Reading is bounded (读取限制, `ReadLimits`): the uncompressed size of an .xlsx, the highest row
-number (blank rows count: every row read is counted), the columns, the length of one cell and
-the time spent. A workbook's declared size (`<dimension>`) is ignored; cells are read as they
-come. Reading is CPU work: callers on an event loop run it with `in_parser_thread`.
-
-The format is recognised by content, not by name: a workbook renamed `.csv` is read as a
-workbook, an old `.xls` workbook is refused with what to do. A CSV's encoding is UTF-8 (with or
-without BOM) or, as saved by Excel on Chinese Windows, GBK/GB18030; the caller may name it.
-"""
+Design notes: docs/design/domain-imports.md."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
 """Safe log lines (日志脱敏): no full resident ID number and no unbounded value in any log record.
 
-`install()` wraps the logging record factory once per process, so every record of every logger
-(ours, the ORM's, the server's) is rewritten when it is made: the message is formatted, each ID
-number in it is masked like `mask_id_number` does (110101********1234), and it is cut to
-`MAX_MESSAGE` characters; an exception's traceback is formatted the same way, each line cut to
-`MAX_LINE` and the whole to `MAX_TRACEBACK`, so a 2 MB value sent by a client cannot become a
-4 MB log entry and a unique-violation message cannot carry a student's ID number.
-"""
+Design notes: docs/design/domain-operations.md."""
 
 from __future__ import annotations
 

@@ -3,12 +3,7 @@
 and the exposition of every metric of the process — or, under `zizhu serve --workers N`, of all
 its server processes.
 
-Several processes: prometheus-client's multiprocess mode. `PROMETHEUS_MULTIPROC_DIR` names a folder
-where each process writes its samples; it must be set before prometheus-client is first imported
-(`serve` sets it before starting the server processes, and empties the folder first). A scrape then
-sums the counters and histograms of every process (those of processes that ended included, so a
-counter never goes back) and shows each gauge's most recent value.
-"""
+Design notes: docs/design/domain-operations.md."""
 
 from __future__ import annotations
 

@@ -1,14 +1,6 @@
 """Unfunded reasons (未资助原因): schools report one per unfunded student, authorities their own level's.
 
-A reason belongs to (period, stage, ID number), never to a comparison run: a rerun keeps it, and
-a student who becomes funded keeps it in history.
-
-Reports are upserts that never fail on a race: two reports of one student at once both succeed,
-one after the other, and each audit entry shows the value it really replaced. Every reason has a
-version (版本号), 1 when first reported and moved by every change; a client that sends the
-version it saw (`expected_version`, 0 = "no reason yet") gets CONFLICT when someone changed the
-reason since, instead of overwriting that change unseen.
-"""
+Design notes: docs/design/domain-reasons.md."""
 
 from __future__ import annotations
 

@@ -1,15 +1,6 @@
 """Preschool government aid roster (学前教育政府资助名单): entry, submission and two-level review.
 
-Entries are `AidRecord` rows of project PRE_GOV. Workflow (docs/domain.md, preschool roster workflow):
-DRAFT 录入 → SUBMITTED 学校上报 → SCHOOL_APPROVED 学校审核通过 → APPROVED 主管部门审核通过; either
-review may RETURN 退回 (with a comment) to the school, which edits and submits again; the school may
-withdraw (撤回) a SUBMITTED entry no reviewer has acted on. Only DRAFT and RETURNED entries can be
-edited or deleted. Entry actions need the ENTRY window open, the school review (学校审核, the school's
-reviewer) SCHOOL_REVIEW, the authority review (主管部门审核) AUTHORITY_REVIEW — given only by the
-authority whose scope is exactly the school's own region; authorities above it only read. Every
-write checks its window as the last step of its transaction, on the clock `now` passed in (a
-callable, read then), so nothing commits after a window closed. Every change is audited.
-"""
+Design notes: docs/design/domain-roster.md."""
 
 from __future__ import annotations
 

@@ -1,18 +1,6 @@
 """Template batch import of the preschool roster (学前教育政府资助名单模板导入) and the template itself.
 
-The template (`preschool-roster.xlsx`) has the data sheet 「资助名单」 first, with the headers
-身份证件号, 姓名, 金额 and no example row, so a user cannot import the example by mistake; the
-second sheet 「填写说明」 lists each column's valid values and shows an example row. The import reads
-the first sheet (or a UTF-8 CSV with the same headers). A row whose child already has an editable
-(DRAFT/RETURNED) entry of this school updates its amount, so re-importing a file changes nothing.
-
-All or nothing: every bad row is reported (row, column, problem) and nothing is written. The ENTRY
-window is checked as the last step of the transaction that writes the rows, on the clock read at
-that moment: an import that runs past the window's end commits nothing.
-
-An upload is read on the parser threads within `UPLOAD_LIMITS` (rows, columns, cell length,
-unpacked size, time). The template is built once per process, off the event loop.
-"""
+Design notes: docs/design/domain-roster.md."""
 
 from __future__ import annotations
 

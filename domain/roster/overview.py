@@ -1,16 +1,6 @@
 """A reviewer's overview of the preschool roster (资助名单审核概览) before the lock.
 
-For the kindergartens of a region's subtree (schools with preschool enrolments or roster entries of
-the period): per school, the entries counted by status, whether anything waits for the viewer's
-own level, and the three windows as they apply to that school (its province's override, else the
-national one); on top, the region's totals. Paged by school code (keyset); filterable to the
-schools where something waits for the viewer. Counting is one GROUP BY per page, never a loop
-over entries.
-
-What waits for whom: DRAFT and RETURNED entries for the school's operator (录入、退回待上报),
-SUBMITTED for its reviewer (待学校审核), SCHOOL_APPROVED for its own authority (待主管部门审核);
-nothing waits for the levels above, which only watch.
-"""
+Design notes: docs/design/domain-roster.md."""
 
 from __future__ import annotations
 

@@ -1,13 +1,6 @@
 """The upgrade's own roster windows (升级通知中的填报时间): configured by `zizhu migrate`.
 
-The V3.3.2 upgrade notice says the three time limits (录入、学校审核、主管部门审核) of the 2023-2024
-autumn semester (2023-2024 学年秋季学期) are already set, with the deadline 2024-01-25 24:00. So the
-seeding step creates the national preschool government aid windows of `2023-2024-1` for ENTRY,
-SCHOOL_REVIEW and AUTHORITY_REVIEW:
-from the semester's start (its period row's start date, else 09-01) to 2024-01-26T00:00+08:00,
-end exclusive. A window that already exists — set or moved by an admin, or seeded before — is
-never touched, and neither is a province's override: only a missing national window is created.
-"""
+Design notes: docs/design/domain-roster.md."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
 """Time windows (填报/审核时间范围): when roster entry, school review and authority review are open.
 
-A window is data: (period, project, action, province) → [start, end), end exclusive, so
-"截止 2024-01-25 24 点" is `end = 2024-01-26T00:00+08:00`. The three actions are the notice's three
-time limits (名单录入、学校审核、主管部门审核). A window set for a province overrides the national one
-(province ''); with no window the action is closed. Instants are stored tz-aware; a naive instant
-given by a user is read as Asia/Shanghai time, the zone the rules are written in. `display` words a
-window as the notice does ("录入时间：2023年9月1日0点至2024年1月25日24点").
-"""
+Design notes: docs/design/domain-roster.md."""
 
 from __future__ import annotations
 

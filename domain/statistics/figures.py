@@ -1,26 +1,6 @@
 """Unfunded statistics (特殊群体学生未资助情况统计): the counting rules applied to the published runs.
 
-Members, funded and unfunded are precomputed by each run: `region_statistic` holds, per region,
-the sums of its subtree (kind 'S') and of its own level (本级, kind 'O'), so a region's figures are
-a key lookup and a nested rollup reads one row per region; `run_statistic` holds them per school.
-unfunded = members − funded. reasonReported counts the published list's students who have a
-reason for (period, stage, ID number), and byReason splits it by current reason code: both are
-read from the reason counters (`zizhu.domain.comparison.reason_counts`), which the transactions
-writing reasons and publishing runs keep exact — never a stale copy, never a scan of the list —
-and reasonPending = unfunded − reasonReported. The counters hold the stage-wide list's reasons: a
-project module's (项目模块, `project`) are counted from the module's list rows when read. A published run's region rows never change, so they
-are read once per process. The read caches above this module are keyed by the data versions that
-every write moves (`zizhu.domain.versions`).
-
-`Figures.load` answers several areas of one (period, stages) with at most five statements: the
-published runs, the reason code list, the region rows, the school rows (only for school areas) and
-the reason counters. With
-`whole_subtree` it loads every region under the areas' common prefix, so a page that walks down a
-region tree (province → cities → counties) is answered from one load.
-
-With no published run for the period every count is zero and `run_id` / `computed_at` are None.
-A school account sees its own school's statistics only; passing a region code is FORBIDDEN.
-"""
+Design notes: docs/design/domain-statistics.md."""
 
 from __future__ import annotations
 
