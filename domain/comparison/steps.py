@@ -215,10 +215,12 @@ async def unmatched(w: Work, run: ComparisonRun) -> None:
     once per region they belong to: their home region (`home_region_sql`) and each region whose
     authority uploaded them (`special_group_record.collected_by`). A province run keeps the rows
     of its province's regions; the nation's rows (an unknown province) come from national runs."""
+    if run.province:  # `matched` holds this province's enrolments only: look at every province's
+        enrolled = "SELECT 1 FROM enrolment e WHERE e.id_number = m.id_number AND e.status = 'ENROLLED'"
+    else:  # `matched` (before duplicates leave it) holds every ENROLLED enrolment of the members
+        enrolled = f"SELECT 1 FROM {w.matched} x WHERE x.member_no = m.member_no"
     await w.create(
-        w.unmatched,
-        f"""SELECT m.id_number, m.cm, m.sm FROM {w.members_table} m
-             WHERE NOT EXISTS (SELECT 1 FROM enrolment e WHERE e.id_number = m.id_number AND e.status = 'ENROLLED')""",
+        w.unmatched, f"SELECT m.id_number, m.cm, m.sm FROM {w.members_table} m WHERE NOT EXISTS ({enrolled})"
     )
     province = "WHERE substr(x.region_code, 1, 2) = :province" if run.province else ""
     await db.execute(
@@ -231,8 +233,9 @@ async def unmatched(w: Work, run: ComparisonRun) -> None:
                     UNION ALL
                     SELECT DISTINCT UPPER(s.id_number), s.collected_by, 1 FROM special_group_record s
                      WHERE s.period = :period AND s.collected_by <> '') x ON x.id_number = u.id_number
-              LEFT JOIN (SELECT UPPER(s.id_number) AS id_number, MAX(s.name) AS name FROM special_group_record s
-                          WHERE s.period = :period GROUP BY UPPER(s.id_number)) n ON n.id_number = u.id_number
+              LEFT JOIN (SELECT v.id_number, MAX(s.name) AS name
+                           FROM special_group_record s JOIN {w.unmatched} v ON v.id_number = UPPER(s.id_number)
+                          WHERE s.period = :period GROUP BY v.id_number) n ON n.id_number = u.id_number
              {province}
              GROUP BY u.id_number, n.name, x.region_code, u.cm, u.sm
              ORDER BY x.region_code, u.id_number""",
