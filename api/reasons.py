@@ -243,37 +243,23 @@ class ReasonQuery:
         after: str | None = None,
     ) -> Connection[UnfundedStudent]:
         viewer = await info.context.viewer()
-        reported = None if reason_status is None else reason_status == ReasonStatus.REPORTED
-        items, more = await unfunded.list_unfunded_students(
-            viewer,
-            period,
+        filters = unfunded.ListFilters(
             stage=stage,
             region_code=region_code,
             school_code=school_code,
             category=category,
             source=source,
-            reason_reported=reported,
+            reason_reported=None if reason_status is None else reason_status == ReasonStatus.REPORTED,
             newly_unfunded=newly_unfunded,
             search=search,
             project=project,
-            first=first,
-            after=decode_cursor(after),
+        )
+        items, more = await unfunded.list_unfunded_students(
+            viewer, period, filters, first=first, after=decode_cursor(after)
         )
 
         async def count() -> int:
-            return await figures.unfunded_list_count(
-                viewer,
-                period,
-                stage=stage,
-                region_code=region_code,
-                school_code=school_code,
-                category=category,
-                source=source,
-                reason_reported=reported,
-                newly_unfunded=newly_unfunded,
-                search=search,
-                project=project,
-            )
+            return await figures.unfunded_list_count(viewer, period, filters)
 
         return connection(items, more, lambda s: s.row_id, UnfundedStudent.from_domain, after, count)
 

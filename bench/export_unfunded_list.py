@@ -38,7 +38,7 @@ from zizhu.domain import (
 )
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.comparison import engine as comparison
-from zizhu.domain.comparison.published_list import list_unfunded_students
+from zizhu.domain.comparison.published_list import ListFilters, list_unfunded_students
 from zizhu.domain.exports import lists, service
 from zizhu.domain.reference.codes import Role
 
@@ -128,7 +128,7 @@ async def page_through(filters: dict) -> dict:
     with PeakRss() as rss:
         while True:
             page, more = await list_unfunded_students(
-                PROVINCE, PERIOD, region_code=filters.get("regionCode"), first=lists.PAGE_ROWS, after=after
+                PROVINCE, PERIOD, ListFilters(region_code=filters.get("regionCode")), first=lists.PAGE_ROWS, after=after
             )
             first = first or time.perf_counter() - started
             rows += len(page)

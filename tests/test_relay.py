@@ -267,11 +267,13 @@ async def test_total_count_equals_the_rows_paged_on_every_connection(gql, world)
         counted = await published_list.count_unfunded_students(
             viewer,
             "2023-2024-1",
-            region_code=variables.get("region"),
-            school_code=variables.get("school"),
-            category=Category(variables["category"]) if "category" in variables else None,
-            source=Source(variables["source"]) if "source" in variables else None,
-            reason_reported={"REPORTED": True, "PENDING": False}.get(variables.get("status")),
+            published_list.ListFilters(
+                region_code=variables.get("region"),
+                school_code=variables.get("school"),
+                category=Category(variables["category"]) if "category" in variables else None,
+                source=Source(variables["source"]) if "source" in variables else None,
+                reason_reported={"REPORTED": True, "PENDING": False}.get(variables.get("status")),
+            ),
         )
         assert counted == expected, variables
 

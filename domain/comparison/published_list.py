@@ -178,47 +178,50 @@ def _student(viewer: Viewer, r: dict) -> UnfundedStudent:
     )
 
 
-async def _unfunded_query(
-    viewer: Viewer,
-    period: str,
-    params: dict,
-    *,
-    stage: Stage | None,
-    region_code: str | None,
-    school_code: str | None,
-    category: Category | None,
-    source: Source | None,
-    reason_reported: bool | None,
-    newly_unfunded: bool,
-    search: str | None,
-    project: str | None,
-) -> list[str] | None:
+@dataclass(frozen=True)
+class ListFilters:
+    """The filters of the unfunded list (未资助名单筛选), as its query takes them: the page, its count
+    and its export read the same rows. `newly_unfunded`: only the students the published run added
+    (新增未资助); `search`: an exact ID number or a name prefix; `project`: that project's module
+    (项目模块) instead of the stage-wide list."""
+
+    stage: Stage | None = None
+    region_code: str | None = None
+    school_code: str | None = None
+    category: Category | None = None
+    source: Source | None = None
+    reason_reported: bool | None = None
+    newly_unfunded: bool = False
+    search: str | None = None
+    project: str | None = None
+
+
+async def _unfunded_query(viewer: Viewer, period: str, params: dict, f: ListFilters) -> list[str] | None:
     """The WHERE conditions of the published list for these filters (None: no published run; the
-    scope is checked all the same, so an out-of-scope request fails the same way either way).
-    `project`: that project's module (项目模块) instead of the stage-wide list."""
-    module = await module_for(viewer, project, stage)
-    stage = Stage(module.stages[0]) if project is not None else stage
-    found = search_condition(search, "r", params)
+    scope is checked all the same, so an out-of-scope request fails the same way either way)."""
+    module = await module_for(viewer, f.project, f.stage)
+    stage = Stage(module.stages[0]) if f.project is not None else f.stage
+    found = search_condition(f.search, "r", params)
     run_id = await published_run_id(period)
     if run_id is None:
-        await scope_conditions(viewer, "r", {}, region_code, school_code, stage)
+        await scope_conditions(viewer, "r", {}, f.region_code, f.school_code, stage)
         return None
     params.update({"period": period, "run": run_id})
     where = [list_rows_of("r", run_id, period, project=module.project)]
-    where += await scope_conditions(viewer, "r", params, region_code, school_code, stage)
+    where += await scope_conditions(viewer, "r", params, f.region_code, f.school_code, stage)
     if found:
         where.append(found)
-    if category is not None:
-        params["bit"] = category.bit
+    if f.category is not None:
+        params["bit"] = f.category.bit
         mask = {None: "(r.central_mask | r.self_mask)", Source.CENTRAL: "r.central_mask", Source.SELF: "r.self_mask"}[
-            source
+            f.source
         ]
         where.append(f"({mask} & :bit) <> 0")
-    elif source is not None:
-        where.append("r.central_mask <> 0" if source == Source.CENTRAL else "r.self_mask <> 0")
-    if reason_reported is not None:
-        where.append("u.id IS NOT NULL" if reason_reported else "u.id IS NULL")
-    if newly_unfunded:
+    elif f.source is not None:
+        where.append("r.central_mask <> 0" if f.source == Source.CENTRAL else "r.self_mask <> 0")
+    if f.reason_reported is not None:
+        where.append("u.id IS NOT NULL" if f.reason_reported else "u.id IS NULL")
+    if f.newly_unfunded:
         where.append(NEWLY_UNFUNDED_IN_RUN)
     return where
 
@@ -243,39 +246,11 @@ def search_condition(search: str | None, alias: str, params: dict) -> str | None
 
 
 async def list_unfunded_students(
-    viewer: Viewer,
-    period: str,
-    *,
-    stage: Stage | None = None,
-    region_code: str | None = None,
-    school_code: str | None = None,
-    category: Category | None = None,
-    source: Source | None = None,
-    reason_reported: bool | None = None,
-    newly_unfunded: bool = False,
-    search: str | None = None,
-    project: str | None = None,
-    first: int = 50,
-    after: int | None = None,
+    viewer: Viewer, period: str, filters: ListFilters = ListFilters(), *, first: int = 50, after: int | None = None
 ) -> tuple[list[UnfundedStudent], bool]:
-    """One page of the unfunded list, and whether more rows follow. `newly_unfunded`: only the
-    students the published run added to the list (新增未资助); `search`: an exact ID number or a
-    name prefix; `project`: that project's module (项目模块) instead of the stage-wide list."""
+    """One page of the unfunded list, and whether more rows follow."""
     params: dict = keyset_params(first, after)
-    where = await _unfunded_query(
-        viewer,
-        period,
-        params,
-        stage=stage,
-        region_code=region_code,
-        school_code=school_code,
-        category=category,
-        source=source,
-        reason_reported=reason_reported,
-        newly_unfunded=newly_unfunded,
-        search=search,
-        project=project,
-    )
+    where = await _unfunded_query(viewer, period, params, filters)
     if where is None:
         return [], False
     where.append("r.id > :after")
@@ -283,41 +258,15 @@ async def list_unfunded_students(
     return keyset_page([_student(viewer, r) for r in rows], params["limit"])
 
 
-async def count_unfunded_students(
-    viewer: Viewer,
-    period: str,
-    *,
-    stage: Stage | None = None,
-    region_code: str | None = None,
-    school_code: str | None = None,
-    category: Category | None = None,
-    source: Source | None = None,
-    reason_reported: bool | None = None,
-    newly_unfunded: bool = False,
-    search: str | None = None,
-    project: str | None = None,
-) -> int:
+async def count_unfunded_students(viewer: Viewer, period: str, filters: ListFilters = ListFilters()) -> int:
     """How many rows `list_unfunded_students` pages through for these filters (one COUNT)."""
     params: dict = {}
-    where = await _unfunded_query(
-        viewer,
-        period,
-        params,
-        stage=stage,
-        region_code=region_code,
-        school_code=school_code,
-        category=category,
-        source=source,
-        reason_reported=reason_reported,
-        newly_unfunded=newly_unfunded,
-        search=search,
-        project=project,
-    )
+    where = await _unfunded_query(viewer, period, params, filters)
     if where is None:
         return 0
     join = (
         "LEFT JOIN unfunded_reason u ON u.period = :period AND u.stage = r.stage AND u.id_number = r.id_number "
-        if reason_reported is not None
+        if filters.reason_reported is not None
         else ""
     )
     rows = await db.fetch(f"SELECT COUNT(*) AS n FROM unfunded_result r {join}WHERE {' AND '.join(where)}", params)

@@ -229,21 +229,19 @@ DUPLICATE_COLUMNS = [
 async def _unfunded(viewer: Viewer, f: dict) -> ListExport:
     schools = _SchoolNames()
 
+    filters = unfunded.ListFilters(
+        stage=f["stage"],
+        region_code=f["region_code"],
+        school_code=f["school_code"],
+        category=f["category"],
+        source=f["source"],
+        reason_reported=f["reason_reported"],
+        search=f["search"],
+        project=f["project"],
+    )
+
     async def fetch(after: int | None):
-        return await unfunded.list_unfunded_students(
-            viewer,
-            f["period"],
-            stage=f["stage"],
-            region_code=f["region_code"],
-            school_code=f["school_code"],
-            category=f["category"],
-            source=f["source"],
-            reason_reported=f["reason_reported"],
-            search=f["search"],
-            project=f["project"],
-            first=PAGE_ROWS,
-            after=after,
-        )
+        return await unfunded.list_unfunded_students(viewer, f["period"], filters, first=PAGE_ROWS, after=after)
 
     async def rows(items: list[unfunded.UnfundedStudent]) -> list[Row]:
         names = await schools.of({s.school_code for s in items})

@@ -500,45 +500,20 @@ async def unfunded_statistics(
     return result
 
 
-async def unfunded_list_count(
-    viewer: Viewer,
-    period: str,
-    *,
-    stage: Stage | None = None,
-    region_code: str | None = None,
-    school_code: str | None = None,
-    category: Category | None = None,
-    source: Source | None = None,
-    reason_reported: bool | None = None,
-    newly_unfunded: bool = False,
-    search: str | None = None,
-    project: str | None = None,
-) -> int:
+async def unfunded_list_count(viewer: Viewer, period: str, f: published_list.ListFilters) -> int:
     """The number of rows of the unfunded list for these filters (its totalCount): read from the
     statistics cell that counts exactly them (a key lookup and the area's reason counts) rather
     than counted on the list; newly unfunded students, a search and a project module have no
     such cell: they are counted on the list."""
-    if newly_unfunded or search is not None or project is not None:
-        return await published_list.count_unfunded_students(
-            viewer,
-            period,
-            stage=stage,
-            region_code=region_code,
-            school_code=school_code,
-            category=category,
-            source=source,
-            reason_reported=reason_reported,
-            newly_unfunded=newly_unfunded,
-            search=search,
-            project=project,
-        )
-    stages = viewer.visible_stages(stage)
-    if school_code or (viewer.is_school and not region_code):  # the list's own choice of area
-        area = Area("school", (await viewer.school(school_code)).code)
+    if f.newly_unfunded or f.search is not None or f.project is not None:
+        return await published_list.count_unfunded_students(viewer, period, f)
+    stages = viewer.visible_stages(f.stage)
+    if f.school_code or (viewer.is_school and not f.region_code):  # the list's own choice of area
+        area = Area("school", (await viewer.school(f.school_code)).code)
     else:
-        area = subtree((await viewer.region(region_code)).code)
+        area = subtree((await viewer.region(f.region_code)).code)
     (figures,) = await statistics_for(period, [area], stages)
-    cell = figures.cell(category.number if category else "00", _STAT_SOURCE[source])
-    if reason_reported is None:
+    cell = figures.cell(f.category.number if f.category else "00", _STAT_SOURCE[f.source])
+    if f.reason_reported is None:
         return cell.unfunded
-    return cell.reason_reported if reason_reported else cell.reason_pending
+    return cell.reason_reported if f.reason_reported else cell.reason_pending
