@@ -406,7 +406,7 @@ async def statistics(w: Work, run_id: int) -> None:
         {"run": run_id},
         client=w.tx,
     )
-    await db.execute(region_statistics_sql(f"t.run_id = {int(run_id)}", projects=True), client=w.tx)
+    await db.execute(region_statistics_sql(f"t.run_id = {int(run_id)}"), client=w.tx)
 
 
 # The region a school's region code counts in, and each of its ancestors: (region, condition).
@@ -418,19 +418,19 @@ _SUBTREES = (
 )
 
 
-def region_statistics_sql(runs: str, projects: bool = False) -> str:
+def region_statistics_sql(runs: str) -> str:
     """INSERT the `region_statistic` rows of the runs whose `run_statistic` rows (alias t) match
-    `runs`: per (run, school's province, region, stage[, project]), the subtree sums of the region
+    `runs`: per (run, school's province, region, stage, project), the subtree sums of the region
     and of each ancestor (kind 'S') and the own-level sums (kind 'O'). The school rows are read
-    once, summed per (run, province, region code, stage[, project]); the five levels add up those
-    few rows. `projects` False: the rows before they had a project. The migration that added the
+    once, summed per (run, province, region code, stage, project); the five levels add up those
+    few rows. The migration that added the
     table holds a frozen copy of the first version (for the runs before it): a change here needs a
     new migration."""
     columns = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
     per_region = ", ".join(f"SUM(t.{c}) AS {c}" for c in columns)
     sums = ", ".join(f"SUM(g.{c})" for c in columns)
     levels = [*_SUBTREES, ("t.region_code", "1 = 1")]
-    project, group = (", t.project", ", 6") if projects else ("", "")
+    project, group = ", t.project", ", 6"
     selects = [
         f"SELECT g.run_id, g.province, {region.replace('t.', 'g.')}, '{'O' if i == len(_SUBTREES) else 'S'}',"
         f" g.stage{project.replace('t.', 'g.')}, {sums} FROM r g WHERE {condition.replace('t.', 'g.')}"
