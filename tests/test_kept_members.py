@@ -9,12 +9,12 @@ import asyncio
 import asyncpg
 import pytest
 
-from tests.test_comparison import P2, P, aid, compare, enrol, member, sid, unfunded
+from tests.test_comparison import P2, P, aid, enrol, member, sid, unfunded
 from zizhu.domain import db
 from zizhu.domain.comparison import engine as comparison
 from zizhu.domain.comparison import members as comparison_members
 from zizhu.domain.comparison import steps
-from zizhu.domain.models import SpecialGroupRecord
+from zizhu.domain.models import ComparisonRun, SpecialGroupRecord
 
 pytestmark = pytest.mark.postgres_only
 
@@ -34,8 +34,16 @@ async def stamp(period: str = P) -> dict | None:
     return rows[0] if rows else None
 
 
+async def compare(period: str = P) -> ComparisonRun:
+    """A full run: only a full run reads the kept members (a run from the day's changes groups the
+    changed students' records itself)."""
+    run = await comparison.run_comparison_now(period, trigger="CLI", requested_by="test", full=True)
+    assert run.status == "SUCCEEDED", run.error
+    return run
+
+
 async def kept_tables() -> set[str]:
-    rows = await db.fetch("SELECT tablename FROM pg_tables WHERE tablename LIKE 'cmp%'")
+    rows = await db.fetch("SELECT tablename FROM pg_tables WHERE tablename LIKE 'cmp\\_members%'")
     return {r["tablename"] for r in rows}
 
 

@@ -100,10 +100,11 @@ async def test_0004_turns_run_copies_into_versions(tmp_path, database_url, orm):
 async def _triggers_and_tables() -> tuple[set[str], set[str]]:
     triggers = await db.fetch(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST('special_group_record' AS regclass) AND NOT tgisinternal"
+        " AND tgname NOT LIKE '%\\_logged'"  # the change log's (migration 0090)
     )
     tables = await db.fetch(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        " AND (tablename LIKE 'cmp%' OR tablename = 'comparison_member_stamp')"
+        " AND (tablename LIKE 'cmp\\_members%' OR tablename = 'comparison_member_stamp')"
     )
     return {r["tgname"] for r in triggers}, {r["tablename"] for r in tables}
 
@@ -127,6 +128,49 @@ async def test_0005_adds_and_removes_the_kept_members_trigger(tmp_path, database
             await db.close()
             await db.init(url)
             assert await _triggers_and_tables() == ({"special_group_record_changed"}, {"comparison_member_stamp"})
+        finally:
+            await db.close()
+            await db.init(database_url)
+
+
+@pytest.mark.postgres_only
+async def test_0090_adds_and_removes_the_change_log(tmp_path, database_url, orm):
+    """The change log's triggers log the ID numbers a statement touched, and NULL for a school;
+    going back to 0080 removes the triggers, the log, the stamps and the kept states."""
+    logged = """SELECT c.relname AS t, count(*) AS n FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+                 WHERE g.tgname LIKE '%\\_logged' GROUP BY c.relname"""
+    async with blank_database(tmp_path, "mig") as url:
+        try:
+            await run_migrations(config=db.tortoise_config(url))
+            await db.close()
+            await db.init(url)
+            tables = ("aid_project", "aid_record", "enrolment", "region", "school", "special_group_record")
+            assert {r["t"]: r["n"] for r in await db.fetch(logged)} == dict.fromkeys(tables, 4)
+            await db.execute("DELETE FROM comparison_change")
+            await db.execute(
+                "INSERT INTO enrolment (id_number, name, school_code, stage, grade, status, province)"
+                " VALUES ('43010220100101001X', '甲', '2143000002', 'COMPULSORY', '', 'ENROLLED', '43')"
+            )
+            await db.execute("UPDATE enrolment SET id_number = '430102201001010028'")
+            await db.execute("UPDATE school SET name = name WHERE code = 'none'")  # no row: nothing logged
+            await db.execute(
+                "INSERT INTO school (code, name, region_code, province) VALUES ('2143000099', '乙', '430102', '43')"
+            )
+            rows = await db.fetch("SELECT id_number FROM comparison_change")
+            assert sorted(r["id_number"] or "" for r in rows) == sorted(
+                ["43010220100101001X", "43010220100101001X", "430102201001010028", ""]
+            )
+            await db.execute("CREATE UNLOGGED TABLE cmp_state_2023_2024_1 (id_number text)")
+            await db.close()
+            await run_migrations(config=db.tortoise_config(url), target="models.0080_duplicate_enrolments")
+            await db.close()
+            await db.init(url)
+            assert await db.fetch(logged) == []
+            left = await db.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND (tablename LIKE 'cmp\\_state%'"
+                " OR tablename IN ('comparison_change', 'comparison_state_stamp'))"
+            )
+            assert left == []
         finally:
             await db.close()
             await db.init(database_url)

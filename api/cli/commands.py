@@ -309,7 +309,7 @@ def run_compare(args) -> int:
 
     async def go():
         await require_known_period(args.period)
-        return await run_comparison_now(args.period, trigger="CLI", requested_by="cli")
+        return await run_comparison_now(args.period, trigger="CLI", requested_by="cli", full=args.full)
 
     run = _run_with_database(go)
     print(
@@ -332,6 +332,11 @@ def add_compare(sub) -> None:
         required=True,
         metavar="PERIOD",
         help="资助周期，如 2023-2024-1（秋季学期）、2023-2024-2（春季学期）",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="全量重算每个学生（默认：全国比对在可行时只重算上次比对以来数据有变化的学生）",
     )
     p.set_defaults(func=run_compare)
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import cast
 
 from zizhu.domain import db, versions
-from zizhu.domain.comparison import leases, reason_counts, steps
+from zizhu.domain.comparison import incremental, leases, reason_counts, steps
 from zizhu.domain.errors import NotFound
 from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.periods import parse_semester
@@ -130,25 +130,42 @@ async def get_run(run_id: int) -> ComparisonRun:
     return run
 
 
-async def _compute_and_publish(tx, run: ComparisonRun, work: steps.Work, previous: int | None) -> None:
-    """`previous`: the chain's latest succeeded run (whose list rows are current), None for a first run."""
+async def _compute_and_publish(
+    tx, run: ComparisonRun, work: steps.Work, previous: int | None, full: bool = False
+) -> None:
+    """`previous`: the chain's latest succeeded run (whose list rows are current), None for a first
+    run. A national run on PostgreSQL computes only the students who changed since `previous` when
+    it can (`incremental`), and carries the rest over, unless `full`."""
     baseline = previous is not None
+    seen = await incremental.snapshot(work)
+    changed = None if full else await incremental.changes_since(work, run, previous)
+    only = work.dirty if changed else None
+    if changed:
+        log.info(
+            "comparison run %s computed from the changes of %s students since run %s",
+            run.id,
+            work.rows[work.dirty],
+            previous,
+        )
     await _step("members")
-    await steps.members(work, run)
+    await steps.members(work, run, only)
     await _step("matched")
     await steps.matched(work, run)
-    await steps.unmatched(work, run)
+    await steps.unmatched(work, run, also=changed.other_unmatched() if changed else "")
     await _step("duplicates")
     duplicates = await steps.duplicates(work, run)
+    if changed:
+        duplicates = await changed.other_duplicates()
     await _step("unfunded")
     await steps.unfunded(work, run)
     await _step("results")
-    await steps.list_rows(work, run, baseline)
+    await steps.list_rows(work, run, baseline, work.listed_before if changed else None)
     await _step("statistics")
-    await steps.statistics(work, run.id)
+    await steps.statistics(work, run.id, changed.earlier() if changed else None)
     await _step("changes")
     changes = await steps.changes(work, run) if baseline else (0, 0)
-    counts = {**await steps.counts(work), "duplicate_enrolments": duplicates}
+    counts = {**await (changed.counts() if changed else steps.counts(work)), "duplicate_enrolments": duplicates}
+    await incremental.keep_state(work, run, seen, changed)
     # from here to the commit no reason of the period is written: the counters stay exact
     await reason_counts.hold_for_publication(tx, run.period)
     await reason_counts.for_new_run(tx, run.id, run.period, run.province, previous, work.diff)
@@ -168,7 +185,7 @@ async def _keep_members(period: str) -> None:
         log.exception("keeping the members of %s failed", period)
 
 
-async def execute_run(run_id: int) -> ComparisonRun:
+async def execute_run(run_id: int, full: bool = False) -> ComparisonRun:
     """Compute and publish the run. On failure: rolled back, error recorded, status left RUNNING,
     exception re-raised (the caller retries or calls `mark_failed`).
 
@@ -179,7 +196,9 @@ async def execute_run(run_id: int) -> ComparisonRun:
     Runs of a chain must publish in id order (a run's list versions are valid from its id on):
     a run that finds, once it holds the chain's lock, that a newer run of the chain has already
     succeeded (e.g. a retry overtaken by a manual recompute) is marked FAILED as superseded —
-    the newer run's figures are fresher anyway — and nothing is written."""
+    the newer run's figures are fresher anyway — and nothing is written.
+
+    `full`: compute every student, even where the changes since the previous run would do."""
     run = await get_run(run_id)
     if run.status == "SUCCEEDED":
         return run
@@ -189,7 +208,7 @@ async def execute_run(run_id: int) -> ComparisonRun:
     )
     newer = None
     try:
-        if db.is_postgres():
+        if db.is_postgres() and (full or not await incremental.worth_trying(run.period, run.province)):
             await _keep_members(run.period)
         async with leases.renewing(run.id), db.transaction() as tx:
             work = steps.Work(tx, run.id, db.is_postgres(tx))
@@ -205,7 +224,7 @@ async def execute_run(run_id: int) -> ComparisonRun:
             )
             newer = max((i for i in succeeded if i > run.id), default=None)
             if newer is None:  # a first run of the chain has no baseline for changes
-                await _compute_and_publish(tx, run, work, max(succeeded, default=None))
+                await _compute_and_publish(tx, run, work, max(succeeded, default=None), full)
     except BaseException as exc:
         await ComparisonRun.filter(id=run.id).update(error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
@@ -227,11 +246,13 @@ async def mark_failed(run_id: int, error: str) -> ComparisonRun:
     return await get_run(run_id)
 
 
-async def run_comparison_now(period: str, trigger: str = "CLI", requested_by: str | None = None) -> ComparisonRun:
-    """Create and execute a run in-process (`zizhu compare`). A failure returns the FAILED run."""
+async def run_comparison_now(
+    period: str, trigger: str = "CLI", requested_by: str | None = None, full: bool = False
+) -> ComparisonRun:
+    """Create and execute a run in-process (`zizhu compare [--full]`). A failure returns the FAILED run."""
     run = await create_run(period, trigger, requested_by)
     try:
-        return await execute_run(run.id)
+        return await execute_run(run.id, full)
     except Exception as exc:
         log.exception("comparison run %s failed", run.id)
         return await mark_failed(run.id, f"{type(exc).__name__}: {exc}")

@@ -4,6 +4,8 @@ Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from zizhu.domain import db
 from zizhu.domain.comparison import members as comparison_members
 from zizhu.domain.models import ComparisonRun
@@ -22,12 +24,16 @@ LIST_VALUES = (
 
 
 class Work:
-    """The working tables of one run: `member`, `matched`, `unmatched`, `duplicate`, `not_chosen`,
-    `modules`, `unfunded`, `diff`, `left_funded`, `stat_all`, `stat_unfunded` (names end in the run
-    id, so concurrent runs never meet), and
+    """The working tables of one run: `dirty`, `state_before`, `listed_before` (`incremental`),
+    `member`, `matched`, `unmatched`, `duplicate`, `not_chosen`, `modules`, `unfunded`, `diff`,
+    `left_funded`, `stat_all`, `stat_unfunded` (names end in the run id, so concurrent runs never
+    meet), and
     the number of rows each got (PostgreSQL reports it with CREATE TABLE AS)."""
 
     TABLES = (
+        "dirty",
+        "state_before",
+        "listed_before",
         "member",
         "matched",
         "unmatched",
@@ -40,6 +46,9 @@ class Work:
         "stat_all",
         "stat_unfunded",
     )
+    dirty: str
+    state_before: str
+    listed_before: str
     member: str
     matched: str
     unmatched: str
@@ -148,17 +157,23 @@ MODULE_PROJECTS = """SELECT code AS project, stage FROM aid_project
 
 
 # --- the steps ---------------------------------------------------------------------------------
-def _member_select(pg: bool) -> str:
+def _member_select(pg: bool, only: str | None = None) -> str:
     """One OR of bits per student: category k of source CENTRAL is bit k-1, of SELF bit 13+k-1;
     the two masks are split off afterwards (one aggregate per record instead of two). Each
-    student also gets a number, member_no, for counting them cheaply later."""
+    student also gets a number, member_no, for counting them cheaply later, and the name their
+    records give (for the unmatched list). `only`: a table of ID numbers to group, instead of every
+    student."""
     bit = "(1 << (CAST(s.category AS INTEGER) - 1 + CASE WHEN s.source = 'SELF' THEN 13 ELSE 0 END))"
     # SQLite has no bit_or: a SUM of the DISTINCT powers of two is the same
     mask = f"bit_or({bit})" if pg else f"SUM(DISTINCT {bit})"
-    return f"""SELECT ROW_NUMBER() OVER () AS member_no, id_number, mask & 8191 AS cm, mask >> 13 AS sm
-                 FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask
-                         FROM special_group_record s WHERE s.period = :period
+    return f"""SELECT ROW_NUMBER() OVER () AS member_no, id_number, mask & 8191 AS cm, mask >> 13 AS sm, name
+                 FROM (SELECT UPPER(s.id_number) AS id_number, {mask} AS mask, MAX(s.name) AS name
+                         FROM special_group_record s WHERE s.period = :period{_only_records(only)}
                         GROUP BY UPPER(s.id_number)) g"""
+
+
+def _only_records(only: str | None) -> str:
+    return f" AND s.id_number IN (SELECT id_number FROM {only})" if only else ""
 
 
 async def keep_members(period: str) -> bool:
@@ -174,11 +189,12 @@ async def keep_members(period: str) -> bool:
     return await comparison_members.refresh(period, comparison_members.definition_of(select), build)
 
 
-async def members(w: Work, run: ComparisonRun) -> None:
-    """The period's kept members if valid (PostgreSQL), else grouped now into `member`."""
-    select = _member_select(w.pg)
+async def members(w: Work, run: ComparisonRun, only: str | None = None) -> None:
+    """The period's kept members if valid (PostgreSQL), else grouped now into `member`; with
+    `only` (a table of ID numbers), those students' members, grouped now."""
+    select = _member_select(w.pg, only)
     kept = None
-    if w.pg:
+    if w.pg and only is None:
         kept = await comparison_members.kept_members(w.tx, run.period, comparison_members.definition_of(select))
     if kept is not None:
         w.members_table, w.rows[w.member] = kept
@@ -210,35 +226,46 @@ def home_region_sql(id_number: str) -> str:
                         '000000')"""
 
 
-async def unmatched(w: Work, run: ComparisonRun) -> None:
+async def unmatched(w: Work, run: ComparisonRun, also: str = "") -> None:
     """The members with no ENROLLED enrolment anywhere (an anti-join), written to `unmatched_member`
     once per region they belong to: their home region (`home_region_sql`) and each region whose
     authority uploaded them (`special_group_record.collected_by`). A province run keeps the rows
-    of its province's regions; the nation's rows (an unknown province) come from national runs."""
+    of its province's regions; the nation's rows (an unknown province) come from national runs.
+    `also`: rows to write with them (`insert_unmatched`)."""
     if run.province:  # `matched` holds this province's enrolments only: look at every province's
         enrolled = "SELECT 1 FROM enrolment e WHERE e.id_number = m.id_number AND e.status = 'ENROLLED'"
     else:  # `matched` (before duplicates leave it) holds every ENROLLED enrolment of the members
         enrolled = f"SELECT 1 FROM {w.matched} x WHERE x.member_no = m.member_no"
     await w.create(
-        w.unmatched, f"SELECT m.id_number, m.cm, m.sm FROM {w.members_table} m WHERE NOT EXISTS ({enrolled})"
+        w.unmatched,
+        f"SELECT m.id_number, m.cm, m.sm, m.name FROM {w.members_table} m WHERE NOT EXISTS ({enrolled})",
     )
+    await insert_unmatched(w, run, also)
+
+
+UNMATCHED_COLUMNS = "run_id, id_number, name, region_code, province, uploaded, central_mask, self_mask"
+
+
+async def insert_unmatched(w: Work, run: ComparisonRun, also: str = "") -> None:
+    """Write the rows of `unmatched` to `unmatched_member`, with `also` (a SELECT of the same
+    columns, e.g. the previous run's other rows) in one INSERT ordered by region and ID number."""
     province = "WHERE substr(x.region_code, 1, 2) = :province" if run.province else ""
+    rows = f"""SELECT CAST(:run AS BIGINT) AS run_id, u.id_number, COALESCE(u.name, '') AS name, x.region_code,
+                      substr(x.region_code, 1, 2) AS province, MIN(x.uploaded) = 1 AS uploaded,
+                      u.cm AS central_mask, u.sm AS self_mask
+                 FROM {w.unmatched} u
+                 JOIN (SELECT id_number, {home_region_sql("id_number")} AS region_code, 0 AS uploaded
+                         FROM {w.unmatched}
+                       UNION ALL
+                       SELECT DISTINCT UPPER(s.id_number), s.collected_by, 1 FROM special_group_record s
+                        WHERE s.period = :period AND s.collected_by <> '') x ON x.id_number = u.id_number
+                {province}
+                GROUP BY u.id_number, u.name, x.region_code, u.cm, u.sm"""
+    if also:
+        rows = f"{rows} UNION ALL {also}"
     await db.execute(
-        f"""INSERT INTO unmatched_member (run_id, id_number, name, region_code, province, uploaded, central_mask, self_mask)
-            SELECT :run, u.id_number, COALESCE(n.name, ''), x.region_code, substr(x.region_code, 1, 2),
-                   MIN(x.uploaded) = 1, u.cm, u.sm
-              FROM {w.unmatched} u
-              JOIN (SELECT id_number, {home_region_sql("id_number")} AS region_code, 0 AS uploaded
-                      FROM {w.unmatched}
-                    UNION ALL
-                    SELECT DISTINCT UPPER(s.id_number), s.collected_by, 1 FROM special_group_record s
-                     WHERE s.period = :period AND s.collected_by <> '') x ON x.id_number = u.id_number
-              LEFT JOIN (SELECT v.id_number, MAX(s.name) AS name
-                           FROM special_group_record s JOIN {w.unmatched} v ON v.id_number = UPPER(s.id_number)
-                          WHERE s.period = :period GROUP BY v.id_number) n ON n.id_number = u.id_number
-             {province}
-             GROUP BY u.id_number, n.name, x.region_code, u.cm, u.sm
-             ORDER BY x.region_code, u.id_number""",
+        f"""INSERT INTO unmatched_member ({UNMATCHED_COLUMNS})
+            SELECT {UNMATCHED_COLUMNS} FROM ({rows}) r ORDER BY region_code, id_number""",
         {"run": run.id, "period": run.period, "province": run.province},
         client=w.tx,
     )
@@ -246,7 +273,7 @@ async def unmatched(w: Work, run: ComparisonRun) -> None:
 
 # The enrolment a student with several 在读 enrolments of one stage counts at: the most recently
 # imported or changed (rows from before that was recorded last), ties to the lowest school code.
-_PLACEMENT_ORDER = "CASE WHEN e.updated_at IS NULL THEN 1 ELSE 0 END, e.updated_at DESC, e.school_code"
+PLACEMENT_ORDER = "CASE WHEN e.updated_at IS NULL THEN 1 ELSE 0 END, e.updated_at DESC, e.school_code"
 
 
 async def duplicates(w: Work, run: ComparisonRun) -> int:
@@ -273,7 +300,7 @@ async def duplicates(w: Work, run: ComparisonRun) -> int:
         f"""INSERT INTO duplicate_enrolment (run_id, province, id_number, name, stage, school_code, region_code, chosen)
             SELECT :run, x.province, x.id_number, x.name, x.stage, x.school_code, sc.region_code, x.place = 1
               FROM (SELECT e.province, e.id_number, e.name, e.stage, e.school_code,
-                           ROW_NUMBER() OVER (PARTITION BY e.id_number, e.stage ORDER BY {_PLACEMENT_ORDER}) AS place
+                           ROW_NUMBER() OVER (PARTITION BY e.id_number, e.stage ORDER BY {PLACEMENT_ORDER}) AS place
                       FROM {w.duplicate} d
                       JOIN enrolment e ON e.id_number = d.id_number AND e.stage = d.stage AND e.status = 'ENROLLED') x
               JOIN school sc ON sc.code = x.school_code""",
@@ -326,11 +353,13 @@ async def unfunded(w: Work, run: ComparisonRun) -> None:
         await db.execute(f"ANALYZE {w.unfunded}", client=w.tx)
 
 
-async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
+async def list_rows(w: Work, run: ComparisonRun, baseline: bool, current: str | None = None) -> None:
     """Diff the chain's current list against `unfunded` (old_id set = a current row to close,
     id_number set = a row to add, both when a row's name, region or masks changed), then close
     and add: the writes are proportional to the changes. A chain's first run (no `baseline`)
-    has no current rows to diff against: it adds `unfunded` as it is."""
+    has no current rows to diff against: it adds `unfunded` as it is. `current`: a table of the
+    current rows of the students `unfunded` was computed for, when it was not computed for all (the
+    others' rows stay as they are)."""
     chain = {"period": run.period, "scope": run.province, "run": run.id}
     columns = ", ".join(LIST_KEY + tuple(old for old, _ in LIST_VALUES) + ("since_run",))
     values = ", ".join(LIST_KEY + tuple(new for _, new in LIST_VALUES))
@@ -343,7 +372,7 @@ async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
         )
         source, values = w.unfunded, f"{values}, :run"
     else:
-        await w.create(w.diff, _diff_select(w), chain)
+        await w.create(w.diff, _diff_select(w, current), chain)
         await db.execute(
             f"UPDATE unfunded_result SET valid_until_run = :run"
             f" WHERE id IN (SELECT old_id FROM {w.diff} WHERE old_id IS NOT NULL)",
@@ -360,7 +389,11 @@ async def list_rows(w: Work, run: ComparisonRun, baseline: bool) -> None:
     )
 
 
-def _diff_select(w: Work) -> str:
+# the chain's current list rows (:period, :scope), the list a run diffs against
+CURRENT_ROWS = "(SELECT * FROM unfunded_result WHERE period = :period AND scope = :scope AND valid_until_run IS NULL)"
+
+
+def _diff_select(w: Work, current_rows: str | None = None) -> str:
     on = " AND ".join(f"m.{k} = o.{k}" for k in LIST_KEY)
     differs = " OR ".join(f"m.{new} <> o.{old}" for old, new in LIST_VALUES)
     new_cols = ", ".join(f"m.{c}" for c in LIST_KEY + tuple(new for _, new in LIST_VALUES))
@@ -368,7 +401,7 @@ def _diff_select(w: Work) -> str:
     columns = f"""o.id AS old_id, o.id_number AS old_id_number, o.school_code AS old_school_code,
                   o.stage AS old_stage, o.region_code AS old_region_code, o.project AS old_project,
                   COALESCE(NULLIF(o.since_run, 0), o.valid_from_run, :run) AS since_run, {new_cols}"""
-    current = "(SELECT * FROM unfunded_result WHERE period = :period AND scope = :scope AND valid_until_run IS NULL) o"
+    current = f"{current_rows or CURRENT_ROWS} o"
     if w.pg:
         return f"""SELECT {columns} FROM {current} FULL JOIN {w.unfunded} m ON {on}
                     WHERE o.id IS NULL OR m.id_number IS NULL OR {differs}"""
@@ -380,30 +413,77 @@ def _diff_select(w: Work) -> str:
                 WHERE o.id IS NULL"""
 
 
-async def statistics(w: Work, run_id: int) -> None:
+@dataclass(frozen=True)
+class Earlier:
+    """What a run computed from some students only (`incremental`) adds its statistics to: the
+    previous run, and SELECTs of those students' rows in it — `matched` (columns school_code,
+    region_code, stage, cm, sm) and `unfunded` (the same and project)."""
+
+    run_id: int
+    matched: str
+    unfunded: str
+
+
+async def statistics(w: Work, run_id: int, earlier: Earlier | None = None) -> None:
     """Per (school, stage, project): one sum per (category, source) cell over `matched` (members)
     and over `unfunded` (grouped by project), each a grouped pass that parallel workers share;
     funded = members − unfunded. A stage's members get one row for the stage-wide list (project
     '') and one per module of their stage, so a module's statistics are exactly its list.
     Plain integer sums of one bit each were the cheapest aggregate (packing several counters
-    into one BIGINT sum was slower)."""
+    into one BIGINT sum was slower).
+
+    With `earlier`, `matched` and `unfunded` hold some students only: their rows in the earlier
+    run are subtracted, their new rows added, and the earlier run's rows of each (school, stage,
+    project) carried over; a row left with no member is dropped, as a full run would not write it."""
     cells = list(zip(stat_columns("members"), stat_columns("funded")))
-    sums = ", ".join(f"SUM({counted(number, source)}) AS c{i}" for i, ((_, number, source), _) in enumerate(cells))
+    sign = "d * " if earlier else ""
+    sums = ", ".join(
+        f"SUM({sign}{counted(number, source)}) AS c{i}" for i, ((_, number, source), _) in enumerate(cells)
+    )
     key = "school_code, region_code, stage"  # the region the matched rows took from the school
-    await w.create(w.stat_all, f"SELECT {key}, {sums} FROM {w.matched} GROUP BY {key}", analyze=False)
+    matched, unfunded = w.matched, w.unfunded
+    if earlier:
+        matched = f"(SELECT {key}, cm, sm, 1 AS d FROM {w.matched} UNION ALL SELECT x.*, -1 FROM ({earlier.matched}) x)"
+        unfunded = (
+            f"(SELECT {key}, project, cm, sm, 1 AS d FROM {w.unfunded}"
+            f" UNION ALL SELECT x.*, -1 FROM ({earlier.unfunded}) x)"
+        )
+    await w.create(w.stat_all, f"SELECT {key}, {sums} FROM {matched} g GROUP BY {key}", analyze=False)
     await w.create(
-        w.stat_unfunded, f"SELECT {key}, project, {sums} FROM {w.unfunded} GROUP BY {key}, project", analyze=False
+        w.stat_unfunded, f"SELECT {key}, project, {sums} FROM {unfunded} g GROUP BY {key}, project", analyze=False
     )
     columns = ", ".join(f"{members[0]}, {funded[0]}" for members, funded in cells)
-    values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
     lists = f"(SELECT DISTINCT CAST('' AS VARCHAR(40)) AS project, stage FROM {w.stat_all} UNION ALL SELECT project, stage FROM {w.modules})"
+
+    def unfunded_of(k: str) -> str:
+        return f"""LEFT JOIN {w.stat_unfunded} u ON u.school_code = {k}.school_code
+                   AND u.region_code = {k}.region_code AND u.stage = {k}.stage AND u.project = p.project"""
+
+    if earlier is None:
+        values = ", ".join(f"a.c{i}, a.c{i} - COALESCE(u.c{i}, 0)" for i in range(len(cells)))
+        rows = f"""SELECT :run, a.school_code, a.region_code, a.stage, p.project, {values}
+                     FROM {w.stat_all} a JOIN {lists} p ON p.stage = a.stage {unfunded_of("a")}"""
+    else:
+        values = ", ".join(
+            f"COALESCE(e.{m[0]}, 0) + COALESCE(a.c{i}, 0),"
+            f" COALESCE(e.{f[0]}, 0) + COALESCE(a.c{i}, 0) - COALESCE(u.c{i}, 0)"
+            for i, (m, f) in enumerate(cells)
+        )
+        everyone = next(i for i, (m, _) in enumerate(cells) if m[1:] == ("00", "all"))
+        keys = f"""(SELECT {key}, project FROM run_statistic WHERE run_id = :earlier
+                    UNION SELECT a.school_code, a.region_code, a.stage, l.project
+                            FROM {w.stat_all} a JOIN {lists} l ON l.stage = a.stage) p"""
+        rows = f"""SELECT :run, p.school_code, p.region_code, p.stage, p.project, {values}
+                     FROM {keys}
+                     LEFT JOIN run_statistic e ON e.run_id = :earlier AND e.school_code = p.school_code
+                          AND e.region_code = p.region_code AND e.stage = p.stage AND e.project = p.project
+                     LEFT JOIN {w.stat_all} a ON a.school_code = p.school_code AND a.region_code = p.region_code
+                          AND a.stage = p.stage
+                     {unfunded_of("p")}
+                    WHERE COALESCE(e.{cells[everyone][0][0]}, 0) + COALESCE(a.c{everyone}, 0) > 0"""
     await db.execute(
-        f"""INSERT INTO run_statistic (run_id, {key}, project, {columns})
-            SELECT :run, a.school_code, a.region_code, a.stage, p.project, {values}
-              FROM {w.stat_all} a JOIN {lists} p ON p.stage = a.stage
-              LEFT JOIN {w.stat_unfunded} u ON u.school_code = a.school_code
-                   AND u.region_code = a.region_code AND u.stage = a.stage AND u.project = p.project""",
-        {"run": run_id},
+        f"INSERT INTO run_statistic (run_id, {key}, project, {columns}) {rows}",
+        {"run": run_id, "earlier": earlier.run_id if earlier else 0},
         client=w.tx,
     )
     await db.execute(region_statistics_sql(f"t.run_id = {int(run_id)}"), client=w.tx)
