@@ -157,7 +157,7 @@ async def _compute_and_publish(
     if changed:
         duplicates = await changed.other_duplicates()
     await _step("unfunded")
-    await steps.unfunded(work, run)
+    await steps.unfunded(work, run, await changed.aid_records() if changed else "aid_record")
     await _step("results")
     await steps.list_rows(work, run, baseline, work.listed_before if changed else None)
     await _step("statistics")

@@ -99,6 +99,14 @@ class Changes:
                           central_mask, self_mask
                      FROM unmatched_member WHERE run_id = {int(self.previous.id)} AND id_number NOT IN {self.dirty}"""
 
+    async def aid_records(self) -> str:
+        """The changed students' aid records, for `steps.unfunded` (after `steps.matched`)."""
+        await self.w.create(
+            self.w.aid,
+            f"SELECT * FROM aid_record WHERE id_number = {steps.any_of(self.w.matched)}",
+        )
+        return self.w.aid
+
     async def other_duplicates(self) -> int:
         """Carry the previous run's placements of the students who did not change; returns how many
         students the run places (theirs and the changed students')."""
@@ -194,11 +202,11 @@ async def _changes_since(w: Work, run: ComparisonRun, previous: int) -> Changes 
     if changed > SMALL and changed * LARGEST_SHARE > int(stamp["rows"]):
         await db.execute(f"DROP TABLE {w.dirty}", client=w.tx)
         return None
-    dirty = f"(SELECT id_number FROM {w.dirty})"
-    await w.create(w.state_before, f"SELECT ctid AS row_ctid, * FROM {state} WHERE id_number IN {dirty}")
+    dirty = steps.any_of(w.dirty)
+    await w.create(w.state_before, f"SELECT ctid AS row_ctid, * FROM {state} WHERE id_number = {dirty}")
     await w.create(
         w.listed_before,
-        f"SELECT * FROM {steps.CURRENT_ROWS} c WHERE c.id_number IN {dirty}",
+        f"SELECT * FROM {steps.CURRENT_ROWS} c WHERE c.id_number = {dirty}",
         {"period": run.period, "scope": ""},
     )
     return Changes(w, run, await ComparisonRun.filter(id=previous).using_db(w.tx).get(), int(stamp["rows"]))
@@ -221,6 +229,7 @@ async def keep_state(w: Work, run: ComparisonRun, seen: str, changes: Changes | 
         await db.execute(f"DROP TABLE IF EXISTS {state}", client=w.tx)
         await db.execute(f"ALTER TABLE {w.matched} RENAME TO {state}", client=w.tx)
         unmatched_rows = await db.execute(unmatched, client=w.tx)
+        await db.execute(f"CREATE INDEX ON {state} (id_number)", client=w.tx)
         rows = w.rows[w.matched] + unmatched_rows
     else:
         gone = await db.execute(

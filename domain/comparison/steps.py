@@ -24,7 +24,7 @@ LIST_VALUES = (
 
 
 class Work:
-    """The working tables of one run: `dirty`, `state_before`, `listed_before` (`incremental`),
+    """The working tables of one run: `dirty`, `state_before`, `listed_before`, `aid` (`incremental`),
     `member`, `matched`, `unmatched`, `duplicate`, `not_chosen`, `modules`, `unfunded`, `diff`,
     `left_funded`, `stat_all`, `stat_unfunded` (names end in the run id, so concurrent runs never
     meet), and
@@ -34,6 +34,7 @@ class Work:
         "dirty",
         "state_before",
         "listed_before",
+        "aid",
         "member",
         "matched",
         "unmatched",
@@ -49,6 +50,7 @@ class Work:
     dirty: str
     state_before: str
     listed_before: str
+    aid: str
     member: str
     matched: str
     unmatched: str
@@ -173,7 +175,13 @@ def _member_select(pg: bool, only: str | None = None) -> str:
 
 
 def _only_records(only: str | None) -> str:
-    return f" AND s.id_number IN (SELECT id_number FROM {only})" if only else ""
+    return f" AND s.id_number = {any_of(only)}" if only else ""
+
+
+def any_of(table: str, column: str = "id_number") -> str:
+    """PostgreSQL: `= ANY (ARRAY(SELECT …))` makes the planner probe an index once per value of a
+    small working table, where an IN (a semi-join) often hashes a whole large table instead."""
+    return f"ANY (ARRAY(SELECT {column} FROM {table}))"
 
 
 async def keep_members(period: str) -> bool:
@@ -324,16 +332,17 @@ async def duplicates(w: Work, run: ComparisonRun) -> int:
     return placed
 
 
-async def unfunded(w: Work, run: ComparisonRun) -> None:
+async def unfunded(w: Work, run: ComparisonRun, aid: str = "aid_record") -> None:
     """The stage-wide rows (project ''), then each module's rows (project = its code): the module
-    projects are read once into `modules`, so the statistics see the same set."""
+    projects are read once into `modules`, so the statistics see the same set. `aid`: the table of
+    aid records to look in (a run of a few students reads theirs first)."""
     periods = {"period": run.period, "year": parse_semester(run.period).academic_year}
     await w.create(w.modules, MODULE_PROJECTS, analyze=False)
     await w.create(
         w.unfunded,
         f"""SELECT x.*, CAST('' AS VARCHAR(40)) AS project FROM {w.matched} x
              WHERE NOT EXISTS (
-                   SELECT 1 FROM aid_record a JOIN aid_project p ON p.code = a.project_code
+                   SELECT 1 FROM {aid} a JOIN aid_project p ON p.code = a.project_code
                     WHERE a.id_number = x.id_number AND a.status = 'APPROVED'
                       AND a.period IN (:period, :year) AND p.kind = 'RELIEF' AND p.stage = x.stage)""",
         periods,
@@ -343,7 +352,7 @@ async def unfunded(w: Work, run: ComparisonRun) -> None:
         f"""INSERT INTO {w.unfunded}
             SELECT x.*, p.project FROM {w.matched} x JOIN {w.modules} p ON p.stage = x.stage
              WHERE NOT EXISTS (
-                   SELECT 1 FROM aid_record a
+                   SELECT 1 FROM {aid} a
                     WHERE a.id_number = x.id_number AND a.status = 'APPROVED'
                       AND a.period IN (:period, :year) AND a.project_code = p.project)""",
         periods,
