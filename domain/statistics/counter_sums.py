@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from zizhu.domain import db, versions
 from zizhu.domain.comparison.steps import counted, stat_columns
+from zizhu.domain.statistics.content import Content
 
 COLUMNS = [c for c, _, _ in stat_columns("reported")]
 _ALL = [i for i, (_, _, source) in enumerate(stat_columns("reported")) if source == "all"]
 Sums = tuple[int, ...]  # one value per COLUMNS
 Key = tuple[str, str]  # (region code, 'S' subtree / 'O' own level), as region_statistic's rows
-Row = tuple[dict[str, int], dict[str, dict[str, int]], tuple]  # every column, per code, both as sorted items
+Row = tuple[dict[str, int], dict[str, dict[str, int]], Content]  # every column, per code, both as sorted items
 KEPT = 16
 
 
@@ -84,9 +85,11 @@ class _State:
                 if code and any(values)
             }
             every = dict(zip(COLUMNS, total))
-            shown = (
-                tuple(sorted(every.items())),
-                tuple((code, tuple(sorted(r.items()))) for code, r in by_code.items()),
+            shown = Content(
+                (
+                    tuple(sorted(every.items())),
+                    tuple((code, tuple(sorted(r.items()))) for code, r in by_code.items()),
+                )
             )
             self.rows[key] = (every, by_code, shown)
 

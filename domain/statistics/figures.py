@@ -21,6 +21,7 @@ from zizhu.domain.reference.codes import Category, Source, Stage
 from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
 from zizhu.domain.statistics import counter_sums
+from zizhu.domain.statistics.content import Content
 
 _WIDE = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
 REASONS = "reasons"  # the key of a region's or school's reason rows among its sums
@@ -49,21 +50,6 @@ class ReasonCount:
     code: str
     label: str
     count: int
-
-
-class Content:
-    """A large tuple that hashes once (a tuple hashes its items again at every lookup)."""
-
-    __slots__ = ("hash", "values")
-
-    def __init__(self, values: tuple) -> None:
-        self.values, self.hash = values, hash(values)
-
-    def __hash__(self) -> int:
-        return self.hash
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Content) and other.hash == self.hash and other.values == self.values
 
 
 @dataclass
@@ -330,7 +316,7 @@ class Figures:
                      GROUP BY t.region_code, t.kind""",
                 params,
             )
-            loaded = {(r.pop("region_code"), r.pop("kind")): (r, tuple(sorted(r.items()))) for r in rows}
+            loaded = {(r.pop("region_code"), r.pop("kind")): (r, Content(tuple(sorted(r.items())))) for r in rows}
             _remember(memo_key, loaded)
         self.regions.update({key: dict(sums) for key, (sums, _) in loaded.items()})
         if not self.project:  # the reason counters, kept per process and read again only where they moved
