@@ -197,7 +197,10 @@ def create_app(
             # the collector's full passes, which otherwise walk it all (~100 ms) amid requests
             gc.collect()
             gc.freeze()
-            yield
+            try:
+                yield
+            finally:
+                gc.unfreeze()
 
     routes = [
         Route("/graphql", BodyLimit(graphql), methods=["GET", "POST"]),
