@@ -5,7 +5,6 @@ Design notes: docs/design/api-gql.md."""
 from __future__ import annotations
 
 import dataclasses
-from functools import cache
 from typing import Any, Self
 
 
@@ -21,8 +20,12 @@ class FromDomain:
         return cls(**{name: values[name] if name in values else getattr(obj, name) for name in names})
 
 
-@cache
+_INIT_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _init_names(cls: type) -> tuple[str, ...]:
     """The fields a type's constructor takes (read once per type: a rollup builds hundreds)."""
-    # a strawberry type is a dataclass; the mixin itself is not, hence the ignore
-    return tuple(f.name for f in dataclasses.fields(cls) if f.init)  # type: ignore[arg-type]
+    names = _INIT_NAMES.get(cls)
+    if names is None:
+        names = _INIT_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return names
