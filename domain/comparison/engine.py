@@ -72,10 +72,11 @@ async def _publish(tx, run: ComparisonRun, counts: dict[str, int], changes: tupl
     return finished
 
 
-async def prune_history(period: str, province: str = "", keep: int = HISTORY) -> int:
-    """Delete finished, unpublished runs of (period, province) beyond the newest `keep`, with
-    their statistics and changes, and the list versions no remaining run can see any more (closed
-    at or before the oldest remaining run). Returns how many runs were removed."""
+async def prune_history(period: str, province: str = "", keep: int | None = None) -> int:
+    """Delete finished, unpublished runs of (period, province) beyond the newest `keep` (default
+    HISTORY), with their statistics and changes, and the list versions no remaining run can see any
+    more (closed at or before the oldest remaining run). Returns how many runs were removed."""
+    keep = HISTORY if keep is None else keep
     keep_ids = [r.id for r in await ComparisonRun.filter(period=period, province=province).order_by("-id").limit(keep)]
     old = await ComparisonRun.filter(
         period=period, province=province, published=False, status__in=("SUCCEEDED", "FAILED")

@@ -4,7 +4,7 @@ Design notes: docs/design/domain-comparison.md."""
 
 from __future__ import annotations
 
-from zizhu.domain import db
+from zizhu.domain import db, versions
 from zizhu.domain.comparison.members import lock_key
 from zizhu.domain.comparison.steps import list_rows_of
 
@@ -42,13 +42,15 @@ async def build(tx, run_id: int, period: str, scope: str) -> None:
     """Count a run's counters from its list (its previous counters, if any, are replaced)."""
     await db.execute("DELETE FROM reason_count WHERE run_id = :run", {"run": int(run_id)}, client=tx)
     await db.execute(f"INSERT INTO reason_count ({_COLUMNS}) {_count_select(run_id, period, scope)}", client=tx)
+    await versions.bump_counters(tx, [scope])
 
 
-async def carry_forward(tx, run_id: int, previous_id: int, period: str, diff_table: str) -> None:
+async def carry_forward(tx, run_id: int, previous_id: int, period: str, scope: str, diff_table: str) -> None:
     """The counters of `run_id` from those of the chain's previous run `previous_id` (whose list
     rows are the ones the run diffed against) and the run's diff: rows it closed (`old_id`) leave
     the counts, rows it added (`id_number`) enter them. `previous_id` loses its counters. Only the
     stage-wide list's rows (project '') are counted: a project module's rows are not."""
+    await versions.bump_counters(tx, [scope])
     params = {"run": int(run_id), "prev": int(previous_id), "period": period}
     await db.execute("UPDATE reason_count SET run_id = :run WHERE run_id = :prev", params, client=tx)
     await db.execute(
@@ -100,7 +102,7 @@ async def for_new_run(tx, run_id: int, period: str, scope: str, previous_id: int
     carried forward from the chain's previous run when that run is published (its counters are
     exact), else counted from the list. Call `hold_for_publication` first."""
     if previous_id is not None and any(r["id"] == previous_id for r in await _published(tx, period)):
-        await carry_forward(tx, run_id, previous_id, period, diff_table)
+        await carry_forward(tx, run_id, previous_id, period, scope, diff_table)
     else:
         await build(tx, run_id, period, scope)
 
@@ -111,11 +113,15 @@ async def rebuild_period(tx, period: str) -> None:
         await build(tx, run["id"], period, run["province"])
 
 
-async def reason_moved(tx, period: str, stage: str, id_number: str, old_code: str | None, new_code: str | None) -> None:
+async def reason_moved(
+    tx, period: str, stage: str, id_number: str, old_code: str | None, new_code: str | None
+) -> set[str]:
     """A reason of (period, stage, ID number) went from `old_code` to `new_code` (None = none):
-    move its list rows' counts in every published run of the period."""
+    move its list rows' counts in every published run of the period. Returns the regions whose
+    counters moved: the caller moves their versions (`versions.bump_counters`) before it commits."""
+    moved: set[str] = set()
     if old_code == new_code:
-        return
+        return moved
     await hold_for_reasons(tx, period)
     # A list row of (stage, ID number) was made from an enrolment of that student at that school,
     # and enrolments are never deleted: the student's enrolments of the stage name every school
@@ -127,7 +133,7 @@ async def reason_moved(tx, period: str, stage: str, id_number: str, old_code: st
         client=tx,
     )
     if not schools:
-        return
+        return moved
     params: dict = {"id": id_number, "stage": stage}
     at = []
     for i, school in enumerate(schools):
@@ -142,6 +148,7 @@ async def reason_moved(tx, period: str, stage: str, id_number: str, old_code: st
             client=tx,
         )
         for row in rows:
+            moved.add(row["region_code"])
             key = {
                 "run_id": int(run["id"]),
                 "region_code": row["region_code"],
@@ -164,6 +171,7 @@ async def reason_moved(tx, period: str, stage: str, id_number: str, old_code: st
                 await db.execute(
                     f"DELETE FROM reason_count WHERE {where} AND n = 0", {**key, "reason_code": old_code}, client=tx
                 )
+    return moved
 
 
 async def recount() -> list[dict]:

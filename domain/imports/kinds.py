@@ -52,6 +52,10 @@ class Kind:
     touched: tuple[str, ...] = ()  # timestamp columns set to now on insert and on update
     after_merge: tuple[str, ...] = ()  # SQL run after the merge, in its transaction; {staged} = staging table
     optional: tuple[str, ...] = ()  # headers a file may leave out (their cells read as empty)
+    # SQL selecting (column p) the provinces whose cached answers the staged rows ({staged}) may
+    # change, run before the merge ('00': every area); None: every area; '': none (no cached answer
+    # reads the table — it feeds the next comparison only)
+    moves: str | None = None
 
     @property
     def updated(self) -> tuple[str, ...]:
@@ -189,6 +193,7 @@ def local_special_groups(region_code: str, period: str) -> Kind:
         national.columns,
         national.keys,
         validate,
+        moves=national.moves,
     )
 
 
@@ -242,6 +247,9 @@ FILL_AID_NAMES = (
     " WHERE e.id_number = aid_record.id_number AND e.school_code = aid_record.school_code AND e.name <> '')"
 )
 
+# the provinces of the staged rows' schools (a school's region lies in its province, or is the nation)
+_SCHOOLS_PROVINCES = "SELECT DISTINCT s.province AS p FROM {staged} s"
+
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
@@ -254,6 +262,7 @@ KINDS: dict[str, Kind] = {
             ("code",),
             _region,
             frozenset({"regions"}),
+            moves="SELECT DISTINCT substr(s.code, 1, 2) AS p FROM {staged} s",
         ),
         Kind(
             "schools",
@@ -264,6 +273,11 @@ KINDS: dict[str, Kind] = {
             ("code",),
             _school,
             frozenset({"regions"}),
+            # the school's province, and the provinces of its region before and after (the nation's
+            # schools are seen from the nation only, whose answers every province's version moves)
+            moves="SELECT s.province AS p FROM {staged} s UNION SELECT substr(s.region_code, 1, 2) FROM {staged} s"
+            " WHERE s.region_code <> '000000' UNION SELECT substr(t.region_code, 1, 2) FROM school t"
+            " WHERE t.region_code <> '000000' AND t.code IN (SELECT s.code FROM {staged} s)",
         ),
         Kind(
             "students",
@@ -277,6 +291,7 @@ KINDS: dict[str, Kind] = {
             touched=("updated_at",),
             after_merge=(FILL_AID_NAMES.format(match="id_number IN (SELECT s.id_number FROM {staged} s)"),),
             optional=("班级",),
+            moves=_SCHOOLS_PROVINCES,
         ),
         Kind(
             "aid",
@@ -291,6 +306,10 @@ KINDS: dict[str, Kind] = {
             insert_only={"name": "''"},
             touched=("updated_at",),
             after_merge=(FILL_AID_NAMES.format(match="id_number IN (SELECT s.id_number FROM {staged} s)"),),
+            # a listed student's aid records are shown wherever the student is listed: at the schools
+            # of the student's enrolments (a list row is made from one), whatever the aid's school
+            moves=_SCHOOLS_PROVINCES + " UNION SELECT e.province FROM enrolment e"
+            " WHERE e.id_number IN (SELECT s.id_number FROM {staged} s)",
         ),
         Kind(
             "special-groups",
@@ -300,6 +319,7 @@ KINDS: dict[str, Kind] = {
             ("id_number", "name", "category", "source", "period", "collected_by"),
             ("period", "id_number", "category", "source", "collected_by"),  # '' = loaded nationally
             _special_group,
+            moves="",
         ),
         Kind(
             "legacy-reasons",
@@ -323,6 +343,7 @@ KINDS: dict[str, Kind] = {
             frozenset({"schools", "projects", "reasons"}),
             typed={"reported_at": "timestamptz"},
             optional=("资助项目",),
+            moves=_SCHOOLS_PROVINCES,
         ),
     )
 }

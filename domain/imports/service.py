@@ -158,6 +158,7 @@ async def _import_rows(
         if progress:
             progress(reader.rows, label, reader.rows)
         await _ensure_periods(reader.refs.semesters, tx)
+        moved = await _moved_provinces(spec, staging.name, tx)
         removed = await replace(tx, staging.name) if replace else 0
         counts = await staging.merge(reader.rows)
         result = ImportResult(
@@ -170,10 +171,19 @@ async def _import_rows(
         after = {"rows": result.rows, "inserted": result.inserted, "updated": result.updated}
         after |= {"unchanged": result.unchanged} | ({"removed": removed} if replace else {})
         await audit.record(actor, f"import.{spec.name}", "import", audit_key or name, after=after, using_db=tx)
-        if result.inserted or result.updated or removed:
-            await versions.bump(tx)  # regions, schools and enrolments shape what the read caches serve
+        if result.inserted or result.updated or removed:  # the cached answers that read these rows
+            await versions.bump_areas(tx, moved)
     IMPORTED_ROWS.labels(spec.name).inc(result.rows)
     return result
+
+
+async def _moved_provinces(spec: Kind, staged: str, tx) -> list[str] | None:
+    """The provinces whose cached answers the staged rows may change (None: every area)."""
+    if spec.moves is None:
+        return None
+    if not spec.moves:
+        return []
+    return [r["p"] for r in await db.fetch(spec.moves.replace("{staged}", staged), client=tx)]
 
 
 async def import_self_collected(viewer: Viewer, period: str, source: BinaryIO, filename: str | None) -> ImportResult:

@@ -151,6 +151,7 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
 
     saved: dict[int, UnfundedReason] = {}
     provinces: set[str] = set()
+    regions: set[str] = set()
     # in key order, so two batches touching the same students lock them in the same order
     order = sorted(range(len(checked)), key=lambda i: (checked[i][0].period, checked[i][0].stage.value, checked[i][1]))
     async with db.transaction() as tx:
@@ -178,9 +179,11 @@ async def report_reasons(viewer: Viewer, reports: list[ReasonReport], now: dt.da
                 expected_version=r.expected_version,
             )
             old_code = before["reason_code"] if before else None
-            await reason_counts.reason_moved(tx, r.period, r.stage.value, id_number, old_code, r.reason_code)
+            regions |= await reason_counts.reason_moved(tx, r.period, r.stage.value, id_number, old_code, r.reason_code)
             provinces.update({row["school_code"][2:4], row["region_code"][:2]})
-        # the cached answers of these provinces (and the nation's) are stale from this commit on
+        # the counters of these regions, and the cached answers of these provinces (and the
+        # nation's), are stale from this commit on
+        await versions.bump_counters(tx, regions)
         await versions.bump_provinces(tx, provinces)
     return [saved[i] for i in range(len(checked))]
 

@@ -6,6 +6,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from zizhu.domain.errors import ValidationFailed
 
@@ -53,8 +54,10 @@ def _check_years(first: str, second: str, text: str) -> None:
         raise InvalidPeriod(f"资助周期“{text}”的学年须在 {FIRST_YEAR} 到 {LAST_YEAR} 年之间开始")
 
 
+@lru_cache(maxsize=256)
 def parse_semester(text: str) -> Semester:
-    """Parse a semester period code or raise InvalidPeriod."""
+    """Parse a semester period code or raise InvalidPeriod (a valid code is parsed once: a rollup
+    asks for each of its ~140 regions)."""
     m = _SEMESTER.fullmatch((text or "").strip())
     if not m:
         raise InvalidPeriod(f"资助周期“{_shown(text)}”格式错误，应如 2023-2024-1")

@@ -20,6 +20,8 @@ from zizhu.domain.models import ComparisonRun
 from zizhu.domain.reference.codes import Category, Source, Stage
 from zizhu.domain.reference.identity import region_prefix
 from zizhu.domain.reference.periods import parse_semester
+from zizhu.domain.statistics import counter_sums
+from zizhu.domain.statistics.content import Content
 
 _WIDE = [c for c, _, _ in stat_columns("members") + stat_columns("funded")]
 REASONS = "reasons"  # the key of a region's or school's reason rows among its sums
@@ -50,21 +52,6 @@ class ReasonCount:
     count: int
 
 
-class Content:
-    """A large tuple that hashes once (a tuple hashes its items again at every lookup)."""
-
-    __slots__ = ("hash", "values")
-
-    def __init__(self, values: tuple) -> None:
-        self.values, self.hash = values, hash(values)
-
-    def __hash__(self) -> int:
-        return self.hash
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Content) and other.hash == self.hash and other.values == self.values
-
-
 @dataclass
 class CategoryCounts:
     category: Category
@@ -91,6 +78,9 @@ class UnfundedStatistics:
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)
     reason_codes: list[tuple[str, str]] = field(default_factory=list)
     area: Area | None = None
+    # what `sums` and `reasons` were merged from, each part's sorted items computed once where it is
+    # kept (None: sorted here)
+    parts: tuple | None = field(default=None, repr=False, compare=False)
     _content: Content | None = field(default=None, repr=False, compare=False)
 
     def cell(self, number: str, source: str) -> Counts:
@@ -117,8 +107,12 @@ class UnfundedStatistics:
                     self.period,
                     self.run_id,
                     self.computed_at,
-                    tuple(sorted(self.sums.items())),
-                    tuple((code, tuple(sorted(r.items()))) for code, r in sorted(self.reasons.items())),
+                    self.parts
+                    if self.parts is not None
+                    else (
+                        tuple(sorted(self.sums.items())),
+                        tuple((code, tuple(sorted(r.items()))) for code, r in sorted(self.reasons.items())),
+                    ),
                     tuple(self.reason_codes),
                     self.area,  # fields such as `unmatched` read the area's own rows
                 )
@@ -233,6 +227,7 @@ class Figures:
     project: str = ""  # '' the stage-wide list, else one project's module
     prefix: str | None = None  # the common code prefix of the region areas
     regions: dict[tuple[str, str], dict] = field(default_factory=dict)
+    region_parts: dict[tuple[str, str], tuple] = field(default_factory=dict)  # what each region's sums hold
     schools: dict[str, dict] = field(default_factory=dict)
 
     reason_codes: list[tuple[str, str]] = field(default_factory=list)  # (code, label) in code order
@@ -298,6 +293,7 @@ class Figures:
             reasons=reasons,
             reason_codes=self.reason_codes,
             area=area,
+            parts=None if area.kind == "school" or self.project else self.region_parts.get(area.region_key, ()),
         )
 
     async def _load_regions(self, sources, prefix: str, areas: list[Area] | None) -> None:
@@ -320,18 +316,26 @@ class Figures:
                      GROUP BY t.region_code, t.kind""",
                 params,
             )
-            loaded = {(r.pop("region_code"), r.pop("kind")): r for r in rows}
+            loaded = {(r.pop("region_code"), r.pop("kind")): (r, Content(tuple(sorted(r.items())))) for r in rows}
             _remember(memo_key, loaded)
-        self.regions.update({key: dict(sums) for key, sums in loaded.items()})
-        params = {}
+        self.regions.update({key: dict(sums) for key, (sums, _) in loaded.items()})
+        if not self.project:  # the reason counters, kept per process and read again only where they moved
+            runs = _runs_filter(sources, "t", province="t.province", project=None)
+            counters = await counter_sums.region_rows(runs, stages, prefix, (runs_key, repr(sources), stages, prefix))
+            for key, (every, by_code, _) in counters.items():
+                sums = self.regions.setdefault(key, {})
+                sums.update(every)
+                if by_code:
+                    sums[REASONS] = by_code
+            self.region_parts = {
+                key: (loaded[key][1] if key in loaded else (), counters[key][2] if key in counters else ())
+                for key in self.regions
+            }
+            return
+        # a module's reasons: counted from its list rows (the counters hold the stage-wide list's)
+        params = {"period": self.period}
         subtree = _range(prefix, "t.region_code", params)
-        if self.project:  # a module's reasons: counted from its list rows (the counters hold the stage-wide list's)
-            params["period"] = self.period
-            sql = reason_rollup_sql(
-                "1 = 1", "1 = 1", "1 = 1", table=f"({self._live_reasons(sources, stages, subtree)}) t"
-            )
-        else:
-            sql = reason_rollup_sql(_runs_filter(sources, "t", province="t.province", project=None), stages, subtree)
+        sql = reason_rollup_sql("1 = 1", "1 = 1", "1 = 1", table=f"({self._live_reasons(sources, stages, subtree)}) t")
         for r in await db.fetch(sql, params):
             key, kind, code = r.pop("k"), r.pop("kind"), r.pop("reason_code")
             sums = self.regions.setdefault((key, kind), {})
