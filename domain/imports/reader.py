@@ -240,6 +240,7 @@ def _check_archive(stream: BinaryIO, limits: ReadLimits) -> None:
 _MAX_PART_BYTES = 1024**2  # the package's and the workbook's small parts, read to find the first sheet
 _MAX_TAG_BYTES = 64 * 1024
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])([^>]*)>")
+_NUMBERED_ROW = re.compile(rb'<row r="(\d+)"')  # as Excel and openpyxl write a row: `r` first
 _ROW_NUMBER = re.compile(rb"""(?:^|\s)r\s*=\s*["'](\d+)["']""")
 _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -291,10 +292,17 @@ def _highest_row(archive: zipfile.ZipFile, member: str) -> int | None:
                 head, carry = data[:cut], data[cut:]  # a tag cut by the block's end waits for the next one
                 if len(carry) > _MAX_TAG_BYTES or b"<!--" in head or b"<![CDATA[" in head:
                     return None
-                for tag in _ROW_TAG.finditer(head):
-                    number = _ROW_NUMBER.search(tag.group(1))
-                    counter = counter + 1 if number is None else int(number.group(1)[:10])
-                    highest = max(highest, counter)
+                numbers = _NUMBERED_ROW.findall(head)
+                rows = head.count(b"<row ") + head.count(b"<row>") + head.count(b"<row/")
+                if b":row" not in head and len(numbers) == rows:  # every row numbered: no walk row by row
+                    if numbers:
+                        counter = int(numbers[-1])
+                        highest = max(highest, *map(int, numbers))
+                else:
+                    for tag in _ROW_TAG.finditer(head):
+                        number = _ROW_NUMBER.search(tag.group(1))
+                        counter = counter + 1 if number is None else int(number.group(1)[:10])
+                        highest = max(highest, counter)
                 if not block:
                     return highest
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
