@@ -26,6 +26,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_nullable_type,
+    parse,
     print_ast,
     value_from_ast_untyped,
 )
@@ -45,6 +46,7 @@ DEFAULT_LIST_ESTIMATE = 10  # items of a list field without `first` or `ids` (a 
 MAX_PAGE_ESTIMATE = 500  # a `first` whose value is not known yet
 LIST_ESTIMATES = {"byCategory": 13, "categories": 13, "centralCategories": 13, "selfCollectedCategories": 13}
 VALIDATION_CACHE_SIZE = 1024
+PARSE_CACHE_SIZE = 128  # parsed documents (up to MAX_TOKENS tokens each) kept for reuse
 
 _OPENING = {TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L}
 _CLOSING = {TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R}
@@ -66,33 +68,76 @@ def check_source(query: str) -> GraphQLError | None:
 
 @lru_cache(maxsize=512)  # documents of at most MAX_DOCUMENT_CHARS: the cache stays small
 def _check_tokens(query: str) -> GraphQLError | None:
+    """Tokens, nesting and fragment spreads counted in one pass of the lexer, and the fields written
+    directly in each selection set (a lower bound of what `check_document` counts once fragments
+    are expanded): a document too wide is refused before it is parsed."""
     lexer = Lexer(Source(query))
-    tokens = nesting = deepest = spreads = 0
-    previous = None
+    tokens = nesting = deepest = spreads = parentheses = 0
+    widths: list[int] = []  # fields written so far in each open selection set
+    previous = None  # the kind of the token before this one
+    previous_on = False  # the token before is `on` right after `...`
     try:
         token = lexer.advance()
         while token.kind != TokenKind.EOF:
+            kind = token.kind
             tokens += 1
             if tokens > MAX_TOKENS:
                 return limit_error(f"查询文档的词法单元超过 {MAX_TOKENS} 个", "tokens", MAX_TOKENS)
-            if token.kind in _OPENING:
+            if kind in _OPENING:
                 nesting += 1
                 deepest = max(deepest, nesting)
                 if deepest > MAX_NESTING:
                     return limit_error(f"查询文档嵌套超过 {MAX_NESTING} 层", "nesting", MAX_NESTING)
-            elif token.kind in _CLOSING:
+                if kind == TokenKind.PAREN_L:
+                    parentheses += 1
+                elif kind == TokenKind.BRACE_L and not parentheses:
+                    widths.append(0)
+            elif kind in _CLOSING:
                 nesting -= 1
-            elif previous == TokenKind.SPREAD and token.kind == TokenKind.NAME and token.value != "on":
-                spreads += 1
-                if spreads > MAX_FRAGMENT_SPREADS:
-                    return limit_error(
-                        f"查询文档的片段引用超过 {MAX_FRAGMENT_SPREADS} 处", "fragmentSpreads", MAX_FRAGMENT_SPREADS
-                    )
-            previous = token.kind
+                if kind == TokenKind.PAREN_R:
+                    parentheses -= 1
+                elif kind == TokenKind.BRACE_R and not parentheses and widths:
+                    widths.pop()
+            elif kind == TokenKind.NAME:
+                if previous == TokenKind.SPREAD and token.value != "on":
+                    spreads += 1
+                    if spreads > MAX_FRAGMENT_SPREADS:
+                        return limit_error(
+                            f"查询文档的片段引用超过 {MAX_FRAGMENT_SPREADS} 处", "fragmentSpreads", MAX_FRAGMENT_SPREADS
+                        )
+                elif (
+                    widths
+                    and not parentheses
+                    and previous not in (TokenKind.AT, TokenKind.SPREAD, TokenKind.COLON)
+                    and not previous_on
+                ):  # a field (an alias counts for its field)
+                    widths[-1] += 1
+                    if widths[-1] > MAX_SELECTIONS:
+                        return limit_error(
+                            f"查询文档的一个选择集含有超过 {MAX_SELECTIONS} 个字段", "selections", MAX_SELECTIONS
+                        )
+            previous_on = previous == TokenKind.SPREAD and kind == TokenKind.NAME and token.value == "on"
+            previous = kind
             token = lexer.advance()
     except GraphQLSyntaxError:
         return None
     return None
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def parse_document(query: str) -> DocumentNode:
+    """The parsed document, shared by the response cache's look at a request and its execution:
+    a document is parsed once. Raises GraphQLSyntaxError."""
+    return parse(query)
+
+
+class SharedParser(SchemaExtension):
+    """Parsing through `parse_document` (ParserCache's job, with the cache shared)."""
+
+    def on_parse(self):
+        ctx = self.execution_context
+        ctx.graphql_document = parse_document(ctx.query) if not ctx.parse_options else parse(ctx.query, **ctx.parse_options)
+        yield
 
 
 @dataclass(frozen=True)
