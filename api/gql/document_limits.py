@@ -136,7 +136,9 @@ class SharedParser(SchemaExtension):
 
     def on_parse(self):
         ctx = self.execution_context
-        ctx.graphql_document = parse_document(ctx.query) if not ctx.parse_options else parse(ctx.query, **ctx.parse_options)
+        ctx.graphql_document = (
+            parse_document(ctx.query) if not ctx.parse_options else parse(ctx.query, **ctx.parse_options)
+        )
         yield
 
 
