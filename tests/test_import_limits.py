@@ -73,7 +73,7 @@ def cell_budget(monkeypatch):
 
 @pytest.fixture
 def dispatched(monkeypatch):
-    """The functions sent to a parser process (each still runs)."""
+    """The functions sent to a parser process (each still runs there)."""
     sent: list[str] = []
     original = reader.in_parser_process
 
@@ -94,13 +94,18 @@ async def test_a_declared_dimension_is_ignored(children, cell_budget):
     assert cell_budget["cells"] <= 4 * (importer.UPLOAD_LIMITS.max_columns + 1)
 
 
-async def test_a_sheet_past_the_row_limit_never_reaches_the_parser(children, dispatched, monkeypatch):
-    """The bomb of bench/attack_load.py: A1:XFD6000 declared, 6,000 row elements. Counted, not parsed."""
-    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: pytest.fail("the bomb was parsed"))
+async def test_a_sheet_past_the_row_limit_is_never_parsed(children, dispatched):
+    """The bomb of bench/attack_load.py: A1:XFD6000 declared, 6,000 row elements: counted, not parsed."""
     rows = roster_rows(children) + [(n, ["x"]) for n in range(5, 6001)]
-    (error,) = await rejected_roster(forge(sheet_xml(rows, dimension="A1:XFD6000")))
+    bomb = forge(sheet_xml(rows, dimension="A1:XFD6000"))
+    (error,) = await rejected_roster(bomb)
     assert error[:2] == (5002, "") and "5,000" in error[2]
-    assert dispatched == []
+    assert dispatched == ["read_all"]  # refused in the parser process, by the bounds read_all checks first
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("openpyxl.load_workbook", lambda *a, **k: pytest.fail("the bomb was parsed"))
+        with pytest.raises(ImportRejected) as rejected:
+            reader.read_all(bomb, HEADERS, "r.xlsx", importer.UPLOAD_LIMITS)
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(5002, "")]
 
 
 def two_sheets(first: int, second: int) -> bytes:
@@ -174,9 +179,7 @@ async def test_the_row_limit_counts_csv_blank_lines_too(children):
 
 
 @pytest.mark.parametrize("bomb", ["white-space", "one-huge-cell"])
-async def test_an_archive_that_unpacks_past_the_limit_is_refused_before_it_is_opened(
-    children, bomb, monkeypatch, dispatched
-):
+async def test_an_archive_that_unpacks_past_the_limit_is_refused_before_it_is_opened(children, bomb, monkeypatch):
     opened = []
     monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: opened.append(a))
     size = importer.UPLOAD_LIMITS.max_unpacked_bytes + 1024
@@ -191,7 +194,9 @@ async def test_an_archive_that_unpacks_past_the_limit_is_refused_before_it_is_op
     assert len(content) < size // 100  # a small upload
     (error,) = await rejected_roster(content)
     assert error[:2] == (1, "") and "解压后" in error[2]
-    assert opened == [] and dispatched == []
+    with pytest.raises(ImportRejected):  # here (in this process, where the patch holds): before opening
+        reader.read_all(content, HEADERS, "r.xlsx", importer.UPLOAD_LIMITS)
+    assert opened == []
 
 
 async def test_a_huge_cell_is_named_by_row_and_column(children):

@@ -498,20 +498,20 @@ def read_rows(
 def read_all(
     data: bytes, headers: Sequence[str], filename: str, limits: ReadLimits, optional: Sequence[str] = ()
 ) -> list[tuple[int, dict[str, str]]]:
-    """Every data row of a file at once (what a parser process sends back); raises as `read_rows`."""
+    """Every data row of an uploaded file at once (what a parser process sends back): first the
+    bounds of `check_upload`, so a file past them is never parsed; raises as `read_rows`."""
+    check_upload(data, limits)
     return list(read_rows(data, headers, filename, limits, optional=optional))
 
 
-def _checked_bytes(source: bytes | BinaryIO, limits: ReadLimits) -> bytes:
-    data = source if isinstance(source, bytes) else source.read()
-    check_upload(data, limits)
-    return data
+def _read_bytes(source: bytes | BinaryIO) -> bytes:
+    return source if isinstance(source, bytes) else source.read()
 
 
 async def read_upload(
     source: bytes | BinaryIO, headers: Sequence[str], filename: str, limits: ReadLimits, optional: Sequence[str] = ()
 ) -> list[tuple[int, dict[str, str]]]:
-    """The data rows of an uploaded file: its cheap bounds (`check_upload`) checked on a parser
-    thread, then the file parsed in a parser process. Raises ImportRejected as `read_rows`."""
-    data = await in_parser_thread(_checked_bytes, source, limits)
+    """The data rows of an uploaded file, read (`read_all`) in a parser process: none of the work
+    holds the server's interpreter. Raises ImportRejected as `read_rows`."""
+    data = source if isinstance(source, bytes) else await in_parser_thread(_read_bytes, source)
     return await in_parser_process(read_all, data, tuple(headers), filename, limits, tuple(optional))
