@@ -69,6 +69,13 @@ async def test_validation_is_reused_whatever_the_operation_name(gql, monkeypatch
         body = await gql.post(f"query Q{uuid.uuid4().hex} {{ {fields} }}")
         assert body["data"]["a0"] == "Query"
     assert len(calls) == 1
+    for _ in range(5):  # nor whatever its fragments' names
+        f, g = (f"F{uuid.uuid4().hex}" for _ in range(2))
+        body = await gql.post(f"{{ ...{f} }} fragment {f} on Query {{ ...{g} }} fragment {g} on Query {{ __typename }}")
+        assert body["data"] == {"__typename": "Query"}
+    assert len(calls) == 2
+    body = await gql.post(f"{{ ...{f} }} fragment {f} on Query {{ ...{f} }} fragment {g} on Query {{ __typename }}")
+    assert set(codes(body)) == {"GRAPHQL_VALIDATION"} and len(calls) == 3  # another shape: a cycle, an unused one
 
 
 async def test_a_document_is_parsed_once_per_request(gql, world, monkeypatch):

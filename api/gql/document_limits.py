@@ -24,11 +24,13 @@ from graphql import (
     Source,
     TokenKind,
     VariableNode,
+    Visitor,
     get_named_type,
     get_nullable_type,
     parse,
     print_ast,
     value_from_ast_untyped,
+    visit,
 )
 from graphql.language.lexer import Lexer
 from strawberry.extensions import SchemaExtension
@@ -281,13 +283,33 @@ def check_document(schema: GraphQLSchema, document: DocumentNode, variables: dic
     return None
 
 
+class _RenameFragments(Visitor):
+    """Fragments renamed `#0`, `#1`… in the order they are defined (a name no document can hold):
+    the same document with other fragment names validates alike. Unknown names stay as written."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def enter_fragment_definition(self, node: FragmentDefinitionNode, *_):
+        return replace(node, name=replace(node.name, value=self.names[node.name.value]))
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_):
+        name = self.names.get(node.name.value)
+        return None if name is None else replace(node, name=replace(node.name, value=name))
+
+
 def _validation_key(document: DocumentNode) -> str:
-    """The document as printed, with the name of a lone operation left out: a fresh operation name
-    per request reuses the validation of the same document."""
+    """The document as printed, with the name of a lone operation left out and its fragments
+    renamed in order: a fresh operation or fragment name per request reuses the validation of the
+    same document."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1 and operations[0].name is not None:
         unnamed = replace(operations[0], name=None)
         document = DocumentNode(definitions=tuple(unnamed if d is operations[0] else d for d in document.definitions))
+    fragments = [d.name.value for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    if fragments and len(set(fragments)) == len(fragments):  # duplicates: left for validation to report
+        document = visit(document, _RenameFragments({name: f"#{i}" for i, name in enumerate(fragments)}))
     return print_ast(document)
 
 
