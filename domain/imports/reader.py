@@ -66,11 +66,20 @@ _parser_pool: ProcessPoolExecutor | None = None
 _parser_pool_lock = threading.Lock()
 
 
-def _lower_priority() -> None:
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _start_parser_process(parent: int) -> None:
+    """A parser process lowers its priority and ends with the server (which may end by a signal,
+    without shutting its pool down)."""
     try:
         os.nice(PARSER_NICENESS)
     except OSError:  # not permitted here: the parse still runs, at the server's priority
         pass
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="zizhu-parent-watch").start()
 
 
 def _parser_processes() -> ProcessPoolExecutor:
@@ -78,7 +87,10 @@ def _parser_processes() -> ProcessPoolExecutor:
     with _parser_pool_lock:
         if _parser_pool is None:
             _parser_pool = ProcessPoolExecutor(
-                PARSER_PROCESSES, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority
+                PARSER_PROCESSES,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_parser_process,
+                initargs=(os.getpid(),),
             )
         return _parser_pool
 
