@@ -3,6 +3,7 @@
 A file imports whole or not at all: rows are validated and staged in batches while reading;
 any bad row rejects the file (every error listed) and the transaction rolls back. Reading and
 validating run on the parser threads, one batch at a time; only staging runs on the event loop.
+An upload (`import_self_collected`) is read whole in a parser process first (`read_upload`).
 """
 
 from __future__ import annotations
