@@ -260,7 +260,7 @@ _RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relat
 def _first_sheet(archive: zipfile.ZipFile) -> str | None:
     """The member holding the workbook's first worksheet (the one the reader reads), or None when
     the package is not plain enough to tell."""
-    from defusedxml.ElementTree import fromstring
+    from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 
     def part(name: str):
         if archive.getinfo(name).file_size > _MAX_PART_BYTES:
