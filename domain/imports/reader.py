@@ -95,6 +95,15 @@ def _parser_processes() -> ProcessPoolExecutor:
         return _parser_pool
 
 
+def stop_parser_processes() -> None:
+    """End the parser processes (a server's shutdown); the next upload starts new ones."""
+    global _parser_pool
+    with _parser_pool_lock:
+        pool, _parser_pool = _parser_pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 async def in_parser_process(fn: Callable[..., T], *args) -> T:
     """Run `fn(*args)` (a module-level function, picklable arguments) in a parser process. A pool
     whose process died is replaced for the next call; this call fails."""
