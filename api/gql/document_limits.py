@@ -313,6 +313,12 @@ def _validation_key(document: DocumentNode) -> str:
     return print_ast(document)
 
 
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _validation_key_of(query: str) -> str:
+    """`_validation_key` of a document parsed by `parse_document`, computed once per text."""
+    return _validation_key(parse_document(query))
+
+
 class _ValidDocuments:
     """Keys of documents that validated without errors under a set of rules (bounded LRU)."""
 
@@ -346,7 +352,12 @@ class DocumentBounds(SchemaExtension):
             ctx.pre_execution_errors = [refused]
             yield
             return
-        key = (ctx.validation_rules, _validation_key(ctx.graphql_document))
+        document_key = (
+            _validation_key_of(ctx.query)
+            if isinstance(ctx.query, str) and ctx.graphql_document is parse_document(ctx.query)
+            else _validation_key(ctx.graphql_document)
+        )
+        key = (ctx.validation_rules, document_key)
         if key in VALID_DOCUMENTS:
             ctx.pre_execution_errors = []
             yield
