@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import gc
@@ -35,6 +36,7 @@ from zizhu.api.web.media import GRAPHQL_RESPONSE, is_request_error, wants_graphq
 from zizhu.api.web.security import SecurityHeaders
 from zizhu.domain import db, settings
 from zizhu.domain.errors import DomainError
+from zizhu.domain.imports import reader
 from zizhu.domain.operations import log_redaction, logs
 
 if TYPE_CHECKING:
@@ -201,6 +203,7 @@ def create_app(
                 yield
             finally:
                 gc.unfreeze()
+        await asyncio.to_thread(reader.stop_parser_processes)
 
     routes = [
         Route("/graphql", BodyLimit(graphql), methods=["GET", "POST"]),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionResult
 
@@ -17,7 +16,7 @@ from zizhu.api.exports import ExportMutation
 from zizhu.api.gql.arguments import bound_arguments
 from zizhu.api.gql.completion_memo import MemoisingExecutionContext
 from zizhu.api.gql.descriptions import describe
-from zizhu.api.gql.document_limits import DocumentBounds, check_source
+from zizhu.api.gql.document_limits import DocumentBounds, SharedParser, check_source
 from zizhu.api.gql.errors import DomainErrorCodes, ErrorCode, MaskUnexpected, code_every_error, log_errors
 from zizhu.api.gql.nodes import NodeQuery
 from zizhu.api.operations import OperationsQuery, RequestMetrics
@@ -84,7 +83,7 @@ schema = ZizhuSchema(
         IntrospectionSwitch,
         RequestMetrics,
         OperationName,
-        ParserCache,
+        SharedParser,
         DocumentBounds,
         MaskUnexpected,
         DomainErrorCodes,

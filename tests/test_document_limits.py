@@ -55,7 +55,7 @@ async def test_document_size_tokens_and_nesting_are_bounded(gql):
     assert limit_of(await gql.post(huge)) == "requestBytes"
     long = "{ " + "me { username } " * 2500 + "}"  # 40 KB
     assert limit_of(await gql.post(long)) == "documentChars"
-    many_tokens = "{ " + "a " * (document_limits.MAX_TOKENS + 1) + "}"
+    many_tokens = "{ a(x: [" + "1 " * (document_limits.MAX_TOKENS + 1) + "]) }"
     assert len(many_tokens) < document_limits.MAX_DOCUMENT_CHARS
     assert limit_of(await gql.post(many_tokens)) == "tokens"
     nested = "{" * 500 + "}" * 500

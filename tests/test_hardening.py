@@ -40,13 +40,21 @@ def codes(body: dict) -> list[str]:
 
 # --- 1: many same-named fields, a fresh operation name each time ---------------------------------
 async def test_a_wide_selection_set_is_refused_before_validation(gql, monkeypatch):
-    def must_not_validate(*args, **kwargs):
-        raise AssertionError("validation ran")
+    def must_not(step):
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"{step} ran")
 
-    monkeypatch.setattr(document_limits, "validate_document", must_not_validate)
-    wide = f"query Q{uuid.uuid4().hex} {{ " + " region { code }" * 400 + " }"
-    body = await gql.post(wide)
-    assert limit_of(body) == "selections" and body["errors"][0]["extensions"]["max"] == document_limits.MAX_SELECTIONS
+        return refuse
+
+    monkeypatch.setattr(document_limits, "validate_document", must_not("validation"))
+    with monkeypatch.context() as parsing:  # the fields written in one selection set are counted by the lexer
+        parsing.setattr(document_limits, "parse", must_not("parsing"))
+        wide = f"query Q{uuid.uuid4().hex} {{ " + " region { code }" * 400 + " }"
+        body = await gql.post(wide)
+        assert limit_of(body) == "selections"
+        assert body["errors"][0]["extensions"]["max"] == document_limits.MAX_SELECTIONS
+        aliased = "{ " + " ".join(f"a{i}: region @skip(if: false) {{ code }}" for i in range(101)) + " }"
+        assert limit_of(await gql.post(aliased)) == "selections"
     # the same fields split over fragments are merged by validation: counted together
     fragments = " ".join(f"fragment F{i} on Query {{ {' region { code }' * 100} }}" for i in range(4))
     assert limit_of(await gql.post("query { ...F0 ...F1 ...F2 ...F3 } " + fragments)) == "selections"
@@ -61,6 +69,23 @@ async def test_validation_is_reused_whatever_the_operation_name(gql, monkeypatch
         body = await gql.post(f"query Q{uuid.uuid4().hex} {{ {fields} }}")
         assert body["data"]["a0"] == "Query"
     assert len(calls) == 1
+    for _ in range(5):  # nor whatever its fragments' names
+        f, g = (f"F{uuid.uuid4().hex}" for _ in range(2))
+        body = await gql.post(f"{{ ...{f} }} fragment {f} on Query {{ ...{g} }} fragment {g} on Query {{ __typename }}")
+        assert body["data"] == {"__typename": "Query"}
+    assert len(calls) == 2
+    body = await gql.post(f"{{ ...{f} }} fragment {f} on Query {{ ...{f} }} fragment {g} on Query {{ __typename }}")
+    assert set(codes(body)) == {"GRAPHQL_VALIDATION"} and len(calls) == 3  # another shape: a cycle, an unused one
+
+
+async def test_a_document_is_parsed_once_per_request(gql, world, monkeypatch):
+    """The response cache's look at a request and its execution share one parse."""
+    token = await gql.login("county_op")
+    parsed = []
+    real = document_limits.parse
+    monkeypatch.setattr(document_limits, "parse", lambda *a, **k: parsed.append(1) or real(*a, **k))
+    body = await gql.post(f"query Q{uuid.uuid4().hex} {{ {STATS} }}", token=token)
+    assert "errors" not in body and len(parsed) == 1
 
 
 # --- 2: metric labels ------------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 The roster upload and the bulk imports ignore a workbook's declared dimension, count every row
 they read (blank ones too), refuse an archive that unpacks past the limit before opening it, and
-name the row (and column) where a file went past a limit. Nothing is written.
+name the row (and column) where a file went past a limit. Nothing is written. An upload past a
+bound checked without parsing (unpacked size, rows of its first sheet) never reaches a parser;
+the others are parsed in a parser process, not in the server's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
+import os
 import threading
 from pathlib import Path
 
@@ -67,12 +71,95 @@ def cell_budget(monkeypatch):
     return seen
 
 
+@pytest.fixture
+def dispatched(monkeypatch):
+    """The functions sent to a parser process (each still runs there)."""
+    sent: list[str] = []
+    original = reader.in_parser_process
+
+    async def spy(fn, *args):
+        sent.append(fn.__name__)
+        return await original(fn, *args)
+
+    monkeypatch.setattr(reader, "in_parser_process", spy)
+    return sent
+
+
 # --- the roster upload -------------------------------------------------------------------------------------
 async def test_a_declared_dimension_is_ignored(children, cell_budget):
     content = forge(sheet_xml(roster_rows(children), dimension="A1:XFD6000"))
     result = await roster_import(content)
     assert (result.rows, result.created) == (3, 3)
+    assert len(reader.read_all(content, HEADERS, "r.xlsx", importer.UPLOAD_LIMITS)) == 3  # here, with the budget
     assert cell_budget["cells"] <= 4 * (importer.UPLOAD_LIMITS.max_columns + 1)
+
+
+async def test_a_sheet_past_the_row_limit_is_never_parsed(children, dispatched):
+    """The bomb of bench/attack_load.py: A1:XFD6000 declared, 6,000 row elements: counted, not parsed."""
+    rows = roster_rows(children) + [(n, ["x"]) for n in range(5, 6001)]
+    bomb = forge(sheet_xml(rows, dimension="A1:XFD6000"))
+    (error,) = await rejected_roster(bomb)
+    assert error[:2] == (5002, "") and "5,000" in error[2]
+    assert dispatched == ["read_all"]  # refused in the parser process, by the bounds read_all checks first
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("openpyxl.load_workbook", lambda *a, **k: pytest.fail("the bomb was parsed"))
+        with pytest.raises(ImportRejected) as rejected:
+            reader.read_all(bomb, HEADERS, "r.xlsx", importer.UPLOAD_LIMITS)
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(5002, "")]
+
+
+def two_sheets(first: int, second: int) -> bytes:
+    """A workbook whose first sheet holds `first` rows and whose second sheet `second` rows."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    data, notes = book.active, book.create_sheet("填写说明")
+    for sheet, count in ((data, first), (notes, second)):
+        for n in range(count):
+            sheet.append([f"r{n}", "x", "1"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_the_row_count_is_taken_from_the_first_sheet_only():
+    limits = importer.UPLOAD_LIMITS
+    reader.check_upload(two_sheets(3, 6000), limits)  # a long notes sheet is never read: no refusal
+    with pytest.raises(ImportRejected) as rejected:
+        reader.check_upload(two_sheets(6000, 3), limits)
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(5002, "")]
+
+
+@pytest.mark.parametrize("rows", ["numbered", "unnumbered", "in-cdata"])
+def test_row_elements_are_counted_as_the_parser_numbers_them(rows):
+    """Row elements without `r` follow the previous one; a sheet where `<row` may be text is left to the parser."""
+    limits = dataclasses.replace(importer.UPLOAD_LIMITS, max_rows=11)
+    body = "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>x</t></is></c></row>' for n in range(1, 13))
+    if rows == "unnumbered":
+        body = '<row r="2"/>' + "<row><c/></row>" * 10  # rows 2..12
+    elif rows == "in-cdata":
+        body = '<row r="1"><c r="A1" t="inlineStr"><is><t><![CDATA[<row r="99">]]></t></is></c></row>'
+    content = forge(sheet_xml([]).replace(b"<sheetData>", b"<sheetData>" + body.encode()))
+    if rows == "in-cdata":
+        reader.check_upload(content, limits)
+        return
+    with pytest.raises(ImportRejected) as rejected:
+        reader.check_upload(content, limits)
+    assert [(e.row, e.column) for e in rejected.value.errors] == [(12, "")]
+
+
+async def test_uploads_are_parsed_in_a_parser_process(children, dispatched, monkeypatch):
+    def not_here(*_):
+        raise AssertionError("parsed in the server's process")
+
+    monkeypatch.setattr(reader, "_xlsx_rows", not_here)
+    monkeypatch.setattr(reader, "_csv_rows", not_here)
+    rows = roster_rows(children)
+    assert (await roster_import(forge(sheet_xml(rows)))).created == 3
+    csv_body = "\n".join(",".join(r) for _, r in rows).encode()
+    assert (await roster_import(csv_body, "r.csv")).unchanged == 3
+    assert dispatched == ["read_all", "read_all"]
+    assert await reader.in_parser_process(os.getpid) != os.getpid()
 
 
 @pytest.mark.parametrize("blank", ["every-row", "one-far-row"])
@@ -107,6 +194,8 @@ async def test_an_archive_that_unpacks_past_the_limit_is_refused_before_it_is_op
     assert len(content) < size // 100  # a small upload
     (error,) = await rejected_roster(content)
     assert error[:2] == (1, "") and "解压后" in error[2]
+    with pytest.raises(ImportRejected):  # here (in this process, where the patch holds): before opening
+        reader.read_all(content, HEADERS, "r.xlsx", importer.UPLOAD_LIMITS)
     assert opened == []
 
 
@@ -140,7 +229,7 @@ async def test_reading_stops_at_the_time_limit(children, monkeypatch):
 
 @pytest.fixture
 def reading_threads(monkeypatch):
-    """The names of the threads on which `read_rows` runs (in the roster importer and the bulk importer)."""
+    """The names of the threads on which the bulk importer's `read_rows` runs."""
     names: list[str] = []
     original = reader.read_rows
 
@@ -148,15 +237,8 @@ def reading_threads(monkeypatch):
         names.append(threading.current_thread().name)
         yield from original(*args, **kwargs)
 
-    monkeypatch.setattr(importer, "read_rows", spy)
     monkeypatch.setattr("zizhu.domain.imports.service.read_rows", spy)
     return names
-
-
-async def test_uploads_are_read_off_the_event_loop(children, reading_threads):
-    result = await roster_import(forge(sheet_xml(roster_rows(children))))
-    assert result.created == 3
-    assert reading_threads and threading.main_thread().name not in reading_threads
 
 
 # --- the bulk imports (command line) -----------------------------------------------------------------------

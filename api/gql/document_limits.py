@@ -24,10 +24,13 @@ from graphql import (
     Source,
     TokenKind,
     VariableNode,
+    Visitor,
     get_named_type,
     get_nullable_type,
+    parse,
     print_ast,
     value_from_ast_untyped,
+    visit,
 )
 from graphql.language.lexer import Lexer
 from strawberry.extensions import SchemaExtension
@@ -45,6 +48,7 @@ DEFAULT_LIST_ESTIMATE = 10  # items of a list field without `first` or `ids` (a 
 MAX_PAGE_ESTIMATE = 500  # a `first` whose value is not known yet
 LIST_ESTIMATES = {"byCategory": 13, "categories": 13, "centralCategories": 13, "selfCollectedCategories": 13}
 VALIDATION_CACHE_SIZE = 1024
+PARSE_CACHE_SIZE = 128  # parsed documents (up to MAX_TOKENS tokens each) kept for reuse
 
 _OPENING = {TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L}
 _CLOSING = {TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R}
@@ -66,33 +70,78 @@ def check_source(query: str) -> GraphQLError | None:
 
 @lru_cache(maxsize=512)  # documents of at most MAX_DOCUMENT_CHARS: the cache stays small
 def _check_tokens(query: str) -> GraphQLError | None:
+    """Tokens, nesting and fragment spreads counted in one pass of the lexer, and the fields written
+    directly in each selection set (a lower bound of what `check_document` counts once fragments
+    are expanded): a document too wide is refused before it is parsed."""
     lexer = Lexer(Source(query))
-    tokens = nesting = deepest = spreads = 0
-    previous = None
+    tokens = nesting = deepest = spreads = parentheses = 0
+    widths: list[int] = []  # fields written so far in each open selection set
+    previous = None  # the kind of the token before this one
+    previous_on = False  # the token before is `on` right after `...`
     try:
         token = lexer.advance()
         while token.kind != TokenKind.EOF:
+            kind = token.kind
             tokens += 1
             if tokens > MAX_TOKENS:
                 return limit_error(f"查询文档的词法单元超过 {MAX_TOKENS} 个", "tokens", MAX_TOKENS)
-            if token.kind in _OPENING:
+            if kind in _OPENING:
                 nesting += 1
                 deepest = max(deepest, nesting)
                 if deepest > MAX_NESTING:
                     return limit_error(f"查询文档嵌套超过 {MAX_NESTING} 层", "nesting", MAX_NESTING)
-            elif token.kind in _CLOSING:
+                if kind == TokenKind.PAREN_L:
+                    parentheses += 1
+                elif kind == TokenKind.BRACE_L and not parentheses:
+                    widths.append(0)
+            elif kind in _CLOSING:
                 nesting -= 1
-            elif previous == TokenKind.SPREAD and token.kind == TokenKind.NAME and token.value != "on":
-                spreads += 1
-                if spreads > MAX_FRAGMENT_SPREADS:
-                    return limit_error(
-                        f"查询文档的片段引用超过 {MAX_FRAGMENT_SPREADS} 处", "fragmentSpreads", MAX_FRAGMENT_SPREADS
-                    )
-            previous = token.kind
+                if kind == TokenKind.PAREN_R:
+                    parentheses -= 1
+                elif kind == TokenKind.BRACE_R and not parentheses and widths:
+                    widths.pop()
+            elif kind == TokenKind.NAME:
+                if previous == TokenKind.SPREAD and token.value != "on":
+                    spreads += 1
+                    if spreads > MAX_FRAGMENT_SPREADS:
+                        return limit_error(
+                            f"查询文档的片段引用超过 {MAX_FRAGMENT_SPREADS} 处", "fragmentSpreads", MAX_FRAGMENT_SPREADS
+                        )
+                elif (
+                    widths
+                    and not parentheses
+                    and previous not in (TokenKind.AT, TokenKind.SPREAD, TokenKind.COLON)
+                    and not previous_on
+                ):  # a field (an alias counts for its field)
+                    widths[-1] += 1
+                    if widths[-1] > MAX_SELECTIONS:
+                        return limit_error(
+                            f"查询文档的一个选择集含有超过 {MAX_SELECTIONS} 个字段", "selections", MAX_SELECTIONS
+                        )
+            previous_on = previous == TokenKind.SPREAD and kind == TokenKind.NAME and token.value == "on"
+            previous = kind
             token = lexer.advance()
     except GraphQLSyntaxError:
         return None
     return None
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def parse_document(query: str) -> DocumentNode:
+    """The parsed document, shared by the response cache's look at a request and its execution:
+    a document is parsed once. Raises GraphQLSyntaxError."""
+    return parse(query)
+
+
+class SharedParser(SchemaExtension):
+    """Parsing through `parse_document` (ParserCache's job, with the cache shared)."""
+
+    def on_parse(self):
+        ctx = self.execution_context
+        ctx.graphql_document = (
+            parse_document(ctx.query) if not ctx.parse_options else parse(ctx.query, **ctx.parse_options)
+        )
+        yield
 
 
 @dataclass(frozen=True)
@@ -234,30 +283,40 @@ def check_document(schema: GraphQLSchema, document: DocumentNode, variables: dic
     return None
 
 
+class _RenameFragments(Visitor):
+    """Fragments renamed `#0`, `#1`… in the order they are defined (a name no document can hold):
+    the same document with other fragment names validates alike. Unknown names stay as written."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def enter_fragment_definition(self, node: FragmentDefinitionNode, *_):
+        return replace(node, name=replace(node.name, value=self.names[node.name.value]))
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_):
+        name = self.names.get(node.name.value)
+        return None if name is None else replace(node, name=replace(node.name, value=name))
+
+
 def _validation_key(document: DocumentNode) -> str:
-    """The document as printed, with the name of a lone operation left out: a fresh operation name
-    per request reuses the validation of the same document. Printing costs milliseconds: the key of
-    a parsed document (the parser cache hands the same object out for the same text) is kept."""
-    known = _PRINTED.get(id(document))
-    if known is not None and known[0] is document:
-        _PRINTED.move_to_end(id(document))
-        return known[1]
-    key = _printed_without_name(document)
-    _PRINTED[id(document)] = (document, key)  # the document held, so its id is not reused meanwhile
-    while len(_PRINTED) > VALIDATION_CACHE_SIZE:
-        _PRINTED.popitem(last=False)
-    return key
-
-
-_PRINTED: OrderedDict[int, tuple[DocumentNode, str]] = OrderedDict()
-
-
-def _printed_without_name(document: DocumentNode) -> str:
+    """The document as printed, with the name of a lone operation left out and its fragments
+    renamed in order: a fresh operation or fragment name per request reuses the validation of the
+    same document."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) == 1 and operations[0].name is not None:
         unnamed = replace(operations[0], name=None)
         document = DocumentNode(definitions=tuple(unnamed if d is operations[0] else d for d in document.definitions))
+    fragments = [d.name.value for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    if fragments and len(set(fragments)) == len(fragments):  # duplicates: left for validation to report
+        document = visit(document, _RenameFragments({name: f"#{i}" for i, name in enumerate(fragments)}))
     return print_ast(document)
+
+
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _validation_key_of(query: str) -> str:
+    """`_validation_key` of a document parsed by `parse_document`, computed once per text."""
+    return _validation_key(parse_document(query))
 
 
 class _ValidDocuments:
@@ -293,7 +352,12 @@ class DocumentBounds(SchemaExtension):
             ctx.pre_execution_errors = [refused]
             yield
             return
-        key = (ctx.validation_rules, _validation_key(ctx.graphql_document))
+        document_key = (
+            _validation_key_of(ctx.query)
+            if isinstance(ctx.query, str) and ctx.graphql_document is parse_document(ctx.query)
+            else _validation_key(ctx.graphql_document)
+        )
+        key = (ctx.validation_rules, document_key)
         if key in VALID_DOCUMENTS:
             ctx.pre_execution_errors = []
             yield

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import TypeVar
 
-from graphql import BREAK, FieldNode, GraphQLError, OperationDefinitionNode, OperationType, Visitor, parse, visit
+from graphql import BREAK, FieldNode, GraphQLError, OperationDefinitionNode, OperationType, Visitor, visit
 
+from zizhu.api.gql.document_limits import check_source, parse_document
 from zizhu.domain import versions
 from zizhu.domain.accounts.scopes import Viewer
 
@@ -29,9 +30,13 @@ T = TypeVar("T")
 
 @lru_cache(maxsize=512)
 def _is_cacheable(query: str, operation_name: str | None) -> bool:
-    """Whether the operation is a query whose root selections are all cacheable fields."""
+    """Whether the operation is a query whose root selections are all cacheable fields. A document
+    past the bounds of `check_source` is not (and is never parsed); one within them is parsed once
+    for this look and its execution."""
+    if check_source(query) is not None:
+        return False
     try:
-        document = parse(query, no_location=True)
+        document = parse_document(query)
     except GraphQLError:
         return False
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]

@@ -3,7 +3,8 @@
 A JSON request may carry at most `MAX_JSON_BYTES`; a multipart upload at most `MAX_MULTIPART_BYTES`,
 and only with a valid token: an anonymous upload is refused before one byte of it is read.
 A declared `Content-Length` over the bound is refused at once; a body without one (chunked) is
-counted as it arrives and refused when it passes the bound.
+counted as it arrives and refused when it passes the bound. A refusal closes the connection, so
+the server never reads (and parses the HTTP framing of) the rest of a body it refused.
 """
 
 from __future__ import annotations
@@ -79,4 +80,6 @@ class BodyLimit:
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
         status = 401 if isinstance(error, Unauthenticated) else 413
-        await error_response(Headers(scope=scope), error, status)(scope, receive, send)
+        response = error_response(Headers(scope=scope), error, status)
+        response.headers["connection"] = "close"  # the body is left unread: the connection ends with this answer
+        await response(scope, receive, send)

@@ -8,11 +8,17 @@ import asyncio
 import codecs
 import csv
 import io
+import multiprocessing
+import os
+import posixpath
 import re
+import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -52,6 +58,67 @@ async def in_parser_thread(fn: Callable[..., T], *args) -> T:
     return await asyncio.get_running_loop().run_in_executor(_PARSER_THREADS, fn, *args)
 
 
+# Uploads are parsed in at most two processes of their own (openpyxl is pure Python: in a thread it
+# holds the server's interpreter lock), started on first use, at a lower CPU priority than the server.
+PARSER_PROCESSES = 2
+PARSER_NICENESS = 10
+_parser_pool: ProcessPoolExecutor | None = None
+_parser_pool_lock = threading.Lock()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _start_parser_process(parent: int) -> None:
+    """A parser process lowers its priority and ends with the server (which may end by a signal,
+    without shutting its pool down)."""
+    try:
+        os.nice(PARSER_NICENESS)
+    except OSError:  # not permitted here: the parse still runs, at the server's priority
+        pass
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="zizhu-parent-watch").start()
+
+
+def _parser_processes() -> ProcessPoolExecutor:
+    global _parser_pool
+    with _parser_pool_lock:
+        if _parser_pool is None:
+            _parser_pool = ProcessPoolExecutor(
+                PARSER_PROCESSES,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_parser_process,
+                initargs=(os.getpid(),),
+            )
+        return _parser_pool
+
+
+def stop_parser_processes() -> None:
+    """End the parser processes (a server's shutdown); the next upload starts new ones."""
+    global _parser_pool
+    with _parser_pool_lock:
+        pool, _parser_pool = _parser_pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def in_parser_process(fn: Callable[..., T], *args) -> T:
+    """Run `fn(*args)` (a module-level function, picklable arguments) in a parser process. A pool
+    whose process died is replaced for the next call; this call fails."""
+    global _parser_pool
+    pool = _parser_processes()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+    except BrokenProcessPool:
+        with _parser_pool_lock:
+            if _parser_pool is pool:
+                _parser_pool = None
+        pool.shutdown(wait=False)
+        raise
+
+
 @dataclass(frozen=True)
 class RowError:
     """One problem in an imported file: row (as shown in Excel), column header, message."""
@@ -67,6 +134,9 @@ class ImportRejected(Exception):
     def __init__(self, errors: list[RowError]) -> None:
         super().__init__(f"{len(errors)} 处错误")
         self.errors = errors
+
+    def __reduce__(self):  # raised in a parser process, re-raised in the server with its errors
+        return ImportRejected, (self.errors,)
 
 
 class _Unreadable(Exception):
@@ -188,6 +258,96 @@ def _check_archive(stream: BinaryIO, limits: ReadLimits) -> None:
     stream.seek(0)
 
 
+_MAX_PART_BYTES = 1024**2  # the package's and the workbook's small parts, read to find the first sheet
+_MAX_TAG_BYTES = 64 * 1024
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])([^>]*)>")
+_NUMBERED_ROW = re.compile(rb'<row r="(\d+)"')  # as Excel and openpyxl write a row: `r` first
+_ROW_NUMBER = re.compile(rb"""(?:^|\s)r\s*=\s*["'](\d+)["']""")
+_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _first_sheet(archive: zipfile.ZipFile) -> str | None:
+    """The member holding the workbook's first worksheet (the one the reader reads), or None when
+    the package is not plain enough to tell."""
+    from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
+
+    def part(name: str):
+        if archive.getinfo(name).file_size > _MAX_PART_BYTES:
+            raise ValueError(name)
+        return fromstring(archive.read(name))
+
+    def relationships(name: str) -> dict[str, tuple[str, str]]:
+        folder, base = posixpath.split(name)
+        rels = part(posixpath.join(folder, "_rels", f"{base}.rels"))
+        return {r.get("Id", ""): (r.get("Type", ""), r.get("Target", "")) for r in rels}
+
+    def resolve(folder: str, target: str) -> str:
+        return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+
+    try:
+        book = next(resolve("", t) for kind, t in relationships("").values() if kind.endswith("/officeDocument"))
+        sheets = relationships(book)
+        for element in part(book).iter():
+            if element.tag.endswith("}sheet"):
+                kind, target = sheets.get(element.get(_RELATIONSHIP_ID, ""), ("", ""))
+                if kind.endswith("/worksheet"):
+                    return resolve(posixpath.dirname(book), target)
+    except Exception:
+        return None
+    return None
+
+
+def _highest_row(archive: zipfile.ZipFile, member: str) -> int | None:
+    """The highest row number among the sheet's row elements (numbered as a parser numbers them),
+    from the decompressed bytes without parsing them; None when the sheet holds comments or CDATA
+    (where `<row` could be text) or cannot be read (the parser then reports it)."""
+    counter = highest = 0
+    carry = b""
+    try:
+        with archive.open(member) as sheet:
+            while True:
+                block = sheet.read(_BLOCK_BYTES)
+                data = carry + block
+                opening = data.rfind(b"<")
+                cut = len(data) if not block or opening < 0 or data.rfind(b">") > opening else opening
+                head, carry = data[:cut], data[cut:]  # a tag cut by the block's end waits for the next one
+                if len(carry) > _MAX_TAG_BYTES or b"<!--" in head or b"<![CDATA[" in head:
+                    return None
+                numbers = _NUMBERED_ROW.findall(head)
+                rows = head.count(b"<row ") + head.count(b"<row>") + head.count(b"<row/")
+                if b":row" not in head and len(numbers) == rows:  # every row numbered: no walk row by row
+                    if numbers:
+                        counter = int(numbers[-1])
+                        highest = max(highest, *map(int, numbers))
+                else:
+                    for tag in _ROW_TAG.finditer(head):
+                        number = _ROW_NUMBER.search(tag.group(1))
+                        counter = counter + 1 if number is None else int(number.group(1)[:10])
+                        highest = max(highest, counter)
+                if not block:
+                    return highest
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, zlib.error):
+        return None
+
+
+def check_upload(data: bytes, limits: ReadLimits) -> None:
+    """The bounds a file can be held to without parsing it: an .xlsx's unpacked size and member
+    count, and the highest row of its first sheet (its row elements counted, the declared
+    dimension ignored). Raises ImportRejected as the reader would at that row."""
+    if not data.startswith(ZIP_MAGIC):
+        return
+    try:
+        _check_archive(io.BytesIO(data), limits)
+    except _Unreadable as e:
+        raise _rejected(1, e.message) from None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = _first_sheet(archive)
+        highest = _highest_row(archive, sheet) if sheet else None
+    last = min(limits.max_rows, XLSX_MAX_ROWS)
+    if highest is not None and highest > last:
+        raise _too_many_rows(last + 1, limits)
+
+
 def _xlsx_rows(stream: BinaryIO, limits: ReadLimits) -> Generator[list[str], None, None]:
     """Rows of the first sheet, numbered from 1 (a missing row comes as an empty list of cells).
 
@@ -225,12 +385,16 @@ def is_xlsx(name: str) -> bool:
     return name.lower().endswith((".xlsx", ".xlsm"))
 
 
+def _too_many_rows(row_no: int, limits: ReadLimits) -> ImportRejected:
+    return _rejected(row_no, f"文件超过 {limits.max_rows - 1:,} 个数据行（空行也计入），请拆分后再导入")
+
+
 def _check_row(
     row_no: int, values: list[str], limits: ReadLimits, deadline: float | None, positions: list[tuple[str, int]]
 ) -> None:
     """Reject the file at this row when it goes past a limit or a kept cell holds control characters."""
     if row_no > limits.max_rows:
-        raise _rejected(row_no, f"文件超过 {limits.max_rows - 1:,} 个数据行（空行也计入），请拆分后再导入")
+        raise _too_many_rows(row_no, limits)
     if deadline is not None and time.monotonic() >= deadline:
         raise _rejected(row_no, f"读取文件超时（超过 {limits.max_seconds:g} 秒），请拆分后再导入")
     if not values:
@@ -350,3 +514,25 @@ def read_rows(
         rows.close()  # finish the row generator before its stream goes
         if isinstance(source, Path):
             stream.close()
+
+
+def read_all(
+    data: bytes, headers: Sequence[str], filename: str, limits: ReadLimits, optional: Sequence[str] = ()
+) -> list[tuple[int, dict[str, str]]]:
+    """Every data row of an uploaded file at once (what a parser process sends back): first the
+    bounds of `check_upload`, so a file past them is never parsed; raises as `read_rows`."""
+    check_upload(data, limits)
+    return list(read_rows(data, headers, filename, limits, optional=optional))
+
+
+def _read_bytes(source: bytes | BinaryIO) -> bytes:
+    return source if isinstance(source, bytes) else source.read()
+
+
+async def read_upload(
+    source: bytes | BinaryIO, headers: Sequence[str], filename: str, limits: ReadLimits, optional: Sequence[str] = ()
+) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of an uploaded file, read (`read_all`) in a parser process: none of the work
+    holds the server's interpreter. Raises ImportRejected as `read_rows`."""
+    data = source if isinstance(source, bytes) else await in_parser_thread(_read_bytes, source)
+    return await in_parser_process(read_all, data, tuple(headers), filename, limits, tuple(optional))

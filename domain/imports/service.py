@@ -3,12 +3,13 @@
 A file imports whole or not at all: rows are validated and staged in batches while reading;
 any bad row rejects the file (every error listed) and the transaction rolls back. Reading and
 validating run on the parser threads, one batch at a time; only staging runs on the event loop.
+An upload (`import_self_collected`) is read whole in a parser process first (`read_upload`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -29,6 +30,7 @@ from zizhu.domain.imports.reader import (
     in_parser_thread,
     is_xlsx,
     read_rows,
+    read_upload,
 )
 from zizhu.domain.imports.staging import Staging
 from zizhu.domain.imports.values import Cells, Errors
@@ -87,15 +89,12 @@ class _ValidatedRows:
         self,
         spec: Kind,
         refs: Refs,
-        source: Path | BinaryIO,
-        name: str,
-        limits: ReadLimits,
-        encoding: str | None = None,
+        rows: Iterable[tuple[int, dict[str, str]]],
     ) -> None:
         self.spec, self.refs = spec, refs
         self.errors = Errors()
         self.rows = self.last_row = 0
-        self._rows = read_rows(source, spec.headers, name, limits, encoding, optional=spec.optional)
+        self._rows = iter(rows)
 
     def take(self, size: int) -> tuple[list[tuple], bool]:
         """Up to `size` more rows: (their clean records, whether the file may have more)."""
@@ -122,7 +121,9 @@ async def run_import(
     path = Path(path)
     refs = await load_refs(spec)
     total = await asyncio.to_thread(estimate_rows, path) if progress else None
-    reader = _ValidatedRows(spec, refs, path, path.name, LIMITS, encoding)
+    reader = _ValidatedRows(
+        spec, refs, read_rows(path, spec.headers, path.name, LIMITS, encoding, optional=spec.optional)
+    )
     return await _import_rows(spec, reader, actor, path.name, progress=progress, total=total)
 
 
@@ -199,7 +200,7 @@ async def import_self_collected(viewer: Viewer, period: str, source: BinaryIO, f
         raise ImportRejected([RowError(1, "", "仅支持 .xlsx 或 CSV 文件，请使用特殊群体名单模板")])
     spec = local_special_groups(region.code, period)
     refs = Refs(semesters={period})
-    reader = _ValidatedRows(spec, refs, source, name, UPLOAD_LIMITS)
+    reader = _ValidatedRows(spec, refs, await read_upload(source, spec.headers, name, UPLOAD_LIMITS, spec.optional))
 
     async def replace(tx, staged: str) -> int:
         return await db.execute(

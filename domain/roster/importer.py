@@ -15,8 +15,8 @@ from zizhu.domain import db
 from zizhu.domain.accounts import audit
 from zizhu.domain.accounts.scopes import Viewer
 from zizhu.domain.errors import ValidationFailed
-from zizhu.domain.imports import ImportRejected, RowError, read_rows
-from zizhu.domain.imports.reader import ReadLimits, in_parser_thread, is_xlsx
+from zizhu.domain.imports import ImportRejected, RowError
+from zizhu.domain.imports.reader import ReadLimits, in_parser_thread, is_xlsx, read_upload
 from zizhu.domain.models import AidRecord
 from zizhu.domain.reference.codes import AidStatus, WindowAction
 from zizhu.domain.reference.identity import make_id_number, validate_id_number
@@ -56,41 +56,48 @@ class _Row:
     amount: Decimal
 
 
-def _parse(source: bytes | BinaryIO | Path, filename: str | None) -> tuple[list[_Row], list[RowError]]:
+def _parse(rows: list[tuple[int, dict[str, str]]]) -> tuple[list[_Row], list[RowError]]:
     """Rows whose values are well-formed, and an error for every value that is not."""
+    good: list[_Row] = []
+    errors: list[RowError] = []
+    first_row: dict[str, int] = {}
+    for row_no, values in rows:
+        bad = len(errors)
+        try:
+            id_number = validate_id_number(values[ID])
+        except ValidationFailed as e:
+            errors.append(RowError(row_no, ID, e.message))
+            id_number = None
+        if id_number and id_number in first_row:
+            errors.append(RowError(row_no, ID, f"与第{first_row[id_number]}行重复"))
+        elif id_number:
+            first_row[id_number] = row_no
+        if not values[NAME]:
+            errors.append(RowError(row_no, NAME, "姓名不能为空"))
+        try:
+            amount = roster.check_amount(values[AMOUNT])
+        except ValidationFailed as e:
+            errors.append(RowError(row_no, AMOUNT, e.message))
+        if len(errors) == bad and id_number is not None:  # no error: the number is valid
+            good.append(_Row(row_no, id_number, values[NAME], amount))
+    if not good and not errors:
+        raise ImportRejected([RowError(2, "", "文件中没有数据行")])
+    return good, errors
+
+
+async def _read(source: bytes | BinaryIO | Path, filename: str | None) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows, read within UPLOAD_LIMITS in a parser process."""
     name = filename or "upload.csv"
     if not (is_xlsx(name) or name.lower().endswith(".csv")):
         raise ImportRejected([RowError(1, "", "仅支持 .xlsx 或 CSV（UTF-8）文件，请使用下载的模板")])
-    rows: list[_Row] = []
-    errors: list[RowError] = []
-    first_row: dict[str, int] = {}
+    if isinstance(source, Path):
+        source = await in_parser_thread(source.read_bytes)
     try:
-        for row_no, values in read_rows(source, HEADERS, name, UPLOAD_LIMITS):
-            bad = len(errors)
-            try:
-                id_number = validate_id_number(values[ID])
-            except ValidationFailed as e:
-                errors.append(RowError(row_no, ID, e.message))
-                id_number = None
-            if id_number and id_number in first_row:
-                errors.append(RowError(row_no, ID, f"与第{first_row[id_number]}行重复"))
-            elif id_number:
-                first_row[id_number] = row_no
-            if not values[NAME]:
-                errors.append(RowError(row_no, NAME, "姓名不能为空"))
-            try:
-                amount = roster.check_amount(values[AMOUNT])
-            except ValidationFailed as e:
-                errors.append(RowError(row_no, AMOUNT, e.message))
-            if len(errors) == bad and id_number is not None:  # no error: the number is valid
-                rows.append(_Row(row_no, id_number, values[NAME], amount))
+        return await read_upload(source, HEADERS, name, UPLOAD_LIMITS)
     except ImportRejected:
         raise
     except Exception:
         raise ImportRejected([RowError(1, "", "文件无法读取，请使用下载的 .xlsx 模板或 UTF-8 CSV")]) from None
-    if not rows and not errors:
-        raise ImportRejected([RowError(2, "", "文件中没有数据行")])
-    return rows, errors
 
 
 async def import_roster(
@@ -104,7 +111,7 @@ async def import_roster(
     """Import a filled template into the school's roster as DRAFT entries, all or nothing."""
     school = await roster.entry_school(viewer, school_code)
     period = roster.check_period(period)
-    rows, errors = await in_parser_thread(_parse, source, filename)
+    rows, errors = await in_parser_thread(_parse, await _read(source, filename))
     created = updated = 0
     async with db.transaction() as tx:
         ids = [r.id_number for r in rows]
