@@ -128,6 +128,7 @@ class ZizhuGraphQL(GraphQL[Context, None]):
         cache = self.cache
         if (body := cache.get(key, version)) is not None:
             logs.note(operation=(request_data.operation_name or "")[: access_log.MAX_OPERATION] or None)
+            request.state.cached_body = body
             return CachedAnswer(data=None, errors=None, body=body)
 
         async def compute() -> ExecutionResult:
@@ -139,7 +140,10 @@ class ZizhuGraphQL(GraphQL[Context, None]):
             cache.put(key, version, body)  # kept for the versions read before it was computed
             return CachedAnswer(data=None, errors=None, body=body)
 
-        return await cache.single_flight(key, version, compute)
+        result = await cache.single_flight(key, version, compute)
+        if isinstance(result, CachedAnswer):
+            request.state.cached_body = result.body
+        return result
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         """A cached answer as it was encoded; for application/graphql-response+json a request
@@ -160,6 +164,7 @@ class ZizhuGraphQL(GraphQL[Context, None]):
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         response = await super().run(request, context, root_value)
+        self._send_compressed(request, response)
         if (
             isinstance(response, Response)
             and response.media_type == "application/json"
@@ -168,6 +173,24 @@ class ZizhuGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
             response.status_code = getattr(request.state, "graphql_status", response.status_code)
         return response
+
+    def _send_compressed(self, request: Request, response: object) -> None:
+        """An answer from the response cache, to a client that accepts gzip, as the cache's gzip of
+        it (made once), which the gzip middleware then leaves as it is."""
+        body = getattr(request.state, "cached_body", None)
+        if (
+            self.cache is None
+            or body is None
+            or not isinstance(response, Response)
+            or len(body) < GZIP_MIN_BYTES
+            or "gzip" not in request.headers.get("accept-encoding", "")
+            or response.body != body
+        ):
+            return
+        response.body = self.cache.gzipped(body)
+        response.headers["content-encoding"] = "gzip"
+        response.headers["content-length"] = str(len(response.body))
+        response.headers.add_vary_header("Accept-Encoding")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -212,7 +235,9 @@ def create_app(
         *graphiql.ROUTES,
         *EXTRA_ROUTES,
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[*MIDDLEWARE, *_cors()])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[*MIDDLEWARE, *_cors()])
+    app.state.response_cache = graphql.cache
+    return app
 
 
 def create_served_app() -> Starlette:

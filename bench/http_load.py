@@ -213,13 +213,14 @@ class LoadResult:
 
 
 def load(url: str, body: str, token: str | None, clients: int, seconds: int) -> LoadResult:
-    """`clients` connections posting `body` for `seconds` seconds."""
+    """`clients` connections posting `body` for `seconds` seconds, accepting gzip as browsers do
+    (an answer with errors is small, so it is never compressed and the runner still sees it)."""
     spec = {
         "url": f"{url}/graphql",
         "connections": clients,
         "duration": seconds,
         "timeout": 300,
-        "headers": Client.headers(token),
+        "headers": {**Client.headers(token), "Accept-Encoding": "gzip"},
         "body": body,
     }
     done = subprocess.run(

@@ -124,3 +124,21 @@ async def test_graphiql_assets_are_versioned_cached_and_gzipped_and_the_page_kee
     assert unversioned.status_code == 200 and unversioned.headers["cache-control"] == "no-cache"
     stale = await gql.http.get(refs[0].partition("?")[0] + "?v=000000000000")
     assert stale.headers["cache-control"] == "no-cache"
+
+
+async def test_an_answer_served_from_memory_is_compressed_once(app, gql, world):
+    """A cached dashboard answer goes out as the cache's gzip of it, made once for all its readers;
+    a client that does not accept gzip gets it as it is."""
+    token = await gql.token_for("province_op")
+    auth = {"Authorization": f"Bearer {token}"}
+    cells = "total { members funded unfunded } byCategory { category all { members funded unfunded } }"
+    query = {"query": f'{{ region {{ children {{ code unfundedStatistics(period: "2023-2024-1") {{ {cells} }} }} }} }}'}
+    plain = await gql.http.post("/graphql", json=query, headers={**auth, "Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and "errors" not in plain.json()
+    assert len(plain.content) >= 1_000  # over the gzip threshold
+    cache = app.state.response_cache
+    for _ in range(3):  # served from memory each time
+        packed = await gql.http.post("/graphql", json=query, headers={**auth, "Accept-Encoding": "gzip"})
+        assert packed.headers["content-encoding"] == "gzip" and "accept-encoding" in packed.headers["vary"].lower()
+        assert packed.json() == plain.json()
+    assert cache.compressions == 1

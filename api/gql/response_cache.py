@@ -5,6 +5,7 @@ Design notes: docs/design/api-gql.md."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import sys
@@ -83,6 +84,10 @@ class ResponseCache:
         self.hits = self.misses = 0
         self.computations = 0  # answers computed (not served from memory nor joined in flight)
         self.in_flight: dict[tuple[str, object], asyncio.Future] = {}
+        # gzip of the bodies served from memory, made once per body (by the body's identity)
+        self.compressed: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self.compressed_size = 0
+        self.compressions = 0
 
     async def single_flight(self, key: str, version, compute: Callable[[], Awaitable[T]]) -> T:
         """The result of `compute()` for (key, version), computed once for every concurrent caller:
@@ -130,6 +135,28 @@ class ResponseCache:
             + sys.getsizeof((version, body))
             + ENTRY_OVERHEAD
         )
+
+    def gzipped(self, body: bytes) -> bytes:
+        """`body` gzip-compressed, once for as long as it is among the recently served: a cached
+        dashboard answer (~530 kB) costs the server ~2 ms to compress at every request, more than
+        the rest of serving it. Bounded like the answers (an eighth of their bytes)."""
+        kept = self.compressed.get(id(body))
+        if kept is not None and kept[0] is body:
+            self.compressed.move_to_end(id(body))
+            return kept[1]
+        packed = gzip.compress(body, compresslevel=1, mtime=0)  # as the middleware: 6x smaller in ~2 ms
+        self.compressions += 1
+        old = self.compressed.pop(id(body), None)
+        if old is not None:
+            self.compressed_size -= len(old[1])
+        self.compressed[id(body)] = (body, packed)  # the body held: its id is not reused meanwhile
+        self.compressed_size += len(packed)
+        while (
+            self.compressed_size > self.max_bytes // 8 or len(self.compressed) > self.max_entries
+        ) and self.compressed:
+            _, (_, dropped) = self.compressed.popitem(last=False)
+            self.compressed_size -= len(dropped)
+        return packed
 
     def put(self, key: str, version, body: bytes) -> None:
         cost = self.entry_bytes(key, version, body)
