@@ -52,17 +52,21 @@ async def snapshot(w: Work) -> str:
     return str(row["s"])
 
 
+async def _fresh_stamp(period: str, client=None) -> dict | None:
+    """The stamp of the period's kept state if it is fresh and of this definition."""
+    rows = await db.fetch(
+        f"""SELECT run_id, snapshot, rows FROM {STAMP}
+             WHERE period = :period AND definition = :definition AND built_at > now() - INTERVAL '{FRESH}'""",
+        {"period": parse_semester(period).code, "definition": DEFINITION},
+        client=client,
+    )
+    return rows[0] if rows else None
+
+
 async def worth_trying(period: str, province: str) -> bool:
     """Outside a run: whether its chain has a fresh kept state (so grouping the members in advance
     is not needed)."""
-    if province or not db.is_postgres():
-        return False
-    rows = await db.fetch(
-        f"SELECT 1 AS ok FROM {STAMP} WHERE period = :period AND definition = :definition"
-        f" AND built_at > now() - INTERVAL '{FRESH}'",
-        {"period": parse_semester(period).code, "definition": DEFINITION},
-    )
-    return bool(rows)
+    return not province and db.is_postgres() and await _fresh_stamp(period) is not None
 
 
 @dataclass
@@ -74,10 +78,6 @@ class Changes:
     run: ComparisonRun
     previous: ComparisonRun
     kept_rows: int
-
-    @property
-    def state(self) -> str:
-        return state_table(self.run.period)
 
     @property
     def dirty(self) -> str:
@@ -168,20 +168,13 @@ async def changes_since(w: Work, run: ComparisonRun, previous: int | None) -> Ch
 
 
 async def _changes_since(w: Work, run: ComparisonRun, previous: int) -> Changes | None:
-    stamps = await db.fetch(
-        f"""SELECT run_id, snapshot, rows FROM {STAMP}
-             WHERE period = :period AND definition = :definition AND built_at > now() - INTERVAL '{FRESH}'""",
-        {"period": run.period, "definition": DEFINITION},
-        client=w.tx,
-    )
-    if not stamps or int(stamps[0]["run_id"]) != previous:
+    stamp = await _fresh_stamp(run.period, w.tx)
+    if stamp is None or int(stamp["run_id"]) != previous:
         return None
-    stamp = stamps[0]
     state = state_table(run.period)
     (kept,) = await db.fetch(
         f"""SELECT to_regclass(:state) IS NOT NULL AS present,
-                   EXISTS (SELECT 1 FROM {CHANGE_LOG} WHERE id_number IS NULL
-                             AND NOT pg_visible_in_snapshot(txid, CAST(CAST(:snapshot AS TEXT) AS pg_snapshot))) AS everything""",
+                   EXISTS (SELECT 1 FROM {CHANGE_LOG} WHERE id_number IS NULL AND {UNSEEN}) AS everything""",
         {"state": state, "snapshot": stamp["snapshot"]},
         client=w.tx,
     )
@@ -195,8 +188,9 @@ async def _changes_since(w: Work, run: ComparisonRun, previous: int) -> Changes 
     # equality finds a record whose 'x' was written in lower case too
     changed = await w.create(
         w.dirty,
-        f"""SELECT UPPER(id_number) AS id_number FROM {CHANGE_LOG} WHERE {UNSEEN}
-             UNION SELECT LOWER(id_number) FROM {CHANGE_LOG} WHERE {UNSEEN}""",
+        f"""SELECT DISTINCT v.id_number FROM {CHANGE_LOG} c,
+                   LATERAL (VALUES (UPPER(c.id_number)), (LOWER(c.id_number))) v (id_number)
+             WHERE c.id_number IS NOT NULL AND {UNSEEN}""",
         {"snapshot": stamp["snapshot"]},
     )
     if changed > SMALL and changed * LARGEST_SHARE > int(stamp["rows"]):
@@ -212,8 +206,8 @@ async def _changes_since(w: Work, run: ComparisonRun, previous: int) -> Changes 
     return Changes(w, run, await ComparisonRun.filter(id=previous).using_db(w.tx).get(), int(stamp["rows"]))
 
 
-# a log row the previous run's snapshot did not see
-UNSEEN = "id_number IS NOT NULL AND NOT pg_visible_in_snapshot(txid, CAST(CAST(:snapshot AS TEXT) AS pg_snapshot))"
+# a log row the previous run's snapshot (:snapshot) did not see
+UNSEEN = "NOT pg_visible_in_snapshot(txid, CAST(CAST(:snapshot AS TEXT) AS pg_snapshot))"
 
 
 async def keep_state(w: Work, run: ComparisonRun, seen: str, changes: Changes | None) -> None:

@@ -178,10 +178,10 @@ def _only_records(only: str | None) -> str:
     return f" AND s.id_number = {any_of(only)}" if only else ""
 
 
-def any_of(table: str, column: str = "id_number") -> str:
+def any_of(table: str) -> str:
     """PostgreSQL: `= ANY (ARRAY(SELECT …))` makes the planner probe an index once per value of a
     small working table, where an IN (a semi-join) often hashes a whole large table instead."""
-    return f"ANY (ARRAY(SELECT {column} FROM {table}))"
+    return f"ANY (ARRAY(SELECT id_number FROM {table}))"
 
 
 async def keep_members(period: str) -> bool:
