@@ -128,7 +128,6 @@ class ZizhuGraphQL(GraphQL[Context, None]):
         cache = self.cache
         if (body := cache.get(key, version)) is not None:
             logs.note(operation=(request_data.operation_name or "")[: access_log.MAX_OPERATION] or None)
-            request.state.cached_body = body
             return CachedAnswer(data=None, errors=None, body=body)
 
         async def compute() -> ExecutionResult:
@@ -140,15 +139,13 @@ class ZizhuGraphQL(GraphQL[Context, None]):
             cache.put(key, version, body)  # kept for the versions read before it was computed
             return CachedAnswer(data=None, errors=None, body=body)
 
-        result = await cache.single_flight(key, version, compute)
-        if isinstance(result, CachedAnswer):
-            request.state.cached_body = result.body
-        return result
+        return await cache.single_flight(key, version, compute)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> Any:
         """A cached answer as it was encoded; for application/graphql-response+json a request
         error is a 400 without `data`."""
         if isinstance(result, CachedAnswer):
+            request.state.cached_body = result.body  # sent compressed as the cache keeps it (`run`)
             return PreEncoded(result.body)
         answer = await super().process_result(request, result)
         if wants_graphql_response(request.headers) and is_request_error(result):
@@ -187,7 +184,7 @@ class ZizhuGraphQL(GraphQL[Context, None]):
             or response.body != body
         ):
             return
-        response.body = self.cache.gzipped(body)
+        response.body = self.cache.gzipped(body, GZIP_LEVEL)
         response.headers["content-encoding"] = "gzip"
         response.headers["content-length"] = str(len(response.body))
         response.headers.add_vary_header("Accept-Encoding")
